@@ -1,0 +1,163 @@
+//! The one `main` every tool goes through: parse arguments, run, print errors
+//! as `TOOL: error: ...` with the cause chain and a `hint:`, map exit statuses,
+//! and treat a closed stdout pipe as success.
+
+use std::fmt;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+/// How a tool's run ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success, and the check found nothing: exit 0.
+    Clean,
+    /// The check found something (a conflict, a taken port, a failed verification): exit 1.
+    Found,
+}
+
+/// Exit status of an error: bad usage, bad input, I/O, an external system.
+pub const EXIT_ERROR: u8 = 2;
+
+/// A next step for the user, attached to an error with [`ResultExt::hint`].
+///
+/// It is carried in the error chain as a context whose text is empty, so it
+/// never shows in the `what: why` line; the wrapper prints it as `hint: ...`.
+#[derive(Debug)]
+pub struct Hint(pub String);
+
+impl fmt::Display for Hint {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Ok(())
+    }
+}
+
+/// Attach a hint to an error.
+pub trait ResultExt<T> {
+    fn hint(self, hint: impl Into<String>) -> anyhow::Result<T>;
+}
+
+impl<T, E> ResultExt<T> for Result<T, E>
+where
+    E: Into<anyhow::Error>,
+{
+    fn hint(self, hint: impl Into<String>) -> anyhow::Result<T> {
+        self.map_err(|e| e.into().context(Hint(hint.into())))
+    }
+}
+
+/// Build an error carrying a hint.
+pub fn error_with_hint(message: impl fmt::Display, hint: impl Into<String>) -> anyhow::Error {
+    anyhow::anyhow!("{message}").context(Hint(hint.into()))
+}
+
+/// Format an error as the lines the wrapper prints: `TOOL: error: a: b: c` then `hint: ...`.
+pub fn render_error(tool: &str, err: &anyhow::Error) -> String {
+    let parts: Vec<String> = err
+        .chain()
+        .map(ToString::to_string)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut out = format!("{tool}: error: {}\n", parts.join(": "));
+    if let Some(Hint(h)) = err.downcast_ref::<Hint>() {
+        out.push_str("hint: ");
+        out.push_str(h);
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether an error is (or was caused by) a closed pipe on our output.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The entry point of every tool: `fn main() -> ExitCode { berth::cli::main::<Cli>(run) }`.
+///
+/// Usage errors from clap exit 2 like every other error; `--help` and
+/// `--version` exit 0.
+pub fn main<C: CommandFactory + FromArgMatches>(run: fn(C) -> anyhow::Result<Outcome>) -> ExitCode {
+    let cmd = C::command();
+    let tool = cmd.get_name().to_owned();
+    let parsed = cmd
+        .try_get_matches()
+        .and_then(|mut m| C::from_arg_matches_mut(&mut m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
+            // A closed pipe while printing help is not worth a message.
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Found) => ExitCode::from(1),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = io::stderr().write_all(render_error(&tool, &e).as_bytes());
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// Print a warning on stderr in the tool's voice.
+pub fn warn(tool: &str, message: impl fmt::Display) {
+    let _ = writeln!(io::stderr(), "{tool}: warning: {message}");
+}
+
+/// Ask before a destructive action.
+///
+/// With `yes`, go ahead. On a terminal, ask and read the answer. Otherwise
+/// refuse with a hint to pass `--yes`, so scripts never block on a prompt.
+pub fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    let stdin = io::stdin();
+    if !stdin.is_terminal() || !io::stderr().is_terminal() {
+        return Err(error_with_hint(
+            format!("{question}: refusing without confirmation (not a terminal)"),
+            "pass --yes to confirm",
+        ));
+    }
+    let mut stderr = io::stderr();
+    write!(stderr, "{question} [y/N] ")?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context as _;
+
+    #[test]
+    fn renders_chain_and_hint() {
+        let err: anyhow::Result<()> = Err(anyhow::anyhow!("permission denied"));
+        let err = err
+            .context("cannot write /x/registry.json")
+            .hint("check the folder's owner")
+            .context("registry add")
+            .unwrap_err();
+        assert_eq!(
+            render_error("registry", &err),
+            "registry: error: registry add: cannot write /x/registry.json: permission denied\n\
+             hint: check the folder's owner\n"
+        );
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised_through_context() {
+        let err = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing");
+        assert!(is_broken_pipe(&err));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+}

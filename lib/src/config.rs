@@ -1,0 +1,123 @@
+//! `config.yaml`: the port range, the dev TLD, where backups go. Every key is
+//! optional; unknown keys are ignored so older tools read newer files.
+
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Deserializer};
+
+use crate::paths::Paths;
+
+/// An inclusive range of host ports, written `A-B`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub start: u16,
+    pub end: u16,
+}
+
+impl PortRange {
+    pub fn iter(self) -> RangeInclusive<u16> {
+        self.start..=self.end
+    }
+}
+
+impl Default for PortRange {
+    fn default() -> Self {
+        Self { start: 5000, end: 5999 }
+    }
+}
+
+impl FromStr for PortRange {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        let (a, b) = s.split_once('-').with_context(|| format!("invalid port range '{s}': expected A-B, e.g. 5000-5999"))?;
+        let parse = |p: &str| -> anyhow::Result<u16> {
+            match p.trim().parse::<u32>() {
+                Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
+                _ => bail!("invalid port range '{s}': '{p}' is not a port (1-65535)"),
+            }
+        };
+        let (start, end) = (parse(a)?, parse(b)?);
+        if start > end {
+            bail!("invalid port range '{s}': start is above end");
+        }
+        Ok(Self { start, end })
+    }
+}
+
+impl<'de> Deserialize<'de> for PortRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(|e: anyhow::Error| serde::de::Error::custom(e))
+    }
+}
+
+/// The user's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Where HTTP ports are allocated from.
+    pub port_range: PortRange,
+    /// The development top-level domain.
+    pub tld: String,
+    /// Where backups go; relative paths are taken inside each project.
+    pub backup_dir: PathBuf,
+    /// A folder of the user's own templates (stacks, CI).
+    pub templates: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            port_range: PortRange::default(),
+            tld: "test".into(),
+            backup_dir: PathBuf::from(".berth/backups"),
+            templates: None,
+        }
+    }
+}
+
+impl Config {
+    /// Read `config.yaml`; a missing file gives the defaults, a broken one an error naming it.
+    pub fn load(paths: &Paths) -> anyhow::Result<Self> {
+        let file = paths.config_file();
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+        };
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let config: Self = serde_yaml::from_str(&text).with_context(|| format!("invalid config {}", file.display()))?;
+        crate::names::validate_label("dev TLD in config", &config.tld).with_context(|| file.display().to_string())?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ranges() {
+        assert_eq!("6000-6010".parse::<PortRange>().unwrap(), PortRange { start: 6000, end: 6010 });
+        for bad in ["6000", "0-10", "10-5", "1-70000", "a-b"] {
+            assert!(bad.parse::<PortRange>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.yaml"), "port_range: 7000-7099\ntld: dev\nnew_key: 1\n").unwrap();
+        let c = Config::load(&Paths::in_folder(dir.path())).unwrap();
+        assert_eq!(c.port_range, PortRange { start: 7000, end: 7099 });
+        assert_eq!(c.tld, "dev");
+        std::fs::write(dir.path().join("config.yaml"), "port_range: [1\n").unwrap();
+        let err = format!("{:#}", Config::load(&Paths::in_folder(dir.path())).unwrap_err());
+        assert!(err.contains("config.yaml"), "{err}");
+    }
+}

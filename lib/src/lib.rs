@@ -1,0 +1,18 @@
+//! Shared crate of the berth tools: models, JSON I/O, paths, the locked store,
+//! compose parsing and the one `main` wrapper every tool goes through.
+
+pub mod claims;
+pub mod cli;
+pub mod compose;
+pub mod config;
+pub mod io;
+pub mod model;
+pub mod names;
+pub mod netstat;
+pub mod paths;
+pub mod registry;
+pub mod store;
+pub mod table;
+
+pub use jiff::Timestamp;
+pub use model::{Claim, ClaimSource, Conflict, PortBinding, Project, Protocol, Status};

@@ -1,0 +1,10 @@
+//! The JSON models that tools exchange. Field names are a contract: add
+//! fields freely, rename or remove none without a migration.
+
+mod conflict;
+mod port;
+mod project;
+
+pub use conflict::{Claim, ClaimSource, Conflict};
+pub use port::{PortBinding, Protocol, UNSPECIFIED};
+pub use project::{Project, Status};

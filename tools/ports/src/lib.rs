@@ -1,0 +1,444 @@
+//! `ports`: host ports of local projects: scan compose files, find ports
+//! claimed twice, allocate free ones, say who holds a port.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use berth::cli::{Outcome, error_with_hint, warn};
+use berth::config::{Config, PortRange};
+use berth::io::{self, Format, OutputArgs, Row};
+use berth::paths::Paths;
+use berth::registry::Registry;
+use berth::{Claim, ClaimSource, Conflict, PortBinding, Project, Protocol, Status, claims, compose, names, netstat, table};
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+const TOOL: &str = "ports";
+
+/// Host ports of local projects: scan, check, allocate, probe.
+///
+/// `ports` reads what projects publish (from compose files, or Project JSON
+/// from `registry list --json`) and reports every host port claimed twice:
+/// same protocol, overlapping address (0.0.0.0 and :: overlap everything,
+/// 127.0.0.1 and 127.0.0.2 do not).
+#[derive(Debug, Parser)]
+#[command(
+    name = "ports",
+    version,
+    after_long_help = "\
+Examples:
+  registry list --json | ports check       conflicts among registered projects
+  ports check --running --probe            what would stop a start right now
+  ports scan ~/code/shop                   what a compose setup publishes
+  ports alloc --count 3                    three free ports from the range
+  ports free 5432 || ports who 5432        who holds a port
+
+Exit status:
+  0 success, nothing found (no conflict; the port is free);
+  1 something found (a conflict; the port is taken);
+  2 an error (bad usage, bad input, I/O)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Scan(ScanArgs),
+    Check(CheckArgs),
+    Alloc(AllocArgs),
+    Free(FreeArgs),
+    Usage(UsageArgs),
+    Who(WhoArgs),
+}
+
+/// Show the ports compose files or project folders publish.
+#[derive(Debug, clap::Args)]
+struct ScanArgs {
+    /// Compose files or project folders (default: the current folder).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Report every host port claimed more than once.
+///
+/// Reads Projects from stdin (or FILE, or `-`), from the registry with
+/// --registry (the default on a terminal), or scans compose files and
+/// project folders given as paths.
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Project JSON (`-` for stdin), compose files or project folders.
+    #[arg(value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Check the registered projects.
+    #[arg(long, conflicts_with = "inputs")]
+    registry: bool,
+    /// Only projects whose status is running (the rule for startup).
+    #[arg(long)]
+    running: bool,
+    /// Also report ports something on this machine listens on now.
+    #[arg(long)]
+    probe: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Print free ports from a range: claimed by no project, unused on this machine.
+#[derive(Debug, clap::Args)]
+struct AllocArgs {
+    /// The range, A-B (default: port_range from config.yaml, else 5000-5999).
+    #[arg(long, value_name = "A-B")]
+    range: Option<PortRange>,
+    /// How many ports.
+    #[arg(long, short = 'n', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    count: u16,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Exit 0 when PORT is free, 1 when a project claims it or something listens on it.
+#[derive(Debug, clap::Args)]
+struct FreeArgs {
+    #[arg(value_parser = clap::value_parser!(u16).range(1..))]
+    port: u16,
+    #[arg(long, default_value = "tcp")]
+    protocol: Protocol,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// List every claimed host port with its projects.
+#[derive(Debug, clap::Args)]
+struct UsageArgs {
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Show which projects, services and processes claim PORT.
+#[derive(Debug, clap::Args)]
+struct WhoArgs {
+    #[arg(value_parser = clap::value_parser!(u16).range(1..))]
+    port: u16,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Run the tool.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Scan(a) => scan(&a),
+        Command::Check(a) => check(&a),
+        Command::Alloc(a) => alloc(&a),
+        Command::Free(a) => free(&a),
+        Command::Usage(a) => usage(&a),
+        Command::Who(a) => who(&a),
+    }
+}
+
+fn registry_projects() -> anyhow::Result<Vec<Project>> {
+    Registry::open(&Paths::from_env()?).load()
+}
+
+/// A port a scan found, with the project (folder) it belongs to.
+#[derive(Debug, Serialize)]
+struct Scanned {
+    project: String,
+    #[serde(flatten)]
+    binding: PortBinding,
+}
+
+impl Row for Scanned {
+    fn headers() -> &'static [&'static str] {
+        &["project", "service", "host_ip", "published", "target", "protocol"]
+    }
+    fn cells(&self) -> Vec<String> {
+        let b = &self.binding;
+        vec![
+            self.project.clone(),
+            b.service.clone(),
+            b.host_ip.to_string(),
+            b.published.map_or_else(|| "*".into(), |p| p.to_string()),
+            b.target.to_string(),
+            b.protocol.to_string(),
+        ]
+    }
+}
+
+/// Read a compose file or project folder into a Project.
+fn project_from_path(path: &Path) -> anyhow::Result<Project> {
+    if !path.exists() {
+        bail!("{} does not exist", path.display());
+    }
+    let (dir, compose) = if path.is_dir() {
+        (path.to_path_buf(), compose::load_dir(path)?)
+    } else {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        let env = compose::Env::for_dir(&dir)?;
+        (dir, compose::load_files(&[path.to_path_buf()], &env)?)
+    };
+    for w in &compose.warnings {
+        warn(TOOL, w);
+    }
+    for s in &compose.inactive {
+        eprintln!("note: service '{s}' is behind an inactive profile and not counted");
+    }
+    let abs = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let base = abs.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Project {
+        name: names::to_label(&base).unwrap_or(base),
+        path: abs,
+        services: compose.services.iter().map(|s| s.name.clone()).collect(),
+        service_ports: compose.ports().cloned().collect(),
+        compose_files: compose.files,
+        ..Project::default()
+    })
+}
+
+fn scan(a: &ScanArgs) -> anyhow::Result<Outcome> {
+    let paths = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
+    let mut rows = Vec::new();
+    for path in &paths {
+        let p = project_from_path(path)?;
+        rows.extend(p.service_ports.into_iter().map(|binding| Scanned { project: p.name.clone(), binding }));
+    }
+    io::write_list(a.output.format(), &rows)?;
+    Ok(Outcome::Clean)
+}
+
+fn check_input(a: &CheckArgs) -> anyhow::Result<Vec<Project>> {
+    if a.registry {
+        return registry_projects();
+    }
+    if a.inputs.is_empty() {
+        return match io::read_records::<Project>(None)? {
+            Some(projects) => Ok(projects),
+            None => registry_projects(),
+        };
+    }
+    let mut projects = Vec::new();
+    for input in &a.inputs {
+        let is_json = input.as_os_str() == "-" || input.extension().is_some_and(|e| e == "json" || e == "ndjson");
+        if is_json {
+            projects.extend(io::read_records::<Project>(Some(input))?.unwrap_or_default());
+        } else {
+            projects.push(project_from_path(input)?);
+        }
+    }
+    Ok(projects)
+}
+
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ConflictRow(Conflict);
+
+fn show_claim(c: &Claim) -> String {
+    let ip = c.host_ip.map(|ip| format!(" ({ip})")).unwrap_or_default();
+    match c.source {
+        ClaimSource::Registry => format!("{}/{}{ip}", c.project, c.service),
+        ClaimSource::System => {
+            let pid = c.pid.map(|p| format!("[{p}]")).unwrap_or_default();
+            format!("system: {}{pid}{ip}", c.service)
+        }
+    }
+}
+
+impl Row for ConflictRow {
+    fn headers() -> &'static [&'static str] {
+        &["port", "protocol", "host_ip", "claims"]
+    }
+    fn cells(&self) -> Vec<String> {
+        let c = &self.0;
+        vec![
+            c.port.to_string(),
+            c.protocol.to_string(),
+            c.host_ip.to_string(),
+            c.claims.iter().map(show_claim).collect::<Vec<_>>().join(", "),
+        ]
+    }
+}
+
+fn check(a: &CheckArgs) -> anyhow::Result<Outcome> {
+    let projects = check_input(a)?;
+    for p in &projects {
+        names::validate_label("project name", &p.name)?;
+    }
+    let system = if a.probe {
+        Some(netstat::listeners().context("cannot read the ports in use on this machine (/proc/net)")?)
+    } else {
+        None
+    };
+    let conflicts = claims::find_conflicts(&projects, claims::CheckOptions { running_only: a.running }, system.as_deref());
+    let format = a.output.format();
+    if conflicts.is_empty() && format == Format::Table {
+        eprintln!("no conflicts among {} project(s)", projects.len());
+    } else {
+        let rows: Vec<ConflictRow> = conflicts.iter().cloned().map(ConflictRow).collect();
+        io::write_list(format, &rows)?;
+    }
+    Ok(if conflicts.is_empty() { Outcome::Clean } else { Outcome::Found })
+}
+
+fn alloc(a: &AllocArgs) -> anyhow::Result<Outcome> {
+    let paths = Paths::from_env()?;
+    let range = match a.range {
+        Some(r) => r,
+        None => Config::load(&paths)?.port_range,
+    };
+    let projects = Registry::open(&paths).load()?;
+    let system = netstat::listeners();
+    let ports = claims::allocate(range, usize::from(a.count), &projects, system.as_deref());
+    if ports.len() < usize::from(a.count) {
+        return Err(error_with_hint(
+            format!("only {} free port(s) in {}-{}, {} asked for", ports.len(), range.start, range.end, a.count),
+            "pass a wider --range",
+        ));
+    }
+    if a.output.is_json() {
+        io::write_json(&ports)?;
+    } else {
+        let text: String = ports.iter().map(|p| format!("{p}\n")).collect();
+        write_text(&text)?;
+    }
+    Ok(Outcome::Clean)
+}
+
+fn write_text(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = io::stdout();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// One claim on a port, as `usage` and `who` list them.
+#[derive(Debug, Serialize)]
+struct Use {
+    port: u16,
+    protocol: Protocol,
+    host_ip: IpAddr,
+    project: String,
+    service: String,
+    source: ClaimSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Status>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<u32>,
+}
+
+impl Row for Use {
+    fn headers() -> &'static [&'static str] {
+        &["port", "protocol", "host_ip", "project", "service", "source", "status"]
+    }
+    fn cells(&self) -> Vec<String> {
+        let service = match self.pid {
+            Some(pid) => format!("{}[{pid}]", self.service),
+            None => self.service.clone(),
+        };
+        vec![
+            self.port.to_string(),
+            self.protocol.to_string(),
+            self.host_ip.to_string(),
+            self.project.clone(),
+            service,
+            match self.source {
+                ClaimSource::Registry => "registry".into(),
+                ClaimSource::System => "system".into(),
+            },
+            self.status.map(|s| table::paint_status(s.as_str())).unwrap_or_default(),
+        ]
+    }
+}
+
+fn registry_uses(projects: &[Project], port: Option<u16>) -> Vec<Use> {
+    let mut uses: Vec<Use> = projects
+        .iter()
+        .flat_map(|p| {
+            claims::project_claims(p).map(|c| Use {
+                port: c.port,
+                protocol: c.protocol,
+                host_ip: c.host_ip,
+                project: c.project,
+                service: c.service,
+                source: ClaimSource::Registry,
+                status: Some(p.status),
+                pid: None,
+            })
+        })
+        .filter(|u| port.is_none_or(|p| u.port == p))
+        .collect();
+    uses.sort_by(|a, b| (a.port, a.protocol, &a.project).cmp(&(b.port, b.protocol, &b.project)));
+    uses
+}
+
+fn system_uses(port: u16, protocol: Option<Protocol>) -> Vec<Use> {
+    let Some(table) = netstat::listeners() else { return Vec::new() };
+    let hits: Vec<&netstat::Listener> =
+        table.iter().filter(|l| l.port == port && protocol.is_none_or(|p| p == l.protocol)).collect();
+    let owners = netstat::owners(&hits);
+    hits.iter()
+        .map(|l| {
+            let owner = owners.get(&l.inode());
+            Use {
+                port,
+                protocol: l.protocol,
+                host_ip: l.ip,
+                project: String::new(),
+                service: owner.map_or_else(|| "(unknown process)".into(), |o| o.name.clone()),
+                source: ClaimSource::System,
+                status: None,
+                pid: owner.map(|o| o.pid),
+            }
+        })
+        .collect()
+}
+
+fn free(a: &FreeArgs) -> anyhow::Result<Outcome> {
+    let projects = registry_projects()?;
+    let mut uses: Vec<Use> = registry_uses(&projects, Some(a.port)).into_iter().filter(|u| u.protocol == a.protocol).collect();
+    uses.extend(system_uses(a.port, Some(a.protocol)));
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        port: u16,
+        protocol: Protocol,
+        free: bool,
+        claims: &'a [Use],
+    }
+    let answer = Answer { port: a.port, protocol: a.protocol, free: uses.is_empty(), claims: &uses };
+    if a.output.is_json() {
+        io::write_json(&answer)?;
+    } else if uses.is_empty() {
+        write_text(&format!("{}/{} is free\n", a.port, a.protocol))?;
+    } else {
+        let who: Vec<String> = uses
+            .iter()
+            .map(|u| match u.source {
+                ClaimSource::Registry => format!("{}/{}", u.project, u.service),
+                ClaimSource::System => format!("{} (listening now)", u.service),
+            })
+            .collect();
+        write_text(&format!("{}/{} is taken: {}\n", a.port, a.protocol, who.join(", ")))?;
+    }
+    Ok(if uses.is_empty() { Outcome::Clean } else { Outcome::Found })
+}
+
+fn usage(a: &UsageArgs) -> anyhow::Result<Outcome> {
+    let projects = registry_projects()?;
+    io::write_list(a.output.format(), &registry_uses(&projects, None))?;
+    Ok(Outcome::Clean)
+}
+
+fn who(a: &WhoArgs) -> anyhow::Result<Outcome> {
+    let projects = registry_projects()?;
+    let mut uses = registry_uses(&projects, Some(a.port));
+    uses.extend(system_uses(a.port, None));
+    if uses.is_empty() && a.output.format() == Format::Table {
+        eprintln!("nothing claims port {}", a.port);
+        return Ok(Outcome::Clean);
+    }
+    io::write_list(a.output.format(), &uses)?;
+    Ok(Outcome::Clean)
+}

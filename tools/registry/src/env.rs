@@ -1,0 +1,115 @@
+//! `registry env`: a project's environment variables (passed to its stack).
+
+use anyhow::bail;
+use berth::cli::Outcome;
+use berth::io::{self, OutputArgs, Row};
+use berth::registry::{self, Registry};
+use clap::Subcommand;
+use serde::Serialize;
+
+/// Manage a project's environment variables.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: EnvCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum EnvCommand {
+    /// Set variables: `registry env set shop APP_DEBUG=1 MAIL_PORT=1025`.
+    Set {
+        name: String,
+        /// KEY=VALUE pairs.
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+    },
+    /// Print one variable's value.
+    Get { name: String, key: String },
+    /// Remove variables.
+    Unset {
+        name: String,
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// List a project's variables.
+    List {
+        name: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Serialize)]
+struct Var<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+impl Row for Var<'_> {
+    fn headers() -> &'static [&'static str] {
+        &["key", "value"]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![self.key.to_owned(), self.value.to_owned()]
+    }
+}
+
+fn check_key(key: &str) -> anyhow::Result<()> {
+    let mut chars = key.chars();
+    let ok = chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
+    if !ok {
+        bail!("invalid variable name '{}': use letters, digits and '_', not starting with a digit", key.escape_debug());
+    }
+    Ok(())
+}
+
+pub fn run(reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
+    match a.command {
+        EnvCommand::Set { name, pairs } => {
+            let mut parsed = Vec::new();
+            for pair in &pairs {
+                let Some((k, v)) = pair.split_once('=') else {
+                    bail!("'{pair}' is not KEY=VALUE");
+                };
+                check_key(k)?;
+                parsed.push((k.to_owned(), v.to_owned()));
+            }
+            reg.update(|projects| {
+                let p = registry::find_mut(projects, &name)?;
+                p.environment.extend(parsed);
+                p.last_updated = Some(berth::Timestamp::now());
+                Ok((true, ()))
+            })?;
+        }
+        EnvCommand::Get { name, key } => {
+            let projects = reg.load()?;
+            let p = registry::find(&projects, &name)?;
+            let Some(v) = p.environment.get(&key) else {
+                bail!("variable '{key}' is not set for project '{name}'");
+            };
+            let mut out = io::stdout();
+            std::io::Write::write_all(&mut out, format!("{v}\n").as_bytes())?;
+            std::io::Write::flush(&mut out)?;
+        }
+        EnvCommand::Unset { name, keys } => {
+            reg.update(|projects| {
+                let p = registry::find_mut(projects, &name)?;
+                for k in &keys {
+                    if p.environment.remove(k).is_none() {
+                        bail!("variable '{k}' is not set for project '{name}'");
+                    }
+                }
+                p.last_updated = Some(berth::Timestamp::now());
+                Ok((true, ()))
+            })?;
+        }
+        EnvCommand::List { name, output } => {
+            let projects = reg.load()?;
+            let p = registry::find(&projects, &name)?;
+            let vars: Vec<Var<'_>> = p.environment.iter().map(|(key, value)| Var { key, value }).collect();
+            io::write_list(output.format(), &vars)?;
+        }
+    }
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,191 @@
+//! `registry`: the catalog of local projects. Adds, lists, shows, rescans and
+//! removes projects, records their state and environment, exports and imports.
+
+mod add;
+mod env;
+mod import;
+mod update;
+mod view;
+
+use std::path::PathBuf;
+
+use berth::cli::{Outcome, confirm};
+use berth::config::Config;
+use berth::io::OutputArgs;
+use berth::paths::Paths;
+use berth::registry::{self, Registry};
+use berth::{Project, Status};
+use clap::{Parser, Subcommand};
+
+const TOOL: &str = "registry";
+
+/// The catalog of local projects.
+///
+/// Every project gets a name (a DNS label), a folder, a domain under the dev
+/// TLD, an HTTP port that no other project claims, and what its compose files
+/// publish. Other berth tools read the catalog as JSON.
+#[derive(Debug, Parser)]
+#[command(
+    name = "registry",
+    version,
+    after_long_help = "\
+Examples:
+  registry add ~/code/shop                 register a folder (name: shop)
+  registry list --json | ports check       find ports claimed twice
+  stackgen new django blog --json | registry add -
+  registry update shop --dry-run           what changed in the compose files
+  registry export > projects.json          back up the catalog
+
+Files:
+  $BERTH_HOME/registry.json, else $XDG_DATA_HOME/berth/registry.json
+  $BERTH_HOME/config.yaml, else $XDG_CONFIG_HOME/berth/config.yaml
+    (port_range: 5000-5999, tld: test, backup_dir: .berth/backups)
+
+Exit status:
+  0 success; 2 an error (bad usage, bad input, I/O)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Add(add::Args),
+    List(ListArgs),
+    Show(ShowArgs),
+    Remove(RemoveArgs),
+    Update(update::Args),
+    Status(StatusArgs),
+    Env(env::Args),
+    Export(ExportArgs),
+    Import(import::Args),
+}
+
+/// List registered projects.
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// Only projects with this status.
+    #[arg(long, value_name = "STATUS")]
+    status: Option<Status>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Show one project.
+#[derive(Debug, clap::Args)]
+struct ShowArgs {
+    /// The project's name.
+    name: String,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Remove projects from the registry (their folders are not touched).
+#[derive(Debug, clap::Args)]
+struct RemoveArgs {
+    /// Names of the projects.
+    #[arg(required = true)]
+    names: Vec<String>,
+    /// Do not ask for confirmation (needed when not on a terminal).
+    #[arg(short, long)]
+    yes: bool,
+    /// Show what would be removed, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Record a project's state (stackctl calls this).
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    /// The project's name.
+    name: String,
+    /// The new state: running, stopped, error or unknown.
+    state: Status,
+}
+
+/// Print every project as a JSON array (what `registry import` reads).
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// Write to this file instead of stdout (atomically).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// Run the tool.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let paths = Paths::from_env()?;
+    let reg = Registry::open(&paths);
+    match cli.command {
+        Command::Add(a) => add::run(&paths, &reg, a),
+        Command::List(a) => {
+            let mut projects = reg.load()?;
+            if let Some(s) = a.status {
+                projects.retain(|p| p.status == s);
+            }
+            view::write_projects(a.output.format(), &projects)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Show(a) => {
+            let projects = reg.load()?;
+            view::write_project(a.output.format(), registry::find(&projects, &a.name)?)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Remove(a) => remove(&reg, &a),
+        Command::Update(a) => update::run(&paths, &reg, a),
+        Command::Status(a) => {
+            reg.update(|projects| {
+                let p = registry::find_mut(projects, &a.name)?;
+                p.status = a.state;
+                if a.state == Status::Running {
+                    p.last_started = Some(berth::Timestamp::now());
+                }
+                Ok((true, ()))
+            })?;
+            Ok(Outcome::Clean)
+        }
+        Command::Env(a) => env::run(&reg, a),
+        Command::Export(a) => {
+            let projects = reg.load()?;
+            match a.output {
+                Some(file) => import::write_file(&file, &projects)?,
+                None => berth::io::write_json(&projects)?,
+            }
+            Ok(Outcome::Clean)
+        }
+        Command::Import(a) => import::run(&paths, &reg, a),
+    }
+}
+
+fn remove(reg: &Registry, a: &RemoveArgs) -> anyhow::Result<Outcome> {
+    let projects = reg.load()?;
+    for name in &a.names {
+        let p = registry::find(&projects, name)?;
+        if p.status == Status::Running {
+            berth::cli::warn(TOOL, format!("'{name}' is running; removing it does not stop it (stackctl stop {name})"));
+        }
+    }
+    let list = a.names.join(", ");
+    if a.dry_run {
+        eprintln!("would remove: {list}");
+        return Ok(Outcome::Clean);
+    }
+    if !confirm(&format!("remove {list} from the registry?"), a.yes)? {
+        eprintln!("nothing removed");
+        return Ok(Outcome::Clean);
+    }
+    reg.update(|projects: &mut Vec<Project>| {
+        for name in &a.names {
+            registry::find(projects, name)?;
+            projects.retain(|p| &p.name != name);
+        }
+        Ok((true, ()))
+    })?;
+    eprintln!("removed: {list}");
+    Ok(Outcome::Clean)
+}
+
+/// The dev-TLD domain of a project name.
+fn domain(config: &Config, name: &str) -> String {
+    format!("{name}.{}", config.tld)
+}
