@@ -1,0 +1,57 @@
+# berth: build, demo, test, generated files, bench, lint, install.
+PREFIX ?= /usr/local
+CARGO ?= cargo
+# The tool binaries, as the root Cargo.toml declares them.
+TOOLS := $(shell awk '/^\[\[bin\]\]/{getline; gsub(/name = |"/,""); print}' Cargo.toml)
+
+.PHONY: all build release demo test generated man completions check-generated bench lint install uninstall clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --workspace --release
+
+## The main job in a temp BERTH_HOME: register projects, find port conflicts.
+demo: release
+	@sh scripts/demo.sh target/release
+
+## Every test: unit tests, the tools as a user runs them, generated files.
+test:
+	$(CARGO) test --workspace --no-fail-fast
+
+## Regenerate man pages and shell completions from the clap definitions.
+generated man completions:
+	$(CARGO) run -q -p xtask -- --mode write
+
+check-generated:
+	$(CARGO) run -q -p xtask -- --mode check
+
+## Measured figures (hyperfine when installed), written to target/bench.
+bench: release
+	@sh bench/run.sh target/release
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	for t in $(TOOLS); do install -m 0755 target/release/$$t $(DESTDIR)$(PREFIX)/bin/$$t; \
+	  install -m 0644 completions/$$t.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; \
+	  install -m 0644 completions/_$$t $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$t; \
+	  install -m 0644 completions/$$t.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$t.fish; done
+	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$t $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$t $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$t.fish \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/$$t.1 $(DESTDIR)$(PREFIX)/share/man/man1/$$t-*.1; done
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,193 @@
+//! A small harness so a test reads like the command line:
+//! `h.cmd("registry").args(["add", "shop"]).run().success()`.
+//!
+//! Every test gets its own `BERTH_HOME` in a temp folder, so tests run in
+//! parallel without sharing state.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The path of a tool binary built by cargo for these tests.
+pub fn bin(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_BIN_EXE_registry")).parent().expect("bin dir").to_path_buf();
+    dir.join(name)
+}
+
+/// A temp folder with its own BERTH_HOME.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.path().join("home")
+    }
+
+    pub fn registry_file(&self) -> PathBuf {
+        self.home().join("registry.json")
+    }
+
+    /// Write a file under the temp folder (parents created) and return its path.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// A project folder with a compose file publishing `ports` (short syntax) for a `db` service.
+    pub fn project(&self, name: &str, ports: &[&str]) -> PathBuf {
+        let list: Vec<String> = ports.iter().map(|p| format!("\"{p}\"")).collect();
+        self.write(
+            &format!("{name}/compose.yaml"),
+            &format!("services:\n  db:\n    image: postgres:16\n    ports: [{}]\n", list.join(", ")),
+        );
+        self.path().join(name)
+    }
+
+    /// A command for a tool, run in the temp folder with this BERTH_HOME.
+    pub fn cmd(&self, tool: &str) -> Cmd {
+        let mut c = Command::new(bin(tool));
+        c.current_dir(self.path()).env("BERTH_HOME", self.home()).env("NO_COLOR", "1").env_remove("COMPOSE_FILE");
+        Cmd { inner: c, stdin: None }
+    }
+
+    /// A `sh -c` pipeline with the tools first on PATH.
+    pub fn sh(&self, script: &str) -> Cmd {
+        let path = format!("{}:{}", bin("registry").parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(script).current_dir(self.path()).env("BERTH_HOME", self.home()).env("PATH", path).env("NO_COLOR", "1");
+        Cmd { inner: c, stdin: None }
+    }
+
+    /// The registry file's bytes, or empty when it does not exist.
+    pub fn registry_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.registry_file()).unwrap_or_default()
+    }
+
+    /// The registered projects, parsed.
+    pub fn projects(&self) -> Vec<serde_json::Value> {
+        let bytes = self.registry_bytes();
+        if bytes.is_empty() {
+            return Vec::new();
+        }
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("registry parses");
+        v["projects"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+pub struct Cmd {
+    inner: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+impl Cmd {
+    pub fn arg(mut self, a: impl AsRef<OsStr>) -> Self {
+        self.inner.arg(a);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.inner.args(args);
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: impl AsRef<OsStr>) -> Self {
+        self.inner.env(k, v);
+        self
+    }
+
+    pub fn current_dir(mut self, d: impl AsRef<Path>) -> Self {
+        self.inner.current_dir(d);
+        self
+    }
+
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(data.into());
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        self.inner.stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.inner.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut child = self.inner.spawn().expect("spawn");
+        if let Some(data) = self.stdin.take() {
+            let mut pipe = child.stdin.take().unwrap();
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&data);
+            });
+        }
+        let out = child.wait_with_output().expect("wait");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn code_is(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "exit status\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn success(self) -> Self {
+        self.code_is(0)
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, text: &str) -> Self {
+        assert!(self.stderr.contains(text), "stderr lacks {text:?}:\n{}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(self, text: &str) -> Self {
+        assert!(self.stdout.contains(text), "stdout lacks {text:?}:\n{}", self.stdout);
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// Whether an external program the test needs is installed. Without it the
+/// test says so in one line and returns early; with `CI=true` a missing
+/// program fails the test instead, so CI never skips an end-to-end test.
+pub fn require(program: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+        || Path::new(program).is_file();
+    if !found {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{program} is required (CI=true) but not installed");
+        eprintln!("skipped: {program} is not installed");
+    }
+    found
+}
