@@ -1,6 +1,7 @@
 //! Shared crate of the berth tools: models, JSON I/O, paths, the locked store,
 //! compose parsing and the one `main` wrapper every tool goes through.
 
+pub mod certs;
 pub mod claims;
 pub mod cli;
 pub mod compose;
