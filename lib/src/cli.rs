@@ -71,8 +71,15 @@ pub fn render_error(tool: &str, err: &anyhow::Error) -> String {
 /// Whether an error is (or was caused by) a closed pipe on our output.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
-        e.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        let kind = e
+            .downcast_ref::<io::Error>()
+            .map(io::Error::kind)
+            .or_else(|| e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind))
+            .or_else(|| match e.downcast_ref::<csv::Error>().map(csv::Error::kind) {
+                Some(csv::ErrorKind::Io(io)) => Some(io.kind()),
+                _ => None,
+            });
+        kind == Some(io::ErrorKind::BrokenPipe)
     })
 }
 

@@ -1,6 +1,7 @@
 //! Shared crate of the berth tools: models, JSON I/O, paths, the locked store,
 //! compose parsing and the one `main` wrapper every tool goes through.
 
+pub mod atomic;
 pub mod certs;
 pub mod claims;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod names;
 pub mod netstat;
 pub mod paths;
 pub mod registry;
+pub mod sites;
 pub mod store;
 pub mod table;
 

@@ -79,12 +79,28 @@ impl JsonFile {
         Ok(file)
     }
 
+    fn temp_prefix(&self) -> String {
+        format!(".{}.tmp-", self.path.file_name().unwrap_or_default().to_string_lossy())
+    }
+
+    /// Remove temp files left by writers that were killed mid-write. Only the
+    /// lock holder writes temp files, so under the lock any that exist are dead.
+    fn sweep_temp_files(&self, dir: &Path) {
+        let prefix = self.temp_prefix();
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Replace the file atomically. The caller holds the lock.
     fn write_locked<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let ctx = || format!("cannot write {}", self.path.display());
+        self.sweep_temp_files(dir);
         let tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
+            .prefix(&self.temp_prefix())
             .tempfile_in(dir)
             .with_context(ctx)?;
         {

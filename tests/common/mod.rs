@@ -64,10 +64,10 @@ impl Harness {
         Cmd { inner: c, stdin: None }
     }
 
-    /// A `sh -c` pipeline with the tools first on PATH.
+    /// A `bash -c` pipeline with the tools first on PATH.
     pub fn sh(&self, script: &str) -> Cmd {
         let path = format!("{}:{}", bin("registry").parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
-        let mut c = Command::new("sh");
+        let mut c = Command::new("bash");
         c.arg("-c").arg(script).current_dir(self.path()).env("BERTH_HOME", self.home()).env("PATH", path).env("NO_COLOR", "1");
         Cmd { inner: c, stdin: None }
     }

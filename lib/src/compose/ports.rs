@@ -60,6 +60,8 @@ fn split_host(spec: &str) -> Result<(Option<IpAddr>, Option<&str>, &str), String
     match parts.len() {
         1 => Ok((None, None, parts[0])),
         2 => Ok((None, Some(parts[0]), parts[1])),
+        // An empty address (":8080:80") binds every address, as docker does.
+        3 if parts[0].is_empty() => Ok((None, Some(parts[1]), parts[2])),
         3 => Ok((Some(parse_ip(parts[0])?), Some(parts[1]), parts[2])),
         n => {
             // A bare IPv6 address: everything before the last two fields.

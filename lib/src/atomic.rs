@@ -1,0 +1,94 @@
+//! Replace a text file atomically: a temp file in the same folder with the old
+//! file's mode and owner, fsync, rename over the old one, fsync the folder.
+//! Readers see the old bytes or the new ones, never half a file.
+
+use std::fs::{self, File, Permissions};
+use std::io::{self, Write as _};
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::Path;
+
+use anyhow::Context as _;
+
+/// How a file was replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    /// Renamed over the old file (or created).
+    Atomically,
+    /// Rewritten in place because the path is a mount point (Docker bind-mounts
+    /// `/etc/hosts`), where a rename fails with "resource busy".
+    InPlace,
+}
+
+/// Write `bytes` to `path` atomically. A new file gets `mode`; an existing one
+/// keeps its mode and (when allowed) its owner. The folder must exist.
+///
+/// Errors keep the `io::Error` in their chain, so callers can tell a
+/// permission problem (and hint at root) from others.
+pub fn write(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<Replaced> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let ctx = || format!("cannot write {}", path.display());
+    let old = match fs::metadata(path) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(ctx),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".berth-")
+        .tempfile_in(dir)
+        .with_context(ctx)?;
+    tmp.write_all(bytes).with_context(ctx)?;
+    let perm_mode = old.as_ref().map_or(mode, |m| m.mode() & 0o7777);
+    tmp.as_file().set_permissions(Permissions::from_mode(perm_mode)).with_context(ctx)?;
+    if let Some(m) = &old {
+        // Only root may give a file away; anyone else keeps their own files anyway.
+        let _ = std::os::unix::fs::chown(tmp.path(), Some(m.uid()), Some(m.gid()));
+    }
+    tmp.as_file().sync_all().with_context(ctx)?;
+    match tmp.persist(path) {
+        Ok(_) => {}
+        Err(e) if e.error.raw_os_error() == Some(16) => {
+            // EBUSY: the target is a mount point; rename cannot replace it.
+            let mut f = fs::OpenOptions::new().write(true).truncate(true).open(path).with_context(ctx)?;
+            f.write_all(bytes).with_context(ctx)?;
+            f.sync_all().with_context(ctx)?;
+            return Ok(Replaced::InPlace);
+        }
+        Err(e) => return Err(e.error).with_context(ctx),
+    }
+    File::open(dir).and_then(|d| d.sync_all()).with_context(ctx)?;
+    Ok(Replaced::Atomically)
+}
+
+/// Whether an error was caused by a permission problem (EACCES, EPERM, read-only file system).
+pub fn is_permission_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>().is_some_and(|io| {
+            io.kind() == io::ErrorKind::PermissionDenied || matches!(io.raw_os_error(), Some(1 | 13 | 30))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_keeping_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("hosts");
+        assert_eq!(write(&p, b"a\n", 0o600).unwrap(), Replaced::Atomically);
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o777, 0o600);
+        fs::set_permissions(&p, Permissions::from_mode(0o644)).unwrap();
+        write(&p, b"b\n", 0o600).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"b\n");
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o777, 0o644);
+        let leftovers = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1);
+    }
+
+    #[test]
+    fn missing_folder_is_an_error_naming_the_file() {
+        let err = write(Path::new("/nonexistent-berth/x/hosts"), b"", 0o644).unwrap_err();
+        assert!(format!("{err:#}").contains("cannot write /nonexistent-berth/x/hosts"), "{err:#}");
+    }
+}
