@@ -11,7 +11,7 @@ use clap_mangen::roff::{Roff, roman};
 
 /// Every tool's command definition.
 pub fn tools() -> Vec<Command> {
-    vec![berth_registry::Cli::command(), berth_ports::Cli::command()]
+    vec![berth_registry::Cli::command(), berth_ports::Cli::command(), berth_cigen::Cli::command(), berth_dnsconf::Cli::command(), berth_proxyconf::Cli::command(), berth_certgen::Cli::command()]
 }
 
 /// One generated file: where it goes (relative to the workspace root) and its bytes.

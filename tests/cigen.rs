@@ -1,0 +1,1499 @@
+//! `cigen` against the real validators (check-jsonschema with the GitHub and
+//! GitLab schemas, shellcheck on every script, zizmor), a real `PostgreSQL`
+//! running the Django pipeline's steps, and bad input.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Harness, require};
+use serde_yaml::Value;
+
+// ---------------------------------------------------------------------------
+// Fixture projects
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Db {
+    None,
+    Postgres,
+    PostgresRedis,
+    Mysql,
+    MysqlRedis,
+    Mariadb,
+    Valkey,
+}
+
+fn compose_for(db: Db) -> Option<String> {
+    let mut services =
+        String::from("services:\n  app:\n    build: .\n    ports: [\"8000:8000\"]\n");
+    let add = |s: &mut String, name: &str, image: &str| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "  {name}:\n    image: {image}\n");
+    };
+    match db {
+        Db::None => return None,
+        Db::Postgres => add(&mut services, "db", "postgres:15"),
+        Db::PostgresRedis => {
+            add(&mut services, "db", "postgres:16-alpine");
+            add(&mut services, "cache", "redis:7.2");
+        }
+        Db::Mysql => add(&mut services, "db", "mysql:8.4"),
+        Db::MysqlRedis => {
+            add(&mut services, "db", "mysql:8.0");
+            add(&mut services, "redis", "redis:7");
+        }
+        Db::Mariadb => add(&mut services, "db", "mariadb:11.4"),
+        Db::Valkey => add(&mut services, "cache", "valkey/valkey:8"),
+    }
+    Some(services)
+}
+
+/// Write `files` under `h/name` plus the compose file for `db`; return the folder.
+fn project(h: &Harness, name: &str, db: Db, files: &[(&str, &str)]) -> PathBuf {
+    for (rel, text) in files {
+        h.write(&format!("{name}/{rel}"), text);
+    }
+    if let Some(c) = compose_for(db) {
+        h.write(&format!("{name}/compose.yaml"), &c);
+    }
+    h.path().join(name)
+}
+
+const PROD_DOCKERFILE: &str =
+    "FROM python:3.12-slim AS base\nWORKDIR /app\nFROM base AS production\nCOPY . .\n";
+
+fn laravel(h: &Harness, name: &str, db: Db) -> PathBuf {
+    project(
+        h,
+        name,
+        db,
+        &[
+            ("artisan", "#!/usr/bin/env php\n<?php\n"),
+            (
+                "composer.json",
+                r#"{"require":{"php":"^8.2","laravel/framework":"^11.0"},"require-dev":{"laravel/pint":"^1.13","larastan/larastan":"^2.9","phpunit/phpunit":"^11"}}"#,
+            ),
+            ("composer.lock", "{}"),
+            (".env.example", "APP_NAME=shop\n"),
+            (
+                "package.json",
+                r#"{"private":true,"scripts":{"build":"vite build","dev":"vite"},"devDependencies":{"vite":"^5"}}"#,
+            ),
+            ("package-lock.json", "{}"),
+            (
+                "Dockerfile",
+                "FROM php:8.3-fpm AS base\nFROM base AS production\n",
+            ),
+        ],
+    )
+}
+
+fn django(h: &Harness, name: &str, db: Db) -> PathBuf {
+    project(
+        h,
+        name,
+        db,
+        &[
+            ("manage.py", "#!/usr/bin/env python\n"),
+            ("requirements.txt", "django>=4.2\npsycopg[binary]>=3.1\n"),
+            ("requirements-dev.txt", "ruff\n"),
+            ("Dockerfile", PROD_DOCKERFILE),
+        ],
+    )
+}
+
+fn nextjs(h: &Harness, name: &str, db: Db, lock: &str) -> PathBuf {
+    project(
+        h,
+        name,
+        db,
+        &[
+            (
+                "package.json",
+                r#"{"name":"web","engines":{"node":">=20.11"},"scripts":{"dev":"next dev","build":"next build","lint":"next lint","test":"vitest run"},"dependencies":{"next":"15.0.0","react":"19.0.0"},"devDependencies":{"eslint":"^9","eslint-config-next":"15.0.0"}}"#,
+            ),
+            (lock, "lock\n"),
+            (
+                "Dockerfile",
+                "FROM node:20-alpine AS deps\nFROM deps AS production\n",
+            ),
+        ],
+    )
+}
+
+fn fastapi(h: &Harness, name: &str, db: Db, manager: &str) -> PathBuf {
+    let (lock, pyproject) = match manager {
+        "uv" => (
+            "uv.lock",
+            "[project]\nname = \"api\"\nrequires-python = \">=3.11\"\ndependencies = [\"fastapi>=0.110\", \"sqlalchemy\"]\n\n[dependency-groups]\ndev = [\"pytest\", \"ruff\"]\n",
+        ),
+        _ => (
+            "poetry.lock",
+            "[tool.poetry]\nname = \"api\"\n\n[tool.poetry.dependencies]\npython = \"^3.10\"\nfastapi = \"^0.110\"\n\n[tool.poetry.group.dev.dependencies]\npytest = \"^8\"\n",
+        ),
+    };
+    project(
+        h,
+        name,
+        db,
+        &[
+            ("pyproject.toml", pyproject),
+            (lock, "# lock\n"),
+            ("Dockerfile", PROD_DOCKERFILE),
+        ],
+    )
+}
+
+fn wp_theme(h: &Harness, name: &str, db: Db) -> PathBuf {
+    project(
+        h,
+        name,
+        db,
+        &[
+            ("style.css", "/*\nTheme Name: Harbour\nVersion: 1.0\n*/\n"),
+            ("functions.php", "<?php\n"),
+            (
+                "composer.json",
+                r#"{"require":{"php":">=8.1"},"require-dev":{"wp-coding-standards/wpcs":"^3.0"}}"#,
+            ),
+            (
+                "package.json",
+                r#"{"scripts":{"build":"wp-scripts build"},"devDependencies":{"@wordpress/scripts":"^27"}}"#,
+            ),
+            ("yarn.lock", "# yarn\n"),
+            (".nvmrc", "v18.19.0\n"),
+        ],
+    )
+}
+
+fn wp_plugin(h: &Harness, name: &str, db: Db) -> PathBuf {
+    project(
+        h,
+        name,
+        db,
+        &[
+            (
+                "harbour-forms.php",
+                "<?php\n/**\n * Plugin Name: Harbour Forms\n * Version: 0.1\n */\n",
+            ),
+            (
+                "composer.json",
+                r#"{"require":{"php":"^7.4 || ^8.0"},"require-dev":{"phpunit/phpunit":"^9","squizlabs/php_codesniffer":"^3"}}"#,
+            ),
+            ("phpunit.xml.dist", "<phpunit/>\n"),
+            ("bin/install-wp-tests.sh", "#!/bin/bash\n"),
+        ],
+    )
+}
+
+fn node_app(h: &Harness, name: &str, db: Db) -> PathBuf {
+    project(
+        h,
+        name,
+        db,
+        &[
+            (
+                "package.json",
+                r#"{"name":"worker","scripts":{"test":"node --test","lint":"eslint ."},"devDependencies":{"eslint":"^9"}}"#,
+            ),
+            ("yarn.lock", "# yarn\n"),
+            (".node-version", "22.3.0\n"),
+        ],
+    )
+}
+
+fn python_app(h: &Harness, name: &str, db: Db) -> PathBuf {
+    project(
+        h,
+        name,
+        db,
+        &[
+            (
+                "pyproject.toml",
+                "[project]\nname = \"tool\"\nrequires-python = \">=3.12\"\ndependencies = [\"click\"]\n",
+            ),
+            ("requirements.txt", "click\npytest\n"),
+        ],
+    )
+}
+
+fn php_app(h: &Harness, name: &str, db: Db) -> PathBuf {
+    project(
+        h,
+        name,
+        db,
+        &[
+            (
+                "composer.json",
+                r#"{"require":{"php":"~8.1.0"},"require-dev":{"phpstan/phpstan":"^1","phpunit/phpunit":"^10"}}"#,
+            ),
+            ("src/App.php", "<?php\n"),
+        ],
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Validation with the real validators
+
+/// Run a validator from a neutral folder (pyenv shims read `.python-version` from the working folder).
+fn run_tool(h: &Harness, program: &str, args: &[&str]) -> (i32, String, String) {
+    let neutral = h.path().join("validators");
+    std::fs::create_dir_all(&neutral).unwrap();
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(&neutral)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn validators_present() -> bool {
+    // Evaluate all, so every missing one is named.
+    let found = [
+        require("check-jsonschema"),
+        require("shellcheck"),
+        require("zizmor"),
+    ];
+    found.iter().all(|f| *f)
+}
+
+/// shellcheck one script as the runner runs it (bash, `set -e`).
+fn shellcheck(h: &Harness, label: &str, script: &str) {
+    let dir = h.path().join("scripts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!(
+        "{}.sh",
+        label.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    ));
+    std::fs::write(&file, format!("#!/bin/bash\nset -e\n{script}\n")).unwrap();
+    let (code, out, err) = run_tool(h, "shellcheck", &["--shell=bash", file.to_str().unwrap()]);
+    assert_eq!(
+        code, 0,
+        "shellcheck failed on {label}:\n{script}\n---\n{out}{err}"
+    );
+}
+
+/// Every `run:` of a GitHub workflow, with its step name.
+fn github_scripts(doc: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (job_name, job) in doc["jobs"].as_mapping().expect("jobs") {
+        for step in job["steps"].as_sequence().expect("steps") {
+            if let Some(run) = step.get("run").and_then(Value::as_str) {
+                let name = step.get("name").and_then(Value::as_str).unwrap_or("step");
+                out.push((
+                    format!("{}-{name}", job_name.as_str().unwrap()),
+                    run.to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Every `before_script` + `script` of a GitLab pipeline, per job.
+fn gitlab_scripts(doc: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (name, job) in doc.as_mapping().unwrap() {
+        let Some(job) = job.as_mapping() else {
+            continue;
+        };
+        let mut lines = Vec::new();
+        for key in ["before_script", "script", "after_script"] {
+            if let Some(seq) = job.get(key).and_then(Value::as_sequence) {
+                lines.extend(
+                    seq.iter()
+                        .map(|l| l.as_str().expect("script line").to_string()),
+                );
+            }
+        }
+        if !lines.is_empty() {
+            out.push((name.as_str().unwrap().to_string(), lines.join("\n")));
+        }
+    }
+    out
+}
+
+fn yaml(path: &Path) -> Value {
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The security defaults, checked directly (zizmor checks them too).
+fn assert_secure_github(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = yaml(path);
+    assert_eq!(
+        doc["permissions"]["contents"].as_str(),
+        Some("read"),
+        "{}",
+        path.display()
+    );
+    assert_eq!(
+        doc["permissions"].as_mapping().unwrap().len(),
+        1,
+        "workflow-level permissions are contents: read only"
+    );
+    assert_eq!(
+        doc["concurrency"]["cancel-in-progress"].as_bool(),
+        Some(true)
+    );
+    for (name, job) in doc["jobs"].as_mapping().unwrap() {
+        assert!(
+            job["timeout-minutes"].as_u64().is_some(),
+            "job {name:?} has no timeout"
+        );
+        for step in job["steps"].as_sequence().unwrap() {
+            if let Some(uses) = step.get("uses").and_then(Value::as_str) {
+                let sha = uses.split('@').nth(1).expect("uses has @");
+                assert!(
+                    sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+                    "{uses} is not pinned to a SHA"
+                );
+                if uses.starts_with("actions/checkout@") {
+                    assert_eq!(step["with"]["persist-credentials"].as_bool(), Some(false));
+                }
+            }
+            if let Some(run) = step.get("run").and_then(Value::as_str) {
+                assert!(!run.contains("${{"), "expression inside run: {run}");
+            }
+        }
+    }
+    // The version comment beside each pin.
+    for line in text.lines().filter(|l| l.contains("uses:")) {
+        assert!(line.contains(" # v"), "no version comment: {line}");
+    }
+}
+
+/// Generate a pipeline into `dir` and validate it with every real validator.
+fn generate_and_validate(
+    h: &Harness,
+    dir: &Path,
+    platform: &str,
+    deploy: bool,
+    extra: &[&str],
+) -> Vec<PathBuf> {
+    let mut args = vec![
+        "generate",
+        dir.to_str().unwrap(),
+        "--platform",
+        platform,
+        "--json",
+    ];
+    if deploy {
+        args.push("--deploy");
+    }
+    args.extend(extra);
+    let run = h.cmd("cigen").args(&args).run().success();
+    let rows = run.json();
+    let files: Vec<PathBuf> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| PathBuf::from(r["path"].as_str().unwrap()))
+        .collect();
+    let expected = match (platform, deploy) {
+        ("github", true) => 2,
+        _ => 1,
+    };
+    assert_eq!(files.len(), expected, "{rows}");
+    for f in &files {
+        assert!(f.is_file(), "{} not written", f.display());
+        let f_str = f.to_str().unwrap();
+        let schema = if platform == "github" {
+            "vendor.github-workflows"
+        } else {
+            "vendor.gitlab-ci"
+        };
+        let (code, out, err) =
+            run_tool(h, "check-jsonschema", &["--builtin-schema", schema, f_str]);
+        assert_eq!(
+            code,
+            0,
+            "check-jsonschema {schema} rejects {}:\n{out}{err}\n{}",
+            f.display(),
+            std::fs::read_to_string(f).unwrap()
+        );
+        let doc = yaml(f);
+        let scripts = if platform == "github" {
+            github_scripts(&doc)
+        } else {
+            gitlab_scripts(&doc)
+        };
+        assert!(!scripts.is_empty(), "no scripts in {}", f.display());
+        for (label, script) in scripts {
+            shellcheck(
+                h,
+                &format!("{}-{label}", dir.file_name().unwrap().to_string_lossy()),
+                &script,
+            );
+        }
+        if platform == "github" {
+            assert_secure_github(f);
+        }
+    }
+    if platform == "github" {
+        let workflows = dir.join(".github/workflows");
+        let (code, out, err) = run_tool(
+            h,
+            "zizmor",
+            &[
+                "--offline",
+                "--format",
+                "json",
+                "--min-severity",
+                "medium",
+                workflows.to_str().unwrap(),
+            ],
+        );
+        let findings: serde_json::Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("zizmor output is not JSON ({e}): {out}\n{err}"));
+        assert_eq!(
+            findings.as_array().map(Vec::len),
+            Some(0),
+            "zizmor findings (medium or high):\n{findings:#}"
+        );
+        assert_eq!(code, 0, "zizmor exit {code}: {err}");
+    }
+    files
+}
+
+fn text(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// Framework × platform × database combinations (15)
+
+#[test]
+fn combo_django_github_postgres_redis_deploy() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = django(&h, "dj", Db::PostgresRedis);
+    let files = generate_and_validate(&h, &dir, "github", true, &[]);
+    let t = text(&files[0]);
+    for want in [
+        "image: \"postgres:16-alpine\"",
+        "image: \"redis:7.2\"",
+        "python manage.py migrate --noinput",
+        "python manage.py test",
+        "ruff check .",
+    ] {
+        assert!(t.contains(want), "lacks {want}:\n{t}");
+    }
+    let d = text(&files[1]);
+    assert!(
+        d.contains("target: production") && d.contains("secrets.DEPLOY_SSH_KEY"),
+        "{d}"
+    );
+}
+
+#[test]
+fn combo_django_gitlab_postgres_deploy() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = django(&h, "dj", Db::Postgres);
+    let files = generate_and_validate(&h, &dir, "gitlab", true, &[]);
+    let doc = yaml(&files[0]);
+    assert_eq!(
+        doc["test"]["services"][0]["name"].as_str(),
+        Some("postgres:15")
+    );
+    assert_eq!(
+        doc["test"]["variables"]["DB_HOST"].as_str(),
+        Some("postgres")
+    );
+    assert!(
+        doc["build-image"]["script"][0]
+            .as_str()
+            .unwrap()
+            .contains("--target production")
+    );
+    assert!(
+        doc["deploy"]["script"][0]
+            .as_str()
+            .unwrap()
+            .contains("ssh ")
+    );
+}
+
+#[test]
+fn combo_laravel_github_mysql_redis() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = laravel(&h, "shop", Db::MysqlRedis);
+    let files = generate_and_validate(&h, &dir, "github", false, &[]);
+    let t = text(&files[0]);
+    for want in [
+        "image: \"mysql:8.0\"",
+        "php-version: \"8.2\"",
+        "pdo_mysql",
+        "vendor/bin/pint --test",
+        "vendor/bin/phpstan analyse",
+        "php artisan migrate --force",
+        "php artisan test",
+        "npm run build",
+        "DB_CONNECTION: \"mysql\"",
+    ] {
+        assert!(t.contains(want), "lacks {want}:\n{t}");
+    }
+}
+
+#[test]
+fn combo_laravel_gitlab_postgres_deploy() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = laravel(&h, "shop", Db::Postgres);
+    let files = generate_and_validate(&h, &dir, "gitlab", true, &[]);
+    let t = text(&files[0]);
+    assert!(
+        t.contains("pdo_pgsql")
+            && t.contains("php artisan test")
+            && t.contains("image: \"php:8.2-cli\""),
+        "{t}"
+    );
+}
+
+#[test]
+fn combo_laravel_github_mariadb_deploy() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = laravel(&h, "shop", Db::Mariadb);
+    let files = generate_and_validate(&h, &dir, "github", true, &[]);
+    let t = text(&files[0]);
+    assert!(
+        t.contains("image: \"mariadb:11.4\"") && t.contains("DB_CONNECTION: \"mariadb\""),
+        "{t}"
+    );
+}
+
+#[test]
+fn combo_nextjs_github_postgres_pnpm_deploy() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = nextjs(&h, "web", Db::Postgres, "pnpm-lock.yaml");
+    let files = generate_and_validate(&h, &dir, "github", true, &[]);
+    let t = text(&files[0]);
+    for want in [
+        "corepack enable",
+        "pnpm install --frozen-lockfile",
+        "pnpm run lint",
+        "pnpm test",
+        "pnpm run build",
+        "node-version: \"20\"",
+    ] {
+        assert!(t.contains(want), "lacks {want}:\n{t}");
+    }
+}
+
+#[test]
+fn combo_nextjs_gitlab_nodb_npm() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = nextjs(&h, "web", Db::None, "package-lock.json");
+    let files = generate_and_validate(&h, &dir, "gitlab", false, &[]);
+    let doc = yaml(&files[0]);
+    assert_eq!(doc["test"]["image"].as_str(), Some("node:20"));
+    assert!(doc["test"].get("services").is_none());
+}
+
+#[test]
+fn combo_fastapi_github_postgres_uv() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = fastapi(&h, "api", Db::Postgres, "uv");
+    let files = generate_and_validate(&h, &dir, "github", false, &[]);
+    let t = text(&files[0]);
+    for want in [
+        "uv sync --frozen",
+        "uv run ruff check .",
+        "uv run python -m pytest",
+        "python-version: \"3.11\"",
+        "hashFiles('uv.lock')",
+    ] {
+        assert!(t.contains(want), "lacks {want}:\n{t}");
+    }
+}
+
+#[test]
+fn combo_fastapi_gitlab_valkey_poetry_deploy() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = fastapi(&h, "api", Db::Valkey, "poetry");
+    let files = generate_and_validate(&h, &dir, "gitlab", true, &[]);
+    let doc = yaml(&files[0]);
+    assert_eq!(
+        doc["test"]["services"][0]["name"].as_str(),
+        Some("valkey:8")
+    );
+    assert_eq!(doc["test"]["image"].as_str(), Some("python:3.10"));
+}
+
+#[test]
+fn combo_wordpress_theme_github_mariadb() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = wp_theme(&h, "theme", Db::Mariadb);
+    let files = generate_and_validate(&h, &dir, "github", false, &[]);
+    let t = text(&files[0]);
+    for want in [
+        "php-version: \"8.1\"",
+        "node-version: \"18.19.0\"",
+        "cache: yarn",
+        "yarn run build",
+        "vendor/bin/phpcs",
+        "php -l",
+    ] {
+        assert!(t.contains(want), "lacks {want}:\n{t}");
+    }
+}
+
+#[test]
+fn combo_wordpress_plugin_gitlab_mysql() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = wp_plugin(&h, "plugin", Db::Mysql);
+    let files = generate_and_validate(&h, &dir, "gitlab", false, &[]);
+    let t = text(&files[0]);
+    assert!(
+        t.contains("bin/install-wp-tests.sh")
+            && t.contains("vendor/bin/phpunit")
+            && t.contains("mysql:8.4"),
+        "{t}"
+    );
+}
+
+#[test]
+fn combo_wordpress_plugin_github_mysql() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = wp_plugin(&h, "plugin", Db::Mysql);
+    generate_and_validate(&h, &dir, "github", false, &[]);
+}
+
+#[test]
+fn combo_node_github_redis_yarn() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = node_app(&h, "worker", Db::PostgresRedis);
+    let files = generate_and_validate(&h, &dir, "github", false, &[]);
+    let t = text(&files[0]);
+    assert!(
+        t.contains("node-version: \"22.3.0\"")
+            && t.contains("yarn test")
+            && t.contains("REDIS_URL"),
+        "{t}"
+    );
+}
+
+#[test]
+fn combo_python_gitlab_postgres() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = python_app(&h, "tool", Db::Postgres);
+    let files = generate_and_validate(&h, &dir, "gitlab", false, &[]);
+    let t = text(&files[0]);
+    assert!(
+        t.contains("python -m pytest") && t.contains("python:3.12"),
+        "{t}"
+    );
+}
+
+#[test]
+fn combo_php_github_mysql() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = php_app(&h, "lib", Db::Mysql);
+    let files = generate_and_validate(&h, &dir, "github", false, &[]);
+    let t = text(&files[0]);
+    assert!(
+        t.contains("php-version: \"8.1\"") && t.contains("vendor/bin/phpunit"),
+        "{t}"
+    );
+}
+
+#[test]
+fn combo_generic_github_and_gitlab_when_asked() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    std::fs::create_dir_all(h.path().join("empty")).unwrap();
+    let dir = h.path().join("empty");
+    let files = generate_and_validate(&h, &dir, "github", false, &["--stack", "generic"]);
+    assert!(text(&files[0]).contains("make test"));
+    generate_and_validate(&h, &dir, "gitlab", false, &["--stack", "generic"]);
+}
+
+// ---------------------------------------------------------------------------
+// Detection
+
+fn detect(h: &Harness, dir: &Path) -> serde_json::Value {
+    h.cmd("cigen")
+        .args(["detect", dir.to_str().unwrap(), "--json"])
+        .run()
+        .success()
+        .json()
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // one fixture per framework, read back in turn
+fn detects_each_framework_with_versions_from_files() {
+    let h = Harness::new();
+    let d = detect(&h, &laravel(&h, "laravel", Db::MysqlRedis));
+    assert_eq!(d["stack"], "laravel");
+    assert_eq!(d["php"]["version"], "8.2");
+    assert_eq!(d["php"]["source"], "composer.json");
+    assert_eq!(d["node_package_manager"], "npm");
+    assert_eq!(d["php_package_manager"], "composer");
+    let images: Vec<&str> = d["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(images, ["mysql:8.0", "redis:7"]);
+    assert!(d["tools"].as_array().unwrap().iter().any(|t| t == "pint"));
+
+    let d = detect(&h, &django(&h, "django", Db::Postgres));
+    assert_eq!(d["stack"], "django");
+    assert_eq!(d["python"]["version"], "3.12", "from the Dockerfile: {d}");
+    assert_eq!(d["python"]["source"], "Dockerfile");
+    assert_eq!(d["python_package_manager"], "pip");
+    assert_eq!(d["docker_target"], "production");
+    h.write("django/.python-version", "3.11.9\n");
+    let d = detect(&h, &h.path().join("django"));
+    assert_eq!(d["python"]["version"], "3.11.9");
+    assert_eq!(d["python"]["source"], ".python-version");
+
+    let d = detect(&h, &nextjs(&h, "next", Db::None, "pnpm-lock.yaml"));
+    assert_eq!(d["stack"], "nextjs");
+    assert_eq!(d["node"]["version"], "20");
+    assert_eq!(d["node"]["source"], "package.json engines.node");
+    assert_eq!(d["node_package_manager"], "pnpm");
+
+    let d = detect(&h, &fastapi(&h, "fa-uv", Db::None, "uv"));
+    assert_eq!(
+        (d["stack"].as_str(), d["python"]["version"].as_str()),
+        (Some("fastapi"), Some("3.11"))
+    );
+    assert_eq!(d["python_package_manager"], "uv");
+    let d = detect(&h, &fastapi(&h, "fa-poetry", Db::None, "poetry"));
+    assert_eq!(d["python"]["version"], "3.10");
+    assert_eq!(d["python_package_manager"], "poetry");
+
+    let d = detect(&h, &wp_theme(&h, "theme", Db::Mariadb));
+    assert_eq!(d["stack"], "wordpress-theme");
+    assert_eq!(d["php"]["version"], "8.1");
+    assert_eq!(d["node"]["version"], "18.19.0");
+    assert_eq!(d["node"]["source"], ".nvmrc");
+    assert_eq!(d["node_package_manager"], "yarn");
+    assert_eq!(d["services"][0]["image"], "mariadb:11.4");
+
+    let d = detect(&h, &wp_plugin(&h, "plugin", Db::None));
+    assert_eq!(d["stack"], "wordpress-plugin");
+    assert_eq!(d["php"]["version"], "7.4");
+
+    let d = detect(&h, &node_app(&h, "node", Db::Valkey));
+    assert_eq!(
+        (d["stack"].as_str(), d["node"]["version"].as_str()),
+        (Some("node"), Some("22.3.0"))
+    );
+    assert_eq!(d["services"][0]["image"], "valkey:8");
+
+    let d = detect(&h, &python_app(&h, "py", Db::None));
+    assert_eq!(
+        (d["stack"].as_str(), d["python"]["version"].as_str()),
+        (Some("python"), Some("3.12"))
+    );
+
+    let d = detect(&h, &php_app(&h, "php", Db::None));
+    assert_eq!(
+        (d["stack"].as_str(), d["php"]["version"].as_str()),
+        (Some("php"), Some("8.1"))
+    );
+
+    // A WordPress theme without composer.json: PHP from the Dockerfile.
+    let dir = project(
+        &h,
+        "bare-theme",
+        Db::None,
+        &[
+            ("style.css", "/* Theme Name: Bare */\n"),
+            (
+                "Dockerfile",
+                "FROM wordpress:6 AS base\nFROM php:8.0-apache\n",
+            ),
+        ],
+    );
+    let d = detect(&h, &dir);
+    assert_eq!(
+        (d["php"]["version"].as_str(), d["php"]["source"].as_str()),
+        (Some("8.0"), Some("Dockerfile"))
+    );
+    // Defaults are labelled as such.
+    let dir = project(
+        &h,
+        "plain-next",
+        Db::None,
+        &[("package.json", r#"{"dependencies":{"next":"15"}}"#)],
+    );
+    let d = detect(&h, &dir);
+    assert_eq!(
+        (d["node"]["version"].as_str(), d["node"]["source"].as_str()),
+        (Some("22"), Some("default"))
+    );
+}
+
+#[test]
+fn project_json_on_stdin_gives_path_and_services() {
+    let h = Harness::new();
+    let dir = project(
+        &h,
+        "svc",
+        Db::None,
+        &[("manage.py", ""), ("requirements.txt", "django\n")],
+    );
+    let input = serde_json::json!({"name": "svc", "path": dir, "stack": "django", "services": ["app", "postgres", "redis"]});
+    let d = h
+        .cmd("cigen")
+        .args(["detect", "-", "--json"])
+        .stdin(input.to_string())
+        .run()
+        .success()
+        .json();
+    assert_eq!(d["stack"], "django");
+    let images: Vec<&str> = d["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(images, ["postgres:16", "redis:7"]);
+    // Absent PATH with Project JSON piped in: the same.
+    let run = h
+        .cmd("cigen")
+        .args(["generate", "--dry-run"])
+        .stdin(input.to_string())
+        .run()
+        .success();
+    assert!(
+        run.stdout.contains("POSTGRES_DB")
+            && run
+                .stdout
+                .contains(&dir.join(".github/workflows/test.yml").display().to_string()),
+        "{}",
+        run.stdout
+    );
+    assert!(!dir.join(".github").exists(), "--dry-run wrote files");
+}
+
+// ---------------------------------------------------------------------------
+// Bad input and safety
+
+#[test]
+fn empty_folder_is_an_error_unless_generic_is_asked() {
+    let h = Harness::new();
+    std::fs::create_dir_all(h.path().join("empty")).unwrap();
+    h.cmd("cigen")
+        .args(["generate", "empty"])
+        .run()
+        .code_is(2)
+        .stderr_has("cigen: error: no project found in empty")
+        .stderr_has("hint: pass --stack generic");
+    assert!(!h.path().join("empty/.github").exists());
+    h.cmd("cigen")
+        .args(["generate", "empty", "--stack", "generic"])
+        .run()
+        .success()
+        .stdout_has("created");
+    assert!(text(&h.path().join("empty/.github/workflows/test.yml")).contains("make test"));
+}
+
+#[test]
+fn conflicting_signals_name_both_and_hint_stack() {
+    let h = Harness::new();
+    let dir = laravel(&h, "both", Db::None);
+    h.write("both/manage.py", "");
+    let run = h
+        .cmd("cigen")
+        .args(["generate", dir.to_str().unwrap()])
+        .run()
+        .code_is(2);
+    let run = run
+        .stderr_has("conflicting signals")
+        .stderr_has("laravel (artisan")
+        .stderr_has("django (manage.py)");
+    run.stderr_has("hint: pass --stack");
+    assert!(!dir.join(".github").exists());
+    // The user's choice settles it.
+    h.cmd("cigen")
+        .args(["generate", dir.to_str().unwrap(), "--stack", "django"])
+        .run()
+        .success();
+    assert!(text(&dir.join(".github/workflows/test.yml")).contains("manage.py test"));
+}
+
+#[test]
+fn unreadable_files_are_errors_naming_the_file() {
+    let h = Harness::new();
+    let dir = project(
+        &h,
+        "broken",
+        Db::None,
+        &[("artisan", ""), ("composer.json", "{\"require\": ")],
+    );
+    h.cmd("cigen")
+        .args(["generate", dir.to_str().unwrap()])
+        .run()
+        .code_is(2)
+        .stderr_has("invalid JSON in")
+        .stderr_has("broken/composer.json");
+    let dir = project(&h, "badcompose", Db::None, &[("manage.py", "")]);
+    h.write("badcompose/compose.yaml", "services: [\n");
+    h.cmd("cigen")
+        .args(["generate", dir.to_str().unwrap()])
+        .run()
+        .code_is(2)
+        .stderr_has("compose.yaml");
+    h.cmd("cigen")
+        .args(["generate", "nowhere"])
+        .run()
+        .code_is(2)
+        .stderr_has("cannot read project folder nowhere");
+
+    // A file the user cannot read (as root, read as `nobody`, since root reads everything).
+    let dir = project(&h, "locked", Db::None, &[("package.json", "{}")]);
+    let pkg = dir.join("package.json");
+    set_mode(&pkg, 0o000);
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let run = if as_root {
+        if !require("setpriv") {
+            return;
+        }
+        for p in [h.path(), &dir] {
+            set_mode(p, 0o755);
+        }
+        let out = Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+            .arg(common::bin("cigen"))
+            .args(["generate", dir.to_str().unwrap(), "--dry-run"])
+            .env("BERTH_HOME", "/nonexistent")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        common::Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    } else {
+        h.cmd("cigen")
+            .args(["generate", dir.to_str().unwrap(), "--dry-run"])
+            .run()
+    };
+    run.code_is(2)
+        .stderr_has("cannot read")
+        .stderr_has("locked/package.json")
+        .stderr_has("ermission denied");
+}
+
+fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn existing_files_are_kept_without_force_and_dry_run_writes_nothing() {
+    let h = Harness::new();
+    let dir = django(&h, "dj", Db::Postgres);
+    h.write("dj/.github/workflows/test.yml", "name: mine\n");
+    h.cmd("cigen")
+        .args(["generate", "dj"])
+        .run()
+        .code_is(2)
+        .stderr_has("test.yml exists; nothing written")
+        .stderr_has("--force");
+    assert_eq!(
+        text(&dir.join(".github/workflows/test.yml")),
+        "name: mine\n"
+    );
+    let run = h
+        .cmd("cigen")
+        .args(["generate", "dj", "--dry-run"])
+        .run()
+        .success();
+    assert!(
+        run.stdout
+            .contains("# cigen: would write dj/.github/workflows/test.yml")
+            && run.stdout.contains("python manage.py test")
+    );
+    assert_eq!(
+        text(&dir.join(".github/workflows/test.yml")),
+        "name: mine\n"
+    );
+    h.cmd("cigen")
+        .args(["generate", "dj", "--force", "--json"])
+        .run()
+        .success()
+        .stdout_has("\"overwritten\"");
+    assert!(text(&dir.join(".github/workflows/test.yml")).contains("python manage.py test"));
+    // GitLab goes to its own file.
+    h.cmd("cigen")
+        .args(["generate", "dj", "--platform", "gitlab"])
+        .run()
+        .success();
+    assert!(dir.join(".gitlab-ci.yml").is_file());
+}
+
+#[test]
+fn deploy_needs_a_dockerfile() {
+    let h = Harness::new();
+    let dir = project(&h, "nodock", Db::None, &[("manage.py", "")]);
+    h.cmd("cigen")
+        .args(["generate", dir.to_str().unwrap(), "--deploy"])
+        .run()
+        .code_is(2)
+        .stderr_has("no Dockerfile")
+        .stderr_has("hint:");
+    assert!(!dir.join(".github").exists());
+}
+
+#[test]
+fn user_templates_override_the_embedded_ones() {
+    let h = Harness::new();
+    let dir = django(&h, "dj", Db::Postgres);
+    let tpl = h.path().join("tpl");
+    h.write(
+        "home/config.yaml",
+        &format!("templates: {}\n", tpl.display()),
+    );
+    h.write(
+        "tpl/ci/github/test.yml",
+        "# mine for {{ plan.stack }}\nname: Mine\non: push\njobs: {}\n",
+    );
+    let run = h
+        .cmd("cigen")
+        .args(["generate", "dj", "--json"])
+        .run()
+        .success();
+    assert!(
+        run.stdout.contains("tpl/ci/github/test.yml"),
+        "{}",
+        run.stdout
+    );
+    assert!(text(&dir.join(".github/workflows/test.yml")).starts_with("# mine for django\n"));
+    // A broken template is an error naming it; nothing is written.
+    h.write("tpl/ci/gitlab/gitlab-ci.yml", "{% for x in %}\n");
+    h.cmd("cigen")
+        .args(["generate", "dj", "--platform", "gitlab"])
+        .run()
+        .code_is(2)
+        .stderr_has("invalid template")
+        .stderr_has("tpl/ci/gitlab/gitlab-ci.yml");
+    assert!(!dir.join(".gitlab-ci.yml").exists());
+}
+
+#[test]
+fn secrets_lists_every_secret_the_deploy_pipelines_use() {
+    let h = Harness::new();
+    let dir = django(&h, "dj", Db::Postgres);
+    h.cmd("cigen")
+        .args(["generate", "dj", "--deploy"])
+        .run()
+        .success();
+    let list = h
+        .cmd("cigen")
+        .args(["secrets", "--json"])
+        .run()
+        .success()
+        .json();
+    let names: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    let deploy = text(&dir.join(".github/workflows/deploy.yml"));
+    let mut used = Vec::new();
+    for prefix in ["secrets.", "vars."] {
+        for (i, _) in deploy.match_indices(prefix) {
+            let name: String = deploy[i + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            used.push(name);
+        }
+    }
+    assert!(used.contains(&"DEPLOY_SSH_KEY".to_string()), "{used:?}");
+    for name in used.iter().filter(|n| *n != "GITHUB_TOKEN") {
+        assert!(
+            names.contains(name),
+            "{name} is used by deploy.yml but not listed by `cigen secrets`"
+        );
+    }
+    // Secrets reach scripts only through env:, never as literals or expressions in run:.
+    let doc = yaml(&dir.join(".github/workflows/deploy.yml"));
+    for (_, script) in github_scripts(&doc) {
+        assert!(!script.contains("secrets."), "{script}");
+    }
+    let gl = h
+        .cmd("cigen")
+        .args(["secrets", "--platform", "gitlab"])
+        .run()
+        .success();
+    assert!(
+        gl.stdout.contains("DEPLOY_KNOWN_HOSTS") && !gl.stdout.contains("REGISTRY_PASSWORD"),
+        "{}",
+        gl.stdout
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The Django pipeline's steps against a real PostgreSQL
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// A throwaway `PostgreSQL` 15 cluster on a free loopback port, run as `postgres`.
+struct Postgres {
+    data: PathBuf,
+    port: u16,
+}
+
+impl Postgres {
+    fn start(root: &Path, user: &str, password: &str, db: &str) -> Self {
+        use std::os::unix::fs::chown;
+        let base = root.join("pg");
+        std::fs::create_dir_all(&base).unwrap();
+        set_mode(root, 0o755);
+        let uid = cmd_out("id", &["-u", "postgres"]).parse::<u32>().unwrap();
+        let gid = cmd_out("id", &["-g", "postgres"]).parse::<u32>().unwrap();
+        chown(&base, Some(uid), Some(gid)).unwrap();
+        let data = base.join("data");
+        let pwfile = base.join("pw");
+        std::fs::write(&pwfile, format!("{password}\n")).unwrap();
+        chown(&pwfile, Some(uid), Some(gid)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        as_postgres(
+            &format!("{PG_BIN}/initdb"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                user,
+                "--pwfile",
+                pwfile.to_str().unwrap(),
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+            ],
+        );
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            base.display()
+        );
+        as_postgres(
+            &format!("{PG_BIN}/pg_ctl"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-l",
+                base.join("log").to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+        );
+        let pg = Self { data, port };
+        let out = Command::new(format!("{PG_BIN}/createdb"))
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", user, db])
+            .env("PGPASSWORD", password)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "createdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pg
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = Command::new("runuser")
+            .args([
+                "-u",
+                "postgres",
+                "--",
+                &format!("{PG_BIN}/pg_ctl"),
+                "-D",
+                self.data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output();
+    }
+}
+
+fn cmd_out(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn as_postgres(program: &str, args: &[&str]) {
+    let out = Command::new("runuser")
+        .args(["-u", "postgres", "--", program])
+        .args(args)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{program}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A virtualenv with Django and psycopg, built once and kept under target/.
+fn django_venv() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cigen-test-venv");
+    let python = venv.join("bin/python");
+    let ready = venv.join(".ready");
+    if ready.is_file() {
+        return venv;
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    let out = Command::new("python3")
+        .args(["-m", "venv", venv.to_str().unwrap()])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "venv: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "django>=4.2",
+            "psycopg[binary]>=3.1",
+        ])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pip install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&ready, "").unwrap();
+    venv
+}
+
+/// A minimal Django project whose settings read the pipeline's DB_* variables
+/// and whose test writes to the database.
+fn django_project(h: &Harness) -> PathBuf {
+    let files: &[(&str, &str)] = &[
+        (
+            "manage.py",
+            "#!/usr/bin/env python\nimport os, sys\nif __name__ == '__main__':\n    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site_cfg.settings')\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
+        ),
+        ("site_cfg/__init__.py", ""),
+        ("site_cfg/urls.py", "urlpatterns = []\n"),
+        (
+            "site_cfg/settings.py",
+            "import os\nSECRET_KEY = 'test-only'\nDEBUG = os.environ.get('DJANGO_DEBUG') == '1'\nUSE_TZ = True\nROOT_URLCONF = 'site_cfg.urls'\n\
+INSTALLED_APPS = ['django.contrib.contenttypes', 'django.contrib.auth', 'notes']\n\
+DEFAULT_AUTO_FIELD = 'django.db.models.BigAutoField'\n\
+DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'HOST': os.environ['DB_HOST'], 'PORT': os.environ['DB_PORT'],\n\
+    'NAME': os.environ['DB_NAME'], 'USER': os.environ['DB_USER'], 'PASSWORD': os.environ['DB_PASSWORD']}}\n",
+        ),
+        ("notes/__init__.py", ""),
+        (
+            "notes/models.py",
+            "from django.db import models\n\nclass Note(models.Model):\n    text = models.TextField()\n",
+        ),
+        ("notes/migrations/__init__.py", ""),
+        (
+            "notes/migrations/0001_initial.py",
+            "from django.db import migrations, models\n\nclass Migration(migrations.Migration):\n    initial = True\n    dependencies = []\n    operations = [migrations.CreateModel(name='Note', fields=[('id', models.BigAutoField(primary_key=True, serialize=False)), ('text', models.TextField())])]\n",
+        ),
+        (
+            "notes/tests.py",
+            "from django.db import connection\nfrom django.test import TestCase\nfrom notes.models import Note\n\nclass NoteTest(TestCase):\n    def test_postgres_roundtrip(self):\n        self.assertEqual(connection.vendor, 'postgresql')\n        Note.objects.create(text='hello')\n        self.assertEqual(Note.objects.get().text, 'hello')\n",
+        ),
+        ("requirements.txt", "django>=4.2\npsycopg[binary]>=3.1\n"),
+        ("compose.yaml", "services:\n  db:\n    image: postgres:15\n"),
+    ];
+    for (rel, t) in files {
+        h.write(&format!("site/{rel}"), t);
+    }
+    h.path().join("site")
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // start, run the four steps, query the result
+fn django_pipeline_steps_pass_against_real_postgres() {
+    if !require(&format!("{PG_BIN}/initdb")) || !require("runuser") || !require("python3") {
+        return;
+    }
+    let h = Harness::new();
+    let dir = django_project(&h);
+    h.cmd("cigen").args(["generate", "site"]).run().success();
+    let doc = yaml(&dir.join(".github/workflows/test.yml"));
+    let job = &doc["jobs"]["test"];
+    // The database the service container would create, from the workflow itself.
+    let svc = &job["services"]["postgres"];
+    assert_eq!(svc["image"].as_str(), Some("postgres:15"));
+    let s = |k: &str| svc["env"][k].as_str().unwrap().to_string();
+    let pg = Postgres::start(
+        h.path(),
+        &s("POSTGRES_USER"),
+        &s("POSTGRES_PASSWORD"),
+        &s("POSTGRES_DB"),
+    );
+
+    // The job's environment, with the service's mapped port pointing at our cluster.
+    let mut env: BTreeMap<String, String> = job["env"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().unwrap().to_string(),
+                v.as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(env["DB_PORT"], "5432");
+    assert_eq!(env["DB_HOST"], "127.0.0.1");
+    env.insert("DB_PORT".into(), pg.port.to_string());
+    let url = env["DATABASE_URL"].replace(":5432/", &format!(":{}/", pg.port));
+    env.insert("DATABASE_URL".into(), url);
+
+    let venv = django_venv();
+    let path = format!(
+        "{}:{}",
+        venv.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let steps = job["steps"].as_sequence().unwrap();
+    let mut ran = Vec::new();
+    for want in ["Install dependencies", "Check", "Migrate", "Test"] {
+        let step = steps
+            .iter()
+            .find(|st| st["name"].as_str() == Some(want))
+            .unwrap_or_else(|| panic!("no step {want}"));
+        let script = step["run"].as_str().unwrap();
+        let out = Command::new("bash")
+            .args([
+                "--noprofile",
+                "--norc",
+                "-e",
+                "-o",
+                "pipefail",
+                "-c",
+                script,
+            ])
+            .current_dir(&dir)
+            .envs(&env)
+            .env("PATH", &path)
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .env("VIRTUAL_ENV", &venv)
+            .output()
+            .unwrap();
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "step {want} failed:\n{script}\n---\n{log}"
+        );
+        ran.push((want, log));
+    }
+    let test_log = &ran[3].1;
+    assert!(
+        test_log.contains("Ran 1 test") && test_log.contains("OK"),
+        "{test_log}"
+    );
+    assert!(
+        ran[2].1.contains("Applying notes.0001_initial... OK"),
+        "{}",
+        ran[2].1
+    );
+    // The migration really reached PostgreSQL.
+    let out = Command::new(format!("{PG_BIN}/psql"))
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &pg.port.to_string(),
+            "-U",
+            &s("POSTGRES_USER"),
+            "-d",
+            &s("POSTGRES_DB"),
+            "-tAc",
+            "select count(*) from django_migrations where app = 'notes'",
+        ])
+        .env("PGPASSWORD", s("POSTGRES_PASSWORD"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
