@@ -57,7 +57,16 @@ mod tests {
         assert_eq!(c.dir, PathBuf::from("/h/certs/shop.test"));
         assert_eq!(c.cert, PathBuf::from("/h/certs/shop.test/cert.pem"));
         assert_eq!(c.key, PathBuf::from("/h/certs/shop.test/key.pem"));
-        assert_eq!(c.fullchain, PathBuf::from("/h/certs/shop.test/fullchain.pem"));
-        assert_eq!(ca_paths(&p), (PathBuf::from("/h/ca/ca.pem"), PathBuf::from("/h/ca/ca-key.pem")));
+        assert_eq!(
+            c.fullchain,
+            PathBuf::from("/h/certs/shop.test/fullchain.pem")
+        );
+        assert_eq!(
+            ca_paths(&p),
+            (
+                PathBuf::from("/h/ca/ca.pem"),
+                PathBuf::from("/h/ca/ca-key.pem")
+            )
+        );
     }
 }

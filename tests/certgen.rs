@@ -1,0 +1,984 @@
+//! certgen against the real OpenSSL, curl, update-ca-certificates and certutil:
+//! the chain verifies, the name constraints reject a forged leaf, bad input
+//! writes nothing, trust stores are changed and reported.
+
+#![allow(clippy::too_many_lines)] // end-to-end scenarios read top to bottom
+
+mod common;
+
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Harness, require};
+
+fn ca_pem(h: &Harness) -> PathBuf {
+    h.home().join("ca/ca.pem")
+}
+
+fn ca_key(h: &Harness) -> PathBuf {
+    h.home().join("ca/ca-key.pem")
+}
+
+fn cert_dir(h: &Harness, domain: &str) -> PathBuf {
+    h.home().join("certs").join(domain)
+}
+
+fn init(h: &Harness) {
+    h.cmd("certgen").args(["init"]).run().success();
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Run a real program; (exit code, stdout + stderr).
+fn prog(program: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Every file under a folder, with its bytes (to prove nothing was written).
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(snapshot(&p));
+        } else {
+            out.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Forge a leaf for `name` signed with the berth CA key, as a thief of the key would.
+fn forge(h: &Harness, name: &str) -> (PathBuf, PathBuf) {
+    let key = h.path().join(format!("forged-{name}.key"));
+    let csr = h.path().join(format!("forged-{name}.csr"));
+    let cert = h.path().join(format!("forged-{name}.pem"));
+    let san = if name.parse::<std::net::IpAddr>().is_ok() {
+        format!("subjectAltName=IP:{name}")
+    } else {
+        format!("subjectAltName=DNS:{name}")
+    };
+    let (code, out) = prog(
+        "openssl",
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            s(&key),
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            &san,
+            "-out",
+            s(&csr),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = prog(
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            s(&csr),
+            "-CA",
+            s(&ca_pem(h)),
+            "-CAkey",
+            s(&ca_key(h)),
+            "-copy_extensions",
+            "copy",
+            "-days",
+            "30",
+            "-out",
+            s(&cert),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    (cert, key)
+}
+
+#[test]
+fn init_creates_a_constrained_ca_with_a_private_key() {
+    if !require("openssl") {
+        return;
+    }
+    let h = Harness::new();
+    let r = h
+        .cmd("certgen")
+        .args(["init", "--tld", "internal", "--json"])
+        .run()
+        .success();
+    let v = r.json();
+    assert_eq!(
+        v["permitted_dns"],
+        serde_json::json!(["test", "localhost", "internal"])
+    );
+    assert_eq!(
+        v["permitted_ip"],
+        serde_json::json!(["127.0.0.0/8", "::1/128"])
+    );
+    assert_eq!(v["key"], "ecdsa-256");
+    assert!(
+        !r.stdout.contains("PRIVATE KEY"),
+        "the key never reaches stdout"
+    );
+    assert_eq!(mode(&ca_key(&h)), 0o600);
+    assert_eq!(mode(&h.home().join("ca")), 0o700);
+    let (code, text) = prog(
+        "openssl",
+        &["x509", "-in", s(&ca_pem(&h)), "-noout", "-text"],
+    );
+    assert_eq!(code, 0, "{text}");
+    for want in [
+        "X509v3 Name Constraints: critical",
+        "DNS:test",
+        "DNS:localhost",
+        "DNS:internal",
+        "IP:127.0.0.0/255.0.0.0",
+        "CA:TRUE, pathlen:0",
+        "Certificate Sign",
+    ] {
+        assert!(text.contains(want), "CA lacks {want}:\n{text}");
+    }
+    // The key is the CA's (OpenSSL agrees).
+    let (_, pub_cert) = prog(
+        "openssl",
+        &["x509", "-in", s(&ca_pem(&h)), "-noout", "-pubkey"],
+    );
+    let (_, pub_key) = prog("openssl", &["pkey", "-in", s(&ca_key(&h)), "-pubout"]);
+    assert_eq!(pub_cert, pub_key);
+}
+
+#[test]
+fn an_existing_ca_is_never_replaced_without_force() {
+    let h = Harness::new();
+    init(&h);
+    let before = snapshot(&h.home().join("ca"));
+    h.cmd("certgen")
+        .args(["init"])
+        .run()
+        .code_is(2)
+        .stderr_has("a CA already exists")
+        .stderr_has("hint: ");
+    h.cmd("certgen")
+        .args(["init", "--force"])
+        .run()
+        .code_is(2)
+        .stderr_has("pass --yes");
+    assert_eq!(snapshot(&h.home().join("ca")), before);
+    h.cmd("certgen")
+        .args(["init", "--force", "--yes"])
+        .run()
+        .success();
+    assert_ne!(snapshot(&h.home().join("ca")), before);
+    assert_eq!(mode(&ca_key(&h)), 0o600);
+}
+
+#[test]
+fn issued_chain_verifies_with_openssl() {
+    if !require("openssl") {
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    let v = h
+        .cmd("certgen")
+        .args(["issue", "shop.test", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(v[0]["domain"], "shop.test");
+    assert_eq!(v[0]["action"], "issued");
+    assert_eq!(
+        v[0]["sans"],
+        serde_json::json!(["shop.test", "*.shop.test"])
+    );
+    let dir = cert_dir(&h, "shop.test");
+    let (cert, key, chain) = (
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+        dir.join("fullchain.pem"),
+    );
+    assert_eq!(v[0]["files"]["fullchain"], s(&chain));
+    assert_eq!(mode(&key), 0o600);
+    let ca = ca_pem(&h);
+    for host in ["shop.test", "db.shop.test"] {
+        let (code, out) = prog(
+            "openssl",
+            &[
+                "verify",
+                "-CAfile",
+                s(&ca),
+                "-purpose",
+                "sslserver",
+                "-verify_hostname",
+                host,
+                s(&cert),
+            ],
+        );
+        assert_eq!(code, 0, "{host}: {out}");
+        assert!(out.contains(": OK"), "{out}");
+    }
+    // The name must match: a.b.shop.test is not covered by *.shop.test.
+    let (code, _) = prog(
+        "openssl",
+        &[
+            "verify",
+            "-CAfile",
+            s(&ca),
+            "-verify_hostname",
+            "a.b.shop.test",
+            s(&cert),
+        ],
+    );
+    assert_ne!(code, 0);
+    // fullchain = leaf then CA; the chain file verifies too.
+    let chain_text = std::fs::read_to_string(&chain).unwrap();
+    assert_eq!(chain_text.matches("BEGIN CERTIFICATE").count(), 2);
+    assert!(chain_text.starts_with(&std::fs::read_to_string(&cert).unwrap()));
+    let (code, out) = prog("openssl", &["verify", "-CAfile", s(&ca), s(&chain)]);
+    assert_eq!(code, 0, "{out}");
+    // Validity within what browsers accept, server auth, key matches.
+    let (code, _) = prog(
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            s(&cert),
+            "-noout",
+            "-checkend",
+            &(398 * 86_400).to_string(),
+        ],
+    );
+    assert_eq!(code, 1, "the certificate must expire within 398 days");
+    let (_, text) = prog("openssl", &["x509", "-in", s(&cert), "-noout", "-text"]);
+    assert!(text.contains("TLS Web Server Authentication"), "{text}");
+    assert!(!text.contains("CA:TRUE"), "{text}");
+    let (_, pub_cert) = prog("openssl", &["x509", "-in", s(&cert), "-noout", "-pubkey"]);
+    let (_, pub_key) = prog("openssl", &["pkey", "-in", s(&key), "-pubout"]);
+    assert_eq!(pub_cert, pub_key);
+}
+
+#[test]
+fn a_forged_leaf_outside_the_dev_tlds_is_rejected_by_openssl() {
+    if !require("openssl") {
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    let ca = ca_pem(&h);
+    for name in ["example.com", "8.8.8.8"] {
+        let (forged, _) = forge(&h, name);
+        let (code, out) = prog("openssl", &["verify", "-CAfile", s(&ca), s(&forged)]);
+        assert_ne!(
+            code, 0,
+            "{name} forged with the CA key must not verify: {out}"
+        );
+        assert!(out.contains("permitted subtree violation"), "{name}: {out}");
+    }
+    // The same forging for a dev name verifies: it is the constraint that rejects, not the forging.
+    let (ok, _) = forge(&h, "evil.test");
+    let (code, out) = prog("openssl", &["verify", "-CAfile", s(&ca), s(&ok)]);
+    assert_eq!(code, 0, "{out}");
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `openssl s_server` on a loopback port, presenting `chain` with `key`.
+fn s_server(chain: &Path, key: &Path) -> (Server, u16) {
+    let port = free_port();
+    let child = Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-www",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            s(chain),
+            "-key",
+            s(key),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "s_server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, port)
+}
+
+fn curl(ca: &Path, host: &str, port: u16) -> (i32, String) {
+    prog(
+        "curl",
+        &[
+            "-sS",
+            "-o",
+            "/dev/null",
+            "--max-time",
+            "10",
+            "--cacert",
+            s(ca),
+            "--resolve",
+            &format!("{host}:{port}:127.0.0.1"),
+            &format!("https://{host}:{port}/"),
+        ],
+    )
+}
+
+#[test]
+fn curl_trusts_the_issued_cert_and_rejects_a_forged_one() {
+    if !require("openssl") || !require("curl") {
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    h.cmd("certgen")
+        .args(["issue", "shop.test"])
+        .run()
+        .success();
+    let dir = cert_dir(&h, "shop.test");
+    let ca = ca_pem(&h);
+    let (_server, port) = s_server(&dir.join("fullchain.pem"), &dir.join("key.pem"));
+    for host in ["shop.test", "mail.shop.test"] {
+        let (code, out) = curl(&ca, host, port);
+        assert_eq!(code, 0, "curl --cacert berth CA https://{host}: {out}");
+    }
+    let (forged, key) = forge(&h, "example.com");
+    let (_evil, port) = s_server(&forged, &key);
+    let (code, out) = curl(&ca, "example.com", port);
+    assert_eq!(
+        code, 60,
+        "curl must reject the forged example.com certificate: {out}"
+    );
+}
+
+#[test]
+fn issue_from_project_json_keeps_current_and_reissues_expiring() {
+    let h = Harness::new();
+    init(&h);
+    let projects = r#"[{"name":"shop","domain":"shop.test"},{"name":"blog"},{"name":"api","domain":"api.test","port":5001}]"#;
+    let v = h
+        .cmd("certgen")
+        .args(["issue", "-", "--json"])
+        .stdin(projects)
+        .run()
+        .success()
+        .json();
+    let got: Vec<(&str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["domain"].as_str().unwrap(), c["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("shop.test", "issued"),
+            ("blog.test", "issued"),
+            ("api.test", "issued")
+        ]
+    );
+    let shop_cert = std::fs::read(cert_dir(&h, "shop.test").join("cert.pem")).unwrap();
+    // Again: nothing to do.
+    let v = h
+        .cmd("certgen")
+        .args(["issue", "--json"])
+        .stdin(projects)
+        .run()
+        .success()
+        .json();
+    assert!(
+        v.as_array().unwrap().iter().all(|c| c["action"] == "kept"),
+        "{v}"
+    );
+    assert_eq!(
+        std::fs::read(cert_dir(&h, "shop.test").join("cert.pem")).unwrap(),
+        shop_cert
+    );
+    // --force reissues; a short-lived certificate is reissued by the next run.
+    let v = h
+        .cmd("certgen")
+        .args(["issue", "shop.test", "--force", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(v[0]["action"], "issued");
+    assert_ne!(
+        std::fs::read(cert_dir(&h, "shop.test").join("cert.pem")).unwrap(),
+        shop_cert
+    );
+    h.cmd("certgen")
+        .args(["issue", "blog.test", "--days", "10", "--force"])
+        .run()
+        .success();
+    let v = h
+        .cmd("certgen")
+        .args(["issue", "blog.test", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(v[0]["action"], "issued", "expires within 30 days: reissued");
+    assert!(v[0]["days_left"].as_i64().unwrap() > 390);
+    // A new CA: certificates of the old one are reissued.
+    h.cmd("certgen")
+        .args(["init", "--force", "--yes"])
+        .run()
+        .success();
+    let v = h
+        .cmd("certgen")
+        .args(["issue", "api.test", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(v[0]["action"], "issued");
+}
+
+#[test]
+fn status_reports_days_left_and_exits_1_when_something_expires_soon() {
+    let h = Harness::new();
+    h.cmd("certgen")
+        .args(["status"])
+        .run()
+        .code_is(1)
+        .stderr_has("certgen init");
+    init(&h);
+    h.cmd("certgen")
+        .args(["issue", "shop.test", "blog.test"])
+        .run()
+        .success();
+    let v = h
+        .cmd("certgen")
+        .args(["status", "--json", "--no-nss", "--root", s(h.path())])
+        .run()
+        .success()
+        .json();
+    assert_eq!(v["ca"]["permitted_dns"][0], "test");
+    let certs = v["certs"].as_array().unwrap();
+    assert_eq!(certs.len(), 2);
+    assert!(
+        certs
+            .iter()
+            .all(|c| c["state"] == "valid" && c["days_left"].as_i64().unwrap() >= 395),
+        "{v}"
+    );
+    h.cmd("certgen")
+        .args(["status", "--within", "400d", "--no-nss"])
+        .run()
+        .code_is(1);
+    h.cmd("certgen")
+        .args(["issue", "blog.test", "--days", "5", "--force"])
+        .run()
+        .success();
+    let r = h
+        .cmd("certgen")
+        .args(["status", "--json", "--no-nss"])
+        .run()
+        .code_is(1);
+    let v = r.json();
+    let blog = v["certs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["domain"] == "blog.test")
+        .unwrap()
+        .clone();
+    assert_eq!(blog["state"], "expiring");
+    // renew fixes it and leaves the other alone.
+    let v = h
+        .cmd("certgen")
+        .args(["renew", "--within", "30d", "--json"])
+        .run()
+        .success()
+        .json();
+    let got: Vec<(&str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["domain"].as_str().unwrap(), c["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, [("blog.test", "issued"), ("shop.test", "kept")]);
+    h.cmd("certgen")
+        .args(["status", "--no-nss"])
+        .run()
+        .success();
+}
+
+#[test]
+fn domains_outside_the_tlds_or_invalid_write_nothing() {
+    let h = Harness::new();
+    init(&h);
+    let certs = h.home().join("certs");
+    for (args, why) in [
+        (
+            vec!["issue", "shop.test", "example.com"],
+            "outside the CA's names (test, localhost): example.com",
+        ),
+        (vec!["issue", "shop.test", "sh op.test"], "character ' '"),
+        (vec!["issue", "a;rm -rf x.test"], "character ';'"),
+        (vec!["issue", "*.shop.test"], "without '*.'"),
+        (vec!["issue", "shop"], "under a dev TLD"),
+        (vec!["issue", "../../etc.test"], "invalid domain"),
+    ] {
+        h.cmd("certgen")
+            .args(&args)
+            .run()
+            .code_is(2)
+            .stderr_has(why);
+        assert!(
+            snapshot(&certs).is_empty() && !certs.exists(),
+            "{args:?} wrote something"
+        );
+    }
+    h.cmd("certgen")
+        .args(["issue", "-"])
+        .stdin(r#"[{"name":"shop"},{"name":"Bad Name"}]"#)
+        .run()
+        .code_is(2)
+        .stderr_has("invalid project name");
+    h.cmd("certgen")
+        .args(["issue", "-"])
+        .stdin(r#"[{"name":"shop",}"#)
+        .run()
+        .code_is(2)
+        .stderr_has("invalid JSON in <stdin>");
+    assert!(!certs.exists());
+}
+
+#[test]
+fn a_missing_unreadable_or_foreign_ca_is_an_error_and_nothing_is_written() {
+    if !require("openssl") {
+        return;
+    }
+    let h = Harness::new();
+    h.cmd("certgen")
+        .args(["issue", "shop.test"])
+        .run()
+        .code_is(2)
+        .stderr_has("no CA in")
+        .stderr_has("certgen init");
+    init(&h);
+    let ca_dir = h.home().join("ca");
+    let good = snapshot(&ca_dir);
+    let certs = h.home().join("certs");
+    let put_back = || {
+        let _ = std::fs::remove_dir_all(&ca_dir);
+        std::fs::create_dir_all(&ca_dir).unwrap();
+        for (p, b) in &good {
+            std::fs::write(p, b).unwrap();
+        }
+    };
+    // A foreign CA without name constraints (made by openssl).
+    let (code, out) = prog(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            s(&ca_key(&h)),
+            "-out",
+            s(&ca_pem(&h)),
+            "-subj",
+            "/CN=Other CA",
+            "-days",
+            "30",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    h.cmd("certgen")
+        .args(["issue", "shop.test"])
+        .run()
+        .code_is(2)
+        .stderr_has("foreign CA")
+        .stderr_has("no DNS name constraints");
+    h.cmd("certgen")
+        .args(["trust", "--root", s(&h.path().join("root"))])
+        .run()
+        .code_is(2)
+        .stderr_has("foreign CA");
+    h.cmd("certgen")
+        .args(["status"])
+        .run()
+        .code_is(2)
+        .stderr_has("foreign CA");
+    // A key that is not the CA's.
+    put_back();
+    let (code, out) = prog(
+        "openssl",
+        &[
+            "genpkey",
+            "-algorithm",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            s(&ca_key(&h)),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    h.cmd("certgen")
+        .args(["issue", "shop.test"])
+        .run()
+        .code_is(2)
+        .stderr_has("does not belong to this certificate");
+    // A leaf certificate (with its own key) where the CA should be.
+    put_back();
+    let other = Harness::new();
+    init(&other);
+    other
+        .cmd("certgen")
+        .args(["issue", "x.test"])
+        .run()
+        .success();
+    std::fs::copy(other.home().join("certs/x.test/cert.pem"), ca_pem(&h)).unwrap();
+    std::fs::copy(other.home().join("certs/x.test/key.pem"), ca_key(&h)).unwrap();
+    h.cmd("certgen")
+        .args(["issue", "shop.test"])
+        .run()
+        .code_is(2)
+        .stderr_has("not a CA certificate");
+    // Unreadable key (a folder where the file should be), and garbage.
+    put_back();
+    std::fs::remove_file(ca_key(&h)).unwrap();
+    std::fs::create_dir(ca_key(&h)).unwrap();
+    h.cmd("certgen")
+        .args(["issue", "shop.test"])
+        .run()
+        .code_is(2)
+        .stderr_has("cannot read")
+        .stderr_has("ca-key.pem");
+    put_back();
+    std::fs::write(ca_pem(&h), "not a certificate\n").unwrap();
+    h.cmd("certgen")
+        .args(["issue", "shop.test"])
+        .run()
+        .code_is(2)
+        .stderr_has("is not a PEM certificate");
+    assert!(
+        !certs.exists() || snapshot(&certs).is_empty(),
+        "nothing may be written"
+    );
+}
+
+/// A temp system root for update-ca-certificates and a HOME with a real NSS database.
+fn trust_env(h: &Harness) -> (PathBuf, PathBuf, PathBuf) {
+    let root = h.path().join("root");
+    let home = h.path().join("userhome");
+    let nssdb = home.join(".pki/nssdb");
+    std::fs::create_dir_all(&nssdb).unwrap();
+    let (code, out) = prog(
+        "certutil",
+        &[
+            "-N",
+            "-d",
+            &format!("sql:{}", nssdb.display()),
+            "--empty-password",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    (root, home, nssdb)
+}
+
+/// Seed the temp root like a real system: one other CA listed in ca-certificates.conf.
+fn seed_system_root(h: &Harness, root: &Path) {
+    let other = root.join("usr/share/ca-certificates/local/other.crt");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    let key = h.path().join("other.key");
+    let (code, out) = prog(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            s(&key),
+            "-out",
+            s(&other),
+            "-subj",
+            "/CN=Other Root",
+            "-days",
+            "30",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/ca-certificates.conf"), "local/other.crt\n").unwrap();
+}
+
+#[test]
+fn trust_and_untrust_change_the_system_store_and_nss_with_the_real_tools() {
+    if !require("update-ca-certificates") || !require("certutil") || !require("openssl") {
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    h.cmd("certgen")
+        .args(["issue", "shop.test"])
+        .run()
+        .success();
+    let (root, home, nssdb) = trust_env(&h);
+    seed_system_root(&h, &root);
+    let db = format!("sql:{}", nssdb.display());
+    let trust = |sub: &str, extra: &[&str]| {
+        h.cmd("certgen")
+            .arg(sub)
+            .args(["--root", s(&root), "--json"])
+            .args(extra)
+            .env("HOME", &home)
+    };
+
+    let v = trust("trust", &["--dry-run"]).run().success().json();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["action"] == "would-add"),
+        "{v}"
+    );
+    assert!(
+        !root.join("usr/local/share/ca-certificates").exists(),
+        "--dry-run wrote"
+    );
+    assert!(
+        !root.join("etc/ssl").exists(),
+        "--dry-run ran update-ca-certificates"
+    );
+
+    let v = trust("trust", &[]).run().success().json();
+    let places = v.as_array().unwrap();
+    assert_eq!(places.len(), 2, "{v}");
+    assert_eq!(
+        (
+            places[0]["store"].as_str(),
+            places[0]["kind"].as_str(),
+            places[0]["action"].as_str()
+        ),
+        (Some("system"), Some("debian"), Some("added"))
+    );
+    assert_eq!(
+        (
+            places[1]["store"].as_str(),
+            places[1]["kind"].as_str(),
+            places[1]["action"].as_str()
+        ),
+        (Some("nss"), Some("chromium"), Some("added"))
+    );
+    let installed = places[0]["path"].as_str().unwrap();
+    assert!(
+        installed.starts_with(s(&root.join("usr/local/share/ca-certificates/berth-")))
+            && Path::new(installed).extension().is_some_and(|e| e == "crt"),
+        "{installed}"
+    );
+    // update-ca-certificates put it in the bundle and the hashed folder: OpenSSL trusts the leaf through them.
+    let bundle = root.join("etc/ssl/certs/ca-certificates.crt");
+    let leaf = cert_dir(&h, "shop.test").join("cert.pem");
+    let (code, out) = prog("openssl", &["verify", "-CAfile", s(&bundle), s(&leaf)]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = prog(
+        "openssl",
+        &[
+            "verify",
+            "-CApath",
+            s(&root.join("etc/ssl/certs")),
+            s(&leaf),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let (_, list) = prog("certutil", &["-L", "-d", &db]);
+    assert!(
+        list.contains("berth development CA") && list.contains("C,,"),
+        "{list}"
+    );
+
+    let v = trust("trust", &[]).run().success().json();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["action"] == "already"),
+        "{v}"
+    );
+    let v = h
+        .cmd("certgen")
+        .args(["status", "--json", "--root", s(&root)])
+        .env("HOME", &home)
+        .run()
+        .success()
+        .json();
+    let trusted: Vec<&str> = v["trusted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["trusted"] == true)
+        .map(|p| p["store"].as_str().unwrap())
+        .collect();
+    assert_eq!(trusted, ["system", "nss"], "{v}");
+
+    let v = trust("untrust", &[]).run().success().json();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["action"] == "removed" && p["trusted"] == false),
+        "{v}"
+    );
+    assert!(!Path::new(installed).exists());
+    let (code, _) = prog("openssl", &["verify", "-CAfile", s(&bundle), s(&leaf)]);
+    assert_ne!(code, 0, "the bundle must no longer hold the CA");
+    let bundle_text = std::fs::read_to_string(&bundle).unwrap();
+    assert_eq!(
+        bundle_text.matches("BEGIN CERTIFICATE").count(),
+        1,
+        "the other CA stays"
+    );
+    let (_, list) = prog("certutil", &["-L", "-d", &db]);
+    assert!(!list.contains("berth development CA"), "{list}");
+    let v = trust("untrust", &[]).run().success().json();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["action"] == "absent"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_missing_trust_tool_is_an_error_and_nothing_is_written() {
+    if !require("certutil") {
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    let (root, home, nssdb) = trust_env(&h);
+    let nss_before = snapshot(&nssdb);
+    // A PATH without update-ca-certificates, update-ca-trust or trust.
+    let empty = h.path().join("emptybin");
+    std::fs::create_dir_all(&empty).unwrap();
+    h.cmd("certgen")
+        .args(["trust", "--root", s(&root)])
+        .env("HOME", &home)
+        .env("PATH", &empty)
+        .run()
+        .code_is(2)
+        .stderr_has("no tool to change the system trust store")
+        .stderr_has("hint: install ca-certificates");
+    assert!(!root.exists(), "nothing may be written under the root");
+    assert_eq!(
+        snapshot(&nssdb),
+        nss_before,
+        "the NSS database must be untouched"
+    );
+}
+
+#[test]
+fn the_system_store_needs_root_and_says_so() {
+    if !require("setpriv") || !require("update-ca-certificates") {
+        return;
+    }
+    if !std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+    }) {
+        eprintln!("skipped: needs to run as root to drop privileges");
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    // A copy of the CA that user nobody can read, and a HOME without NSS databases.
+    let home = Path::new("/tmp").join(format!("certgen-nobody-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(home.join("ca")).unwrap();
+    for f in ["ca.pem", "ca-key.pem"] {
+        std::fs::copy(h.home().join("ca").join(f), home.join("ca").join(f)).unwrap();
+    }
+    for p in [
+        home.clone(),
+        home.join("ca"),
+        home.join("ca/ca.pem"),
+        home.join("ca/ca-key.pem"),
+    ] {
+        std::os::unix::fs::chown(&p, Some(65534), Some(65534)).unwrap();
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(common::bin("certgen"))
+        .args(["trust"])
+        .env("BERTH_HOME", &home)
+        .env("HOME", &home)
+        .env_remove("BERTH_TRUST_ROOT")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let _ = std::fs::remove_dir_all(&home);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("needs root") && stderr.contains("sudo"),
+        "{stderr}"
+    );
+}
