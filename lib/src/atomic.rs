@@ -25,7 +25,10 @@ pub enum Replaced {
 /// Errors keep the `io::Error` in their chain, so callers can tell a
 /// permission problem (and hint at root) from others.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<Replaced> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let ctx = || format!("cannot write {}", path.display());
     let old = match fs::metadata(path) {
         Ok(m) => Some(m),
@@ -33,12 +36,14 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<Replaced> {
         Err(e) => return Err(e).with_context(ctx),
     };
     let mut tmp = tempfile::Builder::new()
-        .prefix(".berth-")
+        .prefix(&temp_prefix(path))
         .tempfile_in(dir)
         .with_context(ctx)?;
     tmp.write_all(bytes).with_context(ctx)?;
     let perm_mode = old.as_ref().map_or(mode, |m| m.mode() & 0o7777);
-    tmp.as_file().set_permissions(Permissions::from_mode(perm_mode)).with_context(ctx)?;
+    tmp.as_file()
+        .set_permissions(Permissions::from_mode(perm_mode))
+        .with_context(ctx)?;
     if let Some(m) = &old {
         // Only root may give a file away; anyone else keeps their own files anyway.
         let _ = std::os::unix::fs::chown(tmp.path(), Some(m.uid()), Some(m.gid()));
@@ -48,22 +53,34 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<Replaced> {
         Ok(_) => {}
         Err(e) if e.error.raw_os_error() == Some(16) => {
             // EBUSY: the target is a mount point; rename cannot replace it.
-            let mut f = fs::OpenOptions::new().write(true).truncate(true).open(path).with_context(ctx)?;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .with_context(ctx)?;
             f.write_all(bytes).with_context(ctx)?;
             f.sync_all().with_context(ctx)?;
             return Ok(Replaced::InPlace);
         }
         Err(e) => return Err(e.error).with_context(ctx),
     }
-    File::open(dir).and_then(|d| d.sync_all()).with_context(ctx)?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(ctx)?;
     Ok(Replaced::Atomically)
+}
+
+/// The name prefix of the temp files that replace `path` (`.NAME.tmp-`).
+pub fn temp_prefix(path: &Path) -> String {
+    format!(".{}.tmp-", path.file_name().unwrap_or_default().to_string_lossy())
 }
 
 /// Whether an error was caused by a permission problem (EACCES, EPERM, read-only file system).
 pub fn is_permission_error(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<io::Error>().is_some_and(|io| {
-            io.kind() == io::ErrorKind::PermissionDenied || matches!(io.raw_os_error(), Some(1 | 13 | 30))
+            io.kind() == io::ErrorKind::PermissionDenied
+                || matches!(io.raw_os_error(), Some(1 | 13 | 30))
         })
     })
 }
@@ -89,6 +106,9 @@ mod tests {
     #[test]
     fn missing_folder_is_an_error_naming_the_file() {
         let err = write(Path::new("/nonexistent-berth/x/hosts"), b"", 0o644).unwrap_err();
-        assert!(format!("{err:#}").contains("cannot write /nonexistent-berth/x/hosts"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("cannot write /nonexistent-berth/x/hosts"),
+            "{err:#}"
+        );
     }
 }

@@ -22,8 +22,16 @@ pub struct WebTool {
 
 /// The web tools berth knows, in the order their hostnames are listed.
 pub const WEB_TOOLS: &[WebTool] = &[
-    WebTool { service: "adminer", subdomain: "db", web_port: 8080 },
-    WebTool { service: "mailpit", subdomain: "mail", web_port: 8025 },
+    WebTool {
+        service: "adminer",
+        subdomain: "db",
+        web_port: 8080,
+    },
+    WebTool {
+        service: "mailpit",
+        subdomain: "mail",
+        web_port: 8025,
+    },
 ];
 
 /// Check a dev TLD: one DNS label.
@@ -34,10 +42,14 @@ pub fn validate_tld(tld: &str) -> anyhow::Result<()> {
 /// Check a hostname: dot-separated DNS labels, at most 253 characters.
 pub fn validate_hostname(what: &str, name: &str) -> anyhow::Result<()> {
     if name.len() > 253 {
-        bail!("invalid {what} '{}': longer than 253 characters", name.escape_debug());
+        bail!(
+            "invalid {what} '{}': longer than 253 characters",
+            name.escape_debug()
+        );
     }
     for label in name.split('.') {
-        validate_label("label", label).with_context(|| format!("invalid {what} '{}'", name.escape_debug()))?;
+        validate_label("label", label)
+            .with_context(|| format!("invalid {what} '{}'", name.escape_debug()))?;
     }
     Ok(())
 }
@@ -78,7 +90,8 @@ pub struct Site {
 
 /// Whether the project runs `service`: in `services` or in `service_ports`.
 fn runs(project: &Project, service: &str) -> bool {
-    project.services.iter().any(|s| s == service) || project.service_ports.iter().any(|b| b.service == service)
+    project.services.iter().any(|s| s == service)
+        || project.service_ports.iter().any(|b| b.service == service)
 }
 
 /// The published TCP binding of a web tool: the one whose target is its web
@@ -87,25 +100,41 @@ fn web_binding<'a>(project: &'a Project, tool: &WebTool) -> Option<&'a PortBindi
     let tcp: Vec<&PortBinding> = project
         .service_ports
         .iter()
-        .filter(|b| b.service == tool.service && b.protocol == Protocol::Tcp && b.published.is_some())
+        .filter(|b| {
+            b.service == tool.service && b.protocol == Protocol::Tcp && b.published.is_some()
+        })
         .collect();
-    tcp.iter().find(|b| b.target == tool.web_port).copied().or(match tcp.as_slice() {
-        [only] => Some(*only),
-        _ => None,
-    })
+    tcp.iter()
+        .find(|b| b.target == tool.web_port)
+        .copied()
+        .or(match tcp.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        })
 }
 
 /// The sites of a project: its domain first, then one per web tool it runs.
 pub fn sites(project: &Project, tld: &str) -> anyhow::Result<Vec<Site>> {
     let domain = domain_of(project, tld)?;
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let mut out = vec![Site { host: domain.clone(), service: None, ip: loopback, port: project.port }];
+    let mut out = vec![Site {
+        host: domain.clone(),
+        service: None,
+        ip: loopback,
+        port: project.port,
+    }];
     for tool in WEB_TOOLS {
         if !runs(project, tool.service) {
             continue;
         }
         let binding = web_binding(project, tool);
-        let ip = binding.map_or(loopback, |b| if b.host_ip.is_unspecified() { loopback } else { b.host_ip });
+        let ip = binding.map_or(loopback, |b| {
+            if b.host_ip.is_unspecified() {
+                loopback
+            } else {
+                b.host_ip
+            }
+        });
         out.push(Site {
             host: format!("{}.{domain}", tool.subdomain),
             service: Some(tool.service),
@@ -132,12 +161,20 @@ mod tests {
 
     #[test]
     fn domain_defaults_to_name_and_tld_and_stays_under_it() {
-        let mut p = Project { name: "shop".into(), ..Project::default() };
+        let mut p = Project {
+            name: "shop".into(),
+            ..Project::default()
+        };
         assert_eq!(domain_of(&p, "test").unwrap(), "shop.test");
         p.domain = "shop.test".into();
         assert_eq!(domain_of(&p, "test").unwrap(), "shop.test");
         p.domain = "example.com".into();
-        assert!(domain_of(&p, "test").unwrap_err().to_string().contains("outside the dev TLD"));
+        assert!(
+            domain_of(&p, "test")
+                .unwrap_err()
+                .to_string()
+                .contains("outside the dev TLD")
+        );
         p.domain = "a..test".into();
         assert!(domain_of(&p, "test").is_err());
         p.name = "Bad_Name".into();
@@ -150,11 +187,22 @@ mod tests {
             name: "shop".into(),
             port: Some(5003),
             services: vec!["web".into(), "adminer".into(), "mailpit".into()],
-            service_ports: vec![binding("adminer", 5004, 8080), binding("mailpit", 5006, 1025), binding("mailpit", 5005, 8025)],
+            service_ports: vec![
+                binding("adminer", 5004, 8080),
+                binding("mailpit", 5006, 1025),
+                binding("mailpit", 5005, 8025),
+            ],
             ..Project::default()
         };
         let s = sites(&p, "test").unwrap();
         let got: Vec<(&str, Option<u16>)> = s.iter().map(|s| (s.host.as_str(), s.port)).collect();
-        assert_eq!(got, [("shop.test", Some(5003)), ("db.shop.test", Some(5004)), ("mail.shop.test", Some(5005))]);
+        assert_eq!(
+            got,
+            [
+                ("shop.test", Some(5003)),
+                ("db.shop.test", Some(5004)),
+                ("mail.shop.test", Some(5005))
+            ]
+        );
     }
 }
