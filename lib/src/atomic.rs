@@ -72,7 +72,10 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<Replaced> {
 
 /// The name prefix of the temp files that replace `path` (`.NAME.tmp-`).
 pub fn temp_prefix(path: &Path) -> String {
-    format!(".{}.tmp-", path.file_name().unwrap_or_default().to_string_lossy())
+    format!(
+        ".{}.tmp-",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    )
 }
 
 /// Whether an error was caused by a permission problem (EACCES, EPERM, read-only file system).

@@ -1,48 +1,90 @@
 //! Who claims which host port: conflicts between projects (and with what
 //! listens on this machine), and allocation of free ports from a range.
+//!
+//! Everything here works on [`Claimant`], so a check over ten thousand
+//! projects can read only the fields it needs ([`ProjectPorts`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
-use crate::model::UNSPECIFIED;
-use crate::model::{Claim, ClaimSource, Conflict, Project, Protocol, Status};
+use crate::model::{
+    Claim, ClaimSource, Conflict, PortBinding, Project, ProjectPorts, Protocol, Status, UNSPECIFIED,
+};
 use crate::netstat::{self, Listener};
 
 /// The service name under which a project's HTTP port is claimed when no
 /// service publishes it.
 pub const HTTP_SERVICE: &str = "http";
 
-/// One claim on a port, with the address and protocol it binds.
-#[derive(Debug, Clone)]
-pub struct PortClaim {
+/// What port checks need to know of a project.
+pub trait Claimant {
+    fn name(&self) -> &str;
+    fn status(&self) -> Status;
+    fn http_port(&self) -> Option<u16>;
+    fn service_ports(&self) -> &[PortBinding];
+    fn exposed_ports(&self) -> &[u16];
+}
+
+macro_rules! claimant {
+    ($t:ty) => {
+        impl Claimant for $t {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn status(&self) -> Status {
+                self.status
+            }
+            fn http_port(&self) -> Option<u16> {
+                self.port
+            }
+            fn service_ports(&self) -> &[PortBinding] {
+                &self.service_ports
+            }
+            fn exposed_ports(&self) -> &[u16] {
+                &self.exposed_ports
+            }
+        }
+    };
+}
+claimant!(Project);
+claimant!(ProjectPorts);
+
+/// One claim on a port, borrowed from its project.
+#[derive(Debug, Clone, Copy)]
+pub struct PortClaim<'a> {
     pub port: u16,
     pub protocol: Protocol,
     pub host_ip: IpAddr,
-    pub project: String,
-    pub service: String,
+    pub project: &'a str,
+    pub service: &'a str,
 }
 
 /// Every host port a project claims: its published service ports, and its
 /// HTTP port when no service publishes that port already.
-pub fn project_claims(p: &Project) -> impl Iterator<Item = PortClaim> + '_ {
-    let services = p.service_ports.iter().filter_map(move |b| {
+pub fn project_claims<T: Claimant>(p: &T) -> impl Iterator<Item = PortClaim<'_>> {
+    let name = p.name();
+    let services = p.service_ports().iter().filter_map(move |b| {
         Some(PortClaim {
             port: b.published?,
             protocol: b.protocol,
             host_ip: b.host_ip,
-            project: p.name.clone(),
-            service: b.service.clone(),
+            project: name,
+            service: &b.service,
         })
     });
     let http = p
-        .port
-        .filter(|port| !p.service_ports.iter().any(|b| b.published == Some(*port) && b.protocol == Protocol::Tcp))
+        .http_port()
+        .filter(|port| {
+            !p.service_ports()
+                .iter()
+                .any(|b| b.published == Some(*port) && b.protocol == Protocol::Tcp)
+        })
         .map(|port| PortClaim {
             port,
             protocol: Protocol::Tcp,
             host_ip: UNSPECIFIED,
-            project: p.name.clone(),
-            service: HTTP_SERVICE.into(),
+            project: name,
+            service: HTTP_SERVICE,
         });
     services.chain(http)
 }
@@ -54,25 +96,44 @@ pub struct CheckOptions {
     pub running_only: bool,
 }
 
+fn registry_claim(c: &PortClaim<'_>) -> Claim {
+    Claim {
+        project: c.project.to_owned(),
+        service: c.service.to_owned(),
+        source: ClaimSource::Registry,
+        host_ip: Some(c.host_ip),
+        pid: None,
+    }
+}
+
 /// Every port claimed twice among `projects`, plus, with `system`, every
 /// claimed port something on this machine already listens on (unless a
 /// running project in the input accounts for it).
-pub fn find_conflicts(projects: &[Project], opts: CheckOptions, system: Option<&[Listener]>) -> Vec<Conflict> {
-    let selected: Vec<&Project> =
-        projects.iter().filter(|p| !opts.running_only || p.status == Status::Running).collect();
+pub fn find_conflicts<T: Claimant>(
+    projects: &[T],
+    opts: CheckOptions,
+    system: Option<&[Listener]>,
+) -> Vec<Conflict> {
+    // Borrowed claims sorted by port: only ports claimed more than once (or
+    // also held on this machine) allocate anything.
+    let mut all: Vec<PortClaim<'_>> = projects
+        .iter()
+        .filter(|p| !opts.running_only || p.status() == Status::Running)
+        .flat_map(project_claims)
+        .collect();
+    all.sort_unstable_by_key(|c| (c.port, c.protocol));
     let mut by_port: BTreeMap<(u16, Protocol), Vec<Claim>> = BTreeMap::new();
-    for p in &selected {
-        for c in project_claims(p) {
-            let claim = Claim {
-                project: c.project,
-                service: c.service,
-                source: ClaimSource::Registry,
-                host_ip: Some(c.host_ip),
-                pid: None,
-            };
-            let list = by_port.entry((c.port, c.protocol)).or_default();
-            if !list.contains(&claim) {
-                list.push(claim);
+    for group in all.chunk_by(|a, b| (a.port, a.protocol) == (b.port, b.protocol)) {
+        let key = (group[0].port, group[0].protocol);
+        let wanted = group.len() > 1
+            || system.is_some_and(|t| t.iter().any(|l| (l.port, l.protocol) == key));
+        if wanted {
+            let list = by_port.entry(key).or_default();
+            for c in group {
+                let claim = registry_claim(c);
+                if !list.contains(&claim) {
+                    list.push(claim);
+                }
             }
         }
     }
@@ -85,12 +146,20 @@ pub fn find_conflicts(projects: &[Project], opts: CheckOptions, system: Option<&
             continue;
         }
         for group in overlapping_groups(claims) {
-            let host_ip = if group.iter().any(|c| c.host_ip.is_none_or(|ip| ip.is_unspecified())) {
+            let host_ip = if group
+                .iter()
+                .any(|c| c.host_ip.is_none_or(|ip| ip.is_unspecified()))
+            {
                 UNSPECIFIED
             } else {
                 group[0].host_ip.unwrap_or(UNSPECIFIED)
             };
-            out.push(Conflict { port, protocol, host_ip, claims: group });
+            out.push(Conflict {
+                port,
+                protocol,
+                host_ip,
+                claims: group,
+            });
         }
     }
     out
@@ -98,14 +167,22 @@ pub fn find_conflicts(projects: &[Project], opts: CheckOptions, system: Option<&
 
 /// Add a system claim for each claimed port something listens on, unless a
 /// running project claims that port (its own containers hold it).
-fn add_system_claims(by_port: &mut BTreeMap<(u16, Protocol), Vec<Claim>>, projects: &[Project], table: &[Listener]) {
+fn add_system_claims<T: Claimant>(
+    by_port: &mut BTreeMap<(u16, Protocol), Vec<Claim>>,
+    projects: &[T],
+    table: &[Listener],
+) {
     let running: HashSet<(u16, Protocol)> = projects
         .iter()
-        .filter(|p| p.status == Status::Running)
+        .filter(|p| p.status() == Status::Running)
         .flat_map(|p| project_claims(p).map(|c| (c.port, c.protocol)))
         .collect();
-    let hits: Vec<&Listener> =
-        table.iter().filter(|l| by_port.contains_key(&(l.port, l.protocol)) && !running.contains(&(l.port, l.protocol))).collect();
+    let hits: Vec<&Listener> = table
+        .iter()
+        .filter(|l| {
+            by_port.contains_key(&(l.port, l.protocol)) && !running.contains(&(l.port, l.protocol))
+        })
+        .collect();
     if hits.is_empty() {
         return;
     }
@@ -114,7 +191,7 @@ fn add_system_claims(by_port: &mut BTreeMap<(u16, Protocol), Vec<Claim>>, projec
         let owner = owners.get(&l.inode());
         let claim = Claim {
             project: String::new(),
-            service: owner.map(|o| o.name.clone()).unwrap_or_else(|| "(unknown process)".into()),
+            service: owner.map_or_else(|| "(unknown process)".into(), |o| o.name.clone()),
             source: ClaimSource::System,
             host_ip: Some(l.ip),
             pid: owner.map(|o| o.pid),
@@ -126,22 +203,23 @@ fn add_system_claims(by_port: &mut BTreeMap<(u16, Protocol), Vec<Claim>>, projec
     }
 }
 
+fn root(g: &mut [usize], mut i: usize) -> usize {
+    while g[i] != i {
+        g[i] = g[g[i]];
+        i = g[i];
+    }
+    i
+}
+
 /// Split the claims on one port into groups whose addresses overlap
 /// (transitively); only groups of two or more are conflicts.
 fn overlapping_groups(claims: Vec<Claim>) -> Vec<Vec<Claim>> {
     let ip = |c: &Claim| c.host_ip.unwrap_or(UNSPECIFIED);
     let n = claims.len();
     let mut group: Vec<usize> = (0..n).collect();
-    fn root(g: &mut [usize], mut i: usize) -> usize {
-        while g[i] != i {
-            g[i] = g[g[i]];
-            i = g[i];
-        }
-        i
-    }
     for i in 0..n {
         for j in i + 1..n {
-            if crate::model::PortBinding::ips_overlap(ip(&claims[i]), ip(&claims[j])) {
+            if PortBinding::ips_overlap(ip(&claims[i]), ip(&claims[j])) {
                 let (a, b) = (root(&mut group, i), root(&mut group, j));
                 group[a] = b;
             }
@@ -156,17 +234,28 @@ fn overlapping_groups(claims: Vec<Claim>) -> Vec<Vec<Claim>> {
 }
 
 /// The host ports registered projects claim, on any protocol and address.
-pub fn claimed_ports(projects: &[Project]) -> HashSet<u16> {
+pub fn claimed_ports<T: Claimant>(projects: &[T]) -> HashSet<u16> {
     projects
         .iter()
-        .flat_map(|p| project_claims(p).map(|c| c.port).chain(p.exposed_ports.iter().copied()))
+        .flat_map(|p| {
+            project_claims(p)
+                .map(|c| c.port)
+                .chain(p.exposed_ports().iter().copied())
+        })
         .collect()
 }
 
 /// Up to `count` free ports from `range`, lowest first: claimed by no project
-/// and not in use on this machine.
-pub fn allocate(range: crate::config::PortRange, count: usize, projects: &[Project], system: Option<&[Listener]>) -> Vec<u16> {
-    let claimed = claimed_ports(projects);
+/// (nor in `also`) and not in use on this machine.
+pub fn allocate<T: Claimant>(
+    range: crate::config::PortRange,
+    count: usize,
+    projects: &[T],
+    also: &[u16],
+    system: Option<&[Listener]>,
+) -> Vec<u16> {
+    let mut claimed = claimed_ports(projects);
+    claimed.extend(also);
     range
         .iter()
         .filter(|p| !claimed.contains(p))
@@ -199,11 +288,20 @@ mod tests {
 
     #[test]
     fn unbound_overlaps_everything_distinct_loopbacks_do_not() {
-        let ps = vec![project("a", &[("0.0.0.0", 5432)]), project("b", &[("127.0.0.1", 5432)])];
+        let ps = vec![
+            project("a", &[("0.0.0.0", 5432)]),
+            project("b", &[("127.0.0.1", 5432)]),
+        ];
         assert_eq!(find_conflicts(&ps, CheckOptions::default(), None).len(), 1);
-        let ps = vec![project("a", &[("127.0.0.1", 5432)]), project("b", &[("127.0.0.2", 5432)])];
+        let ps = vec![
+            project("a", &[("127.0.0.1", 5432)]),
+            project("b", &[("127.0.0.2", 5432)]),
+        ];
         assert!(find_conflicts(&ps, CheckOptions::default(), None).is_empty());
-        let ps = vec![project("a", &[("::", 6379)]), project("b", &[("127.0.0.1", 6379)])];
+        let ps = vec![
+            project("a", &[("::", 6379)]),
+            project("b", &[("127.0.0.1", 6379)]),
+        ];
         assert_eq!(find_conflicts(&ps, CheckOptions::default(), None).len(), 1);
     }
 
@@ -214,7 +312,10 @@ mod tests {
         let b = project("b", &[("0.0.0.0", 80)]);
         let opts = CheckOptions { running_only: true };
         assert!(find_conflicts(&[a.clone(), b.clone()], opts, None).is_empty());
-        assert_eq!(find_conflicts(&[a, b], CheckOptions::default(), None).len(), 1);
+        assert_eq!(
+            find_conflicts(&[a, b], CheckOptions::default(), None).len(),
+            1
+        );
     }
 
     #[test]
@@ -232,7 +333,10 @@ mod tests {
     fn allocation_skips_claimed_ports() {
         let mut a = project("a", &[("0.0.0.0", 6001)]);
         a.port = Some(6000);
-        let range = crate::config::PortRange { start: 6000, end: 6003 };
-        assert_eq!(allocate(range, 2, &[a], Some(&[])), vec![6002, 6003]);
+        let range = crate::config::PortRange {
+            start: 6000,
+            end: 6003,
+        };
+        assert_eq!(allocate(range, 2, &[a], &[6003], Some(&[])), vec![6002]);
     }
 }

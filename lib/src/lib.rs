@@ -18,4 +18,6 @@ pub mod store;
 pub mod table;
 
 pub use jiff::Timestamp;
-pub use model::{Claim, ClaimSource, Conflict, PortBinding, Project, Protocol, Status};
+pub use model::{
+    Claim, ClaimSource, Conflict, PortBinding, Project, ProjectPorts, Protocol, Status,
+};

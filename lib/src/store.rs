@@ -4,12 +4,11 @@
 //! parse is an error naming it; it is never overwritten.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::ResultExt as _;
 
@@ -34,32 +33,71 @@ impl JsonFile {
         self.path.with_file_name(name)
     }
 
+    /// The file's bytes; `None` when it does not exist yet.
+    pub fn read_bytes(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        match fs::read(&self.path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", self.path.display())),
+        }
+    }
+
+    /// Parse the file's bytes, or name the file as corrupt.
+    pub fn parse<'a, T: Deserialize<'a>>(&self, bytes: &'a [u8]) -> anyhow::Result<T> {
+        serde_json::from_slice(bytes)
+            .with_context(|| format!("{} is corrupt", self.path.display()))
+            .hint(
+                "berth never overwrites a corrupt file: repair it, or move it away to start afresh",
+            )
+    }
+
     /// Read the file; `None` when it does not exist yet.
     pub fn read<T: DeserializeOwned>(&self) -> anyhow::Result<Option<T>> {
-        let bytes = match fs::read(&self.path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", self.path.display())),
-        };
-        serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is corrupt", self.path.display()))
-            .hint("berth never overwrites a corrupt file: repair it, or move it away to start afresh")
-            .map(Some)
+        match self.read_bytes()? {
+            Some(bytes) => self.parse(&bytes).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Take the lock, read (or start from `T::default()`), let `change` modify
     /// the value, write it back atomically when `change` says so, release.
     ///
     /// `change` returns `(write, result)`; with `write == false` nothing is written.
-    pub fn update<T, R>(&self, change: impl FnOnce(&mut T) -> anyhow::Result<(bool, R)>) -> anyhow::Result<R>
+    pub fn update<T, R>(
+        &self,
+        change: impl FnOnce(&mut T) -> anyhow::Result<(bool, R)>,
+    ) -> anyhow::Result<R>
     where
         T: DeserializeOwned + Serialize + Default,
     {
+        self.update_bytes(|bytes| {
+            let mut value: T = match bytes {
+                Some(b) => self.parse(b)?,
+                None => T::default(),
+            };
+            let (write, result) = change(&mut value)?;
+            if !write {
+                return Ok((None, result));
+            }
+            let mut out = Vec::new();
+            serde_json::to_writer(&mut out, &value)?;
+            out.push(b'\n');
+            Ok((Some(out), result))
+        })
+    }
+
+    /// The same as [`JsonFile::update`] on raw bytes: `change` gets the current
+    /// bytes (`None` when there is no file) and returns the new bytes, if any.
+    pub fn update_bytes<R>(
+        &self,
+        change: impl FnOnce(Option<&[u8]>) -> anyhow::Result<(Option<Vec<u8>>, R)>,
+    ) -> anyhow::Result<R> {
         let _lock = self.lock()?;
-        let mut value = self.read::<T>()?.unwrap_or_default();
-        let (write, result) = change(&mut value)?;
-        if write {
-            self.write_locked(&value)?;
+        let bytes = self.read_bytes()?;
+        let (new, result) = change(bytes.as_deref())?;
+        if let Some(new) = new {
+            self.sweep_temp_files();
+            crate::atomic::write(&self.path, &new, 0o600)?;
         }
         Ok(result)
     }
@@ -75,44 +113,21 @@ impl JsonFile {
             .write(true)
             .open(&lock_path)
             .with_context(|| format!("cannot open lock file {}", lock_path.display()))?;
-        file.lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
+        file.lock()
+            .with_context(|| format!("cannot lock {}", lock_path.display()))?;
         Ok(file)
-    }
-
-    fn temp_prefix(&self) -> String {
-        format!(".{}.tmp-", self.path.file_name().unwrap_or_default().to_string_lossy())
     }
 
     /// Remove temp files left by writers that were killed mid-write. Only the
     /// lock holder writes temp files, so under the lock any that exist are dead.
-    fn sweep_temp_files(&self, dir: &Path) {
-        let prefix = self.temp_prefix();
+    fn sweep_temp_files(&self) {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let prefix = crate::atomic::temp_prefix(&self.path);
         for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
             if entry.file_name().to_string_lossy().starts_with(&prefix) {
                 let _ = fs::remove_file(entry.path());
             }
         }
-    }
-
-    /// Replace the file atomically. The caller holds the lock.
-    fn write_locked<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        let ctx = || format!("cannot write {}", self.path.display());
-        self.sweep_temp_files(dir);
-        let tmp = tempfile::Builder::new()
-            .prefix(&self.temp_prefix())
-            .tempfile_in(dir)
-            .with_context(ctx)?;
-        {
-            let mut w = BufWriter::with_capacity(1 << 16, tmp.as_file());
-            serde_json::to_writer(&mut w, value).with_context(ctx)?;
-            w.write_all(b"\n").with_context(ctx)?;
-            w.flush().with_context(ctx)?;
-        }
-        tmp.as_file().sync_all().with_context(ctx)?;
-        tmp.persist(&self.path).map_err(|e| e.error).with_context(ctx)?;
-        File::open(dir).and_then(|d| d.sync_all()).with_context(ctx)?;
-        Ok(())
     }
 }
 
@@ -125,8 +140,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = JsonFile::new(dir.path().join("state.json"));
         fs::write(f.path(), b"{\"a\": [1,").unwrap();
-        let err = f.update::<serde_json::Value, ()>(|_| Ok((true, ()))).unwrap_err();
-        assert!(format!("{err:#}").contains("state.json is corrupt"), "{err:#}");
+        let err = f
+            .update::<serde_json::Value, ()>(|_| Ok((true, ())))
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("state.json is corrupt"),
+            "{err:#}"
+        );
         assert_eq!(fs::read(f.path()).unwrap(), b"{\"a\": [1,");
     }
 

@@ -7,4 +7,4 @@ mod project;
 
 pub use conflict::{Claim, ClaimSource, Conflict};
 pub use port::{PortBinding, Protocol, UNSPECIFIED};
-pub use project::{Project, Status};
+pub use project::{Project, ProjectPorts, Status};

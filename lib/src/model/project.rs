@@ -91,6 +91,36 @@ pub struct Project {
     pub last_updated: Option<Timestamp>,
 }
 
+/// The fields of a Project that port checks need. Parsing into it skips the
+/// rest, which makes reading ten thousand projects several times cheaper.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProjectPorts {
+    pub name: String,
+    #[serde(default)]
+    pub path: PathBuf,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub service_ports: Vec<PortBinding>,
+    #[serde(default)]
+    pub exposed_ports: Vec<u16>,
+    #[serde(default)]
+    pub status: Status,
+}
+
+impl From<&Project> for ProjectPorts {
+    fn from(p: &Project) -> Self {
+        Self {
+            name: p.name.clone(),
+            path: p.path.clone(),
+            port: p.port,
+            service_ports: p.service_ports.clone(),
+            exposed_ports: p.exposed_ports.clone(),
+            status: p.status,
+        }
+    }
+}
+
 impl Project {
     /// Recompute `exposed_ports` from the HTTP port and the published service ports.
     pub fn refresh_exposed_ports(&mut self) {
@@ -113,7 +143,8 @@ mod tests {
     #[test]
     fn partial_object_with_unknown_fields_deserializes() {
         let p: Project =
-            serde_json::from_str(r#"{"name":"shop","future_field":{"x":1},"status":"running"}"#).unwrap();
+            serde_json::from_str(r#"{"name":"shop","future_field":{"x":1},"status":"running"}"#)
+                .unwrap();
         assert_eq!(p.name, "shop");
         assert_eq!(p.status, Status::Running);
         assert!(p.service_ports.is_empty());
@@ -121,10 +152,26 @@ mod tests {
 
     #[test]
     fn serializes_every_contract_field() {
-        let v = serde_json::to_value(Project { name: "a".into(), ..Project::default() }).unwrap();
+        let v = serde_json::to_value(Project {
+            name: "a".into(),
+            ..Project::default()
+        })
+        .unwrap();
         for key in [
-            "name", "path", "domain", "port", "stack", "compose_files", "services", "service_ports",
-            "exposed_ports", "environment", "status", "registered_at", "last_started", "last_updated",
+            "name",
+            "path",
+            "domain",
+            "port",
+            "stack",
+            "compose_files",
+            "services",
+            "service_ports",
+            "exposed_ports",
+            "environment",
+            "status",
+            "registered_at",
+            "last_started",
+            "last_updated",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }

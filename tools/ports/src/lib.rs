@@ -10,7 +10,10 @@ use berth::config::{Config, PortRange};
 use berth::io::{self, Format, OutputArgs, Row};
 use berth::paths::Paths;
 use berth::registry::Registry;
-use berth::{Claim, ClaimSource, Conflict, PortBinding, Project, Protocol, Status, claims, compose, names, netstat, table};
+use berth::{
+    Claim, ClaimSource, Conflict, PortBinding, Project, ProjectPorts, Protocol, Status, claims,
+    compose, names, netstat, table,
+};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
@@ -139,8 +142,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
-fn registry_projects() -> anyhow::Result<Vec<Project>> {
-    Registry::open(&Paths::from_env()?).load()
+/// The registered projects' port fields.
+fn registry_projects() -> anyhow::Result<Vec<ProjectPorts>> {
+    Registry::open(&Paths::from_env()?).load_ports()
 }
 
 /// A port a scan found, with the project (folder) it belongs to.
@@ -153,7 +157,14 @@ struct Scanned {
 
 impl Row for Scanned {
     fn headers() -> &'static [&'static str] {
-        &["project", "service", "host_ip", "published", "target", "protocol"]
+        &[
+            "project",
+            "service",
+            "host_ip",
+            "published",
+            "target",
+            "protocol",
+        ]
     }
     fn cells(&self) -> Vec<String> {
         let b = &self.binding;
@@ -176,7 +187,11 @@ fn project_from_path(path: &Path) -> anyhow::Result<Project> {
     let (dir, compose) = if path.is_dir() {
         (path.to_path_buf(), compose::load_dir(path)?)
     } else {
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
         let env = compose::Env::for_dir(&dir)?;
         (dir, compose::load_files(&[path.to_path_buf()], &env)?)
     };
@@ -187,7 +202,10 @@ fn project_from_path(path: &Path) -> anyhow::Result<Project> {
         eprintln!("note: service '{s}' is behind an inactive profile and not counted");
     }
     let abs = std::fs::canonicalize(&dir).unwrap_or(dir);
-    let base = abs.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let base = abs
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Ok(Project {
         name: names::to_label(&base).unwrap_or(base),
         path: abs,
@@ -199,33 +217,43 @@ fn project_from_path(path: &Path) -> anyhow::Result<Project> {
 }
 
 fn scan(a: &ScanArgs) -> anyhow::Result<Outcome> {
-    let paths = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
+    let paths = if a.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        a.paths.clone()
+    };
     let mut rows = Vec::new();
     for path in &paths {
         let p = project_from_path(path)?;
-        rows.extend(p.service_ports.into_iter().map(|binding| Scanned { project: p.name.clone(), binding }));
+        rows.extend(p.service_ports.into_iter().map(|binding| Scanned {
+            project: p.name.clone(),
+            binding,
+        }));
     }
     io::write_list(a.output.format(), &rows)?;
     Ok(Outcome::Clean)
 }
 
-fn check_input(a: &CheckArgs) -> anyhow::Result<Vec<Project>> {
+fn check_input(a: &CheckArgs) -> anyhow::Result<Vec<ProjectPorts>> {
     if a.registry {
         return registry_projects();
     }
     if a.inputs.is_empty() {
-        return match io::read_records::<Project>(None)? {
+        return match io::read_records::<ProjectPorts>(None)? {
             Some(projects) => Ok(projects),
             None => registry_projects(),
         };
     }
     let mut projects = Vec::new();
     for input in &a.inputs {
-        let is_json = input.as_os_str() == "-" || input.extension().is_some_and(|e| e == "json" || e == "ndjson");
+        let is_json = input.as_os_str() == "-"
+            || input
+                .extension()
+                .is_some_and(|e| e == "json" || e == "ndjson");
         if is_json {
-            projects.extend(io::read_records::<Project>(Some(input))?.unwrap_or_default());
+            projects.extend(io::read_records::<ProjectPorts>(Some(input))?.unwrap_or_default());
         } else {
-            projects.push(project_from_path(input)?);
+            projects.push(ProjectPorts::from(&project_from_path(input)?));
         }
     }
     Ok(projects)
@@ -256,7 +284,11 @@ impl Row for ConflictRow {
             c.port.to_string(),
             c.protocol.to_string(),
             c.host_ip.to_string(),
-            c.claims.iter().map(show_claim).collect::<Vec<_>>().join(", "),
+            c.claims
+                .iter()
+                .map(show_claim)
+                .collect::<Vec<_>>()
+                .join(", "),
         ]
     }
 }
@@ -267,11 +299,20 @@ fn check(a: &CheckArgs) -> anyhow::Result<Outcome> {
         names::validate_label("project name", &p.name)?;
     }
     let system = if a.probe {
-        Some(netstat::listeners().context("cannot read the ports in use on this machine (/proc/net)")?)
+        Some(
+            netstat::listeners()
+                .context("cannot read the ports in use on this machine (/proc/net)")?,
+        )
     } else {
         None
     };
-    let conflicts = claims::find_conflicts(&projects, claims::CheckOptions { running_only: a.running }, system.as_deref());
+    let conflicts = claims::find_conflicts(
+        &projects,
+        claims::CheckOptions {
+            running_only: a.running,
+        },
+        system.as_deref(),
+    );
     let format = a.output.format();
     if conflicts.is_empty() && format == Format::Table {
         eprintln!("no conflicts among {} project(s)", projects.len());
@@ -279,7 +320,11 @@ fn check(a: &CheckArgs) -> anyhow::Result<Outcome> {
         let rows: Vec<ConflictRow> = conflicts.iter().cloned().map(ConflictRow).collect();
         io::write_list(format, &rows)?;
     }
-    Ok(if conflicts.is_empty() { Outcome::Clean } else { Outcome::Found })
+    Ok(if conflicts.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Found
+    })
 }
 
 fn alloc(a: &AllocArgs) -> anyhow::Result<Outcome> {
@@ -288,12 +333,24 @@ fn alloc(a: &AllocArgs) -> anyhow::Result<Outcome> {
         Some(r) => r,
         None => Config::load(&paths)?.port_range,
     };
-    let projects = Registry::open(&paths).load()?;
+    let projects = Registry::open(&paths).load_ports()?;
     let system = netstat::listeners();
-    let ports = claims::allocate(range, usize::from(a.count), &projects, system.as_deref());
+    let ports = claims::allocate(
+        range,
+        usize::from(a.count),
+        &projects,
+        &[],
+        system.as_deref(),
+    );
     if ports.len() < usize::from(a.count) {
         return Err(error_with_hint(
-            format!("only {} free port(s) in {}-{}, {} asked for", ports.len(), range.start, range.end, a.count),
+            format!(
+                "only {} free port(s) in {}-{}, {} asked for",
+                ports.len(),
+                range.start,
+                range.end,
+                a.count
+            ),
             "pass a wider --range",
         ));
     }
@@ -331,7 +388,9 @@ struct Use {
 
 impl Row for Use {
     fn headers() -> &'static [&'static str] {
-        &["port", "protocol", "host_ip", "project", "service", "source", "status"]
+        &[
+            "port", "protocol", "host_ip", "project", "service", "source", "status",
+        ]
     }
     fn cells(&self) -> Vec<String> {
         let service = match self.pid {
@@ -348,12 +407,14 @@ impl Row for Use {
                 ClaimSource::Registry => "registry".into(),
                 ClaimSource::System => "system".into(),
             },
-            self.status.map(|s| table::paint_status(s.as_str())).unwrap_or_default(),
+            self.status
+                .map(|s| table::paint_status(s.as_str()))
+                .unwrap_or_default(),
         ]
     }
 }
 
-fn registry_uses(projects: &[Project], port: Option<u16>) -> Vec<Use> {
+fn registry_uses(projects: &[ProjectPorts], port: Option<u16>) -> Vec<Use> {
     let mut uses: Vec<Use> = projects
         .iter()
         .flat_map(|p| {
@@ -361,8 +422,8 @@ fn registry_uses(projects: &[Project], port: Option<u16>) -> Vec<Use> {
                 port: c.port,
                 protocol: c.protocol,
                 host_ip: c.host_ip,
-                project: c.project,
-                service: c.service,
+                project: c.project.to_owned(),
+                service: c.service.to_owned(),
                 source: ClaimSource::Registry,
                 status: Some(p.status),
                 pid: None,
@@ -375,9 +436,13 @@ fn registry_uses(projects: &[Project], port: Option<u16>) -> Vec<Use> {
 }
 
 fn system_uses(port: u16, protocol: Option<Protocol>) -> Vec<Use> {
-    let Some(table) = netstat::listeners() else { return Vec::new() };
-    let hits: Vec<&netstat::Listener> =
-        table.iter().filter(|l| l.port == port && protocol.is_none_or(|p| p == l.protocol)).collect();
+    let Some(table) = netstat::listeners() else {
+        return Vec::new();
+    };
+    let hits: Vec<&netstat::Listener> = table
+        .iter()
+        .filter(|l| l.port == port && protocol.is_none_or(|p| p == l.protocol))
+        .collect();
     let owners = netstat::owners(&hits);
     hits.iter()
         .map(|l| {
@@ -398,7 +463,10 @@ fn system_uses(port: u16, protocol: Option<Protocol>) -> Vec<Use> {
 
 fn free(a: &FreeArgs) -> anyhow::Result<Outcome> {
     let projects = registry_projects()?;
-    let mut uses: Vec<Use> = registry_uses(&projects, Some(a.port)).into_iter().filter(|u| u.protocol == a.protocol).collect();
+    let mut uses: Vec<Use> = registry_uses(&projects, Some(a.port))
+        .into_iter()
+        .filter(|u| u.protocol == a.protocol)
+        .collect();
     uses.extend(system_uses(a.port, Some(a.protocol)));
     #[derive(Serialize)]
     struct Answer<'a> {
@@ -407,7 +475,12 @@ fn free(a: &FreeArgs) -> anyhow::Result<Outcome> {
         free: bool,
         claims: &'a [Use],
     }
-    let answer = Answer { port: a.port, protocol: a.protocol, free: uses.is_empty(), claims: &uses };
+    let answer = Answer {
+        port: a.port,
+        protocol: a.protocol,
+        free: uses.is_empty(),
+        claims: &uses,
+    };
     if a.output.is_json() {
         io::write_json(&answer)?;
     } else if uses.is_empty() {
@@ -420,9 +493,18 @@ fn free(a: &FreeArgs) -> anyhow::Result<Outcome> {
                 ClaimSource::System => format!("{} (listening now)", u.service),
             })
             .collect();
-        write_text(&format!("{}/{} is taken: {}\n", a.port, a.protocol, who.join(", ")))?;
+        write_text(&format!(
+            "{}/{} is taken: {}\n",
+            a.port,
+            a.protocol,
+            who.join(", ")
+        ))?;
     }
-    Ok(if uses.is_empty() { Outcome::Clean } else { Outcome::Found })
+    Ok(if uses.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Found
+    })
 }
 
 fn usage(a: &UsageArgs) -> anyhow::Result<Outcome> {

@@ -8,7 +8,7 @@ use berth::config::Config;
 use berth::io::{self, OutputArgs};
 use berth::paths::Paths;
 use berth::registry::Registry;
-use berth::{Project, claims, compose, names, netstat};
+use berth::{Project, ProjectPorts, claims, compose, names, netstat};
 
 use crate::{TOOL, view};
 
@@ -45,7 +45,10 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
             bail!("no Project JSON on stdin");
         }
         if list.len() > 1 && (a.name.is_some() || a.port.is_some()) {
-            bail!("--name and --port apply to one project, and stdin holds {}", list.len());
+            bail!(
+                "--name and --port apply to one project, and stdin holds {}",
+                list.len()
+            );
         }
         for p in &mut list {
             override_fields(p, &a);
@@ -64,27 +67,29 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         }
     }
     let system = netstat::listeners();
-    let added = reg.update(|projects| {
+    let added = reg.add_with(|registered| {
+        let mut batch: Vec<ProjectPorts> = Vec::new();
         let mut added = Vec::new();
+        let mut warnings = Vec::new();
         for mut p in incoming {
-            admit(projects, &mut p, &config, system.as_deref())?;
-            let shared = shared_ports(projects, &p);
-            projects.push(p.clone());
-            added.push((p, shared));
+            admit(registered, &batch, &mut p, &config, system.as_deref())?;
+            warnings.extend(shared_ports(registered, &p));
+            batch.push(ProjectPorts::from(&p));
+            added.push(p);
         }
-        Ok((true, added))
+        Ok((added.clone(), (added, warnings)))
     })?;
-    let added: Vec<Project> = added
-        .into_iter()
-        .map(|(p, shared)| {
-            for w in shared {
-                warn(TOOL, w);
-            }
-            p
-        })
-        .collect();
+    let (added, warnings) = added;
+    for w in warnings {
+        warn(TOOL, w);
+    }
     for p in &added {
-        eprintln!("registered {} at {} (port {})", p.name, p.domain, p.port.unwrap_or_default());
+        eprintln!(
+            "registered {} at {} (port {})",
+            p.name,
+            p.domain,
+            p.port.unwrap_or_default()
+        );
     }
     if a.output.is_json() && added.len() == 1 {
         view::write_project(a.output.format(), &added[0])?;
@@ -116,13 +121,24 @@ fn from_folder(path: &Path, name: Option<&str>, config: &Config) -> anyhow::Resu
     let name = match name {
         Some(n) => n.to_owned(),
         None => {
-            let base = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            names::to_label(&base)
-                .ok_or_else(|| error_with_hint(format!("cannot make a project name from folder '{base}'"), "pass --name NAME"))?
+            let base = dir
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            names::to_label(&base).ok_or_else(|| {
+                error_with_hint(
+                    format!("cannot make a project name from folder '{base}'"),
+                    "pass --name NAME",
+                )
+            })?
         }
     };
     names::validate_label("project name", &name)?;
-    let mut p = Project { name, path: dir, ..Project::default() };
+    let mut p = Project {
+        name,
+        path: dir,
+        ..Project::default()
+    };
     apply_scan(&mut p)?;
     p.domain = crate::domain(config, &p.name);
     Ok(p)
@@ -133,8 +149,13 @@ fn from_folder(path: &Path, name: Option<&str>, config: &Config) -> anyhow::Resu
 fn from_json(p: &mut Project, config: &Config) -> anyhow::Result<()> {
     names::validate_label("project name", &p.name)?;
     if !p.path.as_os_str().is_empty() {
-        p.path = std::fs::canonicalize(&p.path)
-            .with_context(|| format!("project '{}': folder {} does not exist", p.name, p.path.display()))?;
+        p.path = std::fs::canonicalize(&p.path).with_context(|| {
+            format!(
+                "project '{}': folder {} does not exist",
+                p.name,
+                p.path.display()
+            )
+        })?;
         if p.services.is_empty() {
             apply_scan(p)?;
         }
@@ -147,9 +168,16 @@ fn from_json(p: &mut Project, config: &Config) -> anyhow::Result<()> {
 
 /// Read the project folder's compose files into the project.
 pub fn apply_scan(p: &mut Project) -> anyhow::Result<()> {
-    let scan = compose::scan_dir(&p.path).with_context(|| format!("cannot read the compose files of '{}'", p.name))?;
+    let scan = compose::scan_dir(&p.path)
+        .with_context(|| format!("cannot read the compose files of '{}'", p.name))?;
     if scan.compose_files.is_empty() {
-        warn(TOOL, format!("no compose file in {}; registering the folder alone", p.path.display()));
+        warn(
+            TOOL,
+            format!(
+                "no compose file in {}; registering the folder alone",
+                p.path.display()
+            ),
+        );
     }
     for w in &scan.warnings {
         warn(TOOL, w);
@@ -163,25 +191,46 @@ pub fn apply_scan(p: &mut Project) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Check a new project against the registry (under its lock) and allocate its port.
-fn admit(projects: &[Project], p: &mut Project, config: &Config, system: Option<&[netstat::Listener]>) -> anyhow::Result<()> {
-    if let Some(other) = projects.iter().find(|o| o.name == p.name) {
+/// Check a new project against the registry (under its lock) and the
+/// projects added before it in the same call, and allocate its port.
+fn admit(
+    registered: &[ProjectPorts],
+    batch: &[ProjectPorts],
+    p: &mut Project,
+    config: &Config,
+    system: Option<&[netstat::Listener]>,
+) -> anyhow::Result<()> {
+    let all = || registered.iter().chain(batch);
+    if let Some(other) = all().find(|o| o.name == p.name) {
         return Err(error_with_hint(
-            format!("project '{}' is already registered (folder {})", p.name, other.path.display()),
-            format!("pick another --name, or `registry update {}` to rescan it", p.name),
+            format!(
+                "project '{}' is already registered (folder {})",
+                p.name,
+                other.path.display()
+            ),
+            format!(
+                "pick another --name, or `registry update {}` to rescan it",
+                p.name
+            ),
         ));
     }
     if !p.path.as_os_str().is_empty() {
-        if let Some(other) = projects.iter().find(|o| o.path == p.path) {
+        if let Some(other) = all().find(|o| o.path == p.path) {
             return Err(error_with_hint(
-                format!("folder {} is already registered as '{}'", p.path.display(), other.name),
+                format!(
+                    "folder {} is already registered as '{}'",
+                    p.path.display(),
+                    other.name
+                ),
                 format!("`registry update {}` rescans it", other.name),
             ));
         }
     }
     match p.port {
         Some(port) => {
-            if let Some(owner) = projects.iter().find(|o| claims::claimed_ports(std::slice::from_ref(o)).contains(&port)) {
+            if let Some(owner) =
+                all().find(|o| claims::claimed_ports(std::slice::from_ref(*o)).contains(&port))
+            {
                 return Err(error_with_hint(
                     format!("port {port} is already claimed by project '{}'", owner.name),
                     "leave out --port to get a free one",
@@ -189,13 +238,18 @@ fn admit(projects: &[Project], p: &mut Project, config: &Config, system: Option<
             }
         }
         None => {
-            // The project's own published ports are not free for its HTTP port either.
-            let mut taken = projects.to_vec();
-            taken.push(p.clone());
-            let port = claims::allocate(config.port_range, 1, &taken, system).first().copied();
+            // Ports of this batch and the project's own published ports are not free either.
+            let mut also: Vec<u16> = claims::claimed_ports(batch).into_iter().collect();
+            also.extend(p.service_ports.iter().filter_map(|b| b.published));
+            let port = claims::allocate(config.port_range, 1, registered, &also, system)
+                .first()
+                .copied();
             p.port = Some(port.ok_or_else(|| {
                 error_with_hint(
-                    format!("no free port left in {}-{}", config.port_range.start, config.port_range.end),
+                    format!(
+                        "no free port left in {}-{}",
+                        config.port_range.start, config.port_range.end
+                    ),
                     "widen port_range in config.yaml",
                 )
             })?);
@@ -208,14 +262,14 @@ fn admit(projects: &[Project], p: &mut Project, config: &Config, system: Option<
 }
 
 /// Ports the project shares with registered projects: each as a warning line.
-pub fn shared_ports(projects: &[Project], p: &Project) -> Vec<String> {
+pub fn shared_ports(projects: &[ProjectPorts], p: &Project) -> Vec<String> {
     let mine: std::collections::HashSet<u16> = claims::project_claims(p).map(|c| c.port).collect();
-    let mut set: Vec<Project> = projects
+    let mut set: Vec<ProjectPorts> = projects
         .iter()
-        .filter(|o| o.name != p.name && claims::project_claims(o).any(|c| mine.contains(&c.port)))
+        .filter(|o| o.name != p.name && claims::project_claims(*o).any(|c| mine.contains(&c.port)))
         .cloned()
         .collect();
-    set.push(p.clone());
+    set.push(ProjectPorts::from(p));
     claims::find_conflicts(&set, claims::CheckOptions::default(), None)
         .into_iter()
         .filter(|c| c.claims.iter().any(|c| c.project == p.name))
@@ -226,7 +280,12 @@ pub fn shared_ports(projects: &[Project], p: &Project) -> Vec<String> {
                 .filter(|o| o.project != p.name)
                 .map(|o| format!("{}/{}", o.project, o.service))
                 .collect();
-            format!("port {}/{} is also claimed by {}; they cannot run at once", c.port, c.protocol, others.join(", "))
+            format!(
+                "port {}/{} is also claimed by {}; they cannot run at once",
+                c.port,
+                c.protocol,
+                others.join(", ")
+            )
         })
         .collect()
 }

@@ -56,10 +56,15 @@ impl Row for Var<'_> {
 
 fn check_key(key: &str) -> anyhow::Result<()> {
     let mut chars = key.chars();
-    let ok = chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+    let ok = chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
     if !ok {
-        bail!("invalid variable name '{}': use letters, digits and '_', not starting with a digit", key.escape_debug());
+        bail!(
+            "invalid variable name '{}': use letters, digits and '_', not starting with a digit",
+            key.escape_debug()
+        );
     }
     Ok(())
 }
@@ -107,7 +112,11 @@ pub fn run(reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         EnvCommand::List { name, output } => {
             let projects = reg.load()?;
             let p = registry::find(&projects, &name)?;
-            let vars: Vec<Var<'_>> = p.environment.iter().map(|(key, value)| Var { key, value }).collect();
+            let vars: Vec<Var<'_>> = p
+                .environment
+                .iter()
+                .map(|(key, value)| Var { key, value })
+                .collect();
             io::write_list(output.format(), &vars)?;
         }
     }

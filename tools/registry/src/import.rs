@@ -41,17 +41,29 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
     let incoming: Vec<Project> = io::read_records(Some(&a.file))?.unwrap_or_default();
     let mut seen = HashSet::new();
     for p in &incoming {
-        names::validate_label("project name", &p.name).with_context(|| format!("in {}", a.file.display()))?;
+        names::validate_label("project name", &p.name)
+            .with_context(|| format!("in {}", a.file.display()))?;
         if !seen.insert(p.name.as_str()) {
             bail!("{}: project '{}' appears twice", a.file.display(), p.name);
         }
     }
     let current = reg.load()?;
-    let replaced = incoming.iter().filter(|p| current.iter().any(|c| c.name == p.name)).count();
+    let replaced = incoming
+        .iter()
+        .filter(|p| current.iter().any(|c| c.name == p.name))
+        .count();
     let summary = if a.replace {
-        format!("replace {} registered project(s) with {} from {}", current.len(), incoming.len(), a.file.display())
+        format!(
+            "replace {} registered project(s) with {} from {}",
+            current.len(),
+            incoming.len(),
+            a.file.display()
+        )
     } else {
-        format!("import {} project(s), {replaced} replacing registered ones", incoming.len())
+        format!(
+            "import {} project(s), {replaced} replacing registered ones",
+            incoming.len()
+        )
     };
     if a.dry_run {
         eprintln!("would {summary}");

@@ -119,6 +119,19 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Add(a) => add::run(&paths, &reg, a),
         Command::List(a) => {
+            // The common machine case, `registry list --json | ...`: copy the
+            // stored JSON through without decoding ten thousand projects.
+            let format = a.output.format();
+            let piped = !std::io::IsTerminal::is_terminal(&std::io::stdout());
+            if a.status.is_none()
+                && (format == berth::io::Format::Ndjson
+                    || (format == berth::io::Format::Json && piped))
+            {
+                let mut out = berth::io::stdout();
+                reg.write_raw(&mut out, format == berth::io::Format::Ndjson)?;
+                std::io::Write::flush(&mut out)?;
+                return Ok(Outcome::Clean);
+            }
             let mut projects = reg.load()?;
             if let Some(s) = a.status {
                 projects.retain(|p| p.status == s);
@@ -162,7 +175,10 @@ fn remove(reg: &Registry, a: &RemoveArgs) -> anyhow::Result<Outcome> {
     for name in &a.names {
         let p = registry::find(&projects, name)?;
         if p.status == Status::Running {
-            berth::cli::warn(TOOL, format!("'{name}' is running; removing it does not stop it (stackctl stop {name})"));
+            berth::cli::warn(
+                TOOL,
+                format!("'{name}' is running; removing it does not stop it (stackctl stop {name})"),
+            );
         }
     }
     let list = a.names.join(", ");

@@ -47,19 +47,29 @@ enum Change {
 
 fn show_binding(b: &PortBinding) -> String {
     let published = b.published.map_or_else(|| "*".into(), |p| p.to_string());
-    format!("{} {}:{}->{}/{}", b.service, b.host_ip, published, b.target, b.protocol)
+    format!(
+        "{} {}:{}->{}/{}",
+        b.service, b.host_ip, published, b.target, b.protocol
+    )
 }
 
 impl std::fmt::Display for Change {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Change::ComposeFileGone { file } => write!(f, "- compose file {} (gone)", file.display()),
+            Change::ComposeFileGone { file } => {
+                write!(f, "- compose file {} (gone)", file.display())
+            }
             Change::ComposeFileAdded { file } => write!(f, "+ compose file {}", file.display()),
             Change::ServiceAdded { service } => write!(f, "+ service {service}"),
             Change::ServiceRemoved { service } => write!(f, "- service {service}"),
             Change::PortAdded { binding } => write!(f, "+ port {}", show_binding(binding)),
             Change::PortRemoved { binding } => write!(f, "- port {}", show_binding(binding)),
-            Change::PortChanged { from, to } => write!(f, "~ port {} (was {})", show_binding(to), show_binding(from)),
+            Change::PortChanged { from, to } => write!(
+                f,
+                "~ port {} (was {})",
+                show_binding(to),
+                show_binding(from)
+            ),
         }
     }
 }
@@ -74,15 +84,26 @@ struct Report<'a> {
 type PortKey = (String, u16, Protocol);
 
 fn by_key(ports: &[PortBinding]) -> BTreeMap<PortKey, &PortBinding> {
-    ports.iter().map(|b| ((b.service.clone(), b.target, b.protocol), b)).collect()
+    ports
+        .iter()
+        .map(|b| ((b.service.clone(), b.target, b.protocol), b))
+        .collect()
 }
 
 fn diff(old: &Project, new: &Project) -> Vec<Change> {
     let mut out = Vec::new();
-    for f in old.compose_files.iter().filter(|f| !new.compose_files.contains(f)) {
+    for f in old
+        .compose_files
+        .iter()
+        .filter(|f| !new.compose_files.contains(f))
+    {
         out.push(Change::ComposeFileGone { file: f.clone() });
     }
-    for f in new.compose_files.iter().filter(|f| !old.compose_files.contains(f)) {
+    for f in new
+        .compose_files
+        .iter()
+        .filter(|f| !old.compose_files.contains(f))
+    {
         out.push(Change::ComposeFileAdded { file: f.clone() });
     }
     for s in new.services.iter().filter(|s| !old.services.contains(s)) {
@@ -94,14 +115,21 @@ fn diff(old: &Project, new: &Project) -> Vec<Change> {
     let (before, after) = (by_key(&old.service_ports), by_key(&new.service_ports));
     for (k, b) in &after {
         match before.get(k) {
-            None => out.push(Change::PortAdded { binding: (*b).clone() }),
-            Some(a) if a != b => out.push(Change::PortChanged { from: (*a).clone(), to: (*b).clone() }),
+            None => out.push(Change::PortAdded {
+                binding: (*b).clone(),
+            }),
+            Some(a) if a != b => out.push(Change::PortChanged {
+                from: (*a).clone(),
+                to: (*b).clone(),
+            }),
             Some(_) => {}
         }
     }
     for (k, b) in &before {
         if !after.contains_key(k) {
-            out.push(Change::PortRemoved { binding: (*b).clone() });
+            out.push(Change::PortRemoved {
+                binding: (*b).clone(),
+            });
         }
     }
     out
@@ -112,7 +140,11 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
     let old = registry::find(&projects, &a.name)?;
     if !old.path.is_dir() {
         return Err(error_with_hint(
-            format!("cannot rescan '{}': its folder {} is gone", old.name, old.path.display()),
+            format!(
+                "cannot rescan '{}': its folder {} is gone",
+                old.name,
+                old.path.display()
+            ),
             format!("move the folder back, or `registry remove {}`", old.name),
         ));
     }
@@ -123,7 +155,11 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
     let json = a.output.is_json();
     if changes.is_empty() {
         if json {
-            io::write_json(&Report { project: &old.name, changes: &changes, applied: false })?;
+            io::write_json(&Report {
+                project: &old.name,
+                changes: &changes,
+                applied: false,
+            })?;
         } else {
             eprintln!("{}: up to date", old.name);
         }
@@ -137,10 +173,19 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         print_out(&text)?;
     }
     if old.status == Status::Running {
-        warn(TOOL, format!("'{}' is running; the changes take effect when it restarts", old.name));
+        warn(
+            TOOL,
+            format!(
+                "'{}' is running; the changes take effect when it restarts",
+                old.name
+            ),
+        );
     }
-    let running: Vec<Project> =
-        projects.iter().filter(|p| p.status == Status::Running && p.name != old.name).cloned().collect();
+    let running: Vec<berth::ProjectPorts> = projects
+        .iter()
+        .filter(|p| p.status == Status::Running && p.name != old.name)
+        .map(berth::ProjectPorts::from)
+        .collect();
     for w in crate::add::shared_ports(&running, &new) {
         warn(TOOL, format!("{w} (running now)"));
     }
@@ -150,7 +195,10 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
             let cur = registry::find_mut(projects, &a.name)?;
             if cur != old {
                 return Err(error_with_hint(
-                    format!("'{}' changed in the registry while it was rescanned", a.name),
+                    format!(
+                        "'{}' changed in the registry while it was rescanned",
+                        a.name
+                    ),
                     "run the update again",
                 ));
             }
@@ -163,7 +211,11 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         })?;
     }
     if json {
-        io::write_json(&Report { project: &old.name, changes: &changes, applied })?;
+        io::write_json(&Report {
+            project: &old.name,
+            changes: &changes,
+            applied,
+        })?;
     } else if applied {
         eprintln!("{}: {} change(s) applied", old.name, changes.len());
     } else if !a.dry_run {

@@ -12,7 +12,9 @@ struct ProjectRow<'a>(&'a Project);
 
 impl Row for ProjectRow<'_> {
     fn headers() -> &'static [&'static str] {
-        &["name", "domain", "port", "status", "stack", "services", "path"]
+        &[
+            "name", "domain", "port", "status", "stack", "services", "path",
+        ]
     }
     fn cells(&self) -> Vec<String> {
         let p = self.0;
@@ -44,7 +46,10 @@ pub fn write_project(format: Format, p: &Project) -> anyhow::Result<()> {
         .iter()
         .map(|b| {
             let published = b.published.map_or_else(|| "*".into(), |p| p.to_string());
-            format!("{}: {}:{}->{}/{}", b.service, b.host_ip, published, b.target, b.protocol)
+            format!(
+                "{}: {}:{}->{}/{}",
+                b.service, b.host_ip, published, b.target, b.protocol
+            )
         })
         .collect();
     let env: Vec<String> = p.environment.keys().cloned().collect();
@@ -52,20 +57,40 @@ pub fn write_project(format: Format, p: &Project) -> anyhow::Result<()> {
         vec!["name".into(), p.name.clone()],
         vec!["path".into(), p.path.display().to_string()],
         vec!["domain".into(), p.domain.clone()],
-        vec!["port".into(), p.port.map(|p| p.to_string()).unwrap_or_default()],
+        vec![
+            "port".into(),
+            p.port.map(|p| p.to_string()).unwrap_or_default(),
+        ],
         vec!["stack".into(), p.stack.clone().unwrap_or_default()],
         vec!["status".into(), table::paint_status(p.status.as_str())],
-        vec!["compose files".into(), p.compose_files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join("\n")],
+        vec![
+            "compose files".into(),
+            p.compose_files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ],
         vec!["services".into(), p.services.join(", ")],
         vec!["service ports".into(), ports.join("\n")],
-        vec!["exposed ports".into(), p.exposed_ports.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")],
+        vec![
+            "exposed ports".into(),
+            p.exposed_ports
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ],
         vec!["environment".into(), env.join(", ")],
         vec!["registered at".into(), time(p.registered_at)],
         vec!["last started".into(), time(p.last_started)],
         vec!["last updated".into(), time(p.last_updated)],
     ];
     let mut out = io::stdout();
-    std::io::Write::write_all(&mut out, table::render(&["field", "value"], rows).as_bytes())?;
+    std::io::Write::write_all(
+        &mut out,
+        table::render(&["field", "value"], rows).as_bytes(),
+    )?;
     std::io::Write::flush(&mut out)?;
     Ok(())
 }
