@@ -14,7 +14,12 @@ fn add_detects_services_ports_and_allocates_distinct_http_ports() {
     let h = Harness::new();
     h.write("My_Shop/compose.yaml", "services:\n  web:\n    ports: [\"${WEB:-8080}:80\"]\n  db:\n    ports: [\"127.0.0.1:5432:5432\"]\n");
     h.write("My_Shop/.env", "WEB=8181\n");
-    let v = h.cmd("registry").args(["add", "My_Shop", "--json"]).run().success().json();
+    let v = h
+        .cmd("registry")
+        .args(["add", "My_Shop", "--json"])
+        .run()
+        .success()
+        .json();
     assert_eq!(v["name"], "my-shop");
     assert_eq!(v["domain"], "my-shop.test");
     assert_eq!(v["services"], serde_json::json!(["web", "db"]));
@@ -26,14 +31,28 @@ fn add_detects_services_ports_and_allocates_distinct_http_ports() {
     assert!(v["registered_at"].as_str().unwrap().ends_with('Z'));
 
     h.project("blog", &[]);
-    let blog = h.cmd("registry").args(["add", "blog", "--json"]).run().success().json();
+    let blog = h
+        .cmd("registry")
+        .args(["add", "blog", "--json"])
+        .run()
+        .success()
+        .json();
     assert_eq!(blog["port"], 5001, "the next free port");
 
     // A port in use on this machine is skipped.
-    std::fs::write(h.home().join("config.yaml"), "port_range: 5900-5999\ntld: dev\n").unwrap();
+    std::fs::write(
+        h.home().join("config.yaml"),
+        "port_range: 5900-5999\ntld: dev\n",
+    )
+    .unwrap();
     let busy = std::net::TcpListener::bind("0.0.0.0:5900").ok();
     h.project("api", &[]);
-    let api = h.cmd("registry").args(["add", "api", "--json"]).run().success().json();
+    let api = h
+        .cmd("registry")
+        .args(["add", "api", "--json"])
+        .run()
+        .success()
+        .json();
     assert_eq!(api["domain"], "api.dev");
     if busy.is_some() {
         assert_eq!(api["port"], 5901);
@@ -44,14 +63,33 @@ fn add_detects_services_ports_and_allocates_distinct_http_ports() {
 fn add_from_stdin_takes_project_json() {
     let h = Harness::new();
     h.project("gen", &["6380:6379"]);
-    let json = format!(r#"{{"name":"gen","path":"{}","stack":"django","extra_field":true}}"#, h.path().join("gen").display());
-    h.cmd("registry").args(["add", "-"]).stdin(json).run().success().stderr_has("registered gen at gen.test");
+    let json = format!(
+        r#"{{"name":"gen","path":"{}","stack":"django","extra_field":true}}"#,
+        h.path().join("gen").display()
+    );
+    h.cmd("registry")
+        .args(["add", "-"])
+        .stdin(json)
+        .run()
+        .success()
+        .stderr_has("registered gen at gen.test");
     let p = &h.projects()[0];
     assert_eq!(p["stack"], "django");
-    assert_eq!(p["service_ports"][0]["published"], 6380, "the folder was scanned");
+    assert_eq!(
+        p["service_ports"][0]["published"], 6380,
+        "the folder was scanned"
+    );
     // Several at once, as NDJSON.
-    h.cmd("registry").args(["add", "-"]).stdin("{\"name\":\"x1\"}\n{\"name\":\"x2\",\"port\":7001}\n").run().success();
-    let names: Vec<String> = h.projects().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+    h.cmd("registry")
+        .args(["add", "-"])
+        .stdin("{\"name\":\"x1\"}\n{\"name\":\"x2\",\"port\":7001}\n")
+        .run()
+        .success();
+    let names: Vec<String> = h
+        .projects()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(names, ["gen", "x1", "x2"]);
 }
 
@@ -60,17 +98,67 @@ fn list_show_and_formats() {
     let h = Harness::new();
     h.project("shop", &["5432:5432"]);
     h.cmd("registry").args(["add", "shop"]).run().success();
-    h.cmd("registry").arg("list").run().success().stdout_has("NAME").stdout_has("shop.test");
-    let csv = h.cmd("registry").args(["list", "--format", "csv"]).run().success().stdout;
-    assert!(csv.starts_with("name,domain,port,status,stack,services,path\nshop,shop.test,5000,unknown,,db,"), "{csv}");
-    let show = h.cmd("registry").args(["show", "shop", "--json"]).run().success().json();
+    h.cmd("registry")
+        .arg("list")
+        .run()
+        .success()
+        .stdout_has("NAME")
+        .stdout_has("shop.test");
+    let csv = h
+        .cmd("registry")
+        .args(["list", "--format", "csv"])
+        .run()
+        .success()
+        .stdout;
+    assert!(
+        csv.starts_with(
+            "name,domain,port,status,stack,services,path\nshop,shop.test,5000,unknown,,db,"
+        ),
+        "{csv}"
+    );
+    let show = h
+        .cmd("registry")
+        .args(["show", "shop", "--json"])
+        .run()
+        .success()
+        .json();
     assert_eq!(show["name"], "shop");
     assert!(show.is_object());
-    h.cmd("registry").args(["show", "shop"]).run().success().stdout_has("db: 0.0.0.0:5432->5432/tcp");
-    h.cmd("registry").args(["show", "nope"]).run().code_is(2).stderr_has("registry: error: no project named 'nope'").stderr_has("hint:");
-    h.cmd("registry").args(["status", "shop", "running"]).run().success();
-    assert_eq!(h.cmd("registry").args(["list", "--status", "running", "--json"]).run().json().as_array().unwrap().len(), 1);
-    assert_eq!(h.cmd("registry").args(["list", "--status", "stopped", "--json"]).run().json().as_array().unwrap().len(), 0);
+    h.cmd("registry")
+        .args(["show", "shop"])
+        .run()
+        .success()
+        .stdout_has("db: 0.0.0.0:5432->5432/tcp");
+    h.cmd("registry")
+        .args(["show", "nope"])
+        .run()
+        .code_is(2)
+        .stderr_has("registry: error: no project named 'nope'")
+        .stderr_has("hint:");
+    h.cmd("registry")
+        .args(["status", "shop", "running"])
+        .run()
+        .success();
+    assert_eq!(
+        h.cmd("registry")
+            .args(["list", "--status", "running", "--json"])
+            .run()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        h.cmd("registry")
+            .args(["list", "--status", "stopped", "--json"])
+            .run()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     let p = &h.projects()[0];
     assert_eq!(p["status"], "running");
     assert!(p["last_started"].is_string());
@@ -79,40 +167,89 @@ fn list_show_and_formats() {
 #[test]
 fn update_shows_and_applies_changes() {
     let h = Harness::new();
-    h.write("shop/compose.yaml", "services:\n  web:\n    ports: [\"8080:80\"]\n  db:\n    ports: [\"5432:5432\"]\n");
+    h.write(
+        "shop/compose.yaml",
+        "services:\n  web:\n    ports: [\"8080:80\"]\n  db:\n    ports: [\"5432:5432\"]\n",
+    );
     h.cmd("registry").args(["add", "shop"]).run().success();
-    h.cmd("registry").args(["update", "shop"]).run().success().stderr_has("shop: up to date");
+    h.cmd("registry")
+        .args(["update", "shop"])
+        .run()
+        .success()
+        .stderr_has("shop: up to date");
 
-    h.write("shop/compose.yaml", "services:\n  web:\n    ports: [\"8081:80\"]\n  redis:\n    ports: [\"6379:6379\"]\n");
+    h.write(
+        "shop/compose.yaml",
+        "services:\n  web:\n    ports: [\"8081:80\"]\n  redis:\n    ports: [\"6379:6379\"]\n",
+    );
     let before = h.registry_bytes();
-    let out = h.cmd("registry").args(["update", "shop", "--dry-run"]).run().success().stdout;
-    for line in ["+ service redis", "- service db", "+ port redis 0.0.0.0:6379->6379/tcp", "- port db 0.0.0.0:5432->5432/tcp", "~ port web 0.0.0.0:8081->80/tcp (was web 0.0.0.0:8080->80/tcp)"] {
+    let out = h
+        .cmd("registry")
+        .args(["update", "shop", "--dry-run"])
+        .run()
+        .success()
+        .stdout;
+    for line in [
+        "+ service redis",
+        "- service db",
+        "+ port redis 0.0.0.0:6379->6379/tcp",
+        "- port db 0.0.0.0:5432->5432/tcp",
+        "~ port web 0.0.0.0:8081->80/tcp (was web 0.0.0.0:8080->80/tcp)",
+    ] {
         assert!(out.contains(line), "missing {line:?} in\n{out}");
     }
     assert_eq!(h.registry_bytes(), before, "dry run writes nothing");
     // Not on a terminal and no --yes: refuse, change nothing.
-    h.cmd("registry").args(["update", "shop"]).run().code_is(2).stderr_has("pass --yes");
+    h.cmd("registry")
+        .args(["update", "shop"])
+        .run()
+        .code_is(2)
+        .stderr_has("pass --yes");
     assert_eq!(h.registry_bytes(), before);
 
     // A running project and a running neighbour on the new port: warnings, then apply.
     h.project("cache", &["6379:6379"]);
     h.cmd("registry").args(["add", "cache"]).run().success();
-    h.cmd("registry").args(["status", "cache", "running"]).run().success();
-    h.cmd("registry").args(["status", "shop", "running"]).run().success();
-    let v = h.cmd("registry").args(["update", "shop", "--yes", "--json"]).run().success()
+    h.cmd("registry")
+        .args(["status", "cache", "running"])
+        .run()
+        .success();
+    h.cmd("registry")
+        .args(["status", "shop", "running"])
+        .run()
+        .success();
+    let v = h
+        .cmd("registry")
+        .args(["update", "shop", "--yes", "--json"])
+        .run()
+        .success()
         .stderr_has("'shop' is running")
         .stderr_has("port 6379/tcp is also claimed by cache/db")
         .json();
     assert_eq!(v["applied"], true);
-    let shop = h.projects().into_iter().find(|p| p["name"] == "shop").unwrap();
+    let shop = h
+        .projects()
+        .into_iter()
+        .find(|p| p["name"] == "shop")
+        .unwrap();
     assert_eq!(shop["services"], serde_json::json!(["web", "redis"]));
     assert_ne!(shop["last_updated"], shop["registered_at"]);
 
     // Compose file gone, then the folder gone.
     std::fs::remove_file(h.path().join("shop/compose.yaml")).unwrap();
-    h.cmd("registry").args(["update", "shop", "--dry-run"]).run().success().stdout_has("compose.yaml (gone)");
+    h.cmd("registry")
+        .args(["update", "shop", "--dry-run"])
+        .run()
+        .success()
+        .stdout_has("compose.yaml (gone)");
     std::fs::remove_dir_all(h.path().join("shop")).unwrap();
-    h.cmd("registry").args(["update", "shop"]).run().code_is(2).stderr_has("its folder").stderr_has("is gone").stderr_has("registry remove shop");
+    h.cmd("registry")
+        .args(["update", "shop"])
+        .run()
+        .code_is(2)
+        .stderr_has("its folder")
+        .stderr_has("is gone")
+        .stderr_has("registry remove shop");
 }
 
 #[test]
@@ -120,15 +257,54 @@ fn env_set_get_unset_list() {
     let h = Harness::new();
     h.project("shop", &[]);
     h.cmd("registry").args(["add", "shop"]).run().success();
-    h.cmd("registry").args(["env", "set", "shop", "APP_DEBUG=1", "MAIL_URL=smtp://x:1025"]).run().success();
-    assert_eq!(h.cmd("registry").args(["env", "get", "shop", "MAIL_URL"]).run().success().stdout, "smtp://x:1025\n");
-    let list = h.cmd("registry").args(["env", "list", "shop", "--json"]).run().success().json();
-    assert_eq!(list, serde_json::json!([{"key":"APP_DEBUG","value":"1"},{"key":"MAIL_URL","value":"smtp://x:1025"}]));
-    h.cmd("registry").args(["env", "unset", "shop", "APP_DEBUG"]).run().success();
-    h.cmd("registry").args(["env", "get", "shop", "APP_DEBUG"]).run().code_is(2).stderr_has("variable 'APP_DEBUG' is not set");
+    h.cmd("registry")
+        .args([
+            "env",
+            "set",
+            "shop",
+            "APP_DEBUG=1",
+            "MAIL_URL=smtp://x:1025",
+        ])
+        .run()
+        .success();
+    assert_eq!(
+        h.cmd("registry")
+            .args(["env", "get", "shop", "MAIL_URL"])
+            .run()
+            .success()
+            .stdout,
+        "smtp://x:1025\n"
+    );
+    let list = h
+        .cmd("registry")
+        .args(["env", "list", "shop", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(
+        list,
+        serde_json::json!([{"key":"APP_DEBUG","value":"1"},{"key":"MAIL_URL","value":"smtp://x:1025"}])
+    );
+    h.cmd("registry")
+        .args(["env", "unset", "shop", "APP_DEBUG"])
+        .run()
+        .success();
+    h.cmd("registry")
+        .args(["env", "get", "shop", "APP_DEBUG"])
+        .run()
+        .code_is(2)
+        .stderr_has("variable 'APP_DEBUG' is not set");
     let before = h.registry_bytes();
-    h.cmd("registry").args(["env", "set", "shop", "1BAD=x"]).run().code_is(2).stderr_has("invalid variable name '1BAD'");
-    h.cmd("registry").args(["env", "set", "shop", "NOEQUALS"]).run().code_is(2).stderr_has("is not KEY=VALUE");
+    h.cmd("registry")
+        .args(["env", "set", "shop", "1BAD=x"])
+        .run()
+        .code_is(2)
+        .stderr_has("invalid variable name '1BAD'");
+    h.cmd("registry")
+        .args(["env", "set", "shop", "NOEQUALS"])
+        .run()
+        .code_is(2)
+        .stderr_has("is not KEY=VALUE");
     assert_eq!(h.registry_bytes(), before);
 }
 
@@ -140,17 +316,40 @@ fn export_import_roundtrip_merge_and_replace() {
         h.cmd("registry").args(["add", n]).run().success();
     }
     let exported = h.cmd("registry").arg("export").run().success().stdout;
-    h.cmd("registry").args(["export", "-o", "backup.json"]).run().success();
+    h.cmd("registry")
+        .args(["export", "-o", "backup.json"])
+        .run()
+        .success();
 
     let other = Harness::new();
-    other.cmd("registry").args(["import", h.path().join("backup.json").to_str().unwrap()]).run().success();
+    other
+        .cmd("registry")
+        .args(["import", h.path().join("backup.json").to_str().unwrap()])
+        .run()
+        .success();
     assert_eq!(other.cmd("registry").arg("export").run().stdout, exported);
 
-    other.cmd("registry").args(["import", "-", "--merge"]).stdin(r#"{"name":"c","port":6000}"#).run().success();
+    other
+        .cmd("registry")
+        .args(["import", "-", "--merge"])
+        .stdin(r#"{"name":"c","port":6000}"#)
+        .run()
+        .success();
     assert_eq!(other.projects().len(), 3);
-    other.cmd("registry").args(["import", "-", "--replace"]).stdin(r#"[{"name":"z"}]"#).run().code_is(2).stderr_has("pass --yes");
+    other
+        .cmd("registry")
+        .args(["import", "-", "--replace"])
+        .stdin(r#"[{"name":"z"}]"#)
+        .run()
+        .code_is(2)
+        .stderr_has("pass --yes");
     assert_eq!(other.projects().len(), 3);
-    other.cmd("registry").args(["import", "-", "--replace", "--yes"]).stdin(r#"[{"name":"z"}]"#).run().success();
+    other
+        .cmd("registry")
+        .args(["import", "-", "--replace", "--yes"])
+        .stdin(r#"[{"name":"z"}]"#)
+        .run()
+        .success();
     assert_eq!(other.projects().len(), 1);
 }
 
@@ -160,30 +359,104 @@ fn bad_input_exits_2_with_a_clear_message_and_writes_nothing() {
     h.project("ok", &[]);
     h.cmd("registry").args(["add", "ok"]).run().success();
     let before = h.registry_bytes();
-    h.write("broken/compose.yaml", "services:\n  web:\n    ports: [\"80:80\"\n");
-    h.write("badport/compose.yaml", "services:\n  web:\n    ports: [\"70000:80\"]\n");
+    h.write(
+        "broken/compose.yaml",
+        "services:\n  web:\n    ports: [\"80:80\"\n",
+    );
+    h.write(
+        "badport/compose.yaml",
+        "services:\n  web:\n    ports: [\"70000:80\"]\n",
+    );
     h.write("plain/.keep", "");
     let long = "a".repeat(64);
     let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
-        (vec!["add", "-"], Some("{\"name\": \"x\", "), "invalid JSON in <stdin> at line 1 column"),
-        (vec!["add", "-"], Some("[{\"name\": 5}]"), "invalid JSON in <stdin>"),
-        (vec!["import", "-"], Some("not json"), "invalid JSON in <stdin>"),
+        (
+            vec!["add", "-"],
+            Some("{\"name\": \"x\", "),
+            "invalid JSON in <stdin> at line 1 column",
+        ),
+        (
+            vec!["add", "-"],
+            Some("[{\"name\": 5}]"),
+            "invalid JSON in <stdin>",
+        ),
+        (
+            vec!["import", "-"],
+            Some("not json"),
+            "invalid JSON in <stdin>",
+        ),
         (vec!["add", "broken"], None, "invalid YAML in"),
-        (vec!["add", "badport"], None, "service 'web': invalid port '70000:80': port 70000 is out of range"),
-        (vec!["add", "plain", "--name", "a;rm -rf"], None, "invalid project name 'a;rm -rf': character ';' not allowed"),
-        (vec!["add", "plain", "--name", "../x"], None, "invalid project name '../x': character '.' not allowed"),
-        (vec!["add", "plain", "--name", &long], None, "64 characters, at most 63"),
-        (vec!["add", "-"], Some("{\"name\": \"$(reboot)\"}"), "invalid project name '$(reboot)'"),
-        (vec!["add", "does/not/exist"], None, "project folder does/not/exist does not exist"),
-        (vec!["add", "plain", "--port", "0"], None, "0 is not in 1..=65535"),
-        (vec!["add", "plain", "--port", "70000"], None, "70000 is not in 1..=65535"),
+        (
+            vec!["add", "badport"],
+            None,
+            "service 'web': invalid port '70000:80': port 70000 is out of range",
+        ),
+        (
+            vec!["add", "plain", "--name", "a;rm -rf"],
+            None,
+            "invalid project name 'a;rm -rf': character ';' not allowed",
+        ),
+        (
+            vec!["add", "plain", "--name", "../x"],
+            None,
+            "invalid project name '../x': character '.' not allowed",
+        ),
+        (
+            vec!["add", "plain", "--name", &long],
+            None,
+            "64 characters, at most 63",
+        ),
+        (
+            vec!["add", "-"],
+            Some("{\"name\": \"$(reboot)\"}"),
+            "invalid project name '$(reboot)'",
+        ),
+        (
+            vec!["add", "does/not/exist"],
+            None,
+            "project folder does/not/exist does not exist",
+        ),
+        (
+            vec!["add", "plain", "--port", "0"],
+            None,
+            "0 is not in 1..=65535",
+        ),
+        (
+            vec!["add", "plain", "--port", "70000"],
+            None,
+            "70000 is not in 1..=65535",
+        ),
         (vec!["add", "ok"], None, "folder"),
-        (vec!["add", "plain", "--name", "ok"], None, "project 'ok' is already registered"),
-        (vec!["add", "plain", "--port", "5000"], None, "port 5000 is already claimed by project 'ok'"),
-        (vec!["status", "ok", "sleeping"], None, "unknown status 'sleeping'"),
-        (vec!["remove", "ghost", "--yes"], None, "no project named 'ghost'"),
-        (vec!["import", "missing.json"], None, "cannot read missing.json"),
-        (vec!["import", "-"], Some("[{\"name\":\"a\"},{\"name\":\"a\"}]"), "project 'a' appears twice"),
+        (
+            vec!["add", "plain", "--name", "ok"],
+            None,
+            "project 'ok' is already registered",
+        ),
+        (
+            vec!["add", "plain", "--port", "5000"],
+            None,
+            "port 5000 is already claimed by project 'ok'",
+        ),
+        (
+            vec!["status", "ok", "sleeping"],
+            None,
+            "unknown status 'sleeping'",
+        ),
+        (
+            vec!["remove", "ghost", "--yes"],
+            None,
+            "no project named 'ghost'",
+        ),
+        (
+            vec!["import", "missing.json"],
+            None,
+            "cannot read missing.json",
+        ),
+        (
+            vec!["import", "-"],
+            Some("[{\"name\":\"a\"},{\"name\":\"a\"}]"),
+            "project 'a' appears twice",
+        ),
     ];
     for (args, stdin, message) in cases {
         let mut c = h.cmd("registry").args(&args);
@@ -192,16 +465,32 @@ fn bad_input_exits_2_with_a_clear_message_and_writes_nothing() {
         }
         let run = c.run();
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
-        assert!(run.stderr.contains(message), "{args:?}: expected {message:?} in\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(message),
+            "{args:?}: expected {message:?} in\n{}",
+            run.stderr
+        );
         assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
         assert_eq!(h.registry_bytes(), before, "{args:?} changed the registry");
     }
 
     // A corrupt registry is named, never overwritten.
     std::fs::write(h.registry_file(), b"{\"version\":1,\"projects\":[{").unwrap();
-    h.cmd("registry").args(["add", "plain"]).run().code_is(2).stderr_has("registry.json is corrupt").stderr_has("hint:");
-    assert_eq!(std::fs::read(h.registry_file()).unwrap(), b"{\"version\":1,\"projects\":[{");
-    h.cmd("registry").arg("list").run().code_is(2).stderr_has("registry.json is corrupt");
+    h.cmd("registry")
+        .args(["add", "plain"])
+        .run()
+        .code_is(2)
+        .stderr_has("registry.json is corrupt")
+        .stderr_has("hint:");
+    assert_eq!(
+        std::fs::read(h.registry_file()).unwrap(),
+        b"{\"version\":1,\"projects\":[{"
+    );
+    h.cmd("registry")
+        .arg("list")
+        .run()
+        .code_is(2)
+        .stderr_has("registry.json is corrupt");
 }
 
 #[test]
@@ -222,7 +511,8 @@ fn concurrent_adds_and_removes_lose_nothing() {
             let mut reads = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Ok(bytes) = std::fs::read(&file) {
-                    serde_json::from_slice::<serde_json::Value>(&bytes).expect("the registry always parses");
+                    serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .expect("the registry always parses");
                     reads += 1;
                 }
             }
@@ -237,13 +527,27 @@ fn concurrent_adds_and_removes_lose_nothing() {
                 let mut kept = Vec::new();
                 for i in 0..OPS {
                     let name = format!("w{w}-{i}");
-                    let ok = Command::new(bin("registry")).args(["add", &name]).current_dir(&dir).env("BERTH_HOME", &home)
-                        .stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap().success();
+                    let ok = Command::new(bin("registry"))
+                        .args(["add", &name])
+                        .current_dir(&dir)
+                        .env("BERTH_HOME", &home)
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .unwrap()
+                        .success();
                     assert!(ok, "add {name}");
                     // Every third project is removed again.
                     if i % 3 == 2 {
-                        let ok = Command::new(bin("registry")).args(["remove", &name, "--yes"]).current_dir(&dir).env("BERTH_HOME", &home)
-                            .stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap().success();
+                        let ok = Command::new(bin("registry"))
+                            .args(["remove", &name, "--yes"])
+                            .current_dir(&dir)
+                            .env("BERTH_HOME", &home)
+                            .stdout(Stdio::null())
+                            .stderr(Stdio::null())
+                            .status()
+                            .unwrap()
+                            .success();
                         assert!(ok, "remove {name}");
                     } else {
                         kept.push(name);
@@ -260,19 +564,40 @@ fn concurrent_adds_and_removes_lose_nothing() {
     reader_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(reader.join().unwrap() > 0);
     let projects = h.projects();
-    let names: BTreeSet<String> = projects.iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+    let names: BTreeSet<String> = projects
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(names, expected);
-    let ports: BTreeSet<u64> = projects.iter().map(|p| p["port"].as_u64().unwrap()).collect();
-    assert_eq!(ports.len(), projects.len(), "every project got its own HTTP port");
+    let ports: BTreeSet<u64> = projects
+        .iter()
+        .map(|p| p["port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ports.len(),
+        projects.len(),
+        "every project got its own HTTP port"
+    );
 }
 
 #[test]
 fn writers_killed_with_sigkill_never_corrupt_the_registry() {
     let h = Harness::new();
     // A large registry makes each write long enough to be killed midway.
-    let big: Vec<String> = (0..5000).map(|i| format!(r#"{{"name":"seed{i}","port":{},"environment":{{"K":"{}"}}}}"#, 20000 + i, "v".repeat(200))).collect();
+    let big: Vec<String> = (0..5000)
+        .map(|i| {
+            format!(
+                r#"{{"name":"seed{i}","port":{},"environment":{{"K":"{}"}}}}"#,
+                20000 + i,
+                "v".repeat(200)
+            )
+        })
+        .collect();
     h.write("seed.json", &format!("[{}]", big.join(",")));
-    h.cmd("registry").args(["import", "seed.json"]).run().success();
+    h.cmd("registry")
+        .args(["import", "seed.json"])
+        .run()
+        .success();
     // How long one add takes here, so the kills spread over its whole run.
     h.write("timing/.keep", "");
     let start = std::time::Instant::now();
@@ -283,8 +608,14 @@ fn writers_killed_with_sigkill_never_corrupt_the_registry() {
     for i in 0..60u64 {
         let name = format!("k{i}");
         h.write(&format!("{name}/.keep"), "");
-        let mut child = Command::new(bin("registry")).args(["add", &name]).current_dir(h.path()).env("BERTH_HOME", h.home())
-            .stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = Command::new(bin("registry"))
+            .args(["add", &name])
+            .current_dir(h.path())
+            .env("BERTH_HOME", h.home())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         // Kill at a spread of moments: before, during and after the write.
         std::thread::sleep(Duration::from_micros(full * 3 / 2 * ((i * 37) % 60) / 60));
         let _ = child.kill(); // SIGKILL
@@ -294,15 +625,30 @@ fn writers_killed_with_sigkill_never_corrupt_the_registry() {
         } else {
             killed += 1;
         }
-        let names: BTreeSet<String> = h.projects().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+        let names: BTreeSet<String> = h
+            .projects()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect();
         assert!(names.len() >= 5000, "seed projects intact");
         for c in &completed {
             assert!(names.contains(c), "completed add of {c} lost");
         }
     }
-    assert!(killed > 0 && completed.len() > 1, "killed {killed}, completed {}", completed.len());
+    assert!(
+        killed > 0 && completed.len() > 1,
+        "killed {killed}, completed {}",
+        completed.len()
+    );
     // Temp files of killed writers are swept by the next write.
-    h.cmd("registry").args(["remove", "seed0", "--yes"]).run().success();
-    let leftovers: Vec<_> = std::fs::read_dir(h.home()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains(".tmp")).collect();
+    h.cmd("registry")
+        .args(["remove", "seed0", "--yes"])
+        .run()
+        .success();
+    let leftovers: Vec<_> = std::fs::read_dir(h.home())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -74,11 +74,16 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
         let kind = e
             .downcast_ref::<io::Error>()
             .map(io::Error::kind)
-            .or_else(|| e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind))
-            .or_else(|| match e.downcast_ref::<csv::Error>().map(csv::Error::kind) {
-                Some(csv::ErrorKind::Io(io)) => Some(io.kind()),
-                _ => None,
-            });
+            .or_else(|| {
+                e.downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            })
+            .or_else(
+                || match e.downcast_ref::<csv::Error>().map(csv::Error::kind) {
+                    Some(csv::ErrorKind::Io(io)) => Some(io.kind()),
+                    _ => None,
+                },
+            );
         kind == Some(io::ErrorKind::BrokenPipe)
     })
 }
@@ -163,7 +168,8 @@ mod tests {
 
     #[test]
     fn broken_pipe_is_recognised_through_context() {
-        let err = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing");
+        let err =
+            anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing");
         assert!(is_broken_pipe(&err));
         assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
     }

@@ -25,14 +25,19 @@ impl PortRange {
 
 impl Default for PortRange {
     fn default() -> Self {
-        Self { start: 5000, end: 5999 }
+        Self {
+            start: 5000,
+            end: 5999,
+        }
     }
 }
 
 impl FromStr for PortRange {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> anyhow::Result<Self> {
-        let (a, b) = s.split_once('-').with_context(|| format!("invalid port range '{s}': expected A-B, e.g. 5000-5999"))?;
+        let (a, b) = s
+            .split_once('-')
+            .with_context(|| format!("invalid port range '{s}': expected A-B, e.g. 5000-5999"))?;
         let parse = |p: &str| -> anyhow::Result<u16> {
             match p.trim().parse::<u32>() {
                 Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
@@ -50,7 +55,8 @@ impl FromStr for PortRange {
 impl<'de> Deserialize<'de> for PortRange {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map_err(|e: anyhow::Error| serde::de::Error::custom(e))
+        s.parse()
+            .map_err(|e: anyhow::Error| serde::de::Error::custom(e))
     }
 }
 
@@ -91,8 +97,10 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        let config: Self = serde_yaml::from_str(&text).with_context(|| format!("invalid config {}", file.display()))?;
-        crate::names::validate_label("dev TLD in config", &config.tld).with_context(|| file.display().to_string())?;
+        let config: Self = serde_yaml::from_str(&text)
+            .with_context(|| format!("invalid config {}", file.display()))?;
+        crate::names::validate_label("dev TLD in config", &config.tld)
+            .with_context(|| file.display().to_string())?;
         Ok(config)
     }
 }
@@ -103,7 +111,13 @@ mod tests {
 
     #[test]
     fn parses_ranges() {
-        assert_eq!("6000-6010".parse::<PortRange>().unwrap(), PortRange { start: 6000, end: 6010 });
+        assert_eq!(
+            "6000-6010".parse::<PortRange>().unwrap(),
+            PortRange {
+                start: 6000,
+                end: 6010
+            }
+        );
         for bad in ["6000", "0-10", "10-5", "1-70000", "a-b"] {
             assert!(bad.parse::<PortRange>().is_err(), "{bad}");
         }
@@ -112,12 +126,25 @@ mod tests {
     #[test]
     fn config_file_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config.yaml"), "port_range: 7000-7099\ntld: dev\nnew_key: 1\n").unwrap();
+        std::fs::write(
+            dir.path().join("config.yaml"),
+            "port_range: 7000-7099\ntld: dev\nnew_key: 1\n",
+        )
+        .unwrap();
         let c = Config::load(&Paths::in_folder(dir.path())).unwrap();
-        assert_eq!(c.port_range, PortRange { start: 7000, end: 7099 });
+        assert_eq!(
+            c.port_range,
+            PortRange {
+                start: 7000,
+                end: 7099
+            }
+        );
         assert_eq!(c.tld, "dev");
         std::fs::write(dir.path().join("config.yaml"), "port_range: [1\n").unwrap();
-        let err = format!("{:#}", Config::load(&Paths::in_folder(dir.path())).unwrap_err());
+        let err = format!(
+            "{:#}",
+            Config::load(&Paths::in_folder(dir.path())).unwrap_err()
+        );
         assert!(err.contains("config.yaml"), "{err}");
     }
 }

@@ -40,7 +40,10 @@ pub fn read_input(arg: Option<&Path>) -> anyhow::Result<Option<(Source, Vec<u8>)
     let mut buf = Vec::new();
     match &source {
         Source::Stdin => {
-            io::stdin().lock().read_to_end(&mut buf).context("cannot read stdin")?;
+            io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .context("cannot read stdin")?;
         }
         Source::File(p) => {
             buf = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
@@ -51,12 +54,19 @@ pub fn read_input(arg: Option<&Path>) -> anyhow::Result<Option<(Source, Vec<u8>)
 
 /// Parse records: a JSON array, one object, or newline-delimited objects.
 pub fn parse_records<T: DeserializeOwned>(source: &Source, bytes: &[u8]) -> anyhow::Result<Vec<T>> {
-    let at = |e: &serde_json::Error| format!("invalid JSON in {source} at line {} column {}", e.line(), e.column());
+    let at = |e: &serde_json::Error| {
+        format!(
+            "invalid JSON in {source} at line {} column {}",
+            e.line(),
+            e.column()
+        )
+    };
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     match first {
         None => Ok(Vec::new()),
         Some(b'[') => {
-            let v: Vec<T> = serde_json::from_slice(bytes).map_err(|e| anyhow!("{e}").context(at(&e)))?;
+            let v: Vec<T> =
+                serde_json::from_slice(bytes).map_err(|e| anyhow!("{e}").context(at(&e)))?;
             Ok(v)
         }
         Some(_) => serde_json::Deserializer::from_slice(bytes)
@@ -100,7 +110,11 @@ pub struct OutputArgs {
 
 impl OutputArgs {
     pub fn format(&self) -> Format {
-        if self.json { Format::Json } else { self.format.unwrap_or(Format::Table) }
+        if self.json {
+            Format::Json
+        } else {
+            self.format.unwrap_or(Format::Table)
+        }
     }
 
     pub fn is_json(&self) -> bool {
@@ -189,15 +203,32 @@ mod tests {
     #[test]
     fn accepts_array_object_and_ndjson() {
         let s = Source::Stdin;
-        assert_eq!(parse_records::<R>(&s, b" [{\"a\":1},{\"a\":2}]").unwrap().len(), 2);
-        assert_eq!(parse_records::<R>(&s, b"{\"a\":1}").unwrap(), vec![R { a: 1 }]);
-        assert_eq!(parse_records::<R>(&s, b"{\"a\":1}\n{\"a\":2, \"extra\": true}\n").unwrap().len(), 2);
+        assert_eq!(
+            parse_records::<R>(&s, b" [{\"a\":1},{\"a\":2}]")
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            parse_records::<R>(&s, b"{\"a\":1}").unwrap(),
+            vec![R { a: 1 }]
+        );
+        assert_eq!(
+            parse_records::<R>(&s, b"{\"a\":1}\n{\"a\":2, \"extra\": true}\n")
+                .unwrap()
+                .len(),
+            2
+        );
         assert!(parse_records::<R>(&s, b"  \n").unwrap().is_empty());
     }
 
     #[test]
     fn errors_name_source_line_and_column() {
-        let err = parse_records::<R>(&Source::File("p.json".into()), b"{\"a\":1}\n{\"a\": }").unwrap_err();
-        assert!(format!("{err:#}").starts_with("invalid JSON in p.json at line 2 column"), "{err:#}");
+        let err = parse_records::<R>(&Source::File("p.json".into()), b"{\"a\":1}\n{\"a\": }")
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("invalid JSON in p.json at line 2 column"),
+            "{err:#}"
+        );
     }
 }

@@ -18,7 +18,10 @@ pub fn validate_label(what: &str, name: &str) -> anyhow::Result<()> {
             name.chars().count()
         );
     }
-    if let Some(c) = name.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-')) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-'))
+    {
         bail!(
             "invalid {what} '{shown}': character '{}' not allowed (use a-z, 0-9 and '-')",
             c.escape_debug()
@@ -73,11 +76,18 @@ mod tests {
             ("a b", "character ' '"),
         ];
         for (name, why) in cases {
-            let err = validate_label("project name", name).unwrap_err().to_string();
+            let err = validate_label("project name", name)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(why), "{name}: {err}");
         }
         let long = "a".repeat(64);
-        assert!(validate_label("n", &long).unwrap_err().to_string().contains("64 characters"));
+        assert!(
+            validate_label("n", &long)
+                .unwrap_err()
+                .to_string()
+                .contains("64 characters")
+        );
     }
 
     #[test]

@@ -58,8 +58,17 @@ fn parse_proc_net(text: &str, protocol: Protocol, v6: bool) -> impl Iterator<Ite
         if port == 0 {
             return None;
         }
-        let ip = if v6 { parse_v6(addr)? } else { IpAddr::V4(parse_v4(addr)?) };
-        Some(Listener { ip, port, protocol, inode: f[9].parse().ok()? })
+        let ip = if v6 {
+            parse_v6(addr)?
+        } else {
+            IpAddr::V4(parse_v4(addr)?)
+        };
+        Some(Listener {
+            ip,
+            port,
+            protocol,
+            inode: f[9].parse().ok()?,
+        })
     })
 }
 
@@ -99,20 +108,37 @@ pub fn in_use(port: u16, protocol: Protocol, table: Option<&[Listener]>) -> bool
 ///
 /// Reads `/proc/*/fd`; processes of other users are invisible without root.
 pub fn owners(listeners: &[&Listener]) -> HashMap<u64, Owner> {
-    let mut wanted: HashMap<String, u64> =
-        listeners.iter().filter(|l| l.inode != 0).map(|l| (format!("socket:[{}]", l.inode), l.inode)).collect();
+    let mut wanted: HashMap<String, u64> = listeners
+        .iter()
+        .filter(|l| l.inode != 0)
+        .map(|l| (format!("socket:[{}]", l.inode), l.inode))
+        .collect();
     let mut found = HashMap::new();
-    let Ok(procs) = fs::read_dir("/proc") else { return found };
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return found;
+    };
     for entry in procs.flatten() {
         if wanted.is_empty() {
             break;
         }
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(fds) = fs::read_dir(entry.path().join("fd")) else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
         for fd in fds.flatten() {
-            let Ok(target) = fs::read_link(fd.path()) else { continue };
+            let Ok(target) = fs::read_link(fd.path()) else {
+                continue;
+            };
             if let Some(inode) = target.to_str().and_then(|t| wanted.remove(t)) {
-                let name = fs::read_to_string(entry.path().join("comm")).map(|s| s.trim().to_owned()).unwrap_or_default();
+                let name = fs::read_to_string(entry.path().join("comm"))
+                    .map(|s| s.trim().to_owned())
+                    .unwrap_or_default();
                 found.insert(inode, Owner { pid, name });
             }
         }
@@ -158,6 +184,9 @@ mod tests {
         assert!(in_use(port, Protocol::Tcp, Some(&table)));
         let mine: Vec<&Listener> = table.iter().filter(|l| l.port == port).collect();
         let owners = owners(&mine);
-        assert_eq!(owners.get(&mine[0].inode).map(|o| o.pid), Some(std::process::id()));
+        assert_eq!(
+            owners.get(&mine[0].inode).map(|o| o.pid),
+            Some(std::process::id())
+        );
     }
 }

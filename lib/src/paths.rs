@@ -20,16 +20,25 @@ impl Paths {
     pub fn from_env() -> anyhow::Result<Self> {
         if let Some(home) = std::env::var_os("BERTH_HOME").filter(|v| !v.is_empty()) {
             let home = PathBuf::from(home);
-            return Ok(Self { data: home.clone(), config: home });
+            return Ok(Self {
+                data: home.clone(),
+                config: home,
+            });
         }
         let xdg = etcetera::base_strategy::Xdg::new()
             .context("cannot find the home folder (set HOME or BERTH_HOME)")?;
-        Ok(Self { data: xdg.data_dir().join("berth"), config: xdg.config_dir().join("berth") })
+        Ok(Self {
+            data: xdg.data_dir().join("berth"),
+            config: xdg.config_dir().join("berth"),
+        })
     }
 
     /// Paths rooted in one folder, as `BERTH_HOME` gives.
     pub fn in_folder(home: &Path) -> Self {
-        Self { data: home.to_path_buf(), config: home.to_path_buf() }
+        Self {
+            data: home.to_path_buf(),
+            config: home.to_path_buf(),
+        }
     }
 
     pub fn registry(&self) -> PathBuf {

@@ -17,7 +17,11 @@ pub fn render(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut b = Builder::with_capacity(rows.len() + 1, headers.len());
     b.push_record(headers.iter().map(|h| {
         let h = h.to_uppercase();
-        if bold { format!("\x1b[1m{h}\x1b[0m") } else { h }
+        if bold {
+            format!("\x1b[1m{h}\x1b[0m")
+        } else {
+            h
+        }
     }));
     for r in rows {
         b.push_record(r);

@@ -13,7 +13,10 @@ use std::process::{Command, Stdio};
 
 /// The path of a tool binary built by cargo for these tests.
 pub fn bin(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_BIN_EXE_registry")).parent().expect("bin dir").to_path_buf();
+    let dir = Path::new(env!("CARGO_BIN_EXE_registry"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
     dir.join(name)
 }
 
@@ -24,7 +27,9 @@ pub struct Harness {
 
 impl Harness {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("tempdir") }
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -52,7 +57,10 @@ impl Harness {
         let list: Vec<String> = ports.iter().map(|p| format!("\"{p}\"")).collect();
         self.write(
             &format!("{name}/compose.yaml"),
-            &format!("services:\n  db:\n    image: postgres:16\n    ports: [{}]\n", list.join(", ")),
+            &format!(
+                "services:\n  db:\n    image: postgres:16\n    ports: [{}]\n",
+                list.join(", ")
+            ),
         );
         self.path().join(name)
     }
@@ -60,16 +68,34 @@ impl Harness {
     /// A command for a tool, run in the temp folder with this BERTH_HOME.
     pub fn cmd(&self, tool: &str) -> Cmd {
         let mut c = Command::new(bin(tool));
-        c.current_dir(self.path()).env("BERTH_HOME", self.home()).env("NO_COLOR", "1").env_remove("COMPOSE_FILE");
-        Cmd { inner: c, stdin: None }
+        c.current_dir(self.path())
+            .env("BERTH_HOME", self.home())
+            .env("NO_COLOR", "1")
+            .env_remove("COMPOSE_FILE");
+        Cmd {
+            inner: c,
+            stdin: None,
+        }
     }
 
     /// A `bash -c` pipeline with the tools first on PATH.
     pub fn sh(&self, script: &str) -> Cmd {
-        let path = format!("{}:{}", bin("registry").parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+        let path = format!(
+            "{}:{}",
+            bin("registry").parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let mut c = Command::new("bash");
-        c.arg("-c").arg(script).current_dir(self.path()).env("BERTH_HOME", self.home()).env("PATH", path).env("NO_COLOR", "1");
-        Cmd { inner: c, stdin: None }
+        c.arg("-c")
+            .arg(script)
+            .current_dir(self.path())
+            .env("BERTH_HOME", self.home())
+            .env("PATH", path)
+            .env("NO_COLOR", "1");
+        Cmd {
+            inner: c,
+            stdin: None,
+        }
     }
 
     /// The registry file's bytes, or empty when it does not exist.
@@ -125,7 +151,11 @@ impl Cmd {
 
     pub fn run(mut self) -> Run {
         self.inner.stdout(Stdio::piped()).stderr(Stdio::piped());
-        self.inner.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        self.inner.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         let mut child = self.inner.spawn().expect("spawn");
         if let Some(data) = self.stdin.take() {
             let mut pipe = child.stdin.take().unwrap();
@@ -152,7 +182,11 @@ pub struct Run {
 impl Run {
     #[track_caller]
     pub fn code_is(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "exit status\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit status\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -163,18 +197,27 @@ impl Run {
 
     #[track_caller]
     pub fn stderr_has(self, text: &str) -> Self {
-        assert!(self.stderr.contains(text), "stderr lacks {text:?}:\n{}", self.stderr);
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn stdout_has(self, text: &str) -> Self {
-        assert!(self.stdout.contains(text), "stdout lacks {text:?}:\n{}", self.stdout);
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}",
+            self.stdout
+        );
         self
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 
@@ -186,7 +229,10 @@ pub fn require(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
         || Path::new(program).is_file();
     if !found {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{program} is required (CI=true) but not installed");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{program} is required (CI=true) but not installed"
+        );
         eprintln!("skipped: {program} is not installed");
     }
     found

@@ -11,7 +11,14 @@ use clap_mangen::roff::{Roff, roman};
 
 /// Every tool's command definition.
 pub fn tools() -> Vec<Command> {
-    vec![berth_registry::Cli::command(), berth_ports::Cli::command(), berth_cigen::Cli::command(), berth_dnsconf::Cli::command(), berth_proxyconf::Cli::command(), berth_certgen::Cli::command()]
+    vec![
+        berth_registry::Cli::command(),
+        berth_ports::Cli::command(),
+        berth_cigen::Cli::command(),
+        berth_dnsconf::Cli::command(),
+        berth_proxyconf::Cli::command(),
+        berth_certgen::Cli::command(),
+    ]
 }
 
 /// One generated file: where it goes (relative to the workspace root) and its bytes.
@@ -28,20 +35,31 @@ pub fn generate() -> Vec<Generated> {
         cmd.build();
         let name = cmd.get_name().to_owned();
         man_pages(&cmd, &name, &mut out);
-        for (shell, file) in
-            [(Shell::Bash, format!("{name}.bash")), (Shell::Zsh, format!("_{name}")), (Shell::Fish, format!("{name}.fish"))]
-        {
+        for (shell, file) in [
+            (Shell::Bash, format!("{name}.bash")),
+            (Shell::Zsh, format!("_{name}")),
+            (Shell::Fish, format!("{name}.fish")),
+        ] {
             let mut bytes = Vec::new();
             clap_complete::generate(shell, &mut cmd.clone(), &name, &mut bytes);
-            out.push(Generated { path: Path::new("completions").join(file), bytes });
+            out.push(Generated {
+                path: Path::new("completions").join(file),
+                bytes,
+            });
         }
     }
     out
 }
 
 fn man_pages(cmd: &Command, page: &str, out: &mut Vec<Generated>) {
-    let cmd = cmd.clone().display_name(page.to_owned()).bin_name(page.replace('-', " "));
-    let man = Man::new(cmd.clone()).date("").source("berth").manual("berth manual");
+    let cmd = cmd
+        .clone()
+        .display_name(page.to_owned())
+        .bin_name(page.replace('-', " "));
+    let man = Man::new(cmd.clone())
+        .date("")
+        .source("berth")
+        .manual("berth manual");
     let mut bytes = Vec::new();
     // Sections by hand so the long help's trailing blocks ("Examples:",
     // "Exit status:") become sections of their own.
@@ -49,17 +67,22 @@ fn man_pages(cmd: &Command, page: &str, out: &mut Vec<Generated>) {
     man.render_title(w).expect("writing to memory");
     man.render_name_section(w).expect("writing to memory");
     man.render_synopsis_section(w).expect("writing to memory");
-    man.render_description_section(w).expect("writing to memory");
+    man.render_description_section(w)
+        .expect("writing to memory");
     if cmd.get_arguments().any(|a| !a.is_hide_set()) {
         man.render_options_section(w).expect("writing to memory");
     }
     if cmd.has_subcommands() {
-        man.render_subcommands_section(w).expect("writing to memory");
+        man.render_subcommands_section(w)
+            .expect("writing to memory");
     }
     if let Some(text) = cmd.get_after_long_help() {
         bytes.extend(trailing_sections(&text.to_string()));
     }
-    out.push(Generated { path: Path::new("man").join(format!("{page}.1")), bytes });
+    out.push(Generated {
+        path: Path::new("man").join(format!("{page}.1")),
+        bytes,
+    });
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         man_pages(sub, &format!("{page}-{}", sub.get_name()), out);
     }
@@ -100,9 +123,15 @@ pub fn stale(root: &Path) -> Vec<PathBuf> {
         .map(|g| g.path.clone())
         .collect();
     for dir in ["man", "completions"] {
-        for entry in std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(root.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let rel = Path::new(dir).join(entry.file_name());
-            if !generated.iter().any(|g| g.path == rel) && rel.file_name().is_some_and(|n| n != ".gitkeep") {
+            if !generated.iter().any(|g| g.path == rel)
+                && rel.file_name().is_some_and(|n| n != ".gitkeep")
+            {
                 out.push(rel);
             }
         }

@@ -34,6 +34,10 @@ fn main() -> ExitCode {
         for s in &stale {
             eprintln!("stale: {}", s.display());
         }
-        if stale.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        if stale.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
     }
 }

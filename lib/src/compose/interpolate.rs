@@ -15,7 +15,10 @@ pub struct Interpolated {
 ///
 /// Errors read like compose's: a `${VAR:?msg}` whose variable is missing, or
 /// an invalid `$` sequence.
-pub fn interpolate(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Interpolated, String> {
+pub fn interpolate(
+    input: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Interpolated, String> {
     let mut out = Interpolated::default();
     expand(input, lookup, &mut out)?;
     Ok(out)
@@ -30,10 +33,16 @@ fn is_name_char(c: u8) -> bool {
 }
 
 fn invalid(input: &str) -> String {
-    format!("invalid interpolation format in \"{input}\": you may need to escape a '$' with another '$'")
+    format!(
+        "invalid interpolation format in \"{input}\": you may need to escape a '$' with another '$'"
+    )
 }
 
-fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>, out: &mut Interpolated) -> Result<(), String> {
+fn expand(
+    input: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    out: &mut Interpolated,
+) -> Result<(), String> {
     let bytes = input.as_bytes();
     let mut i = 0;
     let mut literal_start = 0;
@@ -99,7 +108,12 @@ fn push_var(name: &str, lookup: &dyn Fn(&str) -> Option<String>, out: &mut Inter
     }
 }
 
-fn braced(body: &str, whole: &str, lookup: &dyn Fn(&str) -> Option<String>, out: &mut Interpolated) -> Result<(), String> {
+fn braced(
+    body: &str,
+    whole: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    out: &mut Interpolated,
+) -> Result<(), String> {
     let b = body.as_bytes();
     if b.is_empty() || !is_name_start(b[0]) {
         return Err(invalid(whole));
@@ -141,8 +155,14 @@ fn braced(body: &str, whole: &str, lookup: &dyn Fn(&str) -> Option<String>, out:
             } else {
                 let mut msg = Interpolated::default();
                 expand(arg, lookup, &mut msg)?;
-                let why = if msg.value.is_empty() { format!("required variable {name} is missing a value") } else { msg.value };
-                return Err(format!("required variable {name} is missing a value: {why}"));
+                let why = if msg.value.is_empty() {
+                    format!("required variable {name} is missing a value")
+                } else {
+                    msg.value
+                };
+                return Err(format!(
+                    "required variable {name} is missing a value: {why}"
+                ));
             }
         }
         '+' => {

@@ -15,7 +15,12 @@ use crate::model::PortBinding;
 use ports::kind;
 
 /// File names docker compose looks for, in its order of preference.
-pub const CANDIDATES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
+pub const CANDIDATES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
 
 /// The variables interpolation sees: the process environment over the project's `.env`.
 #[derive(Debug, Clone, Default)]
@@ -28,7 +33,10 @@ impl Env {
     /// The process environment plus `dir/.env` when present.
     pub fn for_dir(dir: &Path) -> anyhow::Result<Self> {
         let process = std::env::vars().collect();
-        Ok(Self { dotenv: read_dotenv(&dir.join(".env"))?, process })
+        Ok(Self {
+            dotenv: read_dotenv(&dir.join(".env"))?,
+            process,
+        })
     }
 
     /// Explicit variables only (for tests and callers that control the environment).
@@ -46,7 +54,10 @@ impl Env {
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
-        self.process.get(name).or_else(|| self.dotenv.get(name)).cloned()
+        self.process
+            .get(name)
+            .or_else(|| self.dotenv.get(name))
+            .cloned()
     }
 
     /// The values read from `.env`.
@@ -61,7 +72,9 @@ pub fn read_dotenv(path: &Path) -> anyhow::Result<HashMap<String, String>> {
         Ok(iter) => iter
             .map(|item| item.with_context(|| format!("invalid env file {}", path.display())))
             .collect(),
-        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashMap::new()),
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(HashMap::new())
+        }
         Err(e) => Err(e).with_context(|| format!("cannot read env file {}", path.display())),
     }
 }
@@ -105,8 +118,14 @@ impl Compose {
 /// first, then `.env`), otherwise the first candidate name plus its override file.
 pub fn discover(dir: &Path, env: &Env) -> anyhow::Result<Vec<PathBuf>> {
     if let Some(list) = env.get("COMPOSE_FILE").filter(|v| !v.is_empty()) {
-        let sep = env.get("COMPOSE_PATH_SEPARATOR").unwrap_or_else(|| ":".into());
-        let files: Vec<PathBuf> = list.split(sep.as_str()).filter(|s| !s.is_empty()).map(|f| dir.join(f)).collect();
+        let sep = env
+            .get("COMPOSE_PATH_SEPARATOR")
+            .unwrap_or_else(|| ":".into());
+        let files: Vec<PathBuf> = list
+            .split(sep.as_str())
+            .filter(|s| !s.is_empty())
+            .map(|f| dir.join(f))
+            .collect();
         for f in &files {
             if !f.is_file() {
                 bail!("COMPOSE_FILE names {}, which does not exist", f.display());
@@ -118,12 +137,19 @@ pub fn discover(dir: &Path, env: &Env) -> anyhow::Result<Vec<PathBuf>> {
         return Ok(Vec::new());
     };
     let mut files = vec![base.clone()];
-    let stem = if base.file_name().is_some_and(|n| n.to_string_lossy().starts_with("docker-")) {
+    let stem = if base
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("docker-"))
+    {
         "docker-compose"
     } else {
         "compose"
     };
-    if let Some(o) = ["yaml", "yml"].iter().map(|ext| dir.join(format!("{stem}.override.{ext}"))).find(|p| p.is_file()) {
+    if let Some(o) = ["yaml", "yml"]
+        .iter()
+        .map(|ext| dir.join(format!("{stem}.override.{ext}")))
+        .find(|p| p.is_file())
+    {
         files.push(o);
     }
     Ok(files)
@@ -159,15 +185,27 @@ pub fn load_files(files: &[PathBuf], env: &Env) -> anyhow::Result<Compose> {
     }
     let active_profiles: Vec<String> = env
         .get("COMPOSE_PROFILES")
-        .map(|p| p.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        .map(|p| {
+            p.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
-    let mut compose = Compose { files: files.to_vec(), warnings, ..Compose::default() };
+    let mut compose = Compose {
+        files: files.to_vec(),
+        warnings,
+        ..Compose::default()
+    };
     for (name, def) in merged {
         let name = name.as_str().unwrap_or_default().to_owned();
         let Value::Mapping(def) = def else { continue };
         let service = build_service(&name, def)?;
         let active = service.profiles.is_empty()
-            || service.profiles.iter().any(|p| active_profiles.iter().any(|a| a == p || a == "*"));
+            || service
+                .profiles
+                .iter()
+                .any(|p| active_profiles.iter().any(|a| a == p || a == "*"));
         if active {
             compose.services.push(service);
         } else {
@@ -179,24 +217,38 @@ pub fn load_files(files: &[PathBuf], env: &Env) -> anyhow::Result<Compose> {
 
 /// Parse one file: check its shape, interpolate, validate ports. Returns its `services` mapping.
 fn load_one(file: &Path, env: &Env, warnings: &mut Vec<String>) -> anyhow::Result<Mapping> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let doc: Value = serde_yaml::from_str(&text).with_context(|| format!("invalid YAML in {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let doc: Value = serde_yaml::from_str(&text)
+        .with_context(|| format!("invalid YAML in {}", file.display()))?;
     let mut top = match doc {
         Value::Mapping(m) => m,
         Value::Null => return Ok(Mapping::new()),
-        other => bail!("{}: the top level must be a mapping, not {}", file.display(), kind(&other)),
+        other => bail!(
+            "{}: the top level must be a mapping, not {}",
+            file.display(),
+            kind(&other)
+        ),
     };
     let services = match top.remove("services") {
         None | Some(Value::Null) => return Ok(Mapping::new()),
         Some(Value::Mapping(m)) => m,
-        Some(other) => bail!("{}: 'services' must be a mapping, not {}", file.display(), kind(&other)),
+        Some(other) => bail!(
+            "{}: 'services' must be a mapping, not {}",
+            file.display(),
+            kind(&other)
+        ),
     };
     let lookup = |name: &str| env.get(name);
     let mut out = Mapping::new();
     for (name, def) in services {
         let sname = match &name {
             Value::String(s) => s.clone(),
-            other => bail!("{}: a service name must be a string, not {}", file.display(), kind(other)),
+            other => bail!(
+                "{}: a service name must be a string, not {}",
+                file.display(),
+                kind(other)
+            ),
         };
         let where_ = || format!("{}: service '{sname}'", file.display());
         let mut def = match def {
@@ -227,12 +279,18 @@ fn show(v: &Value) -> String {
     match v {
         Value::String(s) => format!("'{s}'"),
         Value::Number(n) => n.to_string(),
-        other => serde_yaml::to_string(other).map(|s| s.trim().replace('\n', ", ")).unwrap_or_default(),
+        other => serde_yaml::to_string(other)
+            .map(|s| s.trim().replace('\n', ", "))
+            .unwrap_or_default(),
     }
 }
 
 /// Interpolate every string scalar of `v` in place.
-fn interpolate_value(v: &mut Value, lookup: &dyn Fn(&str) -> Option<String>, warnings: &mut Vec<String>) -> Result<(), String> {
+fn interpolate_value(
+    v: &mut Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
     match v {
         Value::String(s) => {
             if s.contains('$') {
@@ -264,7 +322,9 @@ fn interpolate_value(v: &mut Value, lookup: &dyn Fn(&str) -> Option<String>, war
 
 /// Turn a `KEY=VALUE` list into a mapping, so lists and maps merge alike.
 fn normalize_map(service: &mut Mapping, key: &str) {
-    let Some(Value::Sequence(list)) = service.get(key) else { return };
+    let Some(Value::Sequence(list)) = service.get(key) else {
+        return;
+    };
     let mut map = Mapping::new();
     for item in list {
         if let Some(s) = item.as_str() {
@@ -306,12 +366,17 @@ fn build_service(name: &str, def: Mapping) -> anyhow::Result<Service> {
     let mut ports = Vec::new();
     if let Some(Value::Sequence(list)) = def.get("ports") {
         for entry in list {
-            ports.extend(ports::parse_entry(name, entry).map_err(|e| anyhow!("service '{name}': {e}"))?);
+            ports.extend(
+                ports::parse_entry(name, entry).map_err(|e| anyhow!("service '{name}': {e}"))?,
+            );
         }
     }
     ports.dedup();
     let profiles = match def.get("profiles") {
-        Some(Value::Sequence(p)) => p.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Some(Value::Sequence(p)) => p
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     };
     let mut environment = BTreeMap::new();

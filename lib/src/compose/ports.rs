@@ -24,7 +24,10 @@ impl Span {
 }
 
 fn parse_port(s: &str) -> Result<u16, String> {
-    let n: u64 = s.trim().parse().map_err(|_| format!("'{s}' is not a port number"))?;
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a port number"))?;
     if n == 0 || n > 65535 {
         return Err(format!("port {n} is out of range (1-65535)"));
     }
@@ -52,8 +55,12 @@ fn parse_ip(s: &str) -> Result<IpAddr, String> {
 fn split_host(spec: &str) -> Result<(Option<IpAddr>, Option<&str>, &str), String> {
     if let Some(rest) = spec.strip_prefix('[') {
         let (ip, after) = rest.split_once(']').ok_or("unclosed '[' in IPv6 address")?;
-        let after = after.strip_prefix(':').ok_or("expected ':' after the IPv6 address")?;
-        let (host, container) = after.split_once(':').ok_or("expected HOST:CONTAINER after the IP address")?;
+        let after = after
+            .strip_prefix(':')
+            .ok_or("expected ':' after the IPv6 address")?;
+        let (host, container) = after
+            .split_once(':')
+            .ok_or("expected HOST:CONTAINER after the IP address")?;
         return Ok((Some(parse_ip(ip)?), Some(host), container));
     }
     let parts: Vec<&str> = spec.split(':').collect();
@@ -80,12 +87,18 @@ fn bindings(
     protocol: Protocol,
 ) -> Result<Vec<PortBinding>, String> {
     let host_ip = ip.unwrap_or(UNSPECIFIED);
-    let make = |published, target| PortBinding { service: service.to_owned(), host_ip, published, target, protocol };
+    let make = |published, target| PortBinding {
+        service: service.to_owned(),
+        host_ip,
+        published,
+        target,
+        protocol,
+    };
     match published {
         None => Ok(target.start..=target.end).map(|r| r.map(|t| make(None, t)).collect()),
-        Some(p) if p.len() == target.len() => {
-            Ok((0..target.len()).map(|i| make(Some(p.start + i as u16), target.start + i as u16)).collect())
-        }
+        Some(p) if p.len() == target.len() => Ok((0..target.len())
+            .map(|i| make(Some(p.start + i as u16), target.start + i as u16))
+            .collect()),
         // A host range for one container port: the engine picks one of them.
         Some(p) if target.len() == 1 && p.len() > 1 => Ok(vec![make(None, target.start)]),
         Some(p) => Err(format!(
@@ -140,7 +153,11 @@ pub fn parse_entry(service: &str, entry: &Value) -> Result<Vec<PortBinding>, Str
                 None | Some(Value::Null) => None,
                 Some(v) => {
                     let text = scalar_text(v).ok_or("'published' must be a number or a string")?;
-                    if text.is_empty() { None } else { Some(parse_span(&text)?) }
+                    if text.is_empty() {
+                        None
+                    } else {
+                        Some(parse_span(&text)?)
+                    }
                 }
             };
             let ip = match get("host_ip") {
@@ -148,12 +165,18 @@ pub fn parse_entry(service: &str, entry: &Value) -> Result<Vec<PortBinding>, Str
                 Some(v) => {
                     let text = scalar_text(v).ok_or("'host_ip' must be a string")?;
                     let text = text.trim_start_matches('[').trim_end_matches(']');
-                    if text.is_empty() { None } else { Some(parse_ip(text)?) }
+                    if text.is_empty() {
+                        None
+                    } else {
+                        Some(parse_ip(text)?)
+                    }
                 }
             };
             let protocol = match get("protocol") {
                 None | Some(Value::Null) => Protocol::Tcp,
-                Some(v) => scalar_text(v).ok_or("'protocol' must be a string")?.parse()?,
+                Some(v) => scalar_text(v)
+                    .ok_or("'protocol' must be a string")?
+                    .parse()?,
             };
             if let Some(mode) = get("mode").and_then(Value::as_str) {
                 if mode != "host" && mode != "ingress" {
@@ -162,7 +185,10 @@ pub fn parse_entry(service: &str, entry: &Value) -> Result<Vec<PortBinding>, Str
             }
             bindings(service, ip, published, target, protocol)
         }
-        other => Err(format!("a port must be a string, a number or a mapping, not {}", kind(other))),
+        other => Err(format!(
+            "a port must be a string, a number or a mapping, not {}",
+            kind(other)
+        )),
     }
 }
 
