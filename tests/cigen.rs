@@ -283,7 +283,15 @@ fn shellcheck(h: &Harness, label: &str, script: &str) {
 fn github_scripts(doc: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (job_name, job) in doc["jobs"].as_mapping().expect("jobs") {
-        for step in job["steps"].as_sequence().expect("steps") {
+        // A job calling a reusable workflow (deploy calls test.yml) has no steps of its own.
+        let Some(steps) = job.get("steps").and_then(Value::as_sequence) else {
+            assert!(
+                job["uses"].as_str().is_some_and(|u| u.starts_with("./")),
+                "{job:?}"
+            );
+            continue;
+        };
+        for step in steps {
             if let Some(run) = step.get("run").and_then(Value::as_str) {
                 let name = step.get("name").and_then(Value::as_str).unwrap_or("step");
                 out.push((
@@ -344,6 +352,11 @@ fn assert_secure_github(path: &Path) {
         Some(true)
     );
     for (name, job) in doc["jobs"].as_mapping().unwrap() {
+        // A call of the project's own test workflow: its jobs carry the timeouts.
+        if let Some(uses) = job.get("uses").and_then(Value::as_str) {
+            assert_eq!(uses, "./.github/workflows/test.yml");
+            continue;
+        }
         assert!(
             job["timeout-minutes"].as_u64().is_some(),
             "job {name:?} has no timeout"
@@ -364,8 +377,11 @@ fn assert_secure_github(path: &Path) {
             }
         }
     }
-    // The version comment beside each pin.
-    for line in text.lines().filter(|l| l.contains("uses:")) {
+    // The version comment beside each pin (local workflows are not pinned).
+    for line in text
+        .lines()
+        .filter(|l| l.contains("uses:") && !l.contains("uses: ./"))
+    {
         assert!(line.contains(" # v"), "no version comment: {line}");
     }
 }
@@ -490,7 +506,10 @@ fn combo_django_github_postgres_redis_deploy() {
     }
     let d = text(&files[1]);
     assert!(
-        d.contains("target: production") && d.contains("secrets.DEPLOY_SSH_KEY"),
+        d.contains("target: production")
+            && d.contains("secrets.DEPLOY_SSH_KEY")
+            && d.contains("uses: ./.github/workflows/test.yml")
+            && d.contains("needs: test"),
         "{d}"
     );
 }
@@ -1342,7 +1361,7 @@ fn django_venv() -> PathBuf {
 
 /// A minimal Django project whose settings read the pipeline's DB_* variables
 /// and whose test writes to the database.
-fn django_project(h: &Harness) -> PathBuf {
+fn django_project(h: &Harness, image: &str) -> PathBuf {
     let files: &[(&str, &str)] = &[
         (
             "manage.py",
@@ -1373,37 +1392,38 @@ DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'HOST': os.e
             "from django.db import connection\nfrom django.test import TestCase\nfrom notes.models import Note\n\nclass NoteTest(TestCase):\n    def test_postgres_roundtrip(self):\n        self.assertEqual(connection.vendor, 'postgresql')\n        Note.objects.create(text='hello')\n        self.assertEqual(Note.objects.get().text, 'hello')\n",
         ),
         ("requirements.txt", "django>=4.2\npsycopg[binary]>=3.1\n"),
-        ("compose.yaml", "services:\n  db:\n    image: postgres:15\n"),
     ];
+    h.write(
+        "site/compose.yaml",
+        &format!("services:\n  db:\n    image: {image}\n"),
+    );
     for (rel, t) in files {
         h.write(&format!("site/{rel}"), t);
     }
     h.path().join("site")
 }
 
-#[test]
-#[allow(clippy::too_many_lines)] // start, run the four steps, query the result
-fn django_pipeline_steps_pass_against_real_postgres() {
-    if !require(&format!("{PG_BIN}/initdb")) || !require("runuser") || !require("python3") {
-        return;
-    }
-    let h = Harness::new();
-    let dir = django_project(&h);
+/// The generated Django workflow's test job, parsed, for a project whose compose file uses `image`.
+fn django_job(h: &Harness, image: &str) -> (PathBuf, Value) {
+    let dir = django_project(h, image);
     h.cmd("cigen").args(["generate", "site"]).run().success();
     let doc = yaml(&dir.join(".github/workflows/test.yml"));
-    let job = &doc["jobs"]["test"];
-    // The database the service container would create, from the workflow itself.
-    let svc = &job["services"]["postgres"];
-    assert_eq!(svc["image"].as_str(), Some("postgres:15"));
-    let s = |k: &str| svc["env"][k].as_str().unwrap().to_string();
-    let pg = Postgres::start(
-        h.path(),
-        &s("POSTGRES_USER"),
-        &s("POSTGRES_PASSWORD"),
-        &s("POSTGRES_DB"),
-    );
+    let job = doc["jobs"]["test"].clone();
+    assert_eq!(job["services"]["postgres"]["image"].as_str(), Some(image));
+    (dir, job)
+}
 
-    // The job's environment, with the service's mapped port pointing at our cluster.
+/// A value of the job's `PostgreSQL` service environment.
+fn service_env(job: &Value, key: &str) -> String {
+    job["services"]["postgres"]["env"][key]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Run the job's install, check, migrate and test steps as the runner does
+/// (bash -e, the job's env), with the service's port 5432 mapped to `port`.
+fn run_django_steps(dir: &Path, job: &Value, port: u16) {
     let mut env: BTreeMap<String, String> = job["env"]
         .as_mapping()
         .unwrap()
@@ -1417,8 +1437,8 @@ fn django_pipeline_steps_pass_against_real_postgres() {
         .collect();
     assert_eq!(env["DB_PORT"], "5432");
     assert_eq!(env["DB_HOST"], "127.0.0.1");
-    env.insert("DB_PORT".into(), pg.port.to_string());
-    let url = env["DATABASE_URL"].replace(":5432/", &format!(":{}/", pg.port));
+    env.insert("DB_PORT".into(), port.to_string());
+    let url = env["DATABASE_URL"].replace(":5432/", &format!(":{port}/"));
     env.insert("DATABASE_URL".into(), url);
 
     let venv = django_venv();
@@ -1445,7 +1465,7 @@ fn django_pipeline_steps_pass_against_real_postgres() {
                 "-c",
                 script,
             ])
-            .current_dir(&dir)
+            .current_dir(dir)
             .envs(&env)
             .env("PATH", &path)
             .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
@@ -1461,17 +1481,17 @@ fn django_pipeline_steps_pass_against_real_postgres() {
             out.status.success(),
             "step {want} failed:\n{script}\n---\n{log}"
         );
-        ran.push((want, log));
+        ran.push(log);
     }
-    let test_log = &ran[3].1;
     assert!(
-        test_log.contains("Ran 1 test") && test_log.contains("OK"),
-        "{test_log}"
+        ran[3].contains("Ran 1 test") && ran[3].contains("OK"),
+        "{}",
+        ran[3]
     );
     assert!(
-        ran[2].1.contains("Applying notes.0001_initial... OK"),
+        ran[2].contains("Applying notes.0001_initial... OK"),
         "{}",
-        ran[2].1
+        ran[2]
     );
     // The migration really reached PostgreSQL.
     let out = Command::new(format!("{PG_BIN}/psql"))
@@ -1479,15 +1499,13 @@ fn django_pipeline_steps_pass_against_real_postgres() {
             "-h",
             "127.0.0.1",
             "-p",
-            &pg.port.to_string(),
+            &port.to_string(),
             "-U",
-            &s("POSTGRES_USER"),
-            "-d",
-            &s("POSTGRES_DB"),
-            "-tAc",
-            "select count(*) from django_migrations where app = 'notes'",
+            &service_env(job, "POSTGRES_USER"),
         ])
-        .env("PGPASSWORD", s("POSTGRES_PASSWORD"))
+        .args(["-d", &service_env(job, "POSTGRES_DB"), "-tAc"])
+        .arg("select count(*) from django_migrations where app = 'notes'")
+        .env("PGPASSWORD", service_env(job, "POSTGRES_PASSWORD"))
         .output()
         .unwrap();
     assert_eq!(
@@ -1496,4 +1514,110 @@ fn django_pipeline_steps_pass_against_real_postgres() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn django_pipeline_steps_pass_against_real_postgres() {
+    if !require(&format!("{PG_BIN}/initdb")) || !require("runuser") || !require("python3") {
+        return;
+    }
+    let h = Harness::new();
+    let (dir, job) = django_job(&h, "postgres:15");
+    // The database the service container would create, from the workflow itself.
+    let pg = Postgres::start(
+        h.path(),
+        &service_env(&job, "POSTGRES_USER"),
+        &service_env(&job, "POSTGRES_PASSWORD"),
+        &service_env(&job, "POSTGRES_DB"),
+    );
+    run_django_steps(&dir, &job, pg.port);
+}
+
+/// A container started for a test, removed when dropped.
+struct Container(String);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", "-v", &self.0])
+            .output();
+    }
+}
+
+/// The same steps against the test bed's `postgres:16` image, started the way
+/// GitHub starts the job's service container: its env and health command.
+/// Runs when a Docker engine and the image are present (the image is built by
+/// tests/bed/images.sh; no registry is reachable here).
+#[test]
+fn django_pipeline_steps_pass_against_the_postgres_image() {
+    if !require("docker") || !require(&format!("{PG_BIN}/psql")) || !require("python3") {
+        return;
+    }
+    let usable = Command::new("docker")
+        .args(["image", "inspect", "postgres:16"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !usable {
+        eprintln!(
+            "skipped: no Docker engine or no postgres:16 image (build it with tests/bed/images.sh)"
+        );
+        return;
+    }
+    let h = Harness::new();
+    let (dir, job) = django_job(&h, "postgres:16");
+    let svc = &job["services"]["postgres"];
+    let options = svc["options"].as_str().unwrap();
+    let health = options
+        .split("--health-cmd ")
+        .nth(1)
+        .and_then(|r| r.split('"').nth(1))
+        .expect("a quoted --health-cmd in options");
+    let name = format!("cigen-test-{}", std::process::id());
+    let mut run = Command::new("docker");
+    run.args([
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-p",
+        "127.0.0.1::5432",
+        "--health-cmd",
+        health,
+    ])
+    .args(["--health-interval", "1s", "--health-retries", "60"]);
+    for (k, v) in svc["env"].as_mapping().unwrap() {
+        run.arg("-e")
+            .arg(format!("{}={}", k.as_str().unwrap(), v.as_str().unwrap()));
+    }
+    let out = run.arg("postgres:16").output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _container = Container(name.clone());
+    let started = std::time::Instant::now();
+    loop {
+        let status = cmd_out(
+            "docker",
+            &["inspect", "-f", "{{.State.Health.Status}}", &name],
+        );
+        if status == "healthy" {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 90,
+            "service never became healthy ({status}): {}",
+            cmd_out("docker", &["logs", &name])
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let mapped = cmd_out("docker", &["port", &name, "5432/tcp"]);
+    let port: u16 = mapped
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .expect("mapped port");
+    run_django_steps(&dir, &job, port);
 }

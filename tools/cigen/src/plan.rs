@@ -435,9 +435,12 @@ fn environment(d: &Detection, services: &[Service], gitlab: bool) -> BTreeMap<St
     if gitlab {
         match d.stack.language() {
             Some(Language::Python) => {
-                env.insert(s("PIP_CACHE_DIR"), s("$CI_PROJECT_DIR/.cache/pip"));
-                env.insert(s("UV_CACHE_DIR"), s("$CI_PROJECT_DIR/.cache/uv"));
-                env.insert(s("POETRY_CACHE_DIR"), s("$CI_PROJECT_DIR/.cache/pypoetry"));
+                let (k, v) = match d.python_package_manager.as_deref() {
+                    Some("uv") => ("UV_CACHE_DIR", ".cache/uv"),
+                    Some("poetry") => ("POETRY_CACHE_DIR", ".cache/pypoetry"),
+                    _ => ("PIP_CACHE_DIR", ".cache/pip"),
+                };
+                env.insert(s(k), format!("$CI_PROJECT_DIR/{v}"));
             }
             Some(Language::Php) => {
                 env.insert(
@@ -445,10 +448,15 @@ fn environment(d: &Detection, services: &[Service], gitlab: bool) -> BTreeMap<St
                     s("$CI_PROJECT_DIR/.cache/composer"),
                 );
             }
-            Some(Language::Node) => {
-                env.insert(s("npm_config_cache"), s("$CI_PROJECT_DIR/.npm"));
-                env.insert(s("YARN_CACHE_FOLDER"), s("$CI_PROJECT_DIR/.yarn-cache"));
-            }
+            Some(Language::Node) => match d.node_package_manager.as_deref() {
+                Some("yarn") => {
+                    env.insert(s("YARN_CACHE_FOLDER"), s("$CI_PROJECT_DIR/.yarn-cache"));
+                }
+                Some("pnpm") => {}
+                _ => {
+                    env.insert(s("npm_config_cache"), s("$CI_PROJECT_DIR/.npm"));
+                }
+            },
             None => {}
         }
     }
