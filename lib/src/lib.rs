@@ -7,6 +7,8 @@ pub mod claims;
 pub mod cli;
 pub mod compose;
 pub mod config;
+#[cfg(feature = "docker")]
+pub mod docker;
 pub mod io;
 pub mod model;
 pub mod names;

@@ -1,0 +1,141 @@
+//! Docker engine access (feature `docker`): connect to Docker or Podman's
+//! Docker-compatible socket, and find the containers of compose projects by
+//! their labels in one engine query.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use anyhow::Context as _;
+use bollard::Docker;
+use bollard::query_parameters::ListContainersOptions;
+
+use crate::cli::ResultExt as _;
+use crate::model::{PortBinding, Protocol, UNSPECIFIED};
+
+/// Label compose puts on every container of a project.
+pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
+/// Label compose puts on every container of a service.
+pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
+/// berth's own labels on generated services.
+pub const BERTH_PROJECT: &str = "berth.project";
+pub const BERTH_SERVICE: &str = "berth.service";
+pub const BERTH_STACK: &str = "berth.stack";
+
+/// A single-threaded runtime for a tool's few engine calls.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Sockets tried in order when `DOCKER_HOST` is not set.
+fn candidate_sockets() -> Vec<String> {
+    let mut v = vec!["/var/run/docker.sock".to_owned()];
+    if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR") {
+        v.push(format!("{}/podman/podman.sock", run.to_string_lossy()));
+        v.push(format!("{}/docker.sock", run.to_string_lossy()));
+    }
+    v.push("/run/podman/podman.sock".into());
+    v
+}
+
+/// Connect to the engine (`DOCKER_HOST`, else Docker's socket, else Podman's)
+/// and agree on an API version both sides speak.
+pub async fn connect() -> anyhow::Result<Docker> {
+    let hint = "start the engine (`sudo systemctl start docker`, or `dockerd &`), or set DOCKER_HOST";
+    let docker = match std::env::var("DOCKER_HOST") {
+        Ok(host) if !host.is_empty() => Docker::connect_with_defaults().with_context(|| format!("cannot use DOCKER_HOST={host}"))?,
+        _ => {
+            let socket = candidate_sockets().into_iter().find(|s| std::path::Path::new(s).exists());
+            let Some(socket) = socket else {
+                return Err(anyhow::anyhow!("no Docker or Podman socket found ({})", candidate_sockets().join(", "))).hint(hint);
+            };
+            Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
+                .with_context(|| format!("cannot connect to {socket}"))?
+        }
+    };
+    docker.negotiate_version().await.context("the container engine does not answer").hint(hint)
+}
+
+/// A container of a compose project, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerInfo {
+    pub id: String,
+    pub name: String,
+    pub project: String,
+    pub service: String,
+    pub image: String,
+    /// `running`, `exited`, `restarting`, ...
+    pub state: String,
+    /// `healthy`, `unhealthy`, `starting`, or `None` without a healthcheck.
+    pub health: Option<String>,
+    pub ports: Vec<PortBinding>,
+    pub labels: HashMap<String, String>,
+}
+
+/// The containers of compose projects, all of them (`projects` empty) or of
+/// the named ones, stopped containers included; one engine query.
+pub async fn project_containers(docker: &Docker, projects: &[&str]) -> anyhow::Result<Vec<ContainerInfo>> {
+    let mut filters = HashMap::new();
+    filters.insert("label".to_owned(), vec![COMPOSE_PROJECT.to_owned()]);
+    let opts = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
+    let list = docker.list_containers(Some(opts)).await.context("cannot list containers")?;
+    let mut out = Vec::new();
+    for c in list {
+        let labels = c.labels.unwrap_or_default();
+        let project = labels.get(BERTH_PROJECT).or_else(|| labels.get(COMPOSE_PROJECT)).cloned().unwrap_or_default();
+        if !projects.is_empty() && !projects.contains(&project.as_str()) {
+            continue;
+        }
+        let service = labels.get(BERTH_SERVICE).or_else(|| labels.get(COMPOSE_SERVICE)).cloned().unwrap_or_default();
+        let status = c.status.unwrap_or_default();
+        let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+        let mut ports: Vec<PortBinding> = c
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| PortBinding {
+                service: service.clone(),
+                host_ip: p.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()).unwrap_or(UNSPECIFIED),
+                published: p.public_port,
+                target: p.private_port,
+                protocol: if p.typ.is_some_and(|t| t.to_string() == "udp") { Protocol::Udp } else { Protocol::Tcp },
+            })
+            .collect();
+        ports.sort_by_key(|p| (p.target, p.published, p.host_ip));
+        ports.dedup();
+        out.push(ContainerInfo {
+            id: c.id.unwrap_or_default(),
+            name: c.names.unwrap_or_default().first().map(|n| n.trim_start_matches('/').to_owned()).unwrap_or_default(),
+            project,
+            service,
+            image: c.image.unwrap_or_default(),
+            state,
+            health: health_from_status(&status),
+            ports,
+            labels,
+        });
+    }
+    out.sort_by(|a, b| (&a.project, &a.service, &a.name).cmp(&(&b.project, &b.service, &b.name)));
+    Ok(out)
+}
+
+/// The health in a status line such as `Up 5 seconds (healthy)`; engines of
+/// every API version report it there.
+pub fn health_from_status(status: &str) -> Option<String> {
+    ["(healthy)", "(unhealthy)", "(health: starting)"]
+        .iter()
+        .find(|h| status.contains(*h))
+        .map(|h| h.trim_matches(|c| c == '(' || c == ')').trim_start_matches("health: ").to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_is_read_from_the_status_line() {
+        assert_eq!(health_from_status("Up 3 minutes (healthy)").as_deref(), Some("healthy"));
+        assert_eq!(health_from_status("Up 1 second (health: starting)").as_deref(), Some("starting"));
+        assert_eq!(health_from_status("Up 2 hours (unhealthy)").as_deref(), Some("unhealthy"));
+        assert_eq!(health_from_status("Exited (1) 2 minutes ago"), None);
+    }
+}
