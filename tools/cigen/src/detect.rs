@@ -12,14 +12,21 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The kinds of project cigen knows a pipeline for.
+#[allow(clippy::doc_markdown)] // help text: product names without backticks
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stack {
+    /// Laravel: artisan and laravel/framework in composer.json
     Laravel,
+    /// A WordPress theme: style.css with a Theme Name header
     WordpressTheme,
+    /// A WordPress plugin: a PHP file with a Plugin Name header
     WordpressPlugin,
+    /// Django: manage.py
     Django,
+    /// Next.js: next in package.json
     Nextjs,
+    /// FastAPI: fastapi in pyproject.toml or requirements*.txt
     Fastapi,
     /// A Node project without a known framework.
     Node,
