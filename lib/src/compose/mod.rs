@@ -292,17 +292,15 @@ fn interpolate_value(
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
     match v {
-        Value::String(s) => {
-            if s.contains('$') {
-                let r = interpolate::interpolate(s, lookup)?;
-                for name in r.unset {
-                    let w = format!("the {name} variable is not set, defaulting to a blank string");
-                    if !warnings.contains(&w) {
-                        warnings.push(w);
-                    }
+        Value::String(s) if s.contains('$') => {
+            let r = interpolate::interpolate(s, lookup)?;
+            for name in r.unset {
+                let w = format!("the {name} variable is not set, defaulting to a blank string");
+                if !warnings.contains(&w) {
+                    warnings.push(w);
                 }
-                *s = r.value;
             }
+            *s = r.value;
         }
         Value::Sequence(items) => {
             for item in items {

@@ -178,10 +178,11 @@ pub fn parse_entry(service: &str, entry: &Value) -> Result<Vec<PortBinding>, Str
                     .ok_or("'protocol' must be a string")?
                     .parse()?,
             };
-            if let Some(mode) = get("mode").and_then(Value::as_str) {
-                if mode != "host" && mode != "ingress" {
-                    return Err(format!("unknown mode '{mode}' (expected host or ingress)"));
-                }
+            if let Some(mode) = get("mode").and_then(Value::as_str)
+                && mode != "host"
+                && mode != "ingress"
+            {
+                return Err(format!("unknown mode '{mode}' (expected host or ingress)"));
             }
             bindings(service, ip, published, target, protocol)
         }

@@ -1,4 +1,4 @@
-//! PortBinding: one host port a service publishes (or asks the engine to pick).
+//! `PortBinding`: one host port a service publishes (or asks the engine to pick).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};

@@ -93,7 +93,7 @@ struct CheckArgs {
 /// Print free ports from a range: claimed by no project, unused on this machine.
 #[derive(Debug, clap::Args)]
 struct AllocArgs {
-    /// The range, A-B (default: port_range from config.yaml, else 5000-5999).
+    /// The range, A-B (default: `port_range` from config.yaml, else 5000-5999).
     #[arg(long, value_name = "A-B")]
     range: Option<PortRange>,
     /// How many ports.
@@ -357,8 +357,8 @@ fn alloc(a: &AllocArgs) -> anyhow::Result<Outcome> {
     if a.output.is_json() {
         io::write_json(&ports)?;
     } else {
-        let text: String = ports.iter().map(|p| format!("{p}\n")).collect();
-        write_text(&text)?;
+        let text: Vec<String> = ports.iter().map(ToString::to_string).collect();
+        write_text(&(text.join("\n") + "\n"))?;
     }
     Ok(Outcome::Clean)
 }
@@ -461,6 +461,15 @@ fn system_uses(port: u16, protocol: Option<Protocol>) -> Vec<Use> {
         .collect()
 }
 
+/// The answer of `ports free --json`.
+#[derive(Serialize)]
+struct Answer<'a> {
+    port: u16,
+    protocol: Protocol,
+    free: bool,
+    claims: &'a [Use],
+}
+
 fn free(a: &FreeArgs) -> anyhow::Result<Outcome> {
     let projects = registry_projects()?;
     let mut uses: Vec<Use> = registry_uses(&projects, Some(a.port))
@@ -468,13 +477,6 @@ fn free(a: &FreeArgs) -> anyhow::Result<Outcome> {
         .filter(|u| u.protocol == a.protocol)
         .collect();
     uses.extend(system_uses(a.port, Some(a.protocol)));
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        port: u16,
-        protocol: Protocol,
-        free: bool,
-        claims: &'a [Use],
-    }
     let answer = Answer {
         port: a.port,
         protocol: a.protocol,

@@ -15,7 +15,7 @@ use crate::{TOOL, view};
 /// Register a project folder, or Project JSON with `-`.
 ///
 /// The name defaults to the folder's name made into a DNS label. berth reads
-/// the folder's compose files (with override files, COMPOSE_FILE and .env),
+/// the folder's compose files (with override files, `COMPOSE_FILE` and .env),
 /// records the services and the ports they publish, and allocates an HTTP
 /// port from the configured range that no registered project claims and
 /// nothing on this machine listens on.
@@ -118,20 +118,17 @@ fn from_folder(path: &Path, name: Option<&str>, config: &Config) -> anyhow::Resu
     if !dir.is_dir() {
         bail!("{} is not a folder", dir.display());
     }
-    let name = match name {
-        Some(n) => n.to_owned(),
-        None => {
-            let base = dir
-                .file_name()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            names::to_label(&base).ok_or_else(|| {
-                error_with_hint(
-                    format!("cannot make a project name from folder '{base}'"),
-                    "pass --name NAME",
-                )
-            })?
-        }
+    let name = if let Some(n) = name { n.to_owned() } else {
+        let base = dir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        names::to_label(&base).ok_or_else(|| {
+            error_with_hint(
+                format!("cannot make a project name from folder '{base}'"),
+                "pass --name NAME",
+            )
+        })?
     };
     names::validate_label("project name", &name)?;
     let mut p = Project {
@@ -214,8 +211,8 @@ fn admit(
             ),
         ));
     }
-    if !p.path.as_os_str().is_empty() {
-        if let Some(other) = all().find(|o| o.path == p.path) {
+    if !p.path.as_os_str().is_empty()
+        && let Some(other) = all().find(|o| o.path == p.path) {
             return Err(error_with_hint(
                 format!(
                     "folder {} is already registered as '{}'",
@@ -225,35 +222,31 @@ fn admit(
                 format!("`registry update {}` rescans it", other.name),
             ));
         }
-    }
-    match p.port {
-        Some(port) => {
-            if let Some(owner) =
-                all().find(|o| claims::claimed_ports(std::slice::from_ref(*o)).contains(&port))
-            {
-                return Err(error_with_hint(
-                    format!("port {port} is already claimed by project '{}'", owner.name),
-                    "leave out --port to get a free one",
-                ));
-            }
+    if let Some(port) = p.port {
+        if let Some(owner) =
+            all().find(|o| claims::claimed_ports(std::slice::from_ref(*o)).contains(&port))
+        {
+            return Err(error_with_hint(
+                format!("port {port} is already claimed by project '{}'", owner.name),
+                "leave out --port to get a free one",
+            ));
         }
-        None => {
-            // Ports of this batch and the project's own published ports are not free either.
-            let mut also: Vec<u16> = claims::claimed_ports(batch).into_iter().collect();
-            also.extend(p.service_ports.iter().filter_map(|b| b.published));
-            let port = claims::allocate(config.port_range, 1, registered, &also, system)
-                .first()
-                .copied();
-            p.port = Some(port.ok_or_else(|| {
-                error_with_hint(
-                    format!(
-                        "no free port left in {}-{}",
-                        config.port_range.start, config.port_range.end
-                    ),
-                    "widen port_range in config.yaml",
-                )
-            })?);
-        }
+    } else {
+        // Ports of this batch and the project's own published ports are not free either.
+        let mut also: Vec<u16> = claims::claimed_ports(batch).into_iter().collect();
+        also.extend(p.service_ports.iter().filter_map(|b| b.published));
+        let port = claims::allocate(config.port_range, 1, registered, &also, system)
+            .first()
+            .copied();
+        p.port = Some(port.ok_or_else(|| {
+            error_with_hint(
+                format!(
+                    "no free port left in {}-{}",
+                    config.port_range.start, config.port_range.end
+                ),
+                "widen port_range in config.yaml",
+            )
+        })?);
     }
     p.refresh_exposed_ports();
     p.registered_at = Some(berth::Timestamp::now());

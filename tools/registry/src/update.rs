@@ -166,11 +166,8 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Clean);
     }
     if !json {
-        let mut text = format!("{}:\n", old.name);
-        for c in &changes {
-            text.push_str(&format!("  {c}\n"));
-        }
-        print_out(&text)?;
+        let lines: Vec<String> = changes.iter().map(|c| format!("  {c}\n")).collect();
+        print_out(&format!("{}:\n{}", old.name, lines.concat()))?;
     }
     if old.status == Status::Running {
         warn(
