@@ -7,7 +7,7 @@ use berth::cli::{Outcome, error_with_hint, warn};
 use berth::config::Config;
 use berth::io::{self, OutputArgs};
 use berth::paths::Paths;
-use berth::registry::Registry;
+use berth::registry::{ProjectSummary, Registry};
 use berth::{Project, ProjectPorts, claims, compose, names, netstat};
 
 use crate::{TOOL, view};
@@ -72,8 +72,28 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         let mut added = Vec::new();
         let mut warnings = Vec::new();
         for mut p in incoming {
-            admit(registered, &batch, &mut p, &config, system.as_deref())?;
-            warnings.extend(shared_ports(registered, &p));
+            admit(
+                &registered.summaries,
+                &batch,
+                &mut p,
+                &config,
+                system.as_deref(),
+            )?;
+            // Full port lists only of the projects that share a port with this one.
+            let mine: Vec<u16> = claims::project_claims(&p).map(|c| c.port).collect();
+            let sharing: Vec<ProjectPorts> = registered
+                .summaries
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| {
+                    s.port
+                        .iter()
+                        .chain(&s.exposed_ports)
+                        .any(|port| mine.contains(port))
+                })
+                .map(|(i, _)| registered.ports_of(i))
+                .collect::<anyhow::Result<_>>()?;
+            warnings.extend(shared_ports(&sharing, &p));
             batch.push(ProjectPorts::from(&p));
             added.push(p);
         }
@@ -118,7 +138,9 @@ fn from_folder(path: &Path, name: Option<&str>, config: &Config) -> anyhow::Resu
     if !dir.is_dir() {
         bail!("{} is not a folder", dir.display());
     }
-    let name = if let Some(n) = name { n.to_owned() } else {
+    let name = if let Some(n) = name {
+        n.to_owned()
+    } else {
         let base = dir
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
@@ -191,19 +213,24 @@ pub fn apply_scan(p: &mut Project) -> anyhow::Result<()> {
 /// Check a new project against the registry (under its lock) and the
 /// projects added before it in the same call, and allocate its port.
 fn admit(
-    registered: &[ProjectPorts],
+    registered: &[ProjectSummary<'_>],
     batch: &[ProjectPorts],
     p: &mut Project,
     config: &Config,
     system: Option<&[netstat::Listener]>,
 ) -> anyhow::Result<()> {
-    let all = || registered.iter().chain(batch);
-    if let Some(other) = all().find(|o| o.name == p.name) {
+    let names_paths = || {
+        registered
+            .iter()
+            .map(|s| (s.name.as_ref(), Path::new(s.path.as_ref())))
+            .chain(batch.iter().map(|b| (b.name.as_str(), b.path.as_path())))
+    };
+    if let Some((_, path)) = names_paths().find(|(n, _)| *n == p.name) {
         return Err(error_with_hint(
             format!(
                 "project '{}' is already registered (folder {})",
                 p.name,
-                other.path.display()
+                path.display()
             ),
             format!(
                 "pick another --name, or `registry update {}` to rescan it",
@@ -212,22 +239,31 @@ fn admit(
         ));
     }
     if !p.path.as_os_str().is_empty()
-        && let Some(other) = all().find(|o| o.path == p.path) {
-            return Err(error_with_hint(
-                format!(
-                    "folder {} is already registered as '{}'",
-                    p.path.display(),
-                    other.name
-                ),
-                format!("`registry update {}` rescans it", other.name),
-            ));
-        }
+        && let Some((name, _)) = names_paths().find(|(_, path)| *path == p.path)
+    {
+        return Err(error_with_hint(
+            format!(
+                "folder {} is already registered as '{name}'",
+                p.path.display()
+            ),
+            format!("`registry update {name}` rescans it"),
+        ));
+    }
     if let Some(port) = p.port {
-        if let Some(owner) =
-            all().find(|o| claims::claimed_ports(std::slice::from_ref(*o)).contains(&port))
-        {
+        let claims_it = |ports: std::collections::HashSet<u16>| ports.contains(&port);
+        let owner = registered
+            .iter()
+            .find(|o| claims_it(claims::claimed_ports(std::slice::from_ref(*o))))
+            .map(|o| o.name.to_string())
+            .or_else(|| {
+                batch
+                    .iter()
+                    .find(|o| claims_it(claims::claimed_ports(std::slice::from_ref(*o))))
+                    .map(|o| o.name.clone())
+            });
+        if let Some(owner) = owner {
             return Err(error_with_hint(
-                format!("port {port} is already claimed by project '{}'", owner.name),
+                format!("port {port} is already claimed by project '{owner}'"),
                 "leave out --port to get a free one",
             ));
         }

@@ -77,7 +77,9 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         if a.replace {
             projects.clear();
         }
-        for p in incoming {
+        for mut p in incoming {
+            // `registry add` reads exposed_ports to allocate: keep it true.
+            p.refresh_exposed_ports();
             projects.retain(|c| c.name != p.name);
             projects.push(p);
         }
