@@ -23,7 +23,10 @@ pub const BERTH_STACK: &str = "berth.stack";
 
 /// A single-threaded runtime for a tool's few engine calls.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// Sockets tried in order when `DOCKER_HOST` is not set.
@@ -40,19 +43,31 @@ fn candidate_sockets() -> Vec<String> {
 /// Connect to the engine (`DOCKER_HOST`, else Docker's socket, else Podman's)
 /// and agree on an API version both sides speak.
 pub async fn connect() -> anyhow::Result<Docker> {
-    let hint = "start the engine (`sudo systemctl start docker`, or `dockerd &`), or set DOCKER_HOST";
+    let hint =
+        "start the engine (`sudo systemctl start docker`, or `dockerd &`), or set DOCKER_HOST";
     let docker = match std::env::var("DOCKER_HOST") {
-        Ok(host) if !host.is_empty() => Docker::connect_with_defaults().with_context(|| format!("cannot use DOCKER_HOST={host}"))?,
+        Ok(host) if !host.is_empty() => Docker::connect_with_defaults()
+            .with_context(|| format!("cannot use DOCKER_HOST={host}"))?,
         _ => {
-            let socket = candidate_sockets().into_iter().find(|s| std::path::Path::new(s).exists());
+            let socket = candidate_sockets()
+                .into_iter()
+                .find(|s| std::path::Path::new(s).exists());
             let Some(socket) = socket else {
-                return Err(anyhow::anyhow!("no Docker or Podman socket found ({})", candidate_sockets().join(", "))).hint(hint);
+                return Err(anyhow::anyhow!(
+                    "no Docker or Podman socket found ({})",
+                    candidate_sockets().join(", ")
+                ))
+                .hint(hint);
             };
             Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
                 .with_context(|| format!("cannot connect to {socket}"))?
         }
     };
-    docker.negotiate_version().await.context("the container engine does not answer").hint(hint)
+    docker
+        .negotiate_version()
+        .await
+        .context("the container engine does not answer")
+        .hint(hint)
 }
 
 /// A container of a compose project, as the engine reports it.
@@ -73,19 +88,37 @@ pub struct ContainerInfo {
 
 /// The containers of compose projects, all of them (`projects` empty) or of
 /// the named ones, stopped containers included; one engine query.
-pub async fn project_containers(docker: &Docker, projects: &[&str]) -> anyhow::Result<Vec<ContainerInfo>> {
+pub async fn project_containers(
+    docker: &Docker,
+    projects: &[&str],
+) -> anyhow::Result<Vec<ContainerInfo>> {
     let mut filters = HashMap::new();
     filters.insert("label".to_owned(), vec![COMPOSE_PROJECT.to_owned()]);
-    let opts = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-    let list = docker.list_containers(Some(opts)).await.context("cannot list containers")?;
+    let opts = ListContainersOptions {
+        all: true,
+        filters: Some(filters),
+        ..Default::default()
+    };
+    let list = docker
+        .list_containers(Some(opts))
+        .await
+        .context("cannot list containers")?;
     let mut out = Vec::new();
     for c in list {
         let labels = c.labels.unwrap_or_default();
-        let project = labels.get(BERTH_PROJECT).or_else(|| labels.get(COMPOSE_PROJECT)).cloned().unwrap_or_default();
+        let project = labels
+            .get(BERTH_PROJECT)
+            .or_else(|| labels.get(COMPOSE_PROJECT))
+            .cloned()
+            .unwrap_or_default();
         if !projects.is_empty() && !projects.contains(&project.as_str()) {
             continue;
         }
-        let service = labels.get(BERTH_SERVICE).or_else(|| labels.get(COMPOSE_SERVICE)).cloned().unwrap_or_default();
+        let service = labels
+            .get(BERTH_SERVICE)
+            .or_else(|| labels.get(COMPOSE_SERVICE))
+            .cloned()
+            .unwrap_or_default();
         let status = c.status.unwrap_or_default();
         let state = c.state.map(|s| s.to_string()).unwrap_or_default();
         let mut ports: Vec<PortBinding> = c
@@ -94,17 +127,30 @@ pub async fn project_containers(docker: &Docker, projects: &[&str]) -> anyhow::R
             .into_iter()
             .map(|p| PortBinding {
                 service: service.clone(),
-                host_ip: p.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()).unwrap_or(UNSPECIFIED),
+                host_ip: p
+                    .ip
+                    .as_deref()
+                    .and_then(|ip| ip.parse::<IpAddr>().ok())
+                    .unwrap_or(UNSPECIFIED),
                 published: p.public_port,
                 target: p.private_port,
-                protocol: if p.typ.is_some_and(|t| t.to_string() == "udp") { Protocol::Udp } else { Protocol::Tcp },
+                protocol: if p.typ.is_some_and(|t| t.to_string() == "udp") {
+                    Protocol::Udp
+                } else {
+                    Protocol::Tcp
+                },
             })
             .collect();
         ports.sort_by_key(|p| (p.target, p.published, p.host_ip));
         ports.dedup();
         out.push(ContainerInfo {
             id: c.id.unwrap_or_default(),
-            name: c.names.unwrap_or_default().first().map(|n| n.trim_start_matches('/').to_owned()).unwrap_or_default(),
+            name: c
+                .names
+                .unwrap_or_default()
+                .first()
+                .map(|n| n.trim_start_matches('/').to_owned())
+                .unwrap_or_default(),
             project,
             service,
             image: c.image.unwrap_or_default(),
@@ -124,7 +170,173 @@ pub fn health_from_status(status: &str) -> Option<String> {
     ["(healthy)", "(unhealthy)", "(health: starting)"]
         .iter()
         .find(|h| status.contains(*h))
-        .map(|h| h.trim_matches(|c| c == '(' || c == ')').trim_start_matches("health: ").to_owned())
+        .map(|h| {
+            h.trim_matches(|c| c == '(' || c == ')')
+                .trim_start_matches("health: ")
+                .to_owned()
+        })
+}
+
+/// How a command run in a container ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecResult {
+    /// The command's exit code; `None` when the engine does not know it
+    /// (the container stopped under it).
+    pub exit_code: Option<i64>,
+    /// The last 64 KiB of what the command wrote on stderr.
+    pub stderr: Vec<u8>,
+}
+
+impl ExecResult {
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+
+    /// The stderr tail as text, trimmed, for messages.
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).trim().to_owned()
+    }
+}
+
+const STDERR_KEEP: usize = 64 * 1024;
+
+/// Run `argv` in a running container and stream its stdout into `stdout`,
+/// chunk by chunk, as it comes (nothing is held beyond one chunk). `env`
+/// entries (`NAME=value`) go in the exec's environment, never in its
+/// arguments, so secrets stay out of process listings. With `stdin`, its
+/// bytes are copied to the command's stdin while stdout is drained, and the
+/// input is closed at the end.
+///
+/// An error from `stdout` (a full disk, an interruption) ends the command's
+/// connection and is returned as is.
+pub async fn exec(
+    docker: &Docker,
+    container: &str,
+    argv: &[String],
+    env: &[String],
+    stdin: Option<&mut (dyn std::io::Read + Send)>,
+    stdout: &mut (dyn FnMut(&[u8]) -> std::io::Result<()> + Send),
+) -> anyhow::Result<ExecResult> {
+    use bollard::container::LogOutput;
+    use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+    use futures_util::StreamExt as _;
+    use tokio::io::AsyncWriteExt as _;
+
+    let program = argv.first().map_or("", String::as_str);
+    let opts = CreateExecOptions {
+        attach_stdin: Some(stdin.is_some()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        tty: Some(false),
+        env: Some(env.to_vec()),
+        cmd: Some(argv.to_vec()),
+        ..Default::default()
+    };
+    let created = docker
+        .create_exec(container, opts)
+        .await
+        .with_context(|| format!("cannot run {program} in container {container}"))?;
+    let started = docker
+        .start_exec(
+            &created.id,
+            Some(StartExecOptions {
+                output_capacity: Some(128 * 1024),
+                ..Default::default()
+            }),
+        )
+        .await
+        .with_context(|| format!("cannot start {program} in container {container}"))?;
+    let StartExecResults::Attached {
+        mut output,
+        mut input,
+    } = started
+    else {
+        anyhow::bail!("the engine did not attach to {program} in container {container}");
+    };
+    let mut stderr = Vec::new();
+    let read = async {
+        while let Some(frame) = output.next().await {
+            match frame
+                .with_context(|| format!("lost the output of {program} in container {container}"))?
+            {
+                LogOutput::StdOut { message } | LogOutput::Console { message } => stdout(&message)?,
+                LogOutput::StdErr { message } => {
+                    stderr.extend_from_slice(&message);
+                    if stderr.len() > 2 * STDERR_KEEP {
+                        stderr.drain(..stderr.len() - STDERR_KEEP);
+                    }
+                }
+                LogOutput::StdIn { .. } => {}
+            }
+        }
+        anyhow::Ok(())
+    };
+    let write = async {
+        let Some(reader) = stdin else {
+            return anyhow::Ok(());
+        };
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            input.write_all(&buf[..n]).await.with_context(|| {
+                format!("{program} in container {container} stopped reading its input")
+            })?;
+        }
+        input.flush().await?;
+        input.shutdown().await?;
+        anyhow::Ok(())
+    };
+    let (r, w) = tokio::join!(read, write);
+    r?;
+    w?;
+    if stderr.len() > STDERR_KEEP {
+        stderr.drain(..stderr.len() - STDERR_KEEP);
+    }
+    let inspect = docker
+        .inspect_exec(&created.id)
+        .await
+        .context("cannot read the exit status of the command")?;
+    let exit_code = if inspect.running == Some(true) {
+        None
+    } else {
+        inspect.exit_code
+    };
+    Ok(ExecResult { exit_code, stderr })
+}
+
+/// Run `argv` in a container and collect its (small) stdout.
+pub async fn exec_capture(
+    docker: &Docker,
+    container: &str,
+    argv: &[String],
+    env: &[String],
+) -> anyhow::Result<(ExecResult, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut sink = |b: &[u8]| {
+        if out.len() < 16 * 1024 * 1024 {
+            out.extend_from_slice(b);
+        }
+        Ok(())
+    };
+    let r = exec(docker, container, argv, env, None, &mut sink).await?;
+    Ok((r, out))
+}
+
+/// The environment a container runs with (`NAME=value`, from its config).
+pub async fn container_env(docker: &Docker, container: &str) -> anyhow::Result<Vec<String>> {
+    let info = docker
+        .inspect_container(
+            container,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .with_context(|| format!("cannot inspect container {container}"))?;
+    Ok(info.config.and_then(|c| c.env).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -133,9 +345,18 @@ mod tests {
 
     #[test]
     fn health_is_read_from_the_status_line() {
-        assert_eq!(health_from_status("Up 3 minutes (healthy)").as_deref(), Some("healthy"));
-        assert_eq!(health_from_status("Up 1 second (health: starting)").as_deref(), Some("starting"));
-        assert_eq!(health_from_status("Up 2 hours (unhealthy)").as_deref(), Some("unhealthy"));
+        assert_eq!(
+            health_from_status("Up 3 minutes (healthy)").as_deref(),
+            Some("healthy")
+        );
+        assert_eq!(
+            health_from_status("Up 1 second (health: starting)").as_deref(),
+            Some("starting")
+        );
+        assert_eq!(
+            health_from_status("Up 2 hours (unhealthy)").as_deref(),
+            Some("unhealthy")
+        );
         assert_eq!(health_from_status("Exited (1) 2 minutes ago"), None);
     }
 }

@@ -1,10 +1,12 @@
 //! The JSON models that tools exchange. Field names are a contract: add
 //! fields freely, rename or remove none without a migration.
 
+mod backup;
 mod conflict;
 mod port;
 mod project;
 
+pub use backup::{Backup, Compression};
 pub use conflict::{Claim, ClaimSource, Conflict};
 pub use port::{PortBinding, Protocol, UNSPECIFIED};
 pub use project::{Project, ProjectPorts, Status};

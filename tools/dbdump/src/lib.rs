@@ -1,0 +1,961 @@
+//! `dbdump`: back up, restore, list, reset and open a shell on a project's
+//! PostgreSQL, MySQL or MariaDB database, in its container or by URL.
+// Product names (PostgreSQL, MariaDB, MySQL) read better without backticks.
+#![allow(clippy::doc_markdown)]
+
+pub mod engine;
+pub mod store;
+pub mod target;
+
+use std::io::{self, BufRead as _, IsTerminal as _, Read, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context as _, bail};
+use berth::cli::{Outcome, ResultExt as _, error_with_hint};
+use berth::io::{OutputArgs, Row};
+use berth::model::{Backup, Compression};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::engine::Family;
+use crate::target::{Conn, Db, ProjectRef};
+
+const AFTER_HELP: &str = "\
+Examples:
+  dbdump backup                          back up the database of the project in this folder
+  dbdump backup --project shop --name before-migration --compress gzip
+  dbdump backup --url postgres://app@db.internal:5432/shop   (password from PGPASSWORD or the URL)
+  dbdump list --json | jq -r '.[-1].file'
+  dbdump restore --latest --yes          restore the newest backup (a safety backup is taken first)
+  dbdump verify .berth/backups/20261121T222105Z.sql.zst
+  dbdump prune --keep 10 --yes
+  dbdump reset --seed --yes              drop, recreate, then `php artisan migrate:fresh --seed` (Laravel)
+  echo 'SELECT count(*) FROM users' | dbdump shell
+
+Exit status:
+  0  success
+  1  verify found a damaged backup
+  2  an error: bad usage, a damaged backup given to restore, a database or engine error";
+
+/// Back up and restore a project's database (PostgreSQL, MySQL, MariaDB).
+///
+/// dbdump finds the project's database service (the registry, or the compose
+/// files in the current folder), its engine (from the image), its credentials
+/// (the service's environment and `.env`) and its container (compose labels),
+/// and runs the dump program inside the container. Backups stream through
+/// zstd or gzip into `.berth/backups/` in the project, under a temporary name
+/// until complete, with a metadata file (`<backup>.json`: engine, server
+/// version, database, size, SHA-256, compression) beside each. With `--url`
+/// the local client programs are used against any server instead.
+/// Passwords reach the clients through their environment (PGPASSWORD,
+/// MYSQL_PWD), never their arguments.
+#[derive(Debug, Parser)]
+#[command(name = "dbdump", version, after_long_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Backup(BackupArgs),
+    List(ListArgs),
+    Restore(RestoreArgs),
+    Reset(ResetArgs),
+    Shell(ShellArgs),
+    Prune(PruneArgs),
+    Verify(VerifyArgs),
+}
+
+/// Which database: a project's (default: the current folder's) or a URL.
+#[derive(Debug, Clone, Args)]
+struct TargetArgs {
+    /// The registered project (default: the project in the current folder).
+    #[arg(long, short = 'p', value_name = "NAME")]
+    project: Option<String>,
+    /// The database service, when the project has more than one.
+    #[arg(long, short = 's', value_name = "SERVICE", conflicts_with = "url")]
+    service: Option<String>,
+    /// A server instead of a project: postgres://, mysql:// or mariadb:// URL.
+    ///
+    /// The local client programs (pg_dump/psql, mariadb-dump/mariadb or
+    /// mysqldump/mysql) are run against it. A password in the URL is handed
+    /// to them through PGPASSWORD / MYSQL_PWD.
+    #[arg(long, value_name = "URL", conflicts_with = "project")]
+    url: Option<String>,
+    /// The database name, when the environment does not name it.
+    #[arg(long, value_name = "NAME")]
+    database: Option<String>,
+    /// The backup folder (default: `.berth/backups` in the project, see
+    /// `backup_dir` in config.yaml).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+/// Where backups live, for commands that only read the folder.
+#[derive(Debug, Clone, Args)]
+struct DirArgs {
+    /// The registered project (default: the project in the current folder).
+    #[arg(long, short = 'p', value_name = "NAME")]
+    project: Option<String>,
+    /// The backup folder (default: `.berth/backups` in the project).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+/// Take a backup.
+///
+/// Writes `<UTC timestamp>[-NAME].sql[.gz|.zst]` and its metadata file, and
+/// prints the backup's path (or its Backup JSON with --json). The dump runs
+/// in one transaction (pg_dump's snapshot, --single-transaction for MySQL
+/// and MariaDB), so writes during the backup never tear it.
+#[derive(Debug, Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// A label for the backup, appended to its file name.
+    #[arg(long, short = 'n', value_name = "LABEL")]
+    name: Option<String>,
+    /// Compression of the backup file.
+    #[arg(long, short = 'c', value_name = "KIND", default_value = "zstd", value_parser = ["zstd", "gzip", "none"])]
+    compress: String,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// List the backups: date, size, engine, label.
+#[derive(Debug, Args)]
+struct ListArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Restore a backup over the database.
+///
+/// Before the database is touched the whole file is read: its SHA-256 is
+/// compared with the metadata and it is decompressed (by its magic bytes,
+/// not its name) to nowhere, and the dump must end with its completion
+/// line; a damaged backup changes nothing and exits 2. Then a safety backup
+/// (label `pre-restore`) is taken, the database is dropped and recreated,
+/// and the dump is streamed in.
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The backup file (default: pick from a list on a terminal).
+    #[arg(value_name = "FILE", conflicts_with = "latest")]
+    file: Option<PathBuf>,
+    /// Restore the newest backup (safety backups are skipped).
+    #[arg(long)]
+    latest: bool,
+    /// Do not ask (needed when not on a terminal).
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Do not take a safety backup first.
+    #[arg(long)]
+    no_safety_backup: bool,
+}
+
+/// Drop and recreate the database, then run the framework's migrations.
+///
+/// After the empty database is created: Laravel runs `php artisan
+/// migrate:fresh --force [--seed]`, Django `python manage.py migrate`,
+/// WordPress gets the latest backup re-imported when there is one; in the
+/// project's application container. The stack comes from the registry, or
+/// from the project's files (artisan, manage.py, wp-config.php).
+#[derive(Debug, Args)]
+struct ResetArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Seed the database after migrating (Laravel).
+    #[arg(long)]
+    seed: bool,
+    /// Do not ask (needed when not on a terminal).
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Do not take a safety backup first.
+    #[arg(long)]
+    no_safety_backup: bool,
+}
+
+/// Open the database's interactive client (psql, mariadb, mysql).
+///
+/// Runs `docker exec -it` with the password in the client's environment;
+/// with stdin not a terminal, SQL is read from stdin.
+#[derive(Debug, Args)]
+struct ShellArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// Delete all but the newest N backups.
+#[derive(Debug, Args)]
+struct PruneArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// How many backups to keep (the newest).
+    #[arg(long, value_name = "N")]
+    keep: usize,
+    /// Show what would be deleted without deleting it.
+    #[arg(long)]
+    dry_run: bool,
+    /// Do not ask (needed when not on a terminal).
+    #[arg(long, short = 'y')]
+    yes: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Check a backup: checksum, decompression, completeness. Exit 1 when damaged.
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The backup file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Backup(a) => backup(&a),
+        Command::List(a) => list(&a),
+        Command::Restore(a) => restore(&a),
+        Command::Reset(a) => reset(&a),
+        Command::Shell(a) => shell(&a),
+        Command::Prune(a) => prune(&a),
+        Command::Verify(a) => verify(&a),
+    }
+}
+
+/// A backup as a table row.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Listed(Backup);
+
+impl Row for Listed {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "CREATED",
+            "NAME",
+            "ENGINE",
+            "DATABASE",
+            "SIZE",
+            "COMPRESSION",
+            "FILE",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        let b = &self.0;
+        vec![
+            b.created_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            b.name.clone().unwrap_or_default(),
+            b.engine.clone(),
+            b.database.clone(),
+            human_size(b.size),
+            b.compression.to_string(),
+            b.file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ]
+    }
+}
+
+fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    #[allow(clippy::cast_precision_loss)]
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn progress(what: &str, total: Option<u64>) -> Option<indicatif::ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let target = indicatif::ProgressDrawTarget::stderr();
+    let (bar, template) = match total {
+        Some(t) => (
+            indicatif::ProgressBar::with_draw_target(Some(t), target),
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}",
+        ),
+        None => (
+            indicatif::ProgressBar::with_draw_target(None, target),
+            "{spinner} {msg} {bytes} {binary_bytes_per_sec} {elapsed}",
+        ),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Some(bar)
+}
+
+fn note(message: impl std::fmt::Display) {
+    let _ = writeln!(io::stderr(), "dbdump: {message}");
+}
+
+/// The database and the backup folder a command works on.
+fn resolve(t: &TargetArgs) -> anyhow::Result<(Db, PathBuf)> {
+    if let Some(url) = &t.url {
+        let mut db = target::from_url(url)?;
+        if let Some(name) = &t.database {
+            db.creds.database.clone_from(name);
+        }
+        let dir = target::backup_dir(t.dir.as_deref(), None)?;
+        return Ok((db, dir));
+    }
+    let p = target::project(t.project.as_deref())?;
+    let dir = target::backup_dir(t.dir.as_deref(), Some(&p))?;
+    let db = target::from_project(&p, t.service.as_deref(), t.database.as_deref())?;
+    Ok((db, dir))
+}
+
+fn resolve_dir(d: &DirArgs) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = &d.dir {
+        return Ok(dir.clone());
+    }
+    let p: Option<ProjectRef> = if d.project.is_some() || has_compose(Path::new(".")) {
+        Some(target::project(d.project.as_deref())?)
+    } else {
+        None
+    };
+    target::backup_dir(None, p.as_ref())
+}
+
+fn has_compose(dir: &Path) -> bool {
+    berth::compose::CANDIDATES
+        .iter()
+        .any(|c| dir.join(c).is_file())
+}
+
+/// Dump the database into a new backup in `dir`.
+fn take_backup(
+    db: &Db,
+    dir: &Path,
+    label: Option<&str>,
+    compression: Compression,
+) -> anyhow::Result<Backup> {
+    let version = db.server_version()?;
+    let engine = engine::engine_from_version(db.family, &version);
+    let nb = store::NewBackup {
+        dir,
+        label,
+        compression,
+        project: db.project.clone(),
+        engine: engine.as_str().to_owned(),
+        server_version: version,
+        database: db.creds.database.clone(),
+        trailer: engine::Client::trailer(db.family),
+    };
+    let mut writer = store::Writer::create(&nb)?;
+    // Ctrl-C (or SIGTERM) ends the dump cleanly: the temp file is removed.
+    // A second Ctrl-C kills at once; the hidden temp file is never listed.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut ids = Vec::new();
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Ok(id) = signal_hook::flag::register_conditional_default(sig, Arc::clone(&stop)) {
+            ids.push(id);
+        }
+        if let Ok(id) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
+            ids.push(id);
+        }
+    }
+    let bar = progress(&format!("backing up {}", db.creds.database), None);
+    let argv = db.client.dump_argv(&db.creds, Some(engine));
+    let mut sink = |chunk: &[u8]| -> io::Result<()> {
+        if stop.load(Ordering::Relaxed) {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
+        writer.write_chunk(chunk)?;
+        if let Some(b) = &bar {
+            b.inc(chunk.len() as u64);
+        }
+        Ok(())
+    };
+    let ran = db.conn.stream(&argv, &db.env(), None, &mut sink);
+    for id in ids {
+        signal_hook::low_level::unregister(id);
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let ran = ran.with_context(|| {
+        format!(
+            "backup of database {} failed; nothing was written",
+            db.creds.database
+        )
+    })?;
+    if !ran.success() {
+        return Err(ran.error(&format!("{} in {}", argv[0], db.conn.describe()))).context(format!(
+            "backup of database {} failed; nothing was written",
+            db.creds.database
+        ));
+    }
+    let raw = writer.raw_bytes;
+    let backup = writer.commit(&nb).with_context(|| {
+        format!(
+            "backup of database {} failed; nothing was written",
+            db.creds.database
+        )
+    })?;
+    note(format!(
+        "backed up {} ({} of SQL) to {} ({})",
+        db.creds.database,
+        human_size(raw),
+        backup.file.display(),
+        human_size(backup.size)
+    ));
+    Ok(backup)
+}
+
+fn backup(a: &BackupArgs) -> anyhow::Result<Outcome> {
+    if let Some(l) = &a.name {
+        store::validate_label(l)?;
+    }
+    let compression: Compression = a.compress.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let (db, dir) = resolve(&a.target)?;
+    let b = take_backup(&db, &dir, a.name.as_deref(), compression)?;
+    if a.output.is_json() {
+        berth::io::write_json(&b)?;
+    } else {
+        let mut out = berth::io::stdout();
+        writeln!(out, "{}", b.file.display())?;
+        out.flush()?;
+    }
+    Ok(Outcome::Clean)
+}
+
+fn list(a: &ListArgs) -> anyhow::Result<Outcome> {
+    let dir = resolve_dir(&a.dir)?;
+    let items: Vec<Listed> = store::list(&dir)?.into_iter().map(Listed).collect();
+    berth::io::write_list(a.output.format(), &items)?;
+    Ok(Outcome::Clean)
+}
+
+/// Ask which backup to restore, on a terminal.
+fn pick(backups: &[Backup]) -> anyhow::Result<PathBuf> {
+    let mut err = io::stderr();
+    for (i, b) in backups.iter().enumerate().rev() {
+        let row = Listed(b.clone()).cells();
+        writeln!(
+            err,
+            "{:>3}) {}  {:<20} {:>10}  {}",
+            i + 1,
+            row[0],
+            row[1],
+            row[4],
+            row[6]
+        )?;
+    }
+    write!(err, "restore which backup? [1-{}] ", backups.len())?;
+    err.flush()?;
+    let mut line = String::new();
+    io::stdin().lock().read_line(&mut line)?;
+    match line.trim().parse::<usize>() {
+        Ok(n) if (1..=backups.len()).contains(&n) => Ok(backups[n - 1].file.clone()),
+        _ => bail!("no backup picked ('{}')", line.trim()),
+    }
+}
+
+/// The newest backup that is not a safety backup.
+fn latest(dir: &Path) -> anyhow::Result<PathBuf> {
+    store::list(dir)?
+        .into_iter()
+        .rev()
+        .find(|b| b.name.as_deref() != Some(store::SAFETY_LABEL))
+        .map(|b| b.file)
+        .ok_or_else(|| {
+            error_with_hint(
+                format!("no backups in {}", dir.display()),
+                "take one with `dbdump backup`",
+            )
+        })
+}
+
+/// Read the whole backup before anything changes; a damaged file is an error.
+fn check_backup(file: &Path) -> anyhow::Result<store::Verified> {
+    let total = std::fs::metadata(file).map(|m| m.len()).ok();
+    let bar = progress("checking", None);
+    let v = store::verify(file, bar.as_ref());
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let v = v?;
+    if !v.ok {
+        return Err(error_with_hint(
+            format!(
+                "backup {} is damaged: {}",
+                file.display(),
+                v.problems.join("; ")
+            ),
+            "nothing was changed; pick another backup (`dbdump list`)",
+        ));
+    }
+    if !v.has_metadata {
+        berth::cli::warn(
+            "dbdump",
+            format!(
+                "{} has no metadata file: its checksum cannot be checked (it decompresses and is complete)",
+                file.display()
+            ),
+        );
+    }
+    let _ = total;
+    Ok(v)
+}
+
+/// Stream a checked backup into the (freshly recreated) database.
+fn load(db: &Db, file: &Path) -> anyhow::Result<()> {
+    let (_, sql) = store::open_sql(file)?;
+    let total = std::fs::metadata(file).map(|m| m.len()).ok();
+    let bar = progress(&format!("restoring {}", db.creds.database), None);
+    let _ = total;
+    let counted = Counted {
+        inner: sql,
+        bar: bar.clone(),
+    };
+    // PostgreSQL loads in one transaction: all or nothing.
+    let mut input: Box<dyn Read + Send> = match db.family {
+        Family::Postgres => Box::new(
+            io::Cursor::new(b"BEGIN;\n".to_vec())
+                .chain(counted)
+                .chain(io::Cursor::new(b"\nCOMMIT;\n".to_vec())),
+        ),
+        Family::MySql => Box::new(counted),
+    };
+    let argv = db.client.load_argv(&db.creds, &db.creds.database);
+    let mut out = Vec::new();
+    let mut sink = |b: &[u8]| {
+        if out.len() < 64 * 1024 {
+            out.extend_from_slice(b);
+        }
+        Ok(())
+    };
+    let ran = db
+        .conn
+        .stream(&argv, &db.env(), Some(&mut *input), &mut sink);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let ran = ran?;
+    if !ran.success() {
+        return Err(ran.error(&format!("{} in {}", argv[0], db.conn.describe())));
+    }
+    Ok(())
+}
+
+struct Counted {
+    inner: Box<dyn Read + Send>,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(b) = &self.bar {
+            b.inc(n as u64);
+        }
+        Ok(n)
+    }
+}
+
+fn where_(db: &Db) -> String {
+    match (&db.project, &db.creds.host) {
+        (Some(p), _) => format!("project {p}"),
+        (None, Some(h)) => format!(
+            "{h}:{}",
+            db.creds.port.map_or_else(String::new, |p| p.to_string())
+        ),
+        _ => String::new(),
+    }
+}
+
+fn restore(a: &RestoreArgs) -> anyhow::Result<Outcome> {
+    // Pick and check the file before reaching for the database.
+    let dir_guess = if a.target.url.is_some() {
+        target::backup_dir(a.target.dir.as_deref(), None)?
+    } else if a.file.is_none() {
+        let p = target::project(a.target.project.as_deref())?;
+        target::backup_dir(a.target.dir.as_deref(), Some(&p))?
+    } else {
+        PathBuf::new()
+    };
+    let file = match (&a.file, a.latest) {
+        (Some(f), _) => store::check_file_arg(f)?,
+        (None, true) => latest(&dir_guess)?,
+        (None, false) => {
+            if !io::stdin().is_terminal() || !io::stderr().is_terminal() {
+                return Err(error_with_hint(
+                    "no backup named",
+                    "name a FILE, or pass --latest",
+                ));
+            }
+            let all = store::list(&dir_guess)?;
+            if all.is_empty() {
+                return Err(error_with_hint(
+                    format!("no backups in {}", dir_guess.display()),
+                    "take one with `dbdump backup`",
+                ));
+            }
+            pick(&all)?
+        }
+    };
+    check_backup(&file)?;
+    let meta = store::read_meta(&file)?;
+    let (db, dir) = resolve(&a.target)?;
+    if let Some(m) = &meta {
+        let fam = engine::Engine::from_scheme(&m.engine).map(engine::Engine::family);
+        if fam.is_some_and(|f| f != db.family) {
+            return Err(error_with_hint(
+                format!(
+                    "backup {} is a {} dump; the database {} is {}",
+                    file.display(),
+                    m.engine,
+                    db.creds.database,
+                    db.engine.as_str()
+                ),
+                "restore it into a database of the same engine",
+            ));
+        }
+    }
+    let question = format!(
+        "replace database {} of {} with {}",
+        db.creds.database,
+        where_(&db),
+        file.display()
+    );
+    if !berth::cli::confirm(&question, a.yes)? {
+        note("nothing changed");
+        return Ok(Outcome::Clean);
+    }
+    let safety = if a.no_safety_backup {
+        None
+    } else {
+        Some(
+            take_backup(&db, &dir, Some(store::SAFETY_LABEL), Compression::Zstd)
+                .context("safety backup failed; nothing was changed")?,
+        )
+    };
+    let hint = safety.as_ref().map_or_else(
+        || "the database may be partly restored".to_owned(),
+        |s| {
+            format!(
+                "the database as it was is in {}: `dbdump restore {} --yes --no-safety-backup`",
+                s.file.display(),
+                s.file.display()
+            )
+        },
+    );
+    db.recreate().hint(hint.clone())?;
+    load(&db, &file)
+        .context(format!("restore of {} failed", file.display()))
+        .hint(hint)?;
+    note(format!(
+        "restored {} into database {}",
+        file.display(),
+        db.creds.database
+    ));
+    Ok(Outcome::Clean)
+}
+
+/// The stack of a project: the registry's, else told by its files.
+fn detect_stack(db: &Db) -> Option<String> {
+    if let Some(s) = &db.stack {
+        return Some(s.to_lowercase());
+    }
+    let dir = db.project_dir.as_ref()?;
+    let has = |f: &str| dir.join(f).exists();
+    if has("artisan") {
+        Some("laravel".into())
+    } else if has("manage.py") {
+        Some("django".into())
+    } else if has("wp-config.php") || has("wp-content") {
+        Some("wordpress".into())
+    } else {
+        let compose = berth::compose::load_dir(dir).ok()?;
+        compose
+            .services
+            .iter()
+            .any(|s| s.image.as_deref().is_some_and(|i| i.contains("wordpress")))
+            .then(|| "wordpress".into())
+    }
+}
+
+/// The framework step after a reset: the command, for stacks that have one.
+fn framework_command(stack: &str, seed: bool) -> Option<Vec<String>> {
+    let v = |a: &[&str]| Some(a.iter().map(|s| (*s).to_owned()).collect());
+    match stack {
+        "laravel" if seed => v(&["php", "artisan", "migrate:fresh", "--force", "--seed"]),
+        "laravel" => v(&["php", "artisan", "migrate:fresh", "--force"]),
+        "django" => v(&["python", "manage.py", "migrate", "--noinput"]),
+        _ => None,
+    }
+}
+
+/// Run the framework's command in the project's application container.
+fn run_in_app(db: &Db, argv: &[String]) -> anyhow::Result<()> {
+    let Conn::Docker {
+        rt,
+        docker,
+        container,
+        ..
+    } = &db.conn
+    else {
+        bail!("the framework step needs the project's containers (not available with --url)");
+    };
+    let project = db.project.clone().unwrap_or_default();
+    let all = rt.block_on(berth::docker::project_containers(
+        docker,
+        &[project.as_str()],
+    ))?;
+    let preferred = ["app", "web", "php", "laravel", "django", "backend", "api"];
+    let apps: Vec<_> = all
+        .iter()
+        .filter(|c| {
+            c.state == "running"
+                && c.id != *container
+                && engine::Engine::from_image(&c.image).is_none()
+        })
+        .filter(|c| {
+            ![
+                "redis",
+                "memcached",
+                "mailpit",
+                "mailhog",
+                "nginx",
+                "caddy",
+                "traefik",
+            ]
+            .iter()
+            .any(|x| c.image.contains(x))
+        })
+        .collect();
+    let Some(app) = apps
+        .iter()
+        .find(|c| preferred.contains(&c.service.as_str()))
+        .or_else(|| apps.first())
+    else {
+        return Err(error_with_hint(
+            format!(
+                "no running application container in project {project} to run `{}`",
+                argv.join(" ")
+            ),
+            "start the stack and run dbdump reset again, or run the command yourself",
+        ));
+    };
+    note(format!("running `{}` in {}", argv.join(" "), app.name));
+    let mut err = io::stderr();
+    let mut sink = |b: &[u8]| err.write_all(b);
+    let r = rt.block_on(berth::docker::exec(
+        docker,
+        &app.id,
+        argv,
+        &[],
+        None,
+        &mut sink,
+    ))?;
+    let _ = io::stderr().write_all(&r.stderr);
+    if !r.success() {
+        bail!(
+            "`{}` in {} exited with status {}",
+            argv.join(" "),
+            app.name,
+            r.exit_code
+                .map_or_else(|| "unknown".into(), |c| c.to_string())
+        );
+    }
+    Ok(())
+}
+
+fn reset(a: &ResetArgs) -> anyhow::Result<Outcome> {
+    let (db, dir) = resolve(&a.target)?;
+    let question = format!(
+        "drop and recreate database {} of {}",
+        db.creds.database,
+        where_(&db)
+    );
+    if !berth::cli::confirm(&question, a.yes)? {
+        note("nothing changed");
+        return Ok(Outcome::Clean);
+    }
+    if !a.no_safety_backup {
+        take_backup(&db, &dir, Some(store::SAFETY_LABEL), Compression::Zstd)
+            .context("safety backup failed; nothing was changed")?;
+    }
+    db.recreate()?;
+    note(format!("database {} is empty", db.creds.database));
+    let stack = detect_stack(&db);
+    match stack.as_deref() {
+        Some("wordpress") => match latest(&dir) {
+            Ok(file) => {
+                check_backup(&file)?;
+                load(&db, &file)?;
+                note(format!("re-imported {}", file.display()));
+            }
+            Err(_) => note("no backup to re-import; WordPress will run its installer"),
+        },
+        Some(s) => {
+            if let Some(argv) = framework_command(s, a.seed) {
+                run_in_app(&db, &argv)?;
+            } else {
+                note(format!("no framework step for stack {s}"));
+            }
+        }
+        None => {}
+    }
+    Ok(Outcome::Clean)
+}
+
+fn shell(a: &ShellArgs) -> anyhow::Result<Outcome> {
+    let (db, _) = resolve(&a.target)?;
+    let argv = db.client.shell_argv(&db.creds);
+    let var = db.client.password_var();
+    let cmd = match &db.conn {
+        Conn::Docker { container, .. } => {
+            let mut dargs: Vec<String> = vec!["exec".into(), "-i".into()];
+            if io::stdin().is_terminal() && io::stdout().is_terminal() {
+                dargs.push("-t".into());
+            }
+            if db.creds.password.is_some() {
+                // `-e NAME` without a value: docker takes the value from its own environment.
+                dargs.extend(["-e".into(), var.to_owned()]);
+            }
+            dargs.push(container.clone());
+            dargs.extend(argv);
+            duct::cmd("docker", dargs)
+        }
+        Conn::Local => duct::cmd(&argv[0], &argv[1..]),
+    };
+    let cmd = match &db.creds.password {
+        Some(p) => cmd.env(var, p),
+        None => cmd,
+    };
+    let out = cmd
+        .unchecked()
+        .run()
+        .context("cannot start the database shell")
+        .hint("is the docker CLI (or the client program) installed?")?;
+    if !out.status.success() {
+        bail!(
+            "the database shell exited with status {}",
+            out.status.code().unwrap_or(-1)
+        );
+    }
+    Ok(Outcome::Clean)
+}
+
+fn prune(a: &PruneArgs) -> anyhow::Result<Outcome> {
+    let dir = resolve_dir(&a.dir)?;
+    let all = store::list(&dir)?;
+    let n = all.len().saturating_sub(a.keep);
+    let doomed: Vec<Backup> = all.into_iter().take(n).collect();
+    if !a.dry_run && !doomed.is_empty() {
+        let q = format!(
+            "delete {} backup(s) in {}, keeping the newest {}",
+            doomed.len(),
+            dir.display(),
+            a.keep
+        );
+        if !berth::cli::confirm(&q, a.yes)? {
+            note("nothing deleted");
+            return Ok(Outcome::Clean);
+        }
+        for b in &doomed {
+            store::remove(b)?;
+        }
+    }
+    let items: Vec<Listed> = doomed.into_iter().map(Listed).collect();
+    if a.output.is_json() || a.output.format.is_some() {
+        berth::io::write_list(a.output.format(), &items)?;
+    } else {
+        let mut out = berth::io::stdout();
+        for b in &items {
+            writeln!(out, "{}", b.0.file.display())?;
+        }
+        out.flush()?;
+        note(format!(
+            "{} {} backup(s)",
+            if a.dry_run { "would delete" } else { "deleted" },
+            items.len()
+        ));
+    }
+    Ok(Outcome::Clean)
+}
+
+fn verify(a: &VerifyArgs) -> anyhow::Result<Outcome> {
+    let file = store::check_file_arg(&a.file)?;
+    let bar = progress("verifying", None);
+    let v = store::verify(&file, bar.as_ref());
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let v = v?;
+    if a.output.is_json() {
+        berth::io::write_json(&v)?;
+    } else {
+        let mut out = berth::io::stdout();
+        if v.ok {
+            writeln!(
+                out,
+                "{}: ok ({}, {}, {} of SQL{})",
+                v.file.display(),
+                v.compression,
+                human_size(v.size),
+                human_size(v.sql_bytes),
+                if v.has_metadata {
+                    ", checksum matches"
+                } else {
+                    ", no metadata"
+                }
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{}: DAMAGED: {}",
+                v.file.display(),
+                v.problems.join("; ")
+            )?;
+        }
+        out.flush()?;
+    }
+    Ok(if v.ok { Outcome::Clean } else { Outcome::Found })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framework_steps() {
+        assert_eq!(
+            framework_command("laravel", true).unwrap().join(" "),
+            "php artisan migrate:fresh --force --seed"
+        );
+        assert_eq!(
+            framework_command("django", false).unwrap().join(" "),
+            "python manage.py migrate --noinput"
+        );
+        assert!(framework_command("node", false).is_none());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+}

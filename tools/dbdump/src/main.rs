@@ -1,0 +1,1 @@
+fn main() -> std::process::ExitCode { berth::cli::main(berth_dbdump::run) }
