@@ -19,6 +19,7 @@ pub fn tools() -> Vec<Command> {
         berth_proxyconf::Cli::command(),
         berth_certgen::Cli::command(),
         berth_dbdump::Cli::command(),
+        berth_stackctl::Cli::command(),
     ]
 }
 

@@ -1,0 +1,77 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_stackctl_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_stackctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_stackctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_stackctl_using_subcommand
+    set -l cmd (__fish_stackctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c stackctl -n "__fish_stackctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackctl -n "__fish_stackctl_needs_command" -s V -l version -d 'Print version'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "start" -d 'Start projects: check ports, run the stack detached, wait until healthy'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "stop" -d 'Stop projects gracefully (SIGTERM or the image\'s stop signal, then SIGKILL after --timeout)'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "restart" -d 'Stop, then start projects (hooks and the port check included)'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "stop-all" -d 'Stop every project that runs (or is recorded as running)'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "status" -d 'Show what runs: per project its status, per service state, health, ports'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "logs" -d 'Print the logs of a project\'s containers, prefixed `service | `'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "health" -d 'Check that the project\'s app answers HTTP: exit 0 healthy, 1 not'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "watch" -d 'Report state changes; with --restart, restart failed services'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "doctor" -d 'Check the engine, socket permissions, the compose driver and the registry'
+complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l timeout -d 'Seconds to wait for the services to run and be healthy' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l force -d 'Start even when a port is taken (a warning instead of a refusal)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackctl -n "__fish_stackctl_using_subcommand stop" -l timeout -d 'Seconds each container gets to stop before it is killed' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand stop" -s h -l help -d 'Print help'
+complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -l stop-timeout -d 'Seconds each container gets to stop before it is killed' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -l timeout -d 'Seconds to wait for the services to run and be healthy' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -l force -d 'Start even when a port is taken'
+complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -s h -l help -d 'Print help'
+complete -c stackctl -n "__fish_stackctl_using_subcommand stop-all" -l timeout -d 'Seconds each container gets to stop before it is killed' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand stop-all" -s h -l help -d 'Print help'
+complete -c stackctl -n "__fish_stackctl_using_subcommand status" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+json\t'One JSON document: an array for lists, an object for one thing'
+ndjson\t'One JSON object per line'
+csv\t'Comma-separated values with a header row'"
+complete -c stackctl -n "__fish_stackctl_using_subcommand status" -l no-update -d 'Do not correct the registry'
+complete -c stackctl -n "__fish_stackctl_using_subcommand status" -l json -d 'Print JSON (same as --format json)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackctl -n "__fish_stackctl_using_subcommand logs" -s s -l service -d 'Only this service' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand logs" -s n -l tail -d 'Only the last N lines of each container' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand logs" -s f -l follow -d 'Keep printing new lines until interrupted'
+complete -c stackctl -n "__fish_stackctl_using_subcommand logs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l path -d 'The path to GET' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l retries -d 'Further tries after the first' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l interval -d 'Seconds between tries' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l timeout -d 'Seconds one try may take' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l json -d 'Print the answer as JSON'
+complete -c stackctl -n "__fish_stackctl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l interval -d 'Seconds between looks' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l iterations -d 'Stop after N looks (default: run until interrupted)' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l restart -d 'Restart failed services of projects meant to run'
+complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l once -d 'One look, then exit (same as --iterations 1)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l json -d 'Print events as JSON lines'
+complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+json\t'One JSON document: an array for lists, an object for one thing'
+ndjson\t'One JSON object per line'
+csv\t'Comma-separated values with a header row'"
+complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -l json -d 'Print JSON (same as --format json)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -1,0 +1,693 @@
+//! stackctl against the real Docker engine and docker-compose: port checks
+//! before a start, start/stop/restart/status/logs/health reflected in the
+//! registry, a container killed behind berth's back, watch --restart, hooks,
+//! and the errors that must leave the registry untouched.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Harness;
+use serde_json::Value;
+
+/// Whether the engine and docker-compose are here (a skip line otherwise;
+/// under CI=true their absence fails the test).
+fn docker_ready() -> bool {
+    if !common::require("docker") || !common::require("docker-compose") {
+        return false;
+    }
+    let ok = Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the Docker engine is required (CI=true) but `docker info` fails"
+        );
+        eprintln!("skipped: the Docker engine does not answer");
+    }
+    ok
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A unique project name for this test run.
+fn unique(tag: &str) -> String {
+    format!("sc{}-{tag}", std::process::id())
+}
+
+/// Removes the containers, networks and volumes of compose projects, even
+/// when the test fails.
+struct Cleanup(Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let label = format!("label=com.docker.compose.project={name}");
+            for (list, rm) in [
+                (vec!["ps", "-aq", "--filter"], vec!["rm", "-f", "-v"]),
+                (
+                    vec!["network", "ls", "-q", "--filter"],
+                    vec!["network", "rm"],
+                ),
+                (
+                    vec!["volume", "ls", "-q", "--filter"],
+                    vec!["volume", "rm", "-f"],
+                ),
+            ] {
+                let Ok(out) = Command::new("docker").args(&list).arg(&label).output() else {
+                    continue;
+                };
+                let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
+                if !ids.is_empty() {
+                    let _ = Command::new("docker").args(&rm).args(&ids).output();
+                }
+            }
+        }
+    }
+}
+
+/// A postgres service publishing 127.0.0.1:`port`, with a healthcheck.
+fn db_service(port: u16) -> String {
+    format!(
+        "  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: secret
+    ports: [\"127.0.0.1:{port}:5432\"]
+    healthcheck:
+      test: [\"CMD\", \"pg_isready\", \"-U\", \"postgres\", \"-h\", \"127.0.0.1\"]
+      interval: 1s
+      timeout: 3s
+      retries: 60
+"
+    )
+}
+
+/// An HTTP app (python's http.server) on `port`, healthy when curl gets an answer.
+fn app_service(port: u16) -> String {
+    format!(
+        "  app:
+    image: berth/debian:bookworm
+    command: [\"python3\", \"-u\", \"-m\", \"http.server\", \"8000\"]
+    stop_signal: SIGINT
+    ports: [\"127.0.0.1:{port}:8000\"]
+    healthcheck:
+      test: [\"CMD\", \"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:8000/\"]
+      interval: 1s
+      timeout: 3s
+      retries: 60
+"
+    )
+}
+
+/// Write `<name>/compose.yaml` with these services and register the folder
+/// under `name` with HTTP port `http`.
+fn register(h: &Harness, name: &str, services: &str, http: u16) -> PathBuf {
+    h.write(
+        &format!("{name}/compose.yaml"),
+        &format!("services:\n{services}"),
+    );
+    let dir = h.path().join(name);
+    h.cmd("registry")
+        .args(["add", dir.to_str().unwrap(), "--name", name, "--port"])
+        .arg(http.to_string())
+        .run()
+        .success();
+    dir
+}
+
+fn project<'a>(projects: &'a [Value], name: &str) -> &'a Value {
+    projects
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no project {name} in {projects:?}"))
+}
+
+/// The project as `registry list --json` shows it.
+fn listed(h: &Harness, name: &str) -> Value {
+    let run = h.cmd("registry").args(["list", "--json"]).run().success();
+    let v = run.json();
+    project(v.as_array().unwrap(), name).clone()
+}
+
+fn status_json(h: &Harness, name: &str) -> Value {
+    let run = h
+        .cmd("stackctl")
+        .args(["status", name, "--json"])
+        .run()
+        .success();
+    run.json()[0].clone()
+}
+
+/// Poll `stackctl status` until the project has `want`, or panic after `secs`.
+fn wait_status(h: &Harness, name: &str, want: &str, secs: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = status_json(h, name);
+        let healthy = s["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["health"].is_null() || c["health"] == "healthy");
+        if s["status"] == want && (want != "running" || healthy) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "{name} never became {want}: {s}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn container_of(status: &Value, service: &str) -> String {
+    status["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == service)
+        .unwrap_or_else(|| panic!("no service {service} in {status}"))["container"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn colliding_database_ports_refuse_the_second_start_and_force_records_the_failure() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let (a, b) = (unique("pga"), unique("pgb"));
+    let _clean = Cleanup(vec![a.clone(), b.clone()]);
+    let port = free_port();
+    register(&h, &a, &db_service(port), free_port());
+    register(&h, &b, &db_service(port), free_port());
+
+    h.cmd("stackctl")
+        .args(["start", &a, "--timeout", "90"])
+        .run()
+        .success();
+    assert_eq!(listed(&h, &a)["status"], "running");
+
+    let before = h.registry_bytes();
+    let refused = h.cmd("stackctl").args(["start", &b]).run().code_is(1);
+    refused
+        .stderr_has(&format!("port {port}/tcp"))
+        .stderr_has(&format!("({b}/db)"))
+        .stderr_has(&format!("project {a} (service db, running)"))
+        .stderr_has(&format!("stackctl stop {a}"))
+        .stderr_has("--force");
+    assert_eq!(h.registry_bytes(), before, "a refused start writes nothing");
+    let none = Command::new("docker")
+        .args(["ps", "-aq", "--filter"])
+        .arg(format!("label=com.docker.compose.project={b}"))
+        .output()
+        .unwrap();
+    assert!(
+        none.stdout.is_empty(),
+        "a refused start creates no container"
+    );
+
+    // --force goes ahead with a warning; the engine cannot bind the port
+    // twice, so the start ends in `error` with the engine's reason.
+    let forced = h
+        .cmd("stackctl")
+        .args(["start", &b, "--force", "--timeout", "30"])
+        .run()
+        .code_is(2);
+    forced
+        .stderr_has("warning: starting")
+        .stderr_has("--force")
+        .stderr_has("recorded as error")
+        .stderr_has(&format!("{port}"));
+    let projects = h.projects(); // parses, or panics
+    assert_eq!(project(&projects, &b)["status"], "error");
+    assert_eq!(project(&projects, &a)["status"], "running");
+    assert_eq!(listed(&h, &b)["status"], "error");
+    assert_eq!(wait_status(&h, &a, "running", 30)["status"], "running");
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // one stack through its whole life: starting it costs seconds
+fn start_status_logs_health_restart_stop_and_stop_all_show_in_the_registry() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let name = unique("life");
+    let _clean = Cleanup(vec![name.clone()]);
+    let http = free_port();
+    let services = format!("{}{}", db_service(free_port()), app_service(http));
+    register(&h, &name, &services, http);
+    assert_eq!(listed(&h, &name)["status"], "unknown");
+
+    h.cmd("stackctl")
+        .args(["start", &name, "--timeout", "120"])
+        .run()
+        .success()
+        .stderr_has("running in");
+    let p = listed(&h, &name);
+    assert_eq!(p["status"], "running");
+    let first_start = p["last_started"].as_str().expect("last_started").to_owned();
+
+    let s = status_json(&h, &name);
+    assert_eq!(s["status"], "running");
+    let svcs = s["services"].as_array().unwrap();
+    assert_eq!(svcs.len(), 2, "{s}");
+    for svc in svcs {
+        assert_eq!(svc["state"], "running", "{s}");
+        assert_eq!(svc["health"], "healthy", "{s}");
+        assert_eq!(svc["ports"][0]["host_ip"], "127.0.0.1");
+    }
+    let app = svcs.iter().find(|c| c["service"] == "app").unwrap();
+    assert_eq!(app["ports"][0]["published"], http);
+    let table = h.cmd("stackctl").arg("status").run().success();
+    table
+        .stdout_has("PROJECT")
+        .stdout_has(&format!("127.0.0.1:{http}->8000/tcp"));
+
+    // Logs: the app's request lines come only with the app's prefix.
+    let logs = h
+        .cmd("stackctl")
+        .args(["logs", &name, "--service", "app"])
+        .run()
+        .success();
+    assert!(logs.stdout.contains("app | ") && logs.stdout.contains("\"GET / HTTP/1.1\" 200"));
+    assert!(
+        logs.stdout.lines().all(|l| l.starts_with("app | ")),
+        "{}",
+        logs.stdout
+    );
+    let db_logs = h
+        .cmd("stackctl")
+        .args(["logs", &name, "--service", "db", "--tail", "200"])
+        .run()
+        .success();
+    assert!(
+        db_logs.stdout.contains("ready to accept connections"),
+        "{}",
+        db_logs.stdout
+    );
+    assert!(db_logs.stdout.lines().all(|l| l.starts_with("db | ")));
+    let both = h
+        .cmd("stackctl")
+        .args(["logs", &name, "-n", "2"])
+        .run()
+        .success();
+    assert!(
+        both.stdout.contains("app | ") && both.stdout.contains("db  | "),
+        "{}",
+        both.stdout
+    );
+    h.cmd("stackctl")
+        .args(["logs", &name, "--service", "nope"])
+        .run()
+        .code_is(2)
+        .stderr_has("no container for service 'nope'");
+
+    let health = h
+        .cmd("stackctl")
+        .args(["health", &name, "--json"])
+        .run()
+        .success();
+    assert_eq!(health.json()["healthy"], true);
+    assert_eq!(health.json()["status"], 200);
+
+    std::thread::sleep(Duration::from_millis(1100));
+    h.cmd("stackctl")
+        .args(["restart", &name, "--stop-timeout", "5"])
+        .run()
+        .success()
+        .stderr_has("stopped")
+        .stderr_has("running in");
+    let p = listed(&h, &name);
+    assert_eq!(p["status"], "running");
+    assert_ne!(p["last_started"].as_str().unwrap(), first_start.as_str());
+
+    h.cmd("stackctl").args(["stop", &name]).run().success();
+    assert_eq!(listed(&h, &name)["status"], "stopped");
+    let s = status_json(&h, &name);
+    assert_eq!(s["status"], "stopped");
+    assert!(
+        s["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["state"] == "exited")
+    );
+    h.cmd("stackctl")
+        .args(["health", &name, "--retries", "1", "--interval", "0.2"])
+        .run()
+        .code_is(1)
+        .stderr_has("not healthy");
+
+    h.cmd("stackctl").args(["start", &name]).run().success();
+    assert_eq!(listed(&h, &name)["status"], "running");
+    h.cmd("stackctl")
+        .arg("stop-all")
+        .run()
+        .success()
+        .stderr_has("stopped 1 project(s)");
+    assert_eq!(listed(&h, &name)["status"], "stopped");
+    assert_eq!(status_json(&h, &name)["status"], "stopped");
+}
+
+#[test]
+fn a_container_killed_behind_berths_back_is_an_error_and_watch_restart_brings_it_back() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let name = unique("kill");
+    let _clean = Cleanup(vec![name.clone()]);
+    register(&h, &name, &db_service(free_port()), free_port());
+    h.cmd("stackctl")
+        .args(["start", &name, "--timeout", "90"])
+        .run()
+        .success();
+    let container = container_of(&status_json(&h, &name), "db");
+
+    let killed = Command::new("docker")
+        .args(["kill", &container])
+        .output()
+        .unwrap();
+    assert!(killed.status.success());
+    let s = status_json(&h, &name);
+    assert!(s["status"] == "error" || s["status"] == "stopped", "{s}");
+    assert_eq!(s["services"][0]["state"], "exited");
+    assert_eq!(
+        listed(&h, &name)["status"],
+        s["status"],
+        "status corrects the registry"
+    );
+
+    let watch = h
+        .cmd("stackctl")
+        .args([
+            "watch",
+            &name,
+            "--restart",
+            "--iterations",
+            "2",
+            "--interval",
+            "1",
+            "--json",
+        ])
+        .run()
+        .success();
+    let events: Vec<Value> = watch
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an event per line"))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["service"] == "db" && e["to"] == "restarted"),
+        "{}",
+        watch.stdout
+    );
+    wait_status(&h, &name, "running", 60);
+    assert_eq!(listed(&h, &name)["status"], "running");
+
+    // A project stopped on purpose is left alone.
+    h.cmd("stackctl").args(["stop", &name]).run().success();
+    let watch = h
+        .cmd("stackctl")
+        .args(["watch", &name, "--restart", "--once"])
+        .run()
+        .success();
+    assert!(!watch.stdout.contains("restarted"), "{}", watch.stdout);
+    assert_eq!(status_json(&h, &name)["status"], "stopped");
+}
+
+#[test]
+fn a_failing_pre_start_hook_prevents_the_start_and_hooks_see_the_projects_environment() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let name = unique("hook");
+    let _clean = Cleanup(vec![name.clone()]);
+    let services = "  box:
+    image: berth/debian:bookworm
+    command: [\"sleep\", \"infinity\"]
+    init: true
+    environment:
+      GREETING: ${GREETING:-unset}
+";
+    let dir = register(&h, &name, services, free_port());
+    h.cmd("registry")
+        .args(["env", "set", &name, "GREETING=hello from the registry"])
+        .run()
+        .success();
+    h.write(
+        &format!("{name}/.berth/config.yaml"),
+        "hooks:\n  pre_start: [\"sh\", \"-c\", \"echo checking; exit 3\"]\n",
+    );
+    let before = h.registry_bytes();
+    h.cmd("stackctl")
+        .args(["start", &name])
+        .run()
+        .code_is(2)
+        .stderr_has("pre_start hook")
+        .stderr_has("exited with status 3")
+        .stderr_has("hint:");
+    assert_eq!(h.registry_bytes(), before);
+    let none = Command::new("docker")
+        .args(["ps", "-aq", "--filter"])
+        .arg(format!("label=com.docker.compose.project={name}"))
+        .output()
+        .unwrap();
+    assert!(
+        none.stdout.is_empty(),
+        "no container after a failed pre_start"
+    );
+
+    // Hooks run in the project folder with the registry's variables; a
+    // string hook is the user's own shell text.
+    h.write(
+        &format!("{name}/.berth/config.yaml"),
+        "hooks:
+  pre_start: 'echo \"$GREETING|$BERTH_PROJECT|$PWD\" > pre_start.out'
+  post_start: [\"sh\", \"-c\", \"echo \\\"$BERTH_PORT\\\" > post_start.out\"]
+  pre_stop: 'echo \"$GREETING\" > pre_stop.out'
+  post_stop: [\"touch\", \"post_stop.out\"]
+",
+    );
+    h.cmd("stackctl").args(["start", &name]).run().success();
+    let pre = std::fs::read_to_string(dir.join("pre_start.out")).unwrap();
+    let real_dir = std::fs::canonicalize(&dir).unwrap();
+    assert_eq!(
+        pre.trim(),
+        format!("hello from the registry|{name}|{}", real_dir.display())
+    );
+    let port = listed(&h, &name)["port"].as_u64().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("post_start.out"))
+            .unwrap()
+            .trim(),
+        port.to_string()
+    );
+    // The stack itself got the registry's variable through compose.
+    let container = container_of(&status_json(&h, &name), "box");
+    let env = Command::new("docker")
+        .args(["inspect", "--format", "{{json .Config.Env}}", &container])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&env.stdout).contains("GREETING=hello from the registry"),
+        "{}",
+        String::from_utf8_lossy(&env.stdout)
+    );
+    h.cmd("stackctl")
+        .args(["stop", &name, "--timeout", "2"])
+        .run()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pre_stop.out"))
+            .unwrap()
+            .trim(),
+        "hello from the registry"
+    );
+    assert!(dir.join("post_stop.out").exists());
+    assert_eq!(listed(&h, &name)["status"], "stopped");
+
+    // A failing pre_stop hook stops the stop.
+    h.write(
+        &format!("{name}/.berth/config.yaml"),
+        "hooks:\n  pre_stop: [\"false\"]\n",
+    );
+    h.cmd("stackctl").args(["start", &name]).run().success();
+    h.cmd("stackctl")
+        .args(["stop", &name])
+        .run()
+        .code_is(2)
+        .stderr_has("pre_stop hook");
+    assert_eq!(listed(&h, &name)["status"], "running");
+}
+
+/// A registry with one project whose folder holds a compose file.
+fn one_project(h: &Harness, name: &str) -> PathBuf {
+    register(
+        h,
+        name,
+        "  box:\n    image: berth/debian:bookworm\n    command: [\"sleep\", \"infinity\"]\n",
+        free_port(),
+    )
+}
+
+fn empty_dir(h: &Harness) -> PathBuf {
+    let d = h.path().join("empty-bin");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn engine_down_compose_missing_and_folder_gone_exit_2_with_a_hint_and_touch_nothing() {
+    let h = Harness::new();
+    let name = "errs";
+    let dir = one_project(&h, name);
+    let before = h.registry_bytes();
+
+    for args in [
+        vec!["start", name],
+        vec!["stop", name],
+        vec!["status"],
+        vec!["stop-all"],
+    ] {
+        h.cmd("stackctl")
+            .args(&args)
+            .env("DOCKER_HOST", "unix:///nonexistent.sock")
+            .run()
+            .code_is(2)
+            .stderr_has("nonexistent.sock")
+            .stderr_has("hint: start the engine");
+        assert_eq!(h.registry_bytes(), before, "{args:?} wrote the registry");
+    }
+
+    h.cmd("stackctl")
+        .args(["start", name])
+        .env("PATH", empty_dir(&h))
+        .run()
+        .code_is(2)
+        .stderr_has("no compose driver found")
+        .stderr_has("hint: install one");
+    assert_eq!(h.registry_bytes(), before);
+
+    h.cmd("stackctl")
+        .args(["start", "nosuch"])
+        .run()
+        .code_is(2)
+        .stderr_has("no project named 'nosuch'")
+        .stderr_has("hint:");
+    h.cmd("stackctl")
+        .args(["start", "Bad_Name"])
+        .run()
+        .code_is(2)
+        .stderr_has("Bad_Name");
+
+    h.write(
+        &format!("{name}/.berth/config.yaml"),
+        "hooks:\n  pre-start: [\"true\"]\n",
+    );
+    h.cmd("stackctl")
+        .args(["start", name])
+        .run()
+        .code_is(2)
+        .stderr_has("config.yaml")
+        .stderr_has("pre-start");
+    assert_eq!(h.registry_bytes(), before);
+
+    std::fs::remove_dir_all(&dir).unwrap();
+    for args in [
+        vec!["start", name],
+        vec!["restart", name],
+        vec!["stop", name],
+    ] {
+        h.cmd("stackctl")
+            .args(&args)
+            .run()
+            .code_is(2)
+            .stderr_has("does not exist")
+            .stderr_has(&format!(
+                "hint: move the folder back, or forget the project: registry remove {name}"
+            ));
+        assert_eq!(h.registry_bytes(), before);
+    }
+    h.cmd("stackctl")
+        .args(["health", name, "--path", "no slash"])
+        .run()
+        .code_is(2);
+    h.cmd("stackctl")
+        .args(["watch", "--once", "--iterations", "2"])
+        .run()
+        .code_is(2);
+    assert!(Path::new(&h.registry_file()).exists());
+}
+
+#[test]
+fn doctor_names_the_engine_and_the_compose_driver_and_says_what_is_missing() {
+    let h = Harness::new();
+    let bad = h
+        .cmd("stackctl")
+        .args(["doctor", "--json"])
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .env("PATH", empty_dir(&h))
+        .run()
+        .code_is(1);
+    let checks = bad.json();
+    let get = |v: &Value, c: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["check"] == c)
+            .unwrap()
+            .clone()
+    };
+    for c in ["engine", "socket", "compose"] {
+        let check = get(&checks, c);
+        assert_eq!(check["ok"], false, "{check}");
+        assert!(
+            check["hint"].as_str().is_some_and(|h| !h.is_empty()),
+            "{check}"
+        );
+    }
+    assert_eq!(get(&checks, "registry")["ok"], true);
+    h.cmd("stackctl")
+        .arg("doctor")
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .run()
+        .code_is(1)
+        .stderr_has("hint: start the engine");
+
+    if !docker_ready() {
+        return;
+    }
+    let good = h.cmd("stackctl").args(["doctor", "--json"]).run().success();
+    let checks = good.json();
+    assert!(
+        get(&checks, "engine")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("API")
+    );
+    assert!(
+        get(&checks, "compose")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("compose")
+    );
+    assert_eq!(get(&checks, "socket")["ok"], true);
+}

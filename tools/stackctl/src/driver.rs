@@ -1,0 +1,174 @@
+//! The compose driver: `docker compose` (v2) when present, else
+//! `docker-compose` (v1), else `podman compose`; run with argument vectors.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use berth::Project;
+use berth::cli::error_with_hint;
+
+/// Which compose implementation runs the stacks.
+#[derive(Debug, Clone)]
+pub struct Driver {
+    /// `docker compose`, `docker-compose` or `podman compose`.
+    pub name: &'static str,
+    program: PathBuf,
+    prefix: Vec<&'static str>,
+}
+
+/// An executable file named `program` on PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|d| d.join(program))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Whether `program args...` runs and exits 0 (output discarded).
+fn answers(program: &Path, args: &[&str]) -> bool {
+    duct::cmd(program, args)
+        .stdin_null()
+        .stdout_null()
+        .stderr_null()
+        .unchecked()
+        .run()
+        .is_ok_and(|o| o.status.success())
+}
+
+impl Driver {
+    /// Find the compose driver, in the order of preference.
+    pub fn detect() -> anyhow::Result<Self> {
+        if let Some(docker) = which("docker")
+            && answers(&docker, &["compose", "version"])
+        {
+            return Ok(Self {
+                name: "docker compose",
+                program: docker,
+                prefix: vec!["compose"],
+            });
+        }
+        if let Some(v1) = which("docker-compose") {
+            return Ok(Self {
+                name: "docker-compose",
+                program: v1,
+                prefix: vec![],
+            });
+        }
+        if let Some(podman) = which("podman")
+            && answers(&podman, &["compose", "version"])
+        {
+            return Ok(Self {
+                name: "podman compose",
+                program: podman,
+                prefix: vec!["compose"],
+            });
+        }
+        Err(error_with_hint(
+            "no compose driver found: neither `docker compose`, `docker-compose` nor `podman compose` runs",
+            "install one (Debian: apt-get install docker-compose, or the docker-compose-plugin package), \
+             and check that it is on PATH",
+        ))
+    }
+
+    /// The driver's version line, when it tells.
+    pub fn version(&self) -> Option<String> {
+        let mut args: Vec<&str> = self.prefix.clone();
+        args.extend(["version", "--short"]);
+        let out = duct::cmd(&self.program, &args)
+            .stdin_null()
+            .stderr_null()
+            .stdout_capture()
+            .unchecked()
+            .run()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    }
+
+    /// The arguments naming the project: `-p NAME`, its folder, its compose
+    /// files and its `.env`.
+    fn project_args(project: &Project, files: &[PathBuf]) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec![
+            "-p".into(),
+            project.name.clone().into(),
+            "--project-directory".into(),
+            project.path.clone().into(),
+        ];
+        for f in files {
+            args.push("-f".into());
+            args.push(f.clone().into());
+        }
+        let env_file = project.path.join(".env");
+        if env_file.is_file() {
+            args.push("--env-file".into());
+            args.push(env_file.into());
+        }
+        args
+    }
+
+    /// Run `compose <project args> <action...>` in the project folder with
+    /// the registry's variables in the environment. Compose's own output is
+    /// captured and returned; a failure is an error carrying its last lines.
+    pub fn run(
+        &self,
+        project: &Project,
+        files: &[PathBuf],
+        env: &BTreeMap<String, String>,
+        action: &[&str],
+    ) -> anyhow::Result<String> {
+        let mut args: Vec<OsString> = self.prefix.iter().map(OsString::from).collect();
+        args.extend(Self::project_args(project, files));
+        args.extend(action.iter().map(OsString::from));
+        let mut cmd = duct::cmd(&self.program, &args)
+            .dir(&project.path)
+            .stdin_null()
+            .stdout_to_stderr()
+            .stderr_capture()
+            .unchecked()
+            // -p and -f say which project; the caller's own choices must not.
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .env_remove("COMPOSE_FILE");
+        for (k, v) in env {
+            cmd = cmd.env(k, v);
+        }
+        let out = cmd
+            .run()
+            .with_context(|| format!("cannot run {}", self.name))?;
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() {
+            let why = last_lines(&text, 4);
+            let code = out
+                .status
+                .code()
+                .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"));
+            anyhow::bail!(
+                "`{} {}` failed ({code}): {why}",
+                self.name,
+                action.join(" ")
+            );
+        }
+        Ok(text)
+    }
+}
+
+/// The last `n` non-empty lines of compose's output, joined, for a message.
+pub fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let start = lines.len().saturating_sub(n);
+    let joined = lines[start..].join(" / ");
+    if joined.is_empty() {
+        "no output".to_owned()
+    } else {
+        joined
+    }
+}

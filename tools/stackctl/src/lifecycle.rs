@@ -1,0 +1,434 @@
+//! `start`, `stop`, `restart`, `stop-all`: drive the compose stack, check
+//! ports before a start, wait for health, run hooks, record the status.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use berth::claims::{self, CheckOptions};
+use berth::cli::{Outcome, render_error, warn};
+use berth::docker::ContainerInfo;
+use berth::registry::Registry;
+use berth::{ClaimSource, Conflict, Project, ProjectPorts, Protocol, Status, netstat};
+use bollard::Docker;
+
+use crate::driver::Driver;
+use crate::engine::{self, ServiceState};
+use crate::{TOOL, hooks, parse_seconds, project_dir, record, registry, select};
+
+/// Start projects: check ports, run the stack detached, wait until healthy.
+///
+/// Every host port the project publishes is checked against the projects
+/// running now and against what listens on this machine (`ports check
+/// --running --probe`). A conflict refuses the start (exit 1) unless
+/// --force. Then `pre_start` runs, compose brings the stack up (`up -d`)
+/// with the project's compose files, `.env` and registry variables, and
+/// stackctl waits until every container runs and every healthcheck passes.
+/// The registry records `running` and `last_started`, or `error`.
+#[derive(Debug, clap::Args)]
+pub struct StartArgs {
+    /// Names of registered projects.
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+    /// Start even when a port is taken (a warning instead of a refusal).
+    #[arg(long)]
+    force: bool,
+    /// Seconds to wait for the services to run and be healthy.
+    #[arg(long, value_name = "S", default_value = "120", value_parser = parse_seconds)]
+    timeout: Duration,
+}
+
+/// Stop projects gracefully (SIGTERM or the image's stop signal, then SIGKILL after --timeout).
+#[derive(Debug, clap::Args)]
+pub struct StopArgs {
+    /// Names of registered projects.
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+    /// Seconds each container gets to stop before it is killed.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    timeout: u32,
+}
+
+/// Stop, then start projects (hooks and the port check included).
+#[derive(Debug, clap::Args)]
+pub struct RestartArgs {
+    /// Names of registered projects.
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+    /// Start even when a port is taken.
+    #[arg(long)]
+    force: bool,
+    /// Seconds each container gets to stop before it is killed.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    stop_timeout: u32,
+    /// Seconds to wait for the services to run and be healthy.
+    #[arg(long, value_name = "S", default_value = "120", value_parser = parse_seconds)]
+    timeout: Duration,
+}
+
+/// Stop every project that runs (or is recorded as running).
+#[derive(Debug, clap::Args)]
+pub struct StopAllArgs {
+    /// Seconds each container gets to stop before it is killed.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    timeout: u32,
+}
+
+/// What every action needs: the registry, the compose driver, the engine.
+struct Ctx {
+    reg: Registry,
+    driver: Driver,
+    rt: tokio::runtime::Runtime,
+    docker: Docker,
+}
+
+impl Ctx {
+    fn new(reg: Registry) -> anyhow::Result<Self> {
+        let driver = Driver::detect()?;
+        let rt = berth::docker::runtime()?;
+        let docker = rt.block_on(crate::engine::connect())?;
+        Ok(Self {
+            reg,
+            driver,
+            rt,
+            docker,
+        })
+    }
+
+    fn containers(&self, projects: &[&str]) -> anyhow::Result<Vec<ContainerInfo>> {
+        self.rt
+            .block_on(berth::docker::project_containers(&self.docker, projects))
+    }
+}
+
+/// Load the registry and the named projects, and check their folders, before
+/// anything runs.
+fn prepare(names: &[String]) -> anyhow::Result<(Registry, Vec<Project>)> {
+    let reg = registry()?;
+    let projects = reg.load()?;
+    let selected = select(&projects, names)?;
+    for p in &selected {
+        project_dir(p)?;
+    }
+    Ok((reg, selected))
+}
+
+pub fn start(a: &StartArgs) -> anyhow::Result<Outcome> {
+    let (reg, selected) = prepare(&a.names)?;
+    let ctx = Ctx::new(reg)?;
+    let mut outcome = Outcome::Clean;
+    for p in &selected {
+        if !start_one(&ctx, p, a.force, a.timeout)? {
+            outcome = Outcome::Found;
+        }
+    }
+    Ok(outcome)
+}
+
+pub fn stop(a: &StopArgs) -> anyhow::Result<Outcome> {
+    let (reg, selected) = prepare(&a.names)?;
+    let ctx = Ctx::new(reg)?;
+    for p in &selected {
+        stop_one(&ctx, p, a.timeout)?;
+    }
+    Ok(Outcome::Clean)
+}
+
+pub fn restart(a: &RestartArgs) -> anyhow::Result<Outcome> {
+    let (reg, selected) = prepare(&a.names)?;
+    let ctx = Ctx::new(reg)?;
+    let mut outcome = Outcome::Clean;
+    for p in &selected {
+        stop_one(&ctx, p, a.stop_timeout)?;
+        if !start_one(&ctx, p, a.force, a.timeout)? {
+            outcome = Outcome::Found;
+        }
+    }
+    Ok(outcome)
+}
+
+pub fn stop_all(a: &StopAllArgs) -> anyhow::Result<Outcome> {
+    let reg = registry()?;
+    let projects = reg.load()?;
+    let ctx = Ctx::new(reg)?;
+    let names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
+    let containers = if names.is_empty() {
+        Vec::new()
+    } else {
+        ctx.containers(&names)?
+    };
+    let running: HashSet<&str> = containers
+        .iter()
+        .filter(|c| c.state == "running")
+        .map(|c| c.project.as_str())
+        .collect();
+    let mut failed = 0;
+    let mut stopped = 0;
+    for p in &projects {
+        let meant = matches!(p.status, Status::Running | Status::Error);
+        if !running.contains(p.name.as_str()) && !meant {
+            continue;
+        }
+        let result = project_dir(p).and_then(|_| stop_one(&ctx, p, a.timeout));
+        match result {
+            Ok(()) => stopped += 1,
+            Err(e) => {
+                failed += 1;
+                eprint!("{}", render_error(TOOL, &e));
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} project(s) could not be stopped ({stopped} stopped)");
+    }
+    eprintln!("stopped {stopped} project(s)");
+    Ok(Outcome::Clean)
+}
+
+/// Stop one project: `pre_stop`, compose stop, record `stopped`, `post_stop`.
+fn stop_one(ctx: &Ctx, p: &Project, timeout: u32) -> anyhow::Result<()> {
+    let hooks = hooks::load(&p.path)?;
+    hooks::run("pre_stop", hooks.pre_stop.as_ref(), p)?;
+    let env = hooks::environment(p, false)?;
+    let t = timeout.to_string();
+    ctx.driver
+        .run(p, &crate::compose_files(p), &env, &["stop", "-t", &t])
+        .with_context(|| format!("cannot stop '{}'", p.name))?;
+    record(&ctx.reg, &p.name, Status::Stopped)?;
+    eprintln!("{}: stopped", p.name);
+    if let Err(e) = hooks::run("post_stop", hooks.post_stop.as_ref(), p) {
+        warn(TOOL, format!("{e:#}"));
+    }
+    Ok(())
+}
+
+/// Start one project. `Ok(false)` when a port conflict refused the start.
+fn start_one(ctx: &Ctx, p: &Project, force: bool, timeout: Duration) -> anyhow::Result<bool> {
+    let hooks = hooks::load(&p.path)?;
+    let all = ctx.reg.load()?;
+    let containers = ctx.containers(&[])?;
+    let conflicts = port_conflicts(p, &all, &containers);
+    if !conflicts.is_empty() {
+        for c in &conflicts {
+            let line = describe(p, c);
+            if force {
+                warn(
+                    TOOL,
+                    format!("starting '{}' anyway (--force): {line}", p.name),
+                );
+            } else {
+                eprintln!("{TOOL}: cannot start '{}': {line}", p.name);
+            }
+        }
+        if !force {
+            let others: Vec<String> = conflicts
+                .iter()
+                .flat_map(|c| &c.claims)
+                .filter(|c| c.source == ClaimSource::Registry && c.project != p.name)
+                .map(|c| c.project.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let stop = if others.is_empty() {
+                "stop what holds the port".to_owned()
+            } else {
+                format!(
+                    "stop {} first (stackctl stop {})",
+                    others.join(", "),
+                    others.join(" ")
+                )
+            };
+            eprintln!(
+                "hint: {stop}, give '{}' another port in its compose file, or pass --force to start anyway",
+                p.name
+            );
+            return Ok(false);
+        }
+    }
+    hooks::run("pre_start", hooks.pre_start.as_ref(), p)?;
+    let env = hooks::environment(p, false)?;
+    let began = Instant::now();
+    eprintln!("{}: starting with {}", p.name, ctx.driver.name);
+    let up = ctx
+        .driver
+        .run(p, &crate::compose_files(p), &env, &["up", "-d"])
+        .and_then(|_| ctx.rt.block_on(wait_ready(&ctx.docker, &p.name, timeout)));
+    let services = match up {
+        Ok(s) => s,
+        Err(e) => {
+            record(&ctx.reg, &p.name, Status::Error)?;
+            return Err(e.context(format!("'{}' did not start (recorded as error)", p.name)));
+        }
+    };
+    record(&ctx.reg, &p.name, Status::Running)?;
+    let list: Vec<String> = services
+        .iter()
+        .map(|s| match &s.health {
+            Some(h) => format!("{} ({h})", s.service),
+            None => s.service.clone(),
+        })
+        .collect();
+    eprintln!(
+        "{}: running in {:.1}s: {}",
+        p.name,
+        began.elapsed().as_secs_f64(),
+        list.join(", ")
+    );
+    if let Err(e) = hooks::run("post_start", hooks.post_start.as_ref(), p) {
+        warn(TOOL, format!("{e:#}"));
+    }
+    Ok(true)
+}
+
+/// Conflicts on `p`'s ports: with the projects running now (by the engine's
+/// account), and with what listens on this machine apart from `p`'s own
+/// containers and those running projects.
+fn port_conflicts(p: &Project, all: &[Project], containers: &[ContainerInfo]) -> Vec<Conflict> {
+    let running: HashSet<&str> = containers
+        .iter()
+        .filter(|c| c.state == "running")
+        .map(|c| c.project.as_str())
+        .collect();
+    let mut me = ProjectPorts::from(p);
+    me.status = Status::Running;
+    let mut candidates = vec![me.clone()];
+    candidates.extend(
+        all.iter()
+            .filter(|o| o.name != p.name && running.contains(o.name.as_str()))
+            .map(|o| {
+                let mut o = ProjectPorts::from(o);
+                o.status = Status::Running;
+                o
+            }),
+    );
+    let mut out: Vec<Conflict> =
+        claims::find_conflicts(&candidates, CheckOptions { running_only: true }, None)
+            .into_iter()
+            .filter(|c| c.claims.iter().any(|cl| cl.project == p.name))
+            .collect();
+    let Some(table) = netstat::listeners() else {
+        warn(
+            TOOL,
+            "cannot read /proc/net: ports in use on this machine are not checked",
+        );
+        return out;
+    };
+    // Ports held by p's own running containers, or already reported.
+    let mut known: HashSet<(u16, Protocol)> = containers
+        .iter()
+        .filter(|c| c.project == p.name && c.state == "running")
+        .flat_map(|c| {
+            c.ports
+                .iter()
+                .filter_map(|b| Some((b.published?, b.protocol)))
+        })
+        .collect();
+    known.extend(out.iter().map(|c| (c.port, c.protocol)));
+    let table: Vec<netstat::Listener> = table
+        .into_iter()
+        .filter(|l| !known.contains(&(l.port, l.protocol)))
+        .collect();
+    me.status = Status::Stopped;
+    out.extend(claims::find_conflicts(
+        &[me],
+        CheckOptions {
+            running_only: false,
+        },
+        Some(&table),
+    ));
+    out
+}
+
+/// One conflict in words: the port, `p`'s service, and who else holds it.
+fn describe(p: &Project, c: &Conflict) -> String {
+    let mine: Vec<String> = c
+        .claims
+        .iter()
+        .filter(|cl| cl.source == ClaimSource::Registry && cl.project == p.name)
+        .map(|cl| format!("{}/{}", cl.project, cl.service))
+        .collect();
+    let others: Vec<String> = c
+        .claims
+        .iter()
+        .filter(|cl| !(cl.source == ClaimSource::Registry && cl.project == p.name))
+        .map(|cl| match cl.source {
+            ClaimSource::Registry => {
+                format!("project {} (service {}, running)", cl.project, cl.service)
+            }
+            ClaimSource::System => {
+                let pid = cl.pid.map(|p| format!(" [pid {p}]")).unwrap_or_default();
+                format!("{}{pid} listening on this machine", cl.service)
+            }
+        })
+        .collect();
+    let others = if others.is_empty() {
+        "another service of the same project".to_owned()
+    } else {
+        others.join(" and ")
+    };
+    format!(
+        "port {}/{} ({}) is taken by {others}",
+        c.port,
+        c.protocol,
+        mine.join(", ")
+    )
+}
+
+/// Wait until every container of the project runs and passes its healthcheck.
+async fn wait_ready(
+    docker: &Docker,
+    name: &str,
+    timeout: Duration,
+) -> anyhow::Result<Vec<ServiceState>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let containers = berth::docker::project_containers(docker, &[name]).await?;
+        let services = engine::services_of(&containers, name);
+        if let Some(s) = services
+            .iter()
+            .find(|s| matches!(s.state.as_str(), "exited" | "dead"))
+        {
+            let tail = crate::logs::tail_text(docker, &s.container, 5).await;
+            anyhow::bail!(
+                "service {} {} right after the start{tail}",
+                s.service,
+                s.state
+            );
+        }
+        if let Some(s) = services
+            .iter()
+            .find(|s| s.health.as_deref() == Some("unhealthy"))
+        {
+            anyhow::bail!("service {} is unhealthy (its healthcheck fails)", s.service);
+        }
+        let ready = |s: &ServiceState| {
+            s.state == "running" && s.health.as_deref().is_none_or(|h| h == "healthy")
+        };
+        if !services.is_empty() && services.iter().all(ready) {
+            return Ok(services);
+        }
+        if Instant::now() >= deadline {
+            let waiting: Vec<String> = services
+                .iter()
+                .filter(|s| !ready(s))
+                .map(|s| {
+                    format!(
+                        "{} ({})",
+                        s.service,
+                        s.health.as_deref().unwrap_or(&s.state)
+                    )
+                })
+                .collect();
+            let waiting = if services.is_empty() {
+                "no containers appeared".to_owned()
+            } else {
+                format!("still waiting for {}", waiting.join(", "))
+            };
+            return Err(berth::cli::error_with_hint(
+                format!("not healthy within {}s: {waiting}", timeout.as_secs()),
+                format!("see `stackctl logs {name}`, or allow longer with --timeout"),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+}
