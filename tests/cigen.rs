@@ -779,6 +779,61 @@ fn combo_generic_github_and_gitlab_when_asked() {
     generate_and_validate(&h, &dir, "gitlab", false, &["--stack", "generic"]);
 }
 
+/// The checks above can fail: the same validators reject a workflow with the
+/// mistakes cigen avoids (an expression in a script, a token kept by checkout,
+/// an unquoted variable, a schema error).
+#[test]
+fn validators_reject_an_insecure_workflow() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let bad = h.write(
+        "bad/.github/workflows/test.yml",
+        "name: Test\non: pull_request_target\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      \
+         - uses: actions/checkout@v4\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n      \
+         - run: echo \"${{ github.event.pull_request.title }}\" && echo $HOME\n",
+    );
+    let (_, out, _) = run_tool(
+        &h,
+        "zizmor",
+        &[
+            "--offline",
+            "--format",
+            "json",
+            "--min-severity",
+            "medium",
+            bad.parent().unwrap().to_str().unwrap(),
+        ],
+    );
+    let findings: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let idents: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["ident"].as_str())
+        .collect();
+    for want in ["template-injection", "dangerous-triggers", "unpinned-uses"] {
+        assert!(idents.contains(&want), "zizmor missed {want}: {idents:?}");
+    }
+    let doc = yaml(&bad);
+    let (_, script) = github_scripts(&doc).pop().unwrap();
+    let file = h.write("bad.sh", &format!("#!/bin/bash\nset -e\n{script}\n"));
+    let (code, out, _) = run_tool(&h, "shellcheck", &["--shell=bash", file.to_str().unwrap()]);
+    assert_ne!(code, 0, "shellcheck passed an unquoted $HOME");
+    assert!(out.contains("SC2086"), "{out}");
+    let gl = h.write(
+        "bad/.gitlab-ci.yml",
+        "test:\n  script: make test\n  timeout: [20]\n",
+    );
+    let (code, _, _) = run_tool(
+        &h,
+        "check-jsonschema",
+        &["--builtin-schema", "vendor.gitlab-ci", gl.to_str().unwrap()],
+    );
+    assert_ne!(code, 0, "check-jsonschema passed a list as timeout");
+}
+
 // ---------------------------------------------------------------------------
 // Detection
 
@@ -1104,6 +1159,29 @@ fn existing_files_are_kept_without_force_and_dry_run_writes_nothing() {
 }
 
 #[test]
+fn deploy_without_a_production_stage_builds_the_last_stage_with_a_warning() {
+    let h = Harness::new();
+    let dir = project(
+        &h,
+        "onestage",
+        Db::None,
+        &[
+            ("manage.py", ""),
+            ("requirements.txt", "django\n"),
+            ("Dockerfile", "FROM python:3.12-slim\n"),
+        ],
+    );
+    h.cmd("cigen")
+        .args(["generate", dir.to_str().unwrap(), "--deploy"])
+        .run()
+        .success()
+        .stderr_has("cigen: warning:")
+        .stderr_has("no production stage");
+    let deploy = text(&dir.join(".github/workflows/deploy.yml"));
+    assert!(!deploy.contains("target:"), "{deploy}");
+}
+
+#[test]
 fn deploy_needs_a_dockerfile() {
     let h = Harness::new();
     let dir = project(&h, "nodock", Db::None, &[("manage.py", "")]);
@@ -1319,44 +1397,50 @@ fn as_postgres(program: &str, args: &[&str]) {
     );
 }
 
-/// A virtualenv with Django and psycopg, built once and kept under target/.
+/// A virtualenv with Django, psycopg and ruff, built once (`PyPI`) and kept under `target/`.
 fn django_venv() -> PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cigen-test-venv");
-    let python = venv.join("bin/python");
-    let ready = venv.join(".ready");
-    if ready.is_file() {
-        return venv;
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    let out = Command::new("python3")
-        .args(["-m", "venv", venv.to_str().unwrap()])
-        .current_dir("/")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "venv: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "django>=4.2",
-            "psycopg[binary]>=3.1",
-        ])
-        .current_dir("/")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pip install: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(&ready, "").unwrap();
-    venv
+    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VENV.get_or_init(|| {
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cigen-test-venv");
+        let ready = venv.join(".ready-2");
+        if ready.is_file() {
+            return venv;
+        }
+        let _ = std::fs::remove_dir_all(&venv);
+        let out = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .current_dir("/")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "venv: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "django>=4.2",
+                "psycopg[binary]>=3.1",
+                "ruff",
+            ])
+            .current_dir("/")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pip install: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(&ready, "").unwrap();
+        venv
+    })
+    .clone()
 }
 
 /// A minimal Django project whose settings read the pipeline's DB_* variables
@@ -1365,7 +1449,7 @@ fn django_project(h: &Harness, image: &str) -> PathBuf {
     let files: &[(&str, &str)] = &[
         (
             "manage.py",
-            "#!/usr/bin/env python\nimport os, sys\nif __name__ == '__main__':\n    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site_cfg.settings')\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
+            "#!/usr/bin/env python\nimport os\nimport sys\n\nif __name__ == '__main__':\n    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site_cfg.settings')\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
         ),
         ("site_cfg/__init__.py", ""),
         ("site_cfg/urls.py", "urlpatterns = []\n"),
@@ -1400,6 +1484,13 @@ DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'HOST': os.e
     for (rel, t) in files {
         h.write(&format!("site/{rel}"), t);
     }
+    // The project's own ruff settings (so none from a parent folder apply).
+    h.write(
+        "site/ruff.toml",
+        "line-length = 120\n\n[lint]\nselect = [\"E4\", \"E7\", \"E9\", \"F\"]\n",
+    );
+    // Executable, as django-admin writes it (ruff checks the shebang).
+    set_mode(&h.path().join("site/manage.py"), 0o755);
     h.path().join("site")
 }
 
@@ -1421,10 +1512,11 @@ fn service_env(job: &Value, key: &str) -> String {
         .to_string()
 }
 
-/// Run the job's install, check, migrate and test steps as the runner does
-/// (bash -e, the job's env), with the service's port 5432 mapped to `port`.
-fn run_django_steps(dir: &Path, job: &Value, port: u16) {
-    let mut env: BTreeMap<String, String> = job["env"]
+/// The job's environment (GitHub `env:` or GitLab `variables:`) with the
+/// database at 127.0.0.1:`port`: GitHub maps the service's 5432 to the
+/// runner's, GitLab reaches it by its alias; here it is a local server.
+fn job_env(vars: &Value, port: u16, expect_host: &str) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = vars
         .as_mapping()
         .unwrap()
         .iter()
@@ -1436,64 +1528,56 @@ fn run_django_steps(dir: &Path, job: &Value, port: u16) {
         })
         .collect();
     assert_eq!(env["DB_PORT"], "5432");
-    assert_eq!(env["DB_HOST"], "127.0.0.1");
+    assert_eq!(env["DB_HOST"], expect_host);
+    env.insert("DB_HOST".into(), "127.0.0.1".into());
     env.insert("DB_PORT".into(), port.to_string());
-    let url = env["DATABASE_URL"].replace(":5432/", &format!(":{port}/"));
+    let url = env["DATABASE_URL"].replace(
+        &format!("@{expect_host}:5432/"),
+        &format!("@127.0.0.1:{port}/"),
+    );
     env.insert("DATABASE_URL".into(), url);
+    env
+}
 
+/// Run one script as the runner does (bash -e) in the project with the job's environment.
+fn run_script(dir: &Path, env: &BTreeMap<String, String>, label: &str, script: &str) -> String {
     let venv = django_venv();
     let path = format!(
         "{}:{}",
         venv.join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let steps = job["steps"].as_sequence().unwrap();
-    let mut ran = Vec::new();
-    for want in ["Install dependencies", "Check", "Migrate", "Test"] {
-        let step = steps
-            .iter()
-            .find(|st| st["name"].as_str() == Some(want))
-            .unwrap_or_else(|| panic!("no step {want}"));
-        let script = step["run"].as_str().unwrap();
-        let out = Command::new("bash")
-            .args([
-                "--noprofile",
-                "--norc",
-                "-e",
-                "-o",
-                "pipefail",
-                "-c",
-                script,
-            ])
-            .current_dir(dir)
-            .envs(&env)
-            .env("PATH", &path)
-            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-            .env("VIRTUAL_ENV", &venv)
-            .output()
-            .unwrap();
-        let log = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.status.success(),
-            "step {want} failed:\n{script}\n---\n{log}"
-        );
-        ran.push(log);
-    }
-    assert!(
-        ran[3].contains("Ran 1 test") && ran[3].contains("OK"),
-        "{}",
-        ran[3]
+    let out = Command::new("bash")
+        .args([
+            "--noprofile",
+            "--norc",
+            "-e",
+            "-o",
+            "pipefail",
+            "-c",
+            script,
+        ])
+        .current_dir(dir)
+        .envs(env)
+        .env("PATH", &path)
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .env("VIRTUAL_ENV", &venv)
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        ran[2].contains("Applying notes.0001_initial... OK"),
-        "{}",
-        ran[2]
+        out.status.success(),
+        "{label} failed:\n{script}\n---\n{log}"
     );
-    // The migration really reached PostgreSQL.
+    log
+}
+
+/// The migration reached `PostgreSQL`: the notes migration is recorded there.
+fn assert_migrated(port: u16, user: &str, password: &str, db: &str) {
     let out = Command::new(format!("{PG_BIN}/psql"))
         .args([
             "-h",
@@ -1501,11 +1585,13 @@ fn run_django_steps(dir: &Path, job: &Value, port: u16) {
             "-p",
             &port.to_string(),
             "-U",
-            &service_env(job, "POSTGRES_USER"),
+            user,
+            "-d",
+            db,
+            "-tAc",
         ])
-        .args(["-d", &service_env(job, "POSTGRES_DB"), "-tAc"])
         .arg("select count(*) from django_migrations where app = 'notes'")
-        .env("PGPASSWORD", service_env(job, "POSTGRES_PASSWORD"))
+        .env("PGPASSWORD", password)
         .output()
         .unwrap();
     assert_eq!(
@@ -1513,6 +1599,48 @@ fn run_django_steps(dir: &Path, job: &Value, port: u16) {
         "1",
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run every `run:` step of the GitHub test job, in order (install, lint,
+/// check, migrate, test), with the service's port 5432 mapped to `port`.
+fn run_django_steps(dir: &Path, job: &Value, port: u16) {
+    let env = job_env(&job["env"], port, "127.0.0.1");
+    let mut logs = BTreeMap::new();
+    for step in job["steps"].as_sequence().unwrap() {
+        let Some(script) = step.get("run").and_then(Value::as_str) else {
+            continue;
+        };
+        let name = step["name"].as_str().unwrap().to_string();
+        let log = run_script(dir, &env, &format!("step {name}"), script);
+        logs.insert(name, log);
+    }
+    let names: Vec<&str> = logs.keys().map(String::as_str).collect();
+    for want in [
+        "Install dependencies",
+        "Lint (ruff)",
+        "Check",
+        "Migrate",
+        "Test",
+    ] {
+        assert!(names.contains(&want), "step {want} not run: {names:?}");
+    }
+    assert!(
+        logs["Test"].contains("Ran 1 test") && logs["Test"].contains("OK"),
+        "{}",
+        logs["Test"]
+    );
+    assert!(
+        logs["Migrate"].contains("Applying notes.0001_initial... OK"),
+        "{}",
+        logs["Migrate"]
+    );
+    let e = |k: &str| service_env(job, k);
+    assert_migrated(
+        port,
+        &e("POSTGRES_USER"),
+        &e("POSTGRES_PASSWORD"),
+        &e("POSTGRES_DB"),
     );
 }
 
@@ -1531,6 +1659,50 @@ fn django_pipeline_steps_pass_against_real_postgres() {
         &service_env(&job, "POSTGRES_DB"),
     );
     run_django_steps(&dir, &job, pg.port);
+}
+
+/// The GitLab job's `script:` (one shell, as the runner runs it) against the same kind of server.
+#[test]
+fn django_gitlab_job_script_passes_against_real_postgres() {
+    if !require(&format!("{PG_BIN}/initdb")) || !require("runuser") || !require("python3") {
+        return;
+    }
+    let h = Harness::new();
+    let dir = django_project(&h, "postgres:15");
+    h.cmd("cigen")
+        .args(["generate", "site", "--platform", "gitlab"])
+        .run()
+        .success();
+    let doc = yaml(&dir.join(".gitlab-ci.yml"));
+    let job = &doc["test"];
+    assert_eq!(job["image"].as_str(), Some("python:3.12"));
+    let svc = &job["services"][0];
+    assert_eq!(
+        (svc["name"].as_str(), svc["alias"].as_str()),
+        (Some("postgres:15"), Some("postgres"))
+    );
+    let e = |k: &str| svc["variables"][k].as_str().unwrap().to_string();
+    let (user, password, db) = (e("POSTGRES_USER"), e("POSTGRES_PASSWORD"), e("POSTGRES_DB"));
+    let pg = Postgres::start(h.path(), &user, &password, &db);
+    let mut env = job_env(&job["variables"], pg.port, "postgres");
+    // GitLab expands $CI_PROJECT_DIR inside variables.
+    let project_dir = dir.display().to_string();
+    for v in env.values_mut() {
+        *v = v.replace("$CI_PROJECT_DIR", &project_dir);
+    }
+    env.insert("CI_PROJECT_DIR".into(), project_dir);
+    let mut lines: Vec<String> = Vec::new();
+    for key in ["before_script", "script"] {
+        if let Some(seq) = job.get(key).and_then(Value::as_sequence) {
+            lines.extend(seq.iter().map(|l| l.as_str().unwrap().to_string()));
+        }
+    }
+    let log = run_script(&dir, &env, "GitLab test job", &lines.join("\n"));
+    assert!(
+        log.contains("Applying notes.0001_initial... OK") && log.contains("Ran 1 test"),
+        "{log}"
+    );
+    assert_migrated(pg.port, &user, &password, &db);
 }
 
 /// A container started for a test, removed when dropped.

@@ -177,8 +177,9 @@ pub fn plan(d: &Detection, platform: Platform) -> Plan {
     // GitLab preparation: what the setup actions do on GitHub.
     if gitlab {
         if let Some(p) = &php {
-            let mut pkgs = vec!["git", "unzip", "libzip-dev", "libicu-dev", "libonig-dev"];
-            let mut exts = vec!["intl", "zip", "mbstring"];
+            // mbstring is built into the official images; intl and zip are not.
+            let mut pkgs = vec!["git", "unzip", "libzip-dev", "libicu-dev"];
+            let mut exts = vec!["intl", "zip"];
             if services.iter().any(|s| s.engine == Engine::Postgres) {
                 pkgs.push("libpq-dev");
                 exts.push("pdo_pgsql");
