@@ -152,11 +152,15 @@ fn another_tld_and_addresses() {
             "internal",
             "--address",
             "127.0.0.2",
+            "--listen",
+            "127.0.0.1",
         ])
         .run()
         .success();
     assert!(
-        run.stdout.contains("\naddress=/internal/127.0.0.2\n") && !run.stdout.contains("::1"),
+        run.stdout
+            .contains("\naddress=/internal/127.0.0.2\nlisten-address=127.0.0.1\nbind-interfaces\n")
+            && !run.stdout.contains("::1"),
         "{}",
         run.stdout
     );

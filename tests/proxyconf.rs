@@ -1,5 +1,5 @@
 //! proxyconf: deterministic Caddy and Traefik output, and the real Caddy
-//! serving https://shop.test with certgen's certificates to curl and openssl,
+//! serving `https://shop.test` with certgen's certificates to curl and openssl,
 //! refusing a forged leaf, and keeping its config when a reload is bad.
 
 mod common;
@@ -87,10 +87,10 @@ fn caddyfile_is_deterministic_sorted_and_skips_projects_without_port() {
         .run()
         .success()
         .stderr_has("project docs has no HTTP port; skipped")
-        .stderr_has("certgen issue shop.test");
+        .stderr_has("no certificate for blog.test and 1 other domain(s)");
     // The same projects in another order (and as NDJSON) give the same bytes.
     let v: Vec<serde_json::Value> = serde_json::from_str(PROJECTS).unwrap();
-    let ndjson: String = v.iter().rev().map(|p| format!("{p}\n")).collect();
+    let ndjson: String = v.iter().rev().map(|p| p.to_string() + "\n").collect();
     let b = h.cmd("proxyconf").args(args).stdin(ndjson).run().success();
     assert_eq!(a.stdout, b.stdout);
     let text = a.stdout;
@@ -262,7 +262,33 @@ fn curl(h: &Harness, host: &str, port: u16, extra: &[&str]) -> (i32, String, Str
     )
 }
 
+/// A key and a leaf for example.com in `dir` (forged-key.pem, forged.pem), signed with the berth CA key.
+fn forge_example_com(dir: &Path, ca: &Path, ca_key: &Path) {
+    let ok = |out: Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let req = "req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout forged-key.pem -subj /CN=example.com -out forged.csr";
+    ok(run("openssl", &req.split(' ').collect::<Vec<_>>(), dir));
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:example.com\n").unwrap();
+    let mut sign: Vec<&str> =
+        "x509 -req -in forged.csr -CAcreateserial -days 30 -extfile ext.cnf -out forged.pem"
+            .split(' ')
+            .collect();
+    sign.extend([
+        "-CA",
+        ca.to_str().unwrap(),
+        "-CAkey",
+        ca_key.to_str().unwrap(),
+    ]);
+    ok(run("openssl", &sign, dir));
+}
+
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario against one running Caddy, step by step
 fn caddy_serves_https_with_certgen_certificates_and_refuses_forged_leaves_and_bad_reloads() {
     if !(require("caddy") && require("curl") && require("openssl")) {
         return;
@@ -380,57 +406,7 @@ fn caddy_serves_https_with_certgen_certificates_and_refuses_forged_leaves_and_ba
 
     // A leaf for example.com, forged with the berth CA key: the name constraints reject it.
     let dir = h.path();
-    let out = run(
-        "openssl",
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "forged-key.pem",
-            "-subj",
-            "/CN=example.com",
-            "-out",
-            "forged.csr",
-        ],
-        dir,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:example.com\n").unwrap();
-    let out = run(
-        "openssl",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "forged.csr",
-            "-CA",
-            ca.to_str().unwrap(),
-            "-CAkey",
-            ca_key.to_str().unwrap(),
-            "-CAcreateserial",
-            "-days",
-            "30",
-            "-extfile",
-            "ext.cnf",
-            "-out",
-            "forged.pem",
-        ],
-        dir,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    forge_example_com(dir, &ca, &ca_key);
     let out = run(
         "openssl",
         &["verify", "-CAfile", ca.to_str().unwrap(), "forged.pem"],
@@ -586,4 +562,56 @@ fn bad_input_exits_2_and_writes_nothing() {
         r.code_is(2).stderr_has(message);
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
+}
+
+#[test]
+fn registry_output_feeds_proxyconf_and_dnsconf() {
+    let h = Harness::new();
+    h.write(
+        "shop/compose.yaml",
+        "services:\n  web:\n    image: nginx\n  adminer:\n    image: adminer\n    ports: [\"5104:8080\"]\n",
+    );
+    h.cmd("registry")
+        .args(["add", "shop", "--port", "5103"])
+        .run()
+        .success();
+    let caddy = h
+        .sh("registry list --json | proxyconf caddy")
+        .run()
+        .success()
+        .stderr_has("run `certgen issue shop.test`");
+    assert!(
+        caddy.stdout.contains("https://shop.test:443 {"),
+        "{}",
+        caddy.stdout
+    );
+    assert!(
+        caddy.stdout.contains("\treverse_proxy 127.0.0.1:5103\n"),
+        "{}",
+        caddy.stdout
+    );
+    assert!(
+        caddy.stdout.contains("https://db.shop.test:443 {"),
+        "{}",
+        caddy.stdout
+    );
+    assert!(
+        caddy.stdout.contains("\treverse_proxy 127.0.0.1:5104\n"),
+        "{}",
+        caddy.stdout
+    );
+    assert!(
+        caddy.stdout.contains("\tredir https://{host}{uri} 308\n"),
+        "{}",
+        caddy.stdout
+    );
+    h.write("root/etc/hosts", "127.0.0.1 localhost\n");
+    h.sh("registry list --json | dnsconf install hosts --root root")
+        .run()
+        .success();
+    let hosts = std::fs::read_to_string(h.path().join("root/etc/hosts")).unwrap();
+    assert!(
+        hosts.contains("\n127.0.0.1\tshop.test db.shop.test\n"),
+        "{hosts}"
+    );
 }

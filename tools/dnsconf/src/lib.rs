@@ -132,6 +132,11 @@ struct SpecArgs {
     /// For resolved: the port the local resolver listens on.
     #[arg(long, value_name = "PORT", default_value_t = 53, value_parser = clap::value_parser!(u16).range(1..))]
     dns_port: u16,
+    /// For dnsmasq: listen only on this address (adds `listen-address` and
+    /// `bind-interfaces`), so dnsmasq and systemd-resolved's stub (127.0.0.53)
+    /// can both use port 53.
+    #[arg(long, value_name = "IP")]
+    listen: Option<IpAddr>,
 }
 
 /// Print a configuration on stdout.
@@ -272,6 +277,7 @@ fn render(spec: &SpecArgs) -> anyhow::Result<String> {
         Kind::Dnsmasq => Ok(generate::dnsmasq(
             &tld,
             &addresses(&[v4, IpAddr::V6(Ipv6Addr::LOCALHOST)]),
+            spec.listen,
         )),
         Kind::Resolved => {
             let servers: Vec<String> = addresses(&[v4])
@@ -286,7 +292,9 @@ fn render(spec: &SpecArgs) -> anyhow::Result<String> {
         }
         Kind::Hosts => {
             let projects = projects(spec.input.as_deref())?;
-            generate::hosts_block(&projects, &tld, &addresses(&[v4]))
+            generate::hosts_block(&projects, &tld, &addresses(&[v4])).hint(format!(
+                "fix the Project JSON: a name is a DNS label, a domain is NAME.{tld}"
+            ))
         }
     }
 }
@@ -310,7 +318,13 @@ fn read_existing(path: &Path) -> anyhow::Result<Option<String>> {
     }
 }
 
-fn sudo_hint(path: &Path, verb: &str, kind: Kind) -> String {
+fn sudo_hint(path: &Path, root: Option<&Path>, verb: &str, kind: Kind) -> String {
+    if let Some(root) = root {
+        return format!(
+            "you may not write under {}: check its owner and permissions",
+            root.display()
+        );
+    }
     format!(
         "writing {} needs root: run `sudo dnsconf {verb} {}`, or pass --root DIR to write under another folder",
         path.display(),
@@ -354,7 +368,7 @@ fn apply(
     };
     if let Err(e) = result {
         if atomic::is_permission_error(&e) {
-            return Err(e).hint(sudo_hint(&path, verb, kind));
+            return Err(e).hint(sudo_hint(&path, target.root.as_deref(), verb, kind));
         }
         return Err(e);
     }

@@ -22,6 +22,26 @@ pub struct Answer {
     pub errors: Vec<String>,
 }
 
+impl Answer {
+    /// Take in one reply: its error code, and its A and AAAA answers.
+    fn absorb(&mut self, reply: &Packet<'_>) {
+        let rcode = reply.rcode();
+        if rcode != RCODE::NoError {
+            let text = format!("{rcode:?}");
+            if !self.errors.contains(&text) {
+                self.errors.push(text);
+            }
+        }
+        for record in &reply.answers {
+            match &record.rdata {
+                RData::A(a) => self.addresses.push(IpAddr::V4(Ipv4Addr::from(a.address))),
+                RData::AAAA(a) => self.addresses.push(IpAddr::V6(Ipv6Addr::from(a.address))),
+                _ => {}
+            }
+        }
+    }
+}
+
 /// Whether an address points at this machine.
 pub fn is_loopback(ip: IpAddr) -> bool {
     match ip {
@@ -136,20 +156,7 @@ pub fn server(name: &str, server: SocketAddr, timeout: Duration) -> anyhow::Resu
                 continue;
             }
             pending.remove(pos);
-            let rcode = reply.rcode();
-            if rcode != RCODE::NoError {
-                let text = format!("{rcode:?}");
-                if !answer.errors.contains(&text) {
-                    answer.errors.push(text);
-                }
-            }
-            for record in &reply.answers {
-                match &record.rdata {
-                    RData::A(a) => answer.addresses.push(IpAddr::V4(Ipv4Addr::from(a.address))),
-                    RData::AAAA(a) => answer.addresses.push(IpAddr::V6(Ipv6Addr::from(a.address))),
-                    _ => {}
-                }
-            }
+            answer.absorb(&reply);
         }
         if pending.is_empty() {
             break;

@@ -143,7 +143,9 @@ fn prepare(a: &GenArgs) -> anyhow::Result<(Vec<routes::ProjectRoutes>, routes::O
         Some(dir) => routes::CertSource::Dir(dir.clone()),
         None => routes::CertSource::Berth(paths),
     };
-    let table = routes::build(&projects, &tld, &certs, |n| eprintln!("{TOOL}: note: {n}"))?;
+    let table = routes::build(&projects, &tld, &certs, |n| eprintln!("{TOOL}: note: {n}")).hint(
+        format!("fix the Project JSON: a name is a DNS label, a domain is NAME.{tld}"),
+    )?;
     Ok((
         table,
         routes::Options {

@@ -74,6 +74,7 @@ pub fn build(
     mut note: impl FnMut(String),
 ) -> anyhow::Result<Vec<ProjectRoutes>> {
     let mut by_domain: BTreeMap<String, ProjectRoutes> = BTreeMap::new();
+    let mut missing: Vec<(String, PathBuf)> = Vec::new();
     for p in projects {
         let all = sites::sites(p, tld)?;
         let domain = all[0].host.clone();
@@ -107,10 +108,7 @@ pub fn build(
         }
         let (fullchain, key) = certs.files(&domain);
         if !fullchain.is_file() || !key.is_file() {
-            note(format!(
-                "no certificate for {domain} at {}: run `certgen issue {domain}`",
-                dir_of(&fullchain).display()
-            ));
+            missing.push((domain.clone(), dir_of(&fullchain).to_path_buf()));
         }
         let entry = ProjectRoutes {
             name: p.name.clone(),
@@ -126,6 +124,18 @@ pub fn build(
                 p.name
             );
         }
+    }
+    missing.sort();
+    match missing.as_slice() {
+        [] => {}
+        [(domain, dir)] => note(format!(
+            "no certificate for {domain} at {}: run `certgen issue {domain}`",
+            dir.display()
+        )),
+        [(first, _), rest @ ..] => note(format!(
+            "no certificate for {first} and {} other domain(s): run `registry list --json | certgen issue -`",
+            rest.len()
+        )),
     }
     Ok(by_domain.into_values().collect())
 }
