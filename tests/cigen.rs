@@ -997,6 +997,50 @@ fn project_json_on_stdin_gives_path_and_services() {
     assert!(!dir.join(".github").exists(), "--dry-run wrote files");
 }
 
+/// Composes with the registry: `registry show NAME --json | cigen generate -`
+/// and `registry list --json | cigen generate` for every project at once.
+#[test]
+fn reads_what_the_registry_prints() {
+    let h = Harness::new();
+    let shop = laravel(&h, "shop", Db::Postgres);
+    let api = fastapi(&h, "api", Db::Valkey, "uv");
+    h.cmd("registry")
+        .args(["add", shop.to_str().unwrap(), "--stack", "laravel"])
+        .run()
+        .success();
+    h.cmd("registry")
+        .args(["add", api.to_str().unwrap()])
+        .run()
+        .success();
+    let run = h
+        .sh("registry show shop --json | cigen generate - --json")
+        .run()
+        .success();
+    assert!(
+        run.stdout.contains("shop/.github/workflows/test.yml"),
+        "{}",
+        run.stdout
+    );
+    assert!(text(&shop.join(".github/workflows/test.yml")).contains("image: \"postgres:15\""));
+    let run = h
+        .sh("registry list --json | cigen generate --platform gitlab --json")
+        .run()
+        .success();
+    let rows = run.json();
+    let stacks: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["stack"].as_str().unwrap())
+        .collect();
+    assert_eq!(stacks.len(), 2, "{rows}");
+    assert!(
+        stacks.contains(&"laravel") && stacks.contains(&"fastapi"),
+        "{rows}"
+    );
+    assert!(text(&api.join(".gitlab-ci.yml")).contains("valkey:8"));
+}
+
 // ---------------------------------------------------------------------------
 // Bad input and safety
 
