@@ -4,6 +4,7 @@
 # resolver, and `dnsconf install hosts` of 1,000 projects into a 10,000-line
 # hosts file under --root. Usage: bench-dnsconf.sh OUTDIR (tools on PATH).
 set -eu
+PATH="$PATH:/usr/sbin"  # dnsmasq
 out=$1
 work=$(mktemp -d)
 pid=

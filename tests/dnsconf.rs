@@ -25,6 +25,17 @@ impl Drop for Guard {
     }
 }
 
+/// dnsmasq lives in /usr/sbin, which a non-login PATH may lack.
+fn dnsmasq() -> &'static str {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("dnsmasq").is_file()));
+    if on_path || !Path::new("/usr/sbin/dnsmasq").is_file() {
+        "dnsmasq"
+    } else {
+        "/usr/sbin/dnsmasq"
+    }
+}
+
 /// A UDP port nothing listens on right now.
 fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
@@ -37,7 +48,7 @@ fn free_udp_port() -> u16 {
 /// Start dnsmasq with `conf` on a loopback port; only that file, no upstream, no /etc/hosts.
 fn start_dnsmasq(dir: &Path, conf: &Path) -> (Guard, u16) {
     let port = free_udp_port();
-    let child = Command::new("dnsmasq")
+    let child = Command::new(dnsmasq())
         .arg("--no-daemon")
         .arg(format!("--conf-file={}", conf.display()))
         .arg(format!("--port={port}"))
@@ -57,7 +68,7 @@ fn start_dnsmasq(dir: &Path, conf: &Path) -> (Guard, u16) {
 
 #[test]
 fn generated_dnsmasq_config_makes_the_real_dnsmasq_answer_the_whole_tld() {
-    if !require("dnsmasq") {
+    if !require(dnsmasq()) {
         return;
     }
     let h = Harness::new();
@@ -139,7 +150,7 @@ fn generated_dnsmasq_config_makes_the_real_dnsmasq_answer_the_whole_tld() {
 
 #[test]
 fn another_tld_and_addresses() {
-    if !require("dnsmasq") {
+    if !require(dnsmasq()) {
         return;
     }
     let h = Harness::new();
@@ -166,7 +177,7 @@ fn another_tld_and_addresses() {
     );
     // dnsmasq's own syntax check accepts it.
     let conf = h.write("berth.conf", &run.stdout);
-    let out = Command::new("dnsmasq")
+    let out = Command::new(dnsmasq())
         .arg("--test")
         .arg(format!("--conf-file={}", conf.display()))
         .output()

@@ -292,6 +292,12 @@ fn render(spec: &SpecArgs) -> anyhow::Result<String> {
         }
         Kind::Hosts => {
             let projects = projects(spec.input.as_deref())?;
+            if projects.is_empty() {
+                warn(
+                    TOOL,
+                    "no projects: the hosts block names no host (pipe `registry list --json` in)",
+                );
+            }
             generate::hosts_block(&projects, &tld, &addresses(&[v4])).hint(format!(
                 "fix the Project JSON: a name is a DNS label, a domain is NAME.{tld}"
             ))
