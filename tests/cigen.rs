@@ -1749,6 +1749,112 @@ fn django_gitlab_job_script_passes_against_real_postgres() {
     assert_migrated(pg.port, &user, &password, &db);
 }
 
+/// The Node pipeline's steps with the real node and npm: `npm ci` from the
+/// lock file, lint, test and build scripts, on GitHub (each `run:`) and GitLab
+/// (the job's script with its npm cache folder).
+#[test]
+fn node_pipeline_steps_run_with_real_node() {
+    if !require("node") || !require("npm") {
+        return;
+    }
+    let h = Harness::new();
+    let dir = project(
+        &h,
+        "worker",
+        Db::None,
+        &[
+            (
+                "package.json",
+                r#"{"name":"worker","version":"1.0.0","engines":{"node":">=20"},"scripts":{"lint":"node --check index.js","test":"node --test","build":"node build.js"}}"#,
+            ),
+            (
+                "package-lock.json",
+                r#"{"name":"worker","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"worker","version":"1.0.0","engines":{"node":">=20"}}}}"#,
+            ),
+            ("index.js", "module.exports = (a, b) => a + b;\n"),
+            (
+                "test/add.test.js",
+                "const test = require('node:test');\nconst assert = require('node:assert');\nconst add = require('../index.js');\ntest('adds', () => assert.strictEqual(add(2, 3), 5));\n",
+            ),
+            (
+                "build.js",
+                "require('node:fs').writeFileSync('dist.txt', 'built');\n",
+            ),
+        ],
+    );
+    h.cmd("cigen").args(["generate", "worker"]).run().success();
+    h.cmd("cigen")
+        .args(["generate", "worker", "--platform", "gitlab"])
+        .run()
+        .success();
+    let doc = yaml(&dir.join(".github/workflows/test.yml"));
+    let steps = doc["jobs"]["test"]["steps"].as_sequence().unwrap();
+    let node = steps
+        .iter()
+        .find(|s| s["with"]["node-version"].is_string())
+        .unwrap();
+    assert_eq!(node["with"]["node-version"].as_str(), Some("20"));
+    let run = |script: &str, env: &[(&str, String)]| {
+        let out = Command::new("bash")
+            .args([
+                "--noprofile",
+                "--norc",
+                "-e",
+                "-o",
+                "pipefail",
+                "-c",
+                script,
+            ])
+            .current_dir(&dir)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("npm_config_audit", "false")
+            .env("npm_config_fund", "false")
+            .output()
+            .unwrap();
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{script}\n---\n{log}");
+        log
+    };
+    let mut names = Vec::new();
+    for step in steps {
+        if let Some(script) = step.get("run").and_then(Value::as_str) {
+            let log = run(script, &[]);
+            if step["name"] == "Test" {
+                assert!(log.contains("# pass 1"), "{log}");
+            }
+            names.push(step["name"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(names, ["Install dependencies", "Lint", "Test", "Build"]);
+    assert_eq!(text(&dir.join("dist.txt")), "built");
+    std::fs::remove_file(dir.join("dist.txt")).unwrap();
+
+    let gl = yaml(&dir.join(".gitlab-ci.yml"));
+    let job = &gl["test"];
+    assert_eq!(job["image"].as_str(), Some("node:20"));
+    let cache = job["variables"]["npm_config_cache"]
+        .as_str()
+        .unwrap()
+        .replace("$CI_PROJECT_DIR", dir.to_str().unwrap());
+    let script: Vec<&str> = job["script"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let log = run(&script.join("\n"), &[("npm_config_cache", cache)]);
+    assert!(log.contains("# pass 1"), "{log}");
+    assert_eq!(text(&dir.join("dist.txt")), "built");
+    assert!(
+        dir.join(".npm").is_dir(),
+        "npm did not use the cached folder GitLab keeps"
+    );
+}
+
 /// A container started for a test, removed when dropped.
 struct Container(String);
 
