@@ -17,10 +17,9 @@
 # the root password, creates root@$ROOT_HOST, the database and the user with
 # all privileges on it, runs the init scripts, and then execs the server in
 # the foreground as the mysql user (PID 1), listening on 0.0.0.0:3306.
-set -Eeuo pipefail
+set -Eeo pipefail  # no -u: init scripts are sourced, as upstream
 
 DATADIR=/var/lib/mysql
-SOCKET=/run/mysqld/mysqld.sock
 
 log() { printf '%s [entrypoint] %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$*"; }
 
@@ -41,7 +40,7 @@ file_env() {
 		unset "$fileVar"
 	done
 	[ -n "$val" ] || val="$def"
-	export "MARIADB_$var"="$val"
+	export "MARIADB_$var"="$val" "MYSQL_$var"="$val"
 }
 
 # sql_str VALUE: escape for use inside '...' in SQL.
@@ -55,6 +54,22 @@ fi
 
 is_server=0
 case "$1" in mariadbd | mysqld) is_server=1 ;; esac
+
+# MySQL-8-only server flags seen in compose files written for mysql:8, which
+# MariaDB refuses at startup: drop them (with a note) so `mysql:8` works.
+if [ "$is_server" = 1 ]; then
+	args=("$1")
+	for arg in "${@:2}"; do
+		case "$arg" in
+		--default-authentication-plugin=* | --default_authentication_plugin=* | \
+			--mysql-native-password=* | --mysql_native_password=*)
+			log "ignoring MySQL-only option $arg"
+			;;
+		*) args+=("$arg") ;;
+		esac
+	done
+	set -- "${args[@]}"
+fi
 
 # An explicit --datadir=... on the command line wins.
 for arg in "$@"; do
@@ -81,7 +96,7 @@ if [ "$is_server" = 1 ] && [ ! -d "$DATADIR/mysql" ]; then
 		[ -z "$MARIADB_RANDOM_ROOT_PASSWORD" ]; then
 		cat >&2 <<-'EOE'
 			error: Database is uninitialized and password option is not specified
-			       You need to specify one of MARIADB_ROOT_PASSWORD, MARIADB_ROOT_PASSWORD_HASH,
+			       You need to specify one of MARIADB_ROOT_PASSWORD,
 			       MARIADB_ALLOW_EMPTY_ROOT_PASSWORD and MARIADB_RANDOM_ROOT_PASSWORD
 		EOE
 		exit 1
@@ -96,23 +111,33 @@ if [ "$is_server" = 1 ] && [ ! -d "$DATADIR/mysql" ]; then
 
 	log "initialising database files in $DATADIR"
 	mariadb-install-db --datadir="$DATADIR" --user=mysql \
-		--auth-root-authentication-method=normal --skip-test-db \
+		--auth-root-authentication-method=normal --skip-test-db --rpm \
 		--skip-name-resolve --default-time-zone=SYSTEM >/dev/null
 
-	init_sock="$(mktemp -d /tmp/mariadb-init.XXXXXX)/mysqld.sock"
+	# The temporary server gets a private socket; clients started from the
+	# init scripts find it through $HOME/.my.cnf (read after /etc/mysql).
+	init_dir="$(mktemp -d /tmp/mariadb-init.XXXXXX)"
+	init_sock="$init_dir/mysqld.sock"
+	printf '[client]\nsocket = %s\n' "$init_sock" >"$init_dir/.my.cnf"
+	orig_home="${HOME:-}"
+	export HOME="$init_dir"
 	log "starting temporary server"
 	"$@" --skip-networking --socket="$init_sock" --datadir="$DATADIR" \
 		--loose-innodb_buffer_pool_load_at_startup=0 &
 	tmp_pid=$!
-	export MYSQL_UNIX_PORT="$init_sock"
+	up=0
 	for _ in $(seq 1 120); do
-		if mariadb --protocol=socket -uroot -e 'SELECT 1' >/dev/null 2>&1; then break; fi
-		if ! kill -0 "$tmp_pid" 2>/dev/null; then
-			echo >&2 "error: temporary server died during init"
-			exit 1
+		if mariadb --socket="$init_sock" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
+			up=1
+			break
 		fi
+		if ! kill -0 "$tmp_pid" 2>/dev/null; then break; fi
 		sleep 0.5
 	done
+	if [ "$up" != 1 ]; then
+		echo >&2 "error: temporary server did not come up during init"
+		exit 1
+	fi
 
 	if [ -n "$MARIADB_RANDOM_ROOT_PASSWORD" ]; then
 		MARIADB_ROOT_PASSWORD="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
@@ -125,7 +150,7 @@ if [ "$is_server" = 1 ] && [ ! -d "$DATADIR/mysql" ]; then
 		echo "SET @@SESSION.SQL_LOG_BIN=0;"
 		# Drop the install-db's extra root accounts; keep root@localhost.
 		echo "DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1';"
-		echo "EXECUTE IMMEDIATE CONCAT('DROP USER IF EXISTS root@\'', @@hostname, '\'');"
+		printf '%s\n' "EXECUTE IMMEDIATE CONCAT('DROP USER IF EXISTS root@\\'', @@hostname, '\\'');"
 		echo "SET PASSWORD FOR 'root'@'localhost' = PASSWORD('$root_pw');"
 		if [ "$MARIADB_ROOT_HOST" != localhost ]; then
 			echo "CREATE USER 'root'@'$root_host' IDENTIFIED BY '$root_pw';"
@@ -142,9 +167,9 @@ if [ "$is_server" = 1 ] && [ ! -d "$DATADIR/mysql" ]; then
 			fi
 		fi
 		echo "FLUSH PRIVILEGES;"
-	} | mariadb --protocol=socket -uroot --binary-mode
+	} | mariadb --socket="$init_sock" -uroot --binary-mode
 
-	sql=(mariadb --protocol=socket -uroot "--password=$MARIADB_ROOT_PASSWORD")
+	sql=(mariadb --socket="$init_sock" -uroot "--password=$MARIADB_ROOT_PASSWORD")
 	[ -z "$MARIADB_DATABASE" ] || sql+=("--database=$MARIADB_DATABASE")
 	shopt -s nullglob
 	for f in /docker-entrypoint-initdb.d/*; do
@@ -171,8 +196,8 @@ if [ "$is_server" = 1 ] && [ ! -d "$DATADIR/mysql" ]; then
 	log "stopping temporary server"
 	kill -TERM "$tmp_pid"
 	wait "$tmp_pid" || true
-	rm -rf "$(dirname "$init_sock")"
-	unset MYSQL_UNIX_PORT
+	rm -rf "$init_dir"
+	export HOME="$orig_home"
 	log "MariaDB init process done. Ready for start up."
 fi
 

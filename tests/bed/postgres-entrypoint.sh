@@ -17,7 +17,7 @@
 # private socket only (so a `pg_isready` healthcheck does not report healthy
 # before initialisation is over), then execs postgres in the foreground as the
 # postgres user (PID 1).
-set -Eeuo pipefail
+set -Eeo pipefail  # no -u: init scripts are sourced, as upstream
 
 : "${PGDATA:=/var/lib/postgresql/data}"
 export PGDATA
