@@ -1446,7 +1446,7 @@ fn django_venv() -> PathBuf {
     static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     VENV.get_or_init(|| {
         let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cigen-test-venv");
-        let ready = venv.join(".ready-2");
+        let ready = venv.join(".ready-3");
         if ready.is_file() {
             return venv;
         }
@@ -1472,6 +1472,9 @@ fn django_venv() -> PathBuf {
                 "django>=4.2",
                 "psycopg[binary]>=3.1",
                 "ruff",
+                "fastapi",
+                "httpx",
+                "pytest",
             ])
             .current_dir("/")
             .output()
@@ -1646,9 +1649,9 @@ fn assert_migrated(port: u16, user: &str, password: &str, db: &str) {
     );
 }
 
-/// Run every `run:` step of the GitHub test job, in order (install, lint,
-/// check, migrate, test), with the service's port 5432 mapped to `port`.
-fn run_django_steps(dir: &Path, job: &Value, port: u16) {
+/// Run every `run:` step of a GitHub test job in order, with the service's
+/// port 5432 mapped to `port`; the logs by step name.
+fn run_job_steps(dir: &Path, job: &Value, port: u16) -> BTreeMap<String, String> {
     let env = job_env(&job["env"], port, "127.0.0.1");
     let mut logs = BTreeMap::new();
     for step in job["steps"].as_sequence().unwrap() {
@@ -1659,6 +1662,13 @@ fn run_django_steps(dir: &Path, job: &Value, port: u16) {
         let log = run_script(dir, &env, &format!("step {name}"), script);
         logs.insert(name, log);
     }
+    logs
+}
+
+/// Every step of the Django job (install, lint, check, migrate, test) passes
+/// and the migration is in the database.
+fn run_django_steps(dir: &Path, job: &Value, port: u16) {
+    let logs = run_job_steps(dir, job, port);
     let names: Vec<&str> = logs.keys().map(String::as_str).collect();
     for want in [
         "Install dependencies",
@@ -1686,6 +1696,62 @@ fn run_django_steps(dir: &Path, job: &Value, port: u16) {
         &e("POSTGRES_PASSWORD"),
         &e("POSTGRES_DB"),
     );
+}
+
+/// The `FastAPI` pipeline's steps (install, ruff, pytest) against a real
+/// `PostgreSQL`: the app's test queries the database through `DATABASE_URL`.
+#[test]
+fn fastapi_pipeline_steps_pass_against_real_postgres() {
+    if !require(&format!("{PG_BIN}/initdb")) || !require("runuser") || !require("python3") {
+        return;
+    }
+    let h = Harness::new();
+    let dir = project(
+        &h,
+        "api",
+        Db::Postgres,
+        &[
+            (
+                "requirements.txt",
+                "fastapi\nhttpx\npytest\npsycopg[binary]>=3.1\n",
+            ),
+            (
+                "ruff.toml",
+                "[lint]\nselect = [\"E4\", \"E7\", \"E9\", \"F\"]\n",
+            ),
+            ("app/__init__.py", ""),
+            (
+                "app/main.py",
+                "import os\n\nimport psycopg\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get(\"/db\")\n\
+def db():\n    with psycopg.connect(os.environ[\"DATABASE_URL\"]) as conn:\n        \
+return {\"answer\": conn.execute(\"select 6 * 7\").fetchone()[0]}\n",
+            ),
+            (
+                "tests/test_main.py",
+                "from fastapi.testclient import TestClient\n\nfrom app.main import app\n\n\ndef test_db():\n    \
+response = TestClient(app).get(\"/db\")\n    assert response.status_code == 200\n    \
+assert response.json() == {\"answer\": 42}\n",
+            ),
+        ],
+    );
+    h.cmd("cigen").args(["generate", "api"]).run().success();
+    let doc = yaml(&dir.join(".github/workflows/test.yml"));
+    let job = &doc["jobs"]["test"];
+    assert_eq!(
+        job["services"]["postgres"]["image"].as_str(),
+        Some("postgres:15")
+    );
+    let e = |k: &str| service_env(job, k);
+    let pg = Postgres::start(
+        h.path(),
+        &e("POSTGRES_USER"),
+        &e("POSTGRES_PASSWORD"),
+        &e("POSTGRES_DB"),
+    );
+    let logs = run_job_steps(&dir, job, pg.port);
+    let names: Vec<&str> = logs.keys().map(String::as_str).collect();
+    assert_eq!(names, ["Install dependencies", "Lint (ruff)", "Test"]);
+    assert!(logs["Test"].contains("1 passed"), "{}", logs["Test"]);
 }
 
 #[test]
