@@ -54,26 +54,23 @@ pub fn read_input(arg: Option<&Path>) -> anyhow::Result<Option<(Source, Vec<u8>)
 
 /// Parse records: a JSON array, one object, or newline-delimited objects.
 pub fn parse_records<T: DeserializeOwned>(source: &Source, bytes: &[u8]) -> anyhow::Result<Vec<T>> {
-    let at = |e: &serde_json::Error| {
-        format!(
-            "invalid JSON in {source} at line {} column {}",
-            e.line(),
-            e.column()
-        )
-    };
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    match first {
+    // One UTF-8 check for the whole input, then parsing from &str, which
+    // spares serde_json a check per string.
+    let text = utf8(source, bytes)?;
+    let at = |e: &serde_json::Error| format!("invalid JSON in {source} at line {} column {}", e.line(), e.column());
+    match text.trim_start().as_bytes().first() {
         None => Ok(Vec::new()),
-        Some(b'[') => {
-            let v: Vec<T> =
-                serde_json::from_slice(bytes).map_err(|e| anyhow!("{e}").context(at(&e)))?;
-            Ok(v)
-        }
-        Some(_) => serde_json::Deserializer::from_slice(bytes)
+        Some(b'[') => serde_json::from_str(text).map_err(|e| anyhow!("{e}").context(at(&e))),
+        Some(_) => serde_json::Deserializer::from_str(text)
             .into_iter::<T>()
             .map(|r| r.map_err(|e| anyhow!("{e}").context(at(&e))))
             .collect(),
     }
+}
+
+/// The input as text, or an error naming where it stops being UTF-8.
+pub fn utf8<'a>(source: &dyn std::fmt::Display, bytes: &'a [u8]) -> anyhow::Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|e| anyhow!("invalid UTF-8 in {source} at byte {}", e.valid_up_to()))
 }
 
 /// Read and parse records from a FILE argument or stdin; `None` when there is no input.

@@ -44,7 +44,8 @@ impl JsonFile {
 
     /// Parse the file's bytes, or name the file as corrupt.
     pub fn parse<'a, T: Deserialize<'a>>(&self, bytes: &'a [u8]) -> anyhow::Result<T> {
-        serde_json::from_slice(bytes)
+        crate::io::utf8(&self.path.display(), bytes)
+            .and_then(|text| Ok(serde_json::from_str(text)?))
             .with_context(|| format!("{} is corrupt", self.path.display()))
             .hint(
                 "berth never overwrites a corrupt file: repair it, or move it away to start afresh",
