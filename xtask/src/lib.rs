@@ -15,11 +15,12 @@ pub fn tools() -> Vec<Command> {
         berth_registry::Cli::command(),
         berth_ports::Cli::command(),
         berth_cigen::Cli::command(),
+        berth_stackgen::Cli::command(),
         berth_dnsconf::Cli::command(),
         berth_proxyconf::Cli::command(),
         berth_certgen::Cli::command(),
-        berth_dbdump::Cli::command(),
         berth_stackctl::Cli::command(),
+        berth_dbdump::Cli::command(),
     ]
 }
 

@@ -1,0 +1,76 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_stackgen_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_stackgen_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_stackgen_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_stackgen_using_subcommand
+    set -l cmd (__fish_stackgen_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c stackgen -n "__fish_stackgen_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_needs_command" -s V -l version -d 'Print version'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "new" -d 'Generate a stack: Docker files, .env, and (fresh) the framework\'s project'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "add-service" -d 'Add catalog services to a generated project'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "remove-service" -d 'Remove catalog services from a generated project'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "services" -d 'List the service catalog (and which services a project uses)'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "stacks" -d 'List the available stacks with their runtime and services'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "update" -d 'Refresh the template cache from a folder or a git repository'
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s d -l dir -d 'The project folder (default: ./NAME)' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s s -l services -d 'Catalog services, comma-separated (default: the stack\'s defaults; `none` for none)' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l publish -d 'Services whose ports are published on 127.0.0.1, comma-separated' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l mode -d 'Fresh or existing project (default: fresh for a missing or empty folder)' -r -f -a "fresh\t'A new project: the folder must be missing or empty; the framework\'s generator runs'
+existing\t'Add the Docker setup to the framework project already in the folder'"
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s p -l port -d 'Use this host port for the app instead of allocating one' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l no-generator -d 'Do not run the framework\'s generator in fresh mode: write the Docker setup and the stack\'s starter files only'
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l dry-run -d 'Show what would be written (a unified diff) and write nothing'
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l diff -d 'Show the unified diff of every file before writing'
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l json -d 'Print the Project as JSON (for `registry add -`)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s d -l dir -d 'The project folder' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l publish -d 'Publish these services\' ports on 127.0.0.1 (allocated ports)' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l dry-run -d 'Show the diff and change nothing'
+complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s y -l yes -d 'Apply without asking (it asks only on a terminal)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s d -l dir -d 'The project folder' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -l with-data -d 'Also delete the services\' containers and data volumes'
+complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -l dry-run -d 'Show the diff and change nothing'
+complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s y -l yes -d 'Do not ask for confirmation'
+complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand services" -s d -l dir -d 'A generated project: mark the services it uses' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand services" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+json\t'One JSON document: an array for lists, an object for one thing'
+ndjson\t'One JSON object per line'
+csv\t'Comma-separated values with a header row'"
+complete -c stackgen -n "__fish_stackgen_using_subcommand services" -l json -d 'Print JSON (same as --format json)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand services" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+json\t'One JSON document: an array for lists, an object for one thing'
+ndjson\t'One JSON object per line'
+csv\t'Comma-separated values with a header row'"
+complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -l json -d 'Print JSON (same as --format json)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand update" -l from -d 'A template folder or a git URL' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand update" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+json\t'One JSON document: an array for lists, an object for one thing'
+ndjson\t'One JSON object per line'
+csv\t'Comma-separated values with a header row'"
+complete -c stackgen -n "__fish_stackgen_using_subcommand update" -l dry-run -d 'Show what would change and keep the cache as it is'
+complete -c stackgen -n "__fish_stackgen_using_subcommand update" -l json -d 'Print JSON (same as --format json)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand update" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -1,0 +1,57 @@
+//! `.berth/stackgen.json`: what stackgen generated in a project (stack,
+//! services, published ports, the `.env` lines it appended), so later
+//! commands regenerate berth's own files and take back exactly what they added.
+//! It holds no secret values.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::envfile::Appended;
+
+pub const STATE_FILE: &str = ".berth/stackgen.json";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub name: String,
+    pub stack: String,
+    #[serde(default)]
+    pub tld: String,
+    pub app_port: u16,
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Published ports per service: (host port on 127.0.0.1, container port).
+    #[serde(default)]
+    pub published: BTreeMap<String, Vec<(u16, u16)>>,
+    /// What was appended to `.env` per service.
+    #[serde(default)]
+    pub env: BTreeMap<String, Appended>,
+}
+
+impl State {
+    pub fn to_text(&self) -> anyhow::Result<String> {
+        Ok(serde_json::to_string_pretty(self)? + "\n")
+    }
+
+    /// Read a project's state; a folder without one is not a stackgen project.
+    pub fn read(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join(STATE_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(berth::cli::error_with_hint(
+                    format!(
+                        "{} is not a stackgen project: {STATE_FILE} does not exist",
+                        dir.display()
+                    ),
+                    "run `stackgen new STACK NAME --mode existing --dir DIR` first, or pass --dir",
+                ));
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        serde_json::from_str(&text)
+            .with_context(|| format!("invalid state file {}", path.display()))
+    }
+}

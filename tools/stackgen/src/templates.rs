@@ -1,0 +1,249 @@
+//! Where templates come from and how they are rendered: the stacks and the
+//! service catalog embedded in the binary, the cache `stackgen update` fills,
+//! and the user's own folder (`templates:` in config.yaml), later layers
+//! overriding earlier ones file by file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use berth::config::Config;
+use berth::paths::Paths;
+use serde::{Deserialize, Serialize};
+
+include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+
+/// Where a template file came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Embedded in the binary.
+    Builtin,
+    /// The cache `stackgen update` fills.
+    Cache,
+    /// The user's template folder from config.yaml.
+    User,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Origin::Builtin => "builtin",
+            Origin::Cache => "cache",
+            Origin::User => "user",
+        })
+    }
+}
+
+/// One template file.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub text: String,
+    pub origin: Origin,
+    /// Where it was read from, for error messages (`builtin:stacks/x/y`).
+    pub shown: String,
+}
+
+/// Every template file, keyed by its path under the templates folder
+/// (`stacks/django/Dockerfile`, `services/postgres.yaml`).
+#[derive(Debug, Clone, Default)]
+pub struct Library {
+    pub files: BTreeMap<String, Source>,
+}
+
+/// The folder `stackgen update` fills.
+pub fn cache_dir(paths: &Paths) -> PathBuf {
+    paths.data.join("stackgen").join("templates")
+}
+
+impl Library {
+    /// Builtin templates, then the update cache, then the user's folder.
+    pub fn load(paths: &Paths, config: &Config) -> anyhow::Result<Self> {
+        let mut lib = Self::builtin();
+        let cache = cache_dir(paths);
+        if cache.is_dir() {
+            lib.overlay_dir(&cache, Origin::Cache)?;
+        }
+        if let Some(user) = &config.templates {
+            let user = if user.is_relative() {
+                paths.config.join(user)
+            } else {
+                user.clone()
+            };
+            if user.is_dir() {
+                lib.overlay_dir(&user, Origin::User)?;
+            }
+        }
+        Ok(lib)
+    }
+
+    /// The embedded templates only.
+    pub fn builtin() -> Self {
+        let files = EMBEDDED
+            .iter()
+            .map(|(path, text)| {
+                (
+                    (*path).to_owned(),
+                    Source {
+                        text: (*text).to_owned(),
+                        origin: Origin::Builtin,
+                        shown: format!("builtin:{path}"),
+                    },
+                )
+            })
+            .collect();
+        Self { files }
+    }
+
+    /// Read the `stacks/` and `services/` of a template folder over this library.
+    pub fn overlay_dir(&mut self, root: &Path, origin: Origin) -> anyhow::Result<()> {
+        for sub in ["stacks", "services"] {
+            let dir = root.join(sub);
+            if dir.is_dir() {
+                let mut found = Vec::new();
+                walk(&dir, &mut found, 0)?;
+                for path in found {
+                    let rel = path
+                        .strip_prefix(root)
+                        .unwrap_or(&path)
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    let bytes = std::fs::read(&path)
+                        .with_context(|| format!("cannot read template {}", path.display()))?;
+                    let text = String::from_utf8(bytes).map_err(|_| {
+                        anyhow::anyhow!("template {} is not UTF-8 text", path.display())
+                    })?;
+                    self.files.insert(
+                        rel,
+                        Source {
+                            text,
+                            origin,
+                            shown: path.display().to_string(),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Names of the stacks: folders under `stacks/` with a `manifest.yaml`.
+    pub fn stack_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .files
+            .keys()
+            .filter_map(|k| {
+                let rest = k.strip_prefix("stacks/")?;
+                let (stack, file) = rest.split_once('/')?;
+                (file == "manifest.yaml").then(|| stack.to_owned())
+            })
+            .collect();
+        names.dedup();
+        names
+    }
+
+    /// Names of the catalog services: `services/<name>.yaml`, builtin order first.
+    pub fn service_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .files
+            .keys()
+            .filter_map(|k| k.strip_prefix("services/")?.strip_suffix(".yaml"))
+            .map(str::to_owned)
+            .collect();
+        names.sort_by_key(|n| {
+            (
+                CATALOG_ORDER
+                    .iter()
+                    .position(|c| c == n)
+                    .unwrap_or(usize::MAX),
+                n.clone(),
+            )
+        });
+        names
+    }
+
+    /// The files of one stack, keyed by their path inside the stack folder.
+    pub fn stack_files(&self, stack: &str) -> BTreeMap<&str, &Source> {
+        let prefix = format!("stacks/{stack}/");
+        self.files
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?, v)))
+            .collect()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Source> {
+        self.files.get(key)
+    }
+}
+
+/// The catalog's order in listings (further services sort after, by name).
+pub const CATALOG_ORDER: [&str; 10] = [
+    "postgres",
+    "mysql",
+    "mariadb",
+    "redis",
+    "valkey",
+    "memcached",
+    "minio",
+    "mailpit",
+    "adminer",
+    "celery",
+];
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> anyhow::Result<()> {
+    if depth > 8 {
+        bail!("template folder {} is nested too deep", dir.display());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read template folder {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot read template folder {}", dir.display()))?;
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+        if name.as_deref().is_some_and(|n| n == ".git") {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out, depth + 1)?;
+        } else if p.is_file() {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Render one template. Errors name the template and carry Tera's reasons.
+pub fn render(source: &Source, ctx: &tera::Context) -> anyhow::Result<String> {
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![]);
+    tera.add_raw_template(&source.shown, &source.text)
+        .map_err(|e| anyhow::anyhow!("{}", tera_chain(&e)))
+        .with_context(|| format!("broken template {}", source.shown))?;
+    tera.render(&source.shown, ctx)
+        .map_err(|e| anyhow::anyhow!("{}", tera_chain(&e)))
+        .with_context(|| format!("cannot render template {}", source.shown))
+}
+
+/// Tera's error and its causes on one line.
+fn tera_chain(e: &tera::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(c) = cur {
+        parts.push(c.to_string());
+        cur = c.source();
+    }
+    parts
+        .iter()
+        .map(|p| p.replace('\n', " ").trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// Parse a YAML document, naming the file on error.
+pub fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, shown: &str) -> anyhow::Result<T> {
+    serde_yaml::from_str(text).with_context(|| format!("invalid YAML in template {shown}"))
+}
