@@ -601,6 +601,27 @@ fn combo_laravel_github_mariadb_deploy() {
     );
 }
 
+/// Laravel before 11 has no `mariadb` driver: MariaDB is reached through `mysql`.
+#[test]
+fn laravel_10_reaches_mariadb_through_the_mysql_driver() {
+    let h = Harness::new();
+    let dir = laravel(&h, "old", Db::Mariadb);
+    h.write(
+        "old/composer.json",
+        r#"{"require":{"php":"^8.1","laravel/framework":"^10.10"}}"#,
+    );
+    let run = h
+        .cmd("cigen")
+        .args(["generate", dir.to_str().unwrap(), "--dry-run"])
+        .run()
+        .success();
+    assert!(
+        run.stdout.contains("DB_CONNECTION: \"mysql\"") && run.stdout.contains("mariadb:11.4"),
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn combo_nextjs_github_postgres_pnpm_deploy() {
     if !validators_present() {
@@ -863,6 +884,7 @@ fn detects_each_framework_with_versions_from_files() {
         .collect();
     assert_eq!(images, ["mysql:8.0", "redis:7"]);
     assert!(d["tools"].as_array().unwrap().iter().any(|t| t == "pint"));
+    assert_eq!(d["framework_major"], 11);
 
     let d = detect(&h, &django(&h, "django", Db::Postgres));
     assert_eq!(d["stack"], "django");

@@ -216,6 +216,9 @@ pub struct Detection {
     pub requirement_files: Vec<String>,
     /// Whether `.env.example` exists (Laravel copies it).
     pub env_example: bool,
+    /// The major version of the framework package, when its constraint names one
+    /// (laravel/framework in composer.json, next in package.json).
+    pub framework_major: Option<u32>,
     /// The Dockerfile stage a deploy builds, when the project has a Dockerfile.
     pub dockerfile: Option<String>,
     pub docker_target: Option<String>,
@@ -582,6 +585,23 @@ pub fn detect(dir: &Path, hints: &Hints) -> anyhow::Result<Detection> {
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
 
+    let framework_major = match stack {
+        Stack::Laravel => composer
+            .as_ref()
+            .and_then(|c| c.pointer("/require/laravel~1framework"))
+            .and_then(Value::as_str)
+            .and_then(|c| first_version(c, 1)),
+        Stack::Nextjs => package
+            .as_ref()
+            .and_then(|p| {
+                p.pointer("/dependencies/next")
+                    .or_else(|| p.pointer("/devDependencies/next"))
+            })
+            .and_then(Value::as_str)
+            .and_then(|c| first_version(c, 1)),
+        _ => None,
+    }
+    .and_then(|v| v.parse().ok());
     let services = services(dir, hints)?;
     let docker_target = dockerfile_text.as_deref().and_then(production_stage);
 
@@ -599,6 +619,7 @@ pub fn detect(dir: &Path, hints: &Hints) -> anyhow::Result<Detection> {
         scripts,
         requirement_files,
         env_example: f.exists(".env.example"),
+        framework_major,
         dockerfile: dockerfile_text.is_some().then(|| "Dockerfile".to_string()),
         docker_target,
         evidence,

@@ -366,7 +366,11 @@ fn services(d: &Detection) -> Vec<Service> {
                     env.insert(s("MARIADB_USER"), s(DB_USER));
                     env.insert(s("MARIADB_PASSWORD"), s(DB_PASSWORD));
                     env.insert(s("MARIADB_ROOT_PASSWORD"), s(DB_PASSWORD));
-                    (3306, s("healthcheck.sh --connect --innodb_initialized"))
+                    (
+                        3306,
+                        // healthcheck.sh ships with current images; older tags have only the client.
+                        s("healthcheck.sh --connect --innodb_initialized || mariadb-admin ping -h 127.0.0.1"),
+                    )
                 }
                 Engine::Redis => (6379, s("redis-cli ping")),
                 Engine::Valkey => (6379, s("valkey-cli ping")),
@@ -396,7 +400,8 @@ fn environment(d: &Detection, services: &[Service], gitlab: bool) -> BTreeMap<St
     if let Some(db) = services.iter().find(|x| x.engine.is_database()) {
         let (scheme, laravel) = match db.engine {
             Engine::Postgres => ("postgres", "pgsql"),
-            Engine::Mariadb => ("mysql", "mariadb"),
+            // Laravel has a mariadb driver from version 11; before, mysql serves both.
+            Engine::Mariadb if d.framework_major.is_none_or(|m| m >= 11) => ("mysql", "mariadb"),
             _ => ("mysql", "mysql"),
         };
         let h = host(db);
