@@ -552,3 +552,83 @@ fn a_server_that_is_not_there_is_an_error_not_a_failed_check() {
         .code_is(2)
         .stderr_has("127.0.0.1");
 }
+
+/// The current user's id.
+fn uid() -> u32 {
+    let out = Command::new("id").arg("-u").output().expect("id -u");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a uid")
+}
+
+#[test]
+fn without_permission_it_says_root_is_needed_and_writes_nothing() {
+    use std::os::unix::fs::PermissionsExt as _;
+    // A folder anyone can enter, holding a copy of the binary and a root to write under.
+    let dir = tempfile::Builder::new()
+        .prefix("berth-dnsconf-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let perm = |p: &Path, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    perm(dir.path(), 0o755);
+    let exe = dir.path().join("dnsconf");
+    std::fs::copy(common::bin("dnsconf"), &exe).unwrap();
+    perm(&exe, 0o755);
+    let etc = dir.path().join("root/etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(etc.join("hosts"), "127.0.0.1 localhost\n").unwrap();
+    perm(&etc.join("hosts"), 0o644);
+    perm(&etc, 0o755);
+    perm(&dir.path().join("root"), 0o755);
+
+    // As root, drop to nobody; as anyone else, take write access away.
+    let unprivileged = |args: &[&str]| {
+        let mut c = if uid() == 0 {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&exe);
+            c
+        } else {
+            perm(&etc, 0o555);
+            Command::new(&exe)
+        };
+        let mut child = c
+            .args(args)
+            .env("BERTH_HOME", dir.path().join("home"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), PROJECTS.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let root = dir.path().join("root");
+    let (code, err) = unprivileged(&["install", "hosts", "--root", root.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("Permission denied") && err.contains("hint: you may not write under"),
+        "{err}"
+    );
+    // Against the real /etc/hosts: the hint says to run it as root.
+    let before = std::fs::read("/etc/hosts").ok();
+    let (code, err) = unprivileged(&["install", "hosts"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("needs root: run `sudo dnsconf install hosts`"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read("/etc/hosts").ok(), before);
+    assert_eq!(
+        std::fs::read_to_string(etc.join("hosts")).unwrap(),
+        "127.0.0.1 localhost\n"
+    );
+    perm(&etc, 0o755);
+}
