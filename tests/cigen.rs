@@ -601,7 +601,7 @@ fn combo_laravel_github_mariadb_deploy() {
     );
 }
 
-/// Laravel before 11 has no `mariadb` driver: MariaDB is reached through `mysql`.
+/// Laravel before 11 has no `mariadb` driver: `MariaDB` is reached through `mysql`.
 #[test]
 fn laravel_10_reaches_mariadb_through_the_mysql_driver() {
     let h = Harness::new();
