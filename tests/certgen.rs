@@ -965,9 +965,12 @@ fn the_system_store_needs_root_and_says_so() {
     ] {
         std::os::unix::fs::chown(&p, Some(65534), Some(65534)).unwrap();
     }
+    // A copy of the binary user nobody can run wherever the work tree is.
+    let exe = home.join("certgen");
+    std::fs::copy(common::bin("certgen"), &exe).unwrap();
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(common::bin("certgen"))
+        .arg(&exe)
         .args(["trust"])
         .env("BERTH_HOME", &home)
         .env("HOME", &home)
@@ -981,4 +984,106 @@ fn the_system_store_needs_root_and_says_so() {
         stderr.contains("needs root") && stderr.contains("sudo"),
         "{stderr}"
     );
+}
+
+#[test]
+fn an_rsa_ca_and_rsa_certificates_verify_too() {
+    if !require("openssl") {
+        return;
+    }
+    let h = Harness::new();
+    let v = h
+        .cmd("certgen")
+        .args(["init", "--key", "rsa", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(v["key"], "rsa-3072");
+    assert_eq!(mode(&ca_key(&h)), 0o600);
+    h.cmd("certgen")
+        .args(["issue", "--key", "rsa", "shop.test"])
+        .run()
+        .success();
+    let cert = cert_dir(&h, "shop.test").join("cert.pem");
+    let (code, out) = prog(
+        "openssl",
+        &[
+            "verify",
+            "-CAfile",
+            s(&ca_pem(&h)),
+            "-verify_hostname",
+            "api.shop.test",
+            s(&cert),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let (_, text) = prog("openssl", &["x509", "-in", s(&cert), "-noout", "-text"]);
+    assert!(
+        text.contains("Public-Key: (2048 bit)") && text.contains("sha256WithRSAEncryption"),
+        "{text}"
+    );
+    let (forged, _) = forge(&h, "example.com");
+    let (code, out) = prog(
+        "openssl",
+        &["verify", "-CAfile", s(&ca_pem(&h)), s(&forged)],
+    );
+    assert!(
+        code != 0 && out.contains("permitted subtree violation"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_broken_certificate_is_reported_and_reissued() {
+    let h = Harness::new();
+    init(&h);
+    h.cmd("certgen")
+        .args(["issue", "shop.test", "blog.test", "api.test"])
+        .run()
+        .success();
+    // As a crash could leave them: an empty chain, a key from elsewhere, garbage.
+    std::fs::write(cert_dir(&h, "shop.test").join("fullchain.pem"), "").unwrap();
+    std::fs::copy(
+        cert_dir(&h, "api.test").join("key.pem"),
+        cert_dir(&h, "blog.test").join("key.pem"),
+    )
+    .unwrap();
+    std::fs::write(cert_dir(&h, "api.test").join("cert.pem"), "-----BEGIN CERT").unwrap();
+    let v = h
+        .cmd("certgen")
+        .args(["status", "--json", "--no-nss"])
+        .run()
+        .code_is(1)
+        .json();
+    let states: Vec<(&str, &str)> = v["certs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["domain"].as_str().unwrap(), c["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("api.test", "broken"),
+            ("blog.test", "broken"),
+            ("shop.test", "broken")
+        ]
+    );
+    let v = h
+        .cmd("certgen")
+        .args(["renew", "--json"])
+        .run()
+        .success()
+        .json();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["action"] == "issued"),
+        "{v}"
+    );
+    h.cmd("certgen")
+        .args(["status", "--no-nss"])
+        .run()
+        .success();
 }

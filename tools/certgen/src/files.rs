@@ -12,9 +12,22 @@ pub const KEY_MODE: u32 = 0o600;
 /// Mode of certificates.
 pub const CERT_MODE: u32 = 0o644;
 
-/// Write `bytes` to `path` atomically (temp file in the same folder, fsync,
-/// rename) with `mode` from the first byte on, so a key is never readable by others.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+/// Whether a write must reach the disk before it replaces the old file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sync {
+    /// fsync before the rename: the CA, trust-store files.
+    Durable,
+    /// Rename only: readers never see a half-written file, but a crash may
+    /// lose the new content. For issued certificates, which `issue`, `renew`
+    /// and `status` check (parse, key match, chain) and reissue when broken;
+    /// three fsyncs per certificate would cost most of the time of a batch.
+    Regenerable,
+}
+
+/// Write `bytes` to `path` atomically (temp file in the same folder, fsync
+/// unless `Regenerable`, rename) with `mode` from the first byte on, so a key
+/// is never readable by others.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, sync: Sync) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".certgen-")
@@ -26,9 +39,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> 
     // The umask may have narrowed the mode; make it exact.
     tmp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))?;
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    if sync == Sync::Durable {
+        tmp.as_file()
+            .sync_all()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     tmp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("cannot write {}", path.display()))?;

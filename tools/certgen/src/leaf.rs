@@ -117,8 +117,9 @@ pub struct OnDisk {
     pub not_after: Timestamp,
     /// Signed by the current CA.
     pub from_ca: bool,
-    /// The key file exists and holds a key matching the certificate.
-    pub key_ok: bool,
+    /// The key file holds the certificate's key, and the fullchain file is
+    /// the certificate then the CA.
+    pub files_ok: bool,
 }
 
 /// Read the certificate of `paths`, if it exists and parses.
@@ -152,13 +153,27 @@ pub fn read_on_disk(paths: &CertPaths, ca: Option<&Ca>) -> Option<OnDisk> {
         .ok()
         .and_then(|k| rcgen::KeyPair::from_pem(&k).ok())
         .is_some_and(|k| k.public_key_raw() == x.public_key().subject_public_key.data.as_ref());
+    let chain_ok = std::fs::read(&paths.fullchain).is_ok_and(|chain| match ca {
+        Some(ca) => chain == fullchain(&String::from_utf8_lossy(&bytes), &ca.cert_pem).as_bytes(),
+        None => chain.starts_with(&bytes),
+    });
     Some(OnDisk {
         sans,
         not_before: ca::to_timestamp(x.validity().not_before),
         not_after: ca::to_timestamp(x.validity().not_after),
         from_ca,
-        key_ok,
+        files_ok: key_ok && chain_ok,
     })
+}
+
+/// The fullchain file: the leaf then the CA.
+fn fullchain(leaf: &str, ca: &str) -> String {
+    let mut chain = leaf.to_owned();
+    if !chain.ends_with('\n') {
+        chain.push('\n');
+    }
+    chain.push_str(ca);
+    chain
 }
 
 /// Issue a leaf for `sans` (the first is the domain) valid `days` days and
@@ -167,6 +182,7 @@ pub fn issue(
     paths: &Paths,
     ca: &Ca,
     sans: &[String],
+    issuer: &Issuer<'_, &rcgen::KeyPair>,
     days: i64,
     kind: KeyKind,
 ) -> anyhow::Result<Cert> {
@@ -202,24 +218,32 @@ pub fn issue(
     let start = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
     params.not_before = start;
     params.not_after = start + time::Duration::days(days);
-    let issuer =
-        Issuer::from_ca_cert_pem(&ca.cert_pem, &ca.key).context("cannot use the CA certificate")?;
     let cert = params
-        .signed_by(&key, &issuer)
+        .signed_by(&key, issuer)
         .with_context(|| format!("cannot sign the certificate for {domain}"))?;
 
     let cp = cert_paths(paths, domain);
     files::create_dir(&cp.dir, 0o755)?;
     let leaf = cert.pem();
-    let mut chain = leaf.clone();
-    if !chain.ends_with('\n') {
-        chain.push('\n');
-    }
-    chain.push_str(&ca.cert_pem);
-    files::write_atomic(&cp.key, key.serialize_pem().as_bytes(), files::KEY_MODE)?;
-    files::write_atomic(&cp.cert, leaf.as_bytes(), files::CERT_MODE)?;
-    files::write_atomic(&cp.fullchain, chain.as_bytes(), files::CERT_MODE)?;
-    files::sync_dir(&cp.dir);
+    let chain = fullchain(&leaf, &ca.cert_pem);
+    files::write_atomic(
+        &cp.key,
+        key.serialize_pem().as_bytes(),
+        files::KEY_MODE,
+        files::Sync::Regenerable,
+    )?;
+    files::write_atomic(
+        &cp.cert,
+        leaf.as_bytes(),
+        files::CERT_MODE,
+        files::Sync::Regenerable,
+    )?;
+    files::write_atomic(
+        &cp.fullchain,
+        chain.as_bytes(),
+        files::CERT_MODE,
+        files::Sync::Regenerable,
+    )?;
     let not_before = Timestamp::from_second(start.unix_timestamp()).unwrap_or(Timestamp::MIN);
     let not_after =
         Timestamp::from_second(params.not_after.unix_timestamp()).unwrap_or(Timestamp::MAX);

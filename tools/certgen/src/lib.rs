@@ -254,8 +254,18 @@ fn init(paths: &Paths, args: &InitArgs) -> anyhow::Result<Outcome> {
     let (cert_pem, key_pem) = ca::create(&tlds, args.key)?;
     let dir = ca_dir(paths);
     files::create_dir(&dir, 0o700)?;
-    files::write_atomic(&key_path, key_pem.as_bytes(), files::KEY_MODE)?;
-    files::write_atomic(&cert_path, cert_pem.as_bytes(), files::CERT_MODE)?;
+    files::write_atomic(
+        &key_path,
+        key_pem.as_bytes(),
+        files::KEY_MODE,
+        files::Sync::Durable,
+    )?;
+    files::write_atomic(
+        &cert_path,
+        cert_pem.as_bytes(),
+        files::CERT_MODE,
+        files::Sync::Durable,
+    )?;
     files::sync_dir(&dir);
     let ca = ca::load(paths)?;
     if args.output.is_json() {
@@ -354,7 +364,7 @@ fn collect_targets(paths: &Paths, args: &IssueArgs) -> anyhow::Result<Vec<Target
 fn keep(on_disk: Option<&leaf::OnDisk>, sans: &[String], within: Within) -> bool {
     on_disk.is_some_and(|d| {
         d.from_ca
-            && d.key_ok
+            && d.files_ok
             && sans.iter().all(|s| d.sans.contains(s))
             && d.not_after.as_second() - jiff::Timestamp::now().as_second() > within.0
     })
@@ -405,11 +415,17 @@ fn issue_targets(paths: &Paths, targets: &[Target], plan: &Plan<'_>) -> anyhow::
     } else {
         Some(lock(&certs_dir)?)
     };
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&ca.cert_pem, &ca.key)
+        .context("cannot use the CA certificate")?;
     let mut out = Vec::with_capacity(targets.len());
     for t in targets {
         let cp = cert_paths(paths, &t.domain);
-        let on_disk = leaf::read_on_disk(&cp, Some(&ca));
-        if !plan.force && keep(on_disk.as_ref(), &t.sans, plan.within) {
+        let on_disk = if plan.force {
+            None
+        } else {
+            leaf::read_on_disk(&cp, Some(&ca))
+        };
+        if keep(on_disk.as_ref(), &t.sans, plan.within) {
             if let Some(d) = &on_disk {
                 out.push(kept(&t.domain, d, paths));
             }
@@ -428,7 +444,9 @@ fn issue_targets(paths: &Paths, targets: &[Target], plan: &Plan<'_>) -> anyhow::
             });
             continue;
         }
-        out.push(leaf::issue(paths, &ca, &t.sans, plan.days, plan.key)?);
+        out.push(leaf::issue(
+            paths, &ca, &t.sans, &issuer, plan.days, plan.key,
+        )?);
     }
     io::write_list(plan.output.format(), &out)?;
     Ok(Outcome::Clean)
@@ -534,7 +552,7 @@ fn status(paths: &Paths, args: &StatusArgs) -> anyhow::Result<Outcome> {
             None => "broken",
             Some(d) if left(d) <= 0 => "expired",
             Some(d) if !d.from_ca => "other-ca",
-            Some(d) if !d.key_ok => "broken",
+            Some(d) if !d.files_ok => "broken",
             Some(d) if left(d) <= args.within.0 => "expiring",
             Some(_) => "valid",
         };

@@ -199,7 +199,7 @@ fn debian_update(places: &TrustPlaces, tool: &Path, fresh: bool) -> anyhow::Resu
         files::create_dir(&certsdir, 0o755)?;
         files::create_dir(&etc, 0o755)?;
         if !conf.exists() {
-            files::write_atomic(&conf, b"", 0o644)?;
+            files::write_atomic(&conf, b"", 0o644, files::Sync::Durable)?;
         }
         for (flag, path) in [
             ("--certsconf", conf),
@@ -271,7 +271,7 @@ fn system_change(
             }
             if add {
                 files::create_dir(dir, 0o755)?;
-                files::write_atomic(&path, ca.cert_pem.as_bytes(), 0o644)?;
+                files::write_atomic(&path, ca.cert_pem.as_bytes(), 0o644, files::Sync::Durable)?;
             } else {
                 for f in &others {
                     std::fs::remove_file(f)
