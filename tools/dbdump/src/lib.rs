@@ -82,8 +82,16 @@ struct TargetArgs {
     ///
     /// The local client programs (pg_dump/psql, mariadb-dump/mariadb or
     /// mysqldump/mysql) are run against it. A password in the URL is handed
-    /// to them through PGPASSWORD / MYSQL_PWD.
-    #[arg(long, value_name = "URL", conflicts_with = "project")]
+    /// to them through PGPASSWORD / MYSQL_PWD; without one, they read
+    /// PGPASSWORD / MYSQL_PWD from dbdump's environment. DBDUMP_URL keeps a
+    /// URL with a password out of the process list.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "project",
+        env = "DBDUMP_URL",
+        hide_env_values = true
+    )]
     url: Option<String>,
     /// The database name, when the environment does not name it.
     #[arg(long, value_name = "NAME")]

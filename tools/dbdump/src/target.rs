@@ -390,14 +390,12 @@ pub fn project(name: Option<&str>) -> anyhow::Result<ProjectRef> {
     })
 }
 
-/// The project's database: its service, engine, container and credentials.
-pub fn from_project(
+/// The database service: `--service`, or the only one with a database image.
+fn pick_service<'a>(
     p: &ProjectRef,
+    compose: &'a berth::compose::Compose,
     service: Option<&str>,
-    database: Option<&str>,
-) -> anyhow::Result<Db> {
-    let compose = berth::compose::load_dir(&p.dir)
-        .with_context(|| format!("cannot read the compose files of project {}", p.name))?;
+) -> anyhow::Result<(&'a berth::compose::Service, Engine)> {
     let db_services: Vec<(&berth::compose::Service, Engine)> = compose
         .services
         .iter()
@@ -408,7 +406,7 @@ pub fn from_project(
                 .map(|e| (s, e))
         })
         .collect();
-    let (svc, engine) = match service {
+    let chosen = match service {
         Some(name) => {
             let Some(s) = compose.service(name) else {
                 return Err(error_with_hint(
@@ -451,6 +449,18 @@ pub fn from_project(
             }
         },
     };
+    Ok(chosen)
+}
+
+/// The project's database: its service, engine, container and credentials.
+pub fn from_project(
+    p: &ProjectRef,
+    service: Option<&str>,
+    database: Option<&str>,
+) -> anyhow::Result<Db> {
+    let compose = berth::compose::load_dir(&p.dir)
+        .with_context(|| format!("cannot read the compose files of project {}", p.name))?;
+    let (svc, engine) = pick_service(p, &compose, service)?;
     let rt = berth::docker::runtime()?;
     let docker = rt.block_on(berth::docker::connect())?;
     let containers = rt.block_on(berth::docker::project_containers(
