@@ -1582,7 +1582,7 @@ fn service_env(job: &Value, key: &str) -> String {
 }
 
 /// The job's environment (GitHub `env:` or GitLab `variables:`) with the
-/// database at 127.0.0.1:`port`: GitHub maps the service's 5432 to the
+/// database at 127.0.0.1:`port`: GitHub maps the service's port to the
 /// runner's, GitLab reaches it by its alias; here it is a local server.
 fn job_env(vars: &Value, port: u16, expect_host: &str) -> BTreeMap<String, String> {
     let mut env: BTreeMap<String, String> = vars
@@ -1596,12 +1596,16 @@ fn job_env(vars: &Value, port: u16, expect_host: &str) -> BTreeMap<String, Strin
             )
         })
         .collect();
-    assert_eq!(env["DB_PORT"], "5432");
+    let service_port = env["DB_PORT"].clone();
+    assert!(
+        service_port == "5432" || service_port == "3306",
+        "{service_port}"
+    );
     assert_eq!(env["DB_HOST"], expect_host);
     env.insert("DB_HOST".into(), "127.0.0.1".into());
     env.insert("DB_PORT".into(), port.to_string());
     let url = env["DATABASE_URL"].replace(
-        &format!("@{expect_host}:5432/"),
+        &format!("@{expect_host}:{service_port}/"),
         &format!("@127.0.0.1:{port}/"),
     );
     env.insert("DATABASE_URL".into(), url);
@@ -1954,35 +1958,37 @@ impl Drop for Container {
     }
 }
 
-/// The same steps against the test bed's `postgres:16` image, started the way
-/// GitHub starts the job's service container: its env and health command.
-/// Runs when a Docker engine and the image are present (the image is built by
-/// tests/bed/images.sh; no registry is reachable here).
-#[test]
-fn django_pipeline_steps_pass_against_the_postgres_image() {
-    if !require("docker") || !require(&format!("{PG_BIN}/psql")) || !require("python3") {
-        return;
-    }
-    let usable = Command::new("docker")
-        .args(["image", "inspect", "postgres:16"])
+/// Whether Docker runs and has `image` (the test bed builds it; no registry is reachable).
+fn docker_has(image: &str) -> bool {
+    // A bonus check: it never fails for want of Docker, even under CI=true.
+    let ok = Command::new("docker")
+        .args(["image", "inspect", image])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !usable {
+    if !ok {
         eprintln!(
-            "skipped: no Docker engine or no postgres:16 image (build it with tests/bed/images.sh)"
+            "skipped: no Docker engine or no {image} image (build it with tests/bed/images.sh)"
         );
-        return;
     }
-    let h = Harness::new();
-    let (dir, job) = django_job(&h, "postgres:16");
-    let svc = &job["services"]["postgres"];
+    ok
+}
+
+/// Start a GitHub service definition the way the runner does: its image,
+/// env and `--health-cmd`; wait until healthy; return the container and the
+/// host port mapped to `port`.
+fn start_service(svc: &Value, port: u16) -> (Container, u16) {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let options = svc["options"].as_str().unwrap();
     let health = options
         .split("--health-cmd ")
         .nth(1)
         .and_then(|r| r.split('"').nth(1))
         .expect("a quoted --health-cmd in options");
-    let name = format!("cigen-test-{}", std::process::id());
+    let name = format!(
+        "cigen-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
     let mut run = Command::new("docker");
     run.args([
         "run",
@@ -1990,22 +1996,24 @@ fn django_pipeline_steps_pass_against_the_postgres_image() {
         "--name",
         &name,
         "-p",
-        "127.0.0.1::5432",
+        &format!("127.0.0.1::{port}"),
         "--health-cmd",
         health,
     ])
-    .args(["--health-interval", "1s", "--health-retries", "60"]);
-    for (k, v) in svc["env"].as_mapping().unwrap() {
-        run.arg("-e")
-            .arg(format!("{}={}", k.as_str().unwrap(), v.as_str().unwrap()));
+    .args(["--health-interval", "1s", "--health-retries", "120"]);
+    if let Some(env) = svc.get("env").and_then(Value::as_mapping) {
+        for (k, v) in env {
+            run.arg("-e")
+                .arg(format!("{}={}", k.as_str().unwrap(), v.as_str().unwrap()));
+        }
     }
-    let out = run.arg("postgres:16").output().unwrap();
+    let out = run.arg(svc["image"].as_str().unwrap()).output().unwrap();
     assert!(
         out.status.success(),
         "docker run: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _container = Container(name.clone());
+    let container = Container(name.clone());
     let started = std::time::Instant::now();
     loop {
         let status = cmd_out(
@@ -2016,18 +2024,92 @@ fn django_pipeline_steps_pass_against_the_postgres_image() {
             break;
         }
         assert!(
-            started.elapsed().as_secs() < 90,
+            started.elapsed().as_secs() < 120,
             "service never became healthy ({status}): {}",
             cmd_out("docker", &["logs", &name])
         );
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
-    let mapped = cmd_out("docker", &["port", &name, "5432/tcp"]);
-    let port: u16 = mapped
+    let mapped = cmd_out("docker", &["port", &name, &format!("{port}/tcp")]);
+    let host_port = mapped
         .lines()
         .next()
         .and_then(|l| l.rsplit(':').next())
         .and_then(|p| p.parse().ok())
         .expect("mapped port");
+    (container, host_port)
+}
+
+/// The `MySQL` and `MariaDB` service definitions cigen writes start healthy with
+/// their health command, and the job's `DB_*` variables log in to the database.
+fn mysql_family_service_accepts_the_job_credentials(image: &str, stack_db: Db) {
+    if !docker_has(image) || !require("mariadb") {
+        return;
+    }
+    let h = Harness::new();
+    let dir = laravel(&h, "shop", stack_db);
+    h.write(
+        "shop/compose.yaml",
+        &format!("services:\n  db:\n    image: {image}\n"),
+    );
+    h.cmd("cigen")
+        .args(["generate", dir.to_str().unwrap()])
+        .run()
+        .success();
+    let doc = yaml(&dir.join(".github/workflows/test.yml"));
+    let job = &doc["jobs"]["test"];
+    let id = image.split(':').next().unwrap();
+    let svc = &job["services"][id];
+    assert_eq!(svc["image"].as_str(), Some(image));
+    let (_container, port) = start_service(svc, 3306);
+    let env = job_env(&job["env"], port, "127.0.0.1");
+    let out = Command::new("mariadb")
+        .args([
+            "-h",
+            &env["DB_HOST"],
+            "-P",
+            &env["DB_PORT"],
+            "-u",
+            &env["DB_USERNAME"],
+            &env["DB_DATABASE"],
+        ])
+        .args([
+            "-N",
+            "-e",
+            "create table t (x int); insert into t values (42); select x from t",
+        ])
+        .env("MYSQL_PWD", &env["DB_PASSWORD"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "login with the job's credentials: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
+}
+
+#[test]
+fn mysql_service_container_accepts_the_job_credentials() {
+    mysql_family_service_accepts_the_job_credentials("mysql:8", Db::Mysql);
+}
+
+#[test]
+fn mariadb_service_container_accepts_the_job_credentials() {
+    mysql_family_service_accepts_the_job_credentials("mariadb:11", Db::Mariadb);
+}
+
+/// The same steps against the test bed's `postgres:16` image, started the way
+/// GitHub starts the job's service container: its env and health command.
+/// Runs when a Docker engine and the image are present (the image is built by
+/// tests/bed/images.sh; no registry is reachable here).
+#[test]
+fn django_pipeline_steps_pass_against_the_postgres_image() {
+    if !docker_has("postgres:16") || !require(&format!("{PG_BIN}/psql")) || !require("python3") {
+        return;
+    }
+    let h = Harness::new();
+    let (dir, job) = django_job(&h, "postgres:16");
+    let (_container, port) = start_service(&job["services"]["postgres"], 5432);
     run_django_steps(&dir, &job, port);
 }
