@@ -125,12 +125,14 @@ pub fn states_from(
         .collect()
 }
 
-/// Write the statuses that changed; a project removed meanwhile is skipped.
+/// Write the statuses that changed. A project whose status changed since it
+/// was read (another stackctl recorded it meanwhile), or that was removed,
+/// is left alone.
 pub fn correct(reg: &Registry, states: &[ProjectState]) -> anyhow::Result<usize> {
-    let stale: BTreeMap<&str, Status> = states
+    let stale: BTreeMap<&str, (Status, Status)> = states
         .iter()
         .filter(|s| s.status != s.recorded)
-        .map(|s| (s.name.as_str(), s.status))
+        .map(|s| (s.name.as_str(), (s.recorded, s.status)))
         .collect();
     if stale.is_empty() {
         return Ok(0);
@@ -138,10 +140,10 @@ pub fn correct(reg: &Registry, states: &[ProjectState]) -> anyhow::Result<usize>
     reg.update(|projects| {
         let mut n = 0;
         for p in projects.iter_mut() {
-            if let Some(s) = stale.get(p.name.as_str())
-                && p.status != *s
+            if let Some((was, now)) = stale.get(p.name.as_str())
+                && p.status == *was
             {
-                p.status = *s;
+                p.status = *now;
                 n += 1;
             }
         }
