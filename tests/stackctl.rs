@@ -316,6 +316,36 @@ fn start_status_logs_health_restart_stop_and_stop_all_show_in_the_registry() {
         .code_is(2)
         .stderr_has("no container for service 'nope'");
 
+    // --follow streams new lines as they come (the healthcheck's requests).
+    let mut follow = Command::new(common::bin("stackctl"))
+        .args(["logs", &name, "--follow", "--tail", "0"])
+        .env("BERTH_HOME", h.home())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = follow.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let line = rx.recv_timeout(Duration::from_secs(20));
+    let _ = follow.kill();
+    let _ = follow.wait();
+    let line = line.expect("a new log line within 20 s");
+    assert!(
+        line.starts_with("app | ") && line.contains("GET /"),
+        "{line}"
+    );
+
     let health = h
         .cmd("stackctl")
         .args(["health", &name, "--json"])
