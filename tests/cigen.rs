@@ -714,6 +714,31 @@ fn combo_wordpress_theme_github_mariadb() {
 }
 
 #[test]
+fn combo_wordpress_theme_gitlab_nodb_yarn() {
+    if !validators_present() {
+        return;
+    }
+    let h = Harness::new();
+    let dir = wp_theme(&h, "theme", Db::None);
+    let files = generate_and_validate(&h, &dir, "gitlab", false, &[]);
+    let doc = yaml(&files[0]);
+    assert_eq!(doc["test"]["image"].as_str(), Some("php:8.1-cli"));
+    let prepare: Vec<&str> = doc["test"]["before_script"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        prepare
+            .iter()
+            .any(|l| l.contains("npm install -g --silent yarn")),
+        "{prepare:?}"
+    );
+    assert!(text(&files[0]).contains("yarn run build"));
+}
+
+#[test]
 fn combo_wordpress_plugin_gitlab_mysql() {
     if !validators_present() {
         return;

@@ -218,6 +218,10 @@ pub fn plan(d: &Detection, platform: Platform) -> Plan {
                 prepare.push(s(
                     "apt-get install -y -qq --no-install-recommends nodejs npm > /dev/null",
                 ));
+                // Debian's Node has no corepack: the package manager comes from npm.
+                if let Some(pm @ ("yarn" | "pnpm")) = d.node_package_manager.as_deref() {
+                    prepare.push(format!("npm install -g --silent {pm}"));
+                }
             }
         }
         if let Some(n) = &node
