@@ -1201,6 +1201,88 @@ fn unreadable_files_are_errors_naming_the_file() {
         .stderr_has("ermission denied");
 }
 
+/// Odd but valid files never crash detection: wrong JSON types, binary
+/// headers, empty version files. Each run ends 0 or 2, never a panic.
+#[test]
+fn odd_files_never_panic() {
+    let h = Harness::new();
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        ("a", &[("package.json", "[]")]),
+        (
+            "b",
+            &[(
+                "package.json",
+                r#"{"engines":"node","scripts":[1],"dependencies":{"next":7}}"#,
+            )],
+        ),
+        (
+            "c",
+            &[
+                ("composer.json", r#"{"require":{"php":8}}"#),
+                ("artisan", ""),
+            ],
+        ),
+        (
+            "d",
+            &[
+                ("style.css", "\u{0}\u{1}Theme Name:\n"),
+                ("x.php", "Plugin Name"),
+            ],
+        ),
+        (
+            "e",
+            &[
+                ("pyproject.toml", "[project\nrequires-python = \n"),
+                (".python-version", "\n\n"),
+            ],
+        ),
+        ("f", &[("package.json", "{}"), (".nvmrc", "lts/*\n")]),
+        (
+            "g",
+            &[
+                ("requirements.txt", "fastapi"),
+                (
+                    "Dockerfile",
+                    "FROM\nFROM python:\nFROM --platform=x python:abc\n",
+                ),
+            ],
+        ),
+        ("h", &[("package.json", "\"just a string\"")]),
+    ];
+    for (name, files) in cases {
+        let dir = project(&h, name, Db::None, files);
+        for args in [
+            vec!["detect", "--json"],
+            vec!["generate", "--dry-run"],
+            vec!["generate", "--dry-run", "--platform", "gitlab"],
+        ] {
+            let run = h.cmd("cigen").args(&args).arg(&dir).run();
+            assert!(
+                run.code == 0 || run.code == 2,
+                "{name} {args:?}: exit {}\n{}",
+                run.code,
+                run.stderr
+            );
+            assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+            if run.code == 2 {
+                assert!(
+                    run.stderr.starts_with("cigen: error: "),
+                    "{name}: {}",
+                    run.stderr
+                );
+            }
+        }
+    }
+    // lts/* from .nvmrc becomes the node:lts image on GitLab.
+    let run = h
+        .cmd("cigen")
+        .args(["generate", "--dry-run", "--platform", "gitlab"])
+        .arg(h.path().join("f"))
+        .run()
+        .success();
+    assert!(run.stdout.contains("image: \"node:lts\""), "{}", run.stdout);
+}
+
 fn set_mode(p: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
