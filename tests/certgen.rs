@@ -1087,3 +1087,96 @@ fn a_broken_certificate_is_reported_and_reissued() {
         .run()
         .success();
 }
+
+#[test]
+fn localhost_gets_the_loopback_addresses() {
+    if !require("openssl") {
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    let v = h
+        .cmd("certgen")
+        .args(["issue", "localhost", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(
+        v[0]["sans"],
+        serde_json::json!(["localhost", "127.0.0.1", "::1"])
+    );
+    let cert = cert_dir(&h, "localhost").join("cert.pem");
+    for check in [
+        ["-verify_hostname", "localhost"],
+        ["-verify_ip", "127.0.0.1"],
+        ["-verify_ip", "::1"],
+    ] {
+        let (code, out) = prog(
+            "openssl",
+            &[
+                "verify",
+                "-CAfile",
+                s(&ca_pem(&h)),
+                check[0],
+                check[1],
+                s(&cert),
+            ],
+        );
+        assert_eq!(code, 0, "{check:?}: {out}");
+    }
+    // Kept on the next run: the addresses are read back from the certificate.
+    let v = h
+        .cmd("certgen")
+        .args(["issue", "localhost", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(v[0]["action"], "kept");
+}
+
+#[test]
+fn registry_list_pipes_into_certgen_issue() {
+    let h = Harness::new();
+    init(&h);
+    for name in ["shop", "blog"] {
+        let dir = h.project(name, &["5432"]);
+        h.cmd("registry")
+            .args([
+                "add",
+                s(&dir),
+                "--port",
+                if name == "shop" { "5101" } else { "5102" },
+            ])
+            .run()
+            .success();
+    }
+    let r = h
+        .sh("registry list --json | certgen issue - --json")
+        .run()
+        .success();
+    let v = r.json();
+    let mut sorted: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["domain"].as_str().unwrap())
+        .collect();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["blog.test", "shop.test"]);
+    for d in sorted {
+        assert!(cert_dir(&h, d).join("fullchain.pem").is_file());
+    }
+}
+
+#[test]
+fn init_rejects_a_bad_tld_and_writes_nothing() {
+    let h = Harness::new();
+    for bad in ["te st", "-x", "a..b", "x;y"] {
+        h.cmd("certgen")
+            .args(["init", &format!("--tld={bad}")])
+            .run()
+            .code_is(2)
+            .stderr_has("invalid --tld");
+        assert!(!h.home().join("ca").exists(), "{bad}");
+    }
+}

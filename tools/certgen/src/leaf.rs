@@ -101,11 +101,16 @@ pub fn normalize_domain(raw: &str) -> anyhow::Result<String> {
     Ok(domain)
 }
 
-/// The SANs of `domain`: itself and, unless `wildcard` is off, `*.domain`.
+/// The SANs of `domain`: itself and, unless `wildcard` is off, `*.domain`;
+/// `localhost` gets the loopback addresses instead of a wildcard (clients
+/// ignore a wildcard right under a top-level name).
 pub fn sans_for(domain: &str, wildcard: bool) -> Vec<String> {
     let mut sans = vec![domain.to_owned()];
-    if wildcard {
+    if wildcard && domain.contains('.') {
         sans.push(format!("*.{domain}"));
+    }
+    if domain == "localhost" {
+        sans.extend(["127.0.0.1".to_owned(), "::1".to_owned()]);
     }
     sans
 }

@@ -118,7 +118,8 @@ struct InitArgs {
 
 /// Issue certificates for DOMAINs, or for every project on stdin.
 ///
-/// Each certificate covers DOMAIN and *.DOMAIN (service subdomains), is valid
+/// Each certificate covers DOMAIN and *.DOMAIN (service subdomains; for
+/// `localhost`: the loopback addresses instead), is valid
 /// for at most 397 days and is for server authentication. An existing
 /// certificate is kept while it is from the current CA, covers the names and
 /// does not expire within --within; --force reissues. With `-` (or no DOMAIN
