@@ -168,6 +168,10 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
             eprintln!("{}: {}: {why}", s.name, s.status);
         }
     }
+    if states.is_empty() && a.output.format() == Format::Table {
+        eprintln!("no registered projects (registry add PATH)");
+        return Ok(Outcome::Clean);
+    }
     match a.output.format() {
         Format::Json => berth::io::write_json(&states)?,
         Format::Ndjson => {
