@@ -582,7 +582,8 @@ fn laravel_steps(d: &Detection, steps: &mut Vec<Step>) {
     if d.env_example {
         prepare.push(s("cp .env.example .env"));
     } else {
-        prepare.push(s("touch .env"));
+        // key:generate replaces an APP_KEY line; it refuses a file without one.
+        prepare.push(s("echo APP_KEY= > .env"));
     }
     prepare.push(s("php artisan key:generate"));
     steps.push(step("env", "Prepare environment", &prepare));
