@@ -1180,3 +1180,61 @@ fn init_rejects_a_bad_tld_and_writes_nothing() {
         assert!(!h.home().join("ca").exists(), "{bad}");
     }
 }
+
+#[test]
+fn concurrent_issues_never_mix_a_key_with_another_certificate() {
+    if !require("openssl") {
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    let children: Vec<Child> = (0..8)
+        .map(|_| {
+            Command::new(common::bin("certgen"))
+                .args(["issue", "--force", "shop.test", "blog.test", "api.test"])
+                .env("BERTH_HOME", h.home())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for d in ["shop.test", "blog.test", "api.test"] {
+        let dir = cert_dir(&h, d);
+        let (_, pub_cert) = prog(
+            "openssl",
+            &["x509", "-in", s(&dir.join("cert.pem")), "-noout", "-pubkey"],
+        );
+        let (_, pub_key) = prog(
+            "openssl",
+            &["pkey", "-in", s(&dir.join("key.pem")), "-pubout"],
+        );
+        assert_eq!(
+            pub_cert, pub_key,
+            "{d}: key and certificate from different runs"
+        );
+        let chain = std::fs::read_to_string(dir.join("fullchain.pem")).unwrap();
+        assert!(
+            chain.starts_with(&std::fs::read_to_string(dir.join("cert.pem")).unwrap()),
+            "{d}"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty(), "{d}: temp files left: {leftovers:?}");
+    }
+    h.cmd("certgen")
+        .args(["status", "--no-nss"])
+        .run()
+        .success();
+}
