@@ -518,6 +518,17 @@ fn status_reports_days_left_and_exits_1_when_something_expires_soon() {
             .all(|c| c["state"] == "valid" && c["days_left"].as_i64().unwrap() >= 395),
         "{v}"
     );
+    let csv = h
+        .cmd("certgen")
+        .args(["status", "--format", "csv", "--no-nss"])
+        .run()
+        .success()
+        .stdout;
+    assert!(
+        csv.starts_with("DOMAIN,SANS,NOT AFTER,DAYS LEFT,STATE,FULLCHAIN\n")
+            && csv.lines().count() == 3,
+        "{csv}"
+    );
     h.cmd("certgen")
         .args(["status", "--within", "400d", "--no-nss"])
         .run()

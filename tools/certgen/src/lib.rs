@@ -576,7 +576,11 @@ fn status(paths: &Paths, args: &StatusArgs) -> anyhow::Result<Outcome> {
             certs,
         })?;
     } else {
-        if let Some(ca) = &ca {
+        // The CA block only above a table: CSV stays a plain list of certificates.
+        if let Some(ca) = ca
+            .as_ref()
+            .filter(|_| args.output.format() == io::Format::Table)
+        {
             print_ca(&ca.info, Some(&trusted))?;
             writeln!(io::stdout())?;
         }
