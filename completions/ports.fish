@@ -47,7 +47,7 @@ complete -c ports -n "__fish_ports_using_subcommand check" -l running -d 'Only p
 complete -c ports -n "__fish_ports_using_subcommand check" -l probe -d 'Also report ports something on this machine listens on now'
 complete -c ports -n "__fish_ports_using_subcommand check" -l json -d 'Print JSON (same as --format json)'
 complete -c ports -n "__fish_ports_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ports -n "__fish_ports_using_subcommand alloc" -l range -d 'The range, A-B (default: port_range from config.yaml, else 5000-5999)' -r
+complete -c ports -n "__fish_ports_using_subcommand alloc" -l range -d 'The range, A-B (default: `port_range` from config.yaml, else 5000-5999)' -r
 complete -c ports -n "__fish_ports_using_subcommand alloc" -s n -l count -d 'How many ports' -r
 complete -c ports -n "__fish_ports_using_subcommand alloc" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
