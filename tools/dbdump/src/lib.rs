@@ -385,42 +385,53 @@ fn take_backup(
     }
     let bar = progress(&format!("backing up {}", db.creds.database), None);
     let argv = db.client.dump_argv(&db.creds, Some(engine));
+    // Compression, hashing and writing run on their own thread, so reading
+    // the dump never waits for them; at most 32 chunks are in flight.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(32);
+    let worker = std::thread::spawn(move || -> io::Result<store::Writer> {
+        for chunk in rx {
+            writer.write_chunk(&chunk)?;
+        }
+        Ok(writer)
+    });
     let mut sink = |chunk: &[u8]| -> io::Result<()> {
         if stop.load(Ordering::Relaxed) {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
         }
-        writer.write_chunk(chunk)?;
+        tx.send(chunk.to_vec())
+            .map_err(|_| io::Error::other("the backup file cannot be written"))?;
         if let Some(b) = &bar {
             b.inc(chunk.len() as u64);
         }
         Ok(())
     };
     let ran = db.conn.stream(&argv, &db.env(), None, &mut sink);
+    drop(tx);
     for id in ids {
         signal_hook::low_level::unregister(id);
     }
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let ran = ran.with_context(|| {
+    let failed = || {
         format!(
             "backup of database {} failed; nothing was written",
             db.creds.database
         )
-    })?;
+    };
+    let writer = match worker.join() {
+        Ok(w) => w
+            .with_context(|| format!("cannot write {}", nb.dir.display()))
+            .with_context(failed)?,
+        Err(_) => bail!("{}: the writer thread panicked", failed()),
+    };
+    let ran = ran.with_context(failed)?;
     if !ran.success() {
-        return Err(ran.error(&format!("{} in {}", argv[0], db.conn.describe()))).context(format!(
-            "backup of database {} failed; nothing was written",
-            db.creds.database
-        ));
+        return Err(ran.error(&format!("{} in {}", argv[0], db.conn.describe())))
+            .with_context(failed);
     }
     let raw = writer.raw_bytes;
-    let backup = writer.commit(&nb).with_context(|| {
-        format!(
-            "backup of database {} failed; nothing was written",
-            db.creds.database
-        )
-    })?;
+    let backup = writer.commit(&nb).with_context(failed)?;
     note(format!(
         "backed up {} ({} of SQL) to {} ({})",
         db.creds.database,
