@@ -1317,6 +1317,23 @@ fn existing_files_are_kept_without_force_and_dry_run_writes_nothing() {
         text(&dir.join(".github/workflows/test.yml")),
         "name: mine\n"
     );
+    let docs = h
+        .cmd("cigen")
+        .args(["generate", "dj", "--dry-run", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(docs[0]["action"], "would overwrite", "{docs}");
+    assert!(
+        docs[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("python manage.py test")
+    );
+    assert_eq!(
+        text(&dir.join(".github/workflows/test.yml")),
+        "name: mine\n"
+    );
     h.cmd("cigen")
         .args(["generate", "dj", "--force", "--json"])
         .run()

@@ -308,13 +308,23 @@ fn generate(a: &GenerateArgs) -> anyhow::Result<Outcome> {
         }
         planned.push((dir, d, outputs));
     }
-    let mut rows = Vec::new();
     if a.dry_run {
+        // Text: each file after a comment naming it. JSON: the files with their content.
         let mut out = io::stdout();
+        let mut docs = Vec::new();
         for (dir, d, outputs) in &planned {
             for o in outputs {
                 let full = dir.join(&o.path);
-                if !a.output.is_json() {
+                if a.output.is_json() {
+                    docs.push(serde_json::json!({
+                        "path": full,
+                        "action": if full.exists() { "would overwrite" } else { "would create" },
+                        "stack": d.stack,
+                        "platform": a.platform,
+                        "template": o.template_source,
+                        "content": o.content,
+                    }));
+                } else {
                     writeln!(
                         out,
                         "# cigen: would write {} ({} pipeline for {})",
@@ -324,39 +334,15 @@ fn generate(a: &GenerateArgs) -> anyhow::Result<Outcome> {
                     )?;
                     out.write_all(o.content.as_bytes())?;
                 }
-                rows.push(Written {
-                    path: full.clone(),
-                    action: if full.exists() {
-                        "would overwrite"
-                    } else {
-                        "would create"
-                    },
-                    stack: d.stack,
-                    platform: a.platform,
-                    template: o.template_source.clone(),
-                });
             }
         }
         out.flush()?;
         if a.output.is_json() {
-            let docs: Vec<serde_json::Value> = planned
-                .iter()
-                .flat_map(|(dir, d, outs)| {
-                    outs.iter().map(move |o| {
-                        serde_json::json!({
-                            "path": dir.join(&o.path),
-                            "stack": d.stack,
-                            "platform": a.platform,
-                            "template": o.template_source,
-                            "content": o.content,
-                        })
-                    })
-                })
-                .collect();
             io::write_json(&docs)?;
         }
         return Ok(Outcome::Clean);
     }
+    let mut rows = Vec::new();
     for (dir, d, outputs) in &planned {
         for o in outputs {
             let full = dir.join(&o.path);
