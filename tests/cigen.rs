@@ -1472,6 +1472,37 @@ fn secrets_lists_every_secret_the_deploy_pipelines_use() {
         "{}",
         gl.stdout
     );
+    // GitLab: every $DEPLOY_* variable the pipeline reads is listed.
+    h.cmd("cigen")
+        .args(["generate", "dj", "--deploy", "--platform", "gitlab"])
+        .run()
+        .success();
+    let pipeline = text(&dir.join(".gitlab-ci.yml"));
+    let listed = h
+        .cmd("cigen")
+        .args(["secrets", "--platform", "gitlab", "--json"])
+        .run()
+        .success()
+        .json();
+    let listed: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    let mut seen = 0;
+    for (i, _) in pipeline.match_indices("$DEPLOY_") {
+        let name: String = pipeline[i + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        assert!(
+            listed.contains(&name.as_str()),
+            "{name} is used by .gitlab-ci.yml but not listed"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 5, "{pipeline}");
 }
 
 // ---------------------------------------------------------------------------
