@@ -1249,3 +1249,51 @@ fn concurrent_issues_never_mix_a_key_with_another_certificate() {
         .run()
         .success();
 }
+
+#[test]
+fn untrust_also_removes_an_earlier_ca() {
+    if !require("update-ca-certificates") || !require("certutil") || !require("openssl") {
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    let (root, home, nssdb) = trust_env(&h);
+    seed_system_root(&h, &root);
+    let args = ["--root", s(&root), "--json"];
+    h.cmd("certgen")
+        .arg("trust")
+        .args(args)
+        .env("HOME", &home)
+        .run()
+        .success();
+    h.cmd("certgen")
+        .args(["init", "--force", "--yes"])
+        .run()
+        .success();
+    let v = h
+        .cmd("certgen")
+        .arg("untrust")
+        .args(args)
+        .env("HOME", &home)
+        .run()
+        .success()
+        .json();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["action"] == "removed"),
+        "{v}"
+    );
+    let local = root.join("usr/local/share/ca-certificates");
+    assert_eq!(
+        std::fs::read_dir(&local).unwrap().count(),
+        0,
+        "the earlier CA's file stays"
+    );
+    let (_, list) = prog(
+        "certutil",
+        &["-L", "-d", &format!("sql:{}", nssdb.display())],
+    );
+    assert!(!list.contains("berth development CA"), "{list}");
+}
