@@ -665,6 +665,73 @@ fn fresh_mode_runs_the_frameworks_generator_or_says_why_not() {
     assert!(dir.join("blog/settings.py").is_file());
     assert!(dir.join("compose.yaml").is_file());
     assert!(dir.join("requirements.txt").is_file());
+    // The generated settings read the environment berth provides.
+    let settings = std::fs::read_to_string(dir.join("blog/settings.py")).unwrap();
+    assert!(settings.contains("Added by stackgen"));
+    assert!(settings.contains("DATABASE_URL"));
+    let (ok, out, err) = output({
+        let mut c = Command::new("python3");
+        c.args(["manage.py", "check"]).current_dir(&dir);
+        c
+    });
+    assert!(ok, "manage.py check:\n{out}{err}");
+}
+
+#[test]
+fn fresh_django_from_django_admin_boots_and_migrates_into_postgres() {
+    if !require("django-admin") || !docker_ready(&["postgres:16", BED_BASE]) {
+        return;
+    }
+    let h = Harness::new();
+    let name = format!("sgfresh-{}", std::process::id());
+    let port = free_port();
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            &name,
+            "--services",
+            "postgres",
+            "--port",
+            &port.to_string(),
+        ])
+        .run()
+        .success();
+    let dir = h.path().join(&name);
+    let guard = Down(dir.clone());
+    up(&dir);
+    // The default project routes admin/ only: its login page answers 200.
+    let start = Instant::now();
+    loop {
+        if let Some((200, _)) = http_get_path(port, "/admin/login/") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "no 200 from /admin/login/"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    // The entrypoint's migrate went to PostgreSQL.
+    let (ok, out, err) = output({
+        let mut c = compose(&dir);
+        c.args([
+            "exec",
+            "-T",
+            "postgres",
+            "psql",
+            "-U",
+            "app",
+            "-d",
+            "app",
+            "-tAc",
+            "select count(*) from django_migrations",
+        ]);
+        c
+    });
+    assert!(ok, "{err}");
+    assert!(out.trim().parse::<u32>().unwrap() > 10, "{out}");
+    drop(guard);
 }
 
 #[test]
@@ -986,13 +1053,18 @@ const BED_BASE: &str = "berth/debian:bookworm";
 
 /// GET / on 127.0.0.1:port: (status, body).
 fn http_get(port: u16) -> Option<(u16, String)> {
+    http_get_path(port, "/")
+}
+
+/// GET a path on 127.0.0.1:port: (status, body).
+fn http_get_path(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = std::net::TcpStream::connect_timeout(
         &([127, 0, 0, 1], port).into(),
         Duration::from_secs(2),
     )
     .ok()?;
     s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
         .ok()?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).ok()?;

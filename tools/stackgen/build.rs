@@ -1,5 +1,5 @@
 //! Embed every file under templates/ in the binary: generates a table of
-//! `(relative path, include_str!(...))` so adding a template needs no code.
+//! `(relative path, text)` so adding a template needs no code.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -34,12 +34,10 @@ fn main() {
             .expect("under root")
             .to_string_lossy()
             .replace('\\', "/");
-        writeln!(
-            code,
-            "    ({rel:?}, include_str!({:?})),",
-            f.display().to_string()
-        )
-        .expect("write");
+        // The text itself, not include_str!: an include_str! inside an
+        // include!d file was seen to keep stale contents in incremental builds.
+        let text = std::fs::read_to_string(f).expect("templates are UTF-8");
+        writeln!(code, "    ({rel:?}, {text:?}),").expect("write");
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("embedded.rs");

@@ -94,7 +94,11 @@ pub fn render_service(
 /// The role of each catalog service, rendered with a neutral context (for
 /// listings and for choosing primaries).
 pub fn describe(lib: &Library, service: &str, style: &str) -> anyhow::Result<ServiceDef> {
-    render_service(
+    let key = (service.to_owned(), style.to_owned());
+    if let Some(d) = lib.described.borrow().get(&key) {
+        return Ok(d.clone());
+    }
+    let def = render_service(
         lib,
         service,
         &ServiceContext {
@@ -106,5 +110,7 @@ pub fn describe(lib: &Library, service: &str, style: &str) -> anyhow::Result<Ser
             primary_database: "",
             services: &[],
         },
-    )
+    )?;
+    lib.described.borrow_mut().insert(key, def.clone());
+    Ok(def)
 }

@@ -13,7 +13,7 @@ use berth::config::Config;
 use berth::io::{self, Row};
 use berth::paths::Paths;
 use berth::registry::Registry;
-use berth::{PortBinding, Project, Protocol, claims, names, netstat};
+use berth::{PortBinding, Project, Protocol, claims, names};
 use serde::Serialize;
 
 use crate::catalog::describe;
@@ -49,14 +49,11 @@ impl Ctx {
             return Ok(Vec::new());
         }
         let projects = Registry::open(&self.paths).load_ports()?;
-        let system = netstat::listeners();
-        let got = claims::allocate(
-            self.config.port_range,
-            count,
-            &projects,
-            also,
-            system.as_deref(),
-        );
+        // The same allocator as `ports alloc`; the machine is probed by
+        // binding each candidate port (what Docker will do when it publishes
+        // it) instead of reading /proc/net, which costs milliseconds per table
+        // on a host with many containers.
+        let got = claims::allocate(self.config.port_range, count, &projects, also, None);
         if got.len() < count {
             return Err(error_with_hint(
                 format!(
@@ -116,26 +113,8 @@ pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
     // Generate everything before anything runs or is written.
     let files = stack_files(&ctx.lib, &stack, &spec)?;
     let services_yaml = services_file(&ctx.lib, &stack, &spec)?;
-    let generator = match (mode, &stack.manifest.generator, a.no_generator) {
-        (Mode::Fresh, Some(g), false) => {
-            let argv = generator_argv(g, &stack, &spec)?;
-            if find_program(&g.program).is_none() {
-                return Err(error_with_hint(
-                    format!(
-                        "cannot run the {} generator: {} is not installed (not on PATH)",
-                        stack.name, g.program
-                    ),
-                    format!(
-                        "install it: {}; or pass --no-generator to write the Docker setup only",
-                        g.install
-                    ),
-                ));
-            }
-            Some(argv)
-        }
-        _ => None,
-    };
-
+    let generator = generator_for(mode, &stack, &spec, a.no_generator)?;
+    let patches = crate::generate::patches(&ctx.lib, &stack, &spec)?;
     if let Some(argv) = &generator
         && !a.dry_run
     {
@@ -153,7 +132,7 @@ pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
         published,
         env: BTreeMap::new(),
     };
-    let plan = new_plan(
+    let mut plan = new_plan(
         &ctx.lib,
         &stack,
         &spec,
@@ -163,6 +142,9 @@ pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
         services_yaml,
         &mut state,
     )?;
+    if generator.is_some() {
+        apply_patches(&mut plan, patches)?;
+    }
 
     let secret_keys: BTreeSet<String> = kinds.keys().cloned().collect();
     let is_secret = is_secret_in(&secret_keys);
@@ -355,9 +337,69 @@ fn new_plan(
             state.env.insert(s.clone(), added);
         }
     }
+    warn_compose_file(&env_text);
     plan.set(".env", Some(env_text), 0o600)?;
     plan.set(STATE_FILE, Some(state.to_text()?), 0o644)?;
     Ok(plan)
+}
+
+/// The framework generator's command line, when it is to run (fresh mode);
+/// an error saying why and how when it cannot.
+fn generator_for(
+    mode: Mode,
+    stack: &Stack,
+    spec: &Spec,
+    no_generator: bool,
+) -> anyhow::Result<Option<Vec<String>>> {
+    Ok(match (mode, &stack.manifest.generator, no_generator) {
+        (Mode::Fresh, Some(g), false) => {
+            let argv = generator_argv(g, stack, spec)?;
+            if find_program(&g.program).is_none() {
+                return Err(error_with_hint(
+                    format!(
+                        "cannot run the {} generator: {} is not installed (not on PATH)",
+                        stack.name, g.program
+                    ),
+                    format!(
+                        "install it: {}; or pass --no-generator to write the Docker setup only",
+                        g.install
+                    ),
+                ));
+            }
+            Some(argv)
+        }
+        _ => None,
+    })
+}
+
+/// Wire what the generator wrote to the environment (settings from .env):
+/// append each block once.
+fn apply_patches(plan: &mut Plan, patches: Vec<(String, String, String)>) -> anyhow::Result<()> {
+    for (path, marker, text) in patches {
+        if let Some(old) = plan.read(&path)?
+            && !old.contains(&marker)
+        {
+            plan.set(&path, Some(old + &text), 0o644)?;
+        }
+    }
+    Ok(())
+}
+
+/// A `COMPOSE_FILE` the user set that leaves berth's file out would hide the services.
+fn warn_compose_file(env_text: &str) {
+    if let Some((_, v)) = envfile::pairs(env_text)
+        .into_iter()
+        .find(|(k, _)| k == "COMPOSE_FILE")
+        && !v.split(':').any(|f| f == SERVICES_FILE)
+    {
+        warn(
+            TOOL,
+            format!(
+                ".env sets COMPOSE_FILE={v}, without {SERVICES_FILE}: the catalog services stay out of the project"
+            ),
+        );
+        eprintln!("hint: add :{SERVICES_FILE} to COMPOSE_FILE in .env");
+    }
 }
 
 fn marker(service: &str) -> String {
@@ -590,6 +632,7 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
             state.env.insert(s.clone(), rec);
         }
     }
+    warn_compose_file(&env_text);
     plan.set(".env", Some(env_text), 0o600)?;
     state.services = services;
     plan.set(STATE_FILE, Some(state.to_text()?), 0o644)?;

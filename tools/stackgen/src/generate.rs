@@ -208,6 +208,28 @@ pub fn stack_files(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Result<
     Ok(out)
 }
 
+/// The blocks appended to files the framework's generator wrote:
+/// (path, marker, text).
+pub fn patches(
+    lib: &Library,
+    stack: &Stack,
+    spec: &Spec,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let mut out = Vec::new();
+    for p in stack.manifest.generator.iter().flat_map(|g| &g.patches) {
+        let ctx = stack_context(stack, lib, spec, "development", false);
+        let path_src = crate::templates::Source {
+            text: p.path.clone(),
+            origin: stack.origin,
+            shown: format!("stacks/{}/manifest.yaml patch path", stack.name),
+        };
+        let path = render(&path_src, &ctx)?;
+        let text = render(stack.template(&p.template), &ctx)?;
+        out.push((path, p.marker.clone(), text));
+    }
+    Ok(out)
+}
+
 /// The `.env` variables one service adds: its secrets (values, or the
 /// placeholder for examples) and nothing else; everything derived from them
 /// is interpolated in the compose file.

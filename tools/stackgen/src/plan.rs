@@ -36,6 +36,29 @@ impl Change {
     }
 }
 
+/// Create a file that did not exist: written to a temp file beside it and
+/// renamed into place (readers never see half a file), never over a file that
+/// appeared meanwhile. Not fsynced: nothing of the user's is at stake, and a
+/// fresh project takes a dozen files (fsync each costs more than the rest).
+fn create_new(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let ctx = || format!("cannot write {}", path.display());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".stackgen-")
+        .tempfile_in(dir)
+        .with_context(ctx)?;
+    tmp.write_all(text.as_bytes()).with_context(ctx)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .with_context(ctx)?;
+    tmp.persist_noclobber(path)
+        .map_err(|e| e.error)
+        .with_context(ctx)?;
+    Ok(())
+}
+
 /// The changes to one project folder.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -142,7 +165,12 @@ impl Plan {
                         std::fs::create_dir_all(dir)
                             .with_context(|| format!("cannot create {}", dir.display()))?;
                     }
-                    berth::atomic::write(&path, text.as_bytes(), c.mode)?;
+                    if c.old.is_some() {
+                        // A file the user may have edited: durable atomic replace.
+                        berth::atomic::write(&path, text.as_bytes(), c.mode)?;
+                    } else {
+                        create_new(&path, text, c.mode)?;
+                    }
                 }
                 None => match std::fs::remove_file(&path) {
                     Ok(()) => {}

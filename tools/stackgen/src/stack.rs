@@ -70,6 +70,21 @@ pub struct Generator {
     pub args: Vec<String>,
     /// How to install the program, shown when it is missing.
     pub install: String,
+    /// Files the generator wrote that get a rendered block appended.
+    #[serde(default)]
+    pub patches: Vec<Patch>,
+}
+
+/// A block appended to a file the framework's generator wrote (fresh mode).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    /// The file (a Tera template: `{{ module }}/settings.py`).
+    pub path: String,
+    /// The template of the block.
+    pub template: String,
+    /// Text that shows the block is there already.
+    pub marker: String,
 }
 
 /// One file a stack generates.
@@ -132,6 +147,15 @@ impl Stack {
             }
             check_relative(&f.path)
                 .with_context(|| format!("broken stack '{name}': {}", manifest_src.shown))?;
+        }
+        for p in manifest.generator.iter().flat_map(|g| &g.patches) {
+            if !files.contains_key(&p.template) {
+                bail!(
+                    "broken stack '{name}': {} names template '{}', which does not exist",
+                    manifest_src.shown,
+                    p.template
+                );
+            }
         }
         let origin = files
             .values()

@@ -3,7 +3,8 @@
 //! and the user's own folder (`templates:` in config.yaml), later layers
 //! overriding earlier ones file by file.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -50,6 +51,8 @@ pub struct Source {
 #[derive(Debug, Clone, Default)]
 pub struct Library {
     pub files: BTreeMap<String, Source>,
+    /// Catalog entries rendered with the neutral context, by (service, style).
+    pub described: RefCell<HashMap<(String, String), crate::catalog::ServiceDef>>,
 }
 
 /// The folder `stackgen update` fills.
@@ -93,7 +96,10 @@ impl Library {
                 )
             })
             .collect();
-        Self { files }
+        Self {
+            files,
+            described: RefCell::default(),
+        }
     }
 
     /// Read the `stacks/` and `services/` of a template folder over this library.
