@@ -5,8 +5,8 @@
 #   backup:  dbdump backup (zstd, and gzip)
 #            vs  docker exec C pg_dump | gzip > file   and   | zstd > file
 #   restore: dbdump restore --yes --no-safety-backup (zstd file)
-#            vs  zstd -dc file | docker exec -i C psql
-# (both restores start from a dropped and recreated database), plus dbdump's
+#            vs  drop + create database && zstd -dc file | docker exec -i C psql
+# (dbdump drops and recreates the database itself), plus dbdump's
 # peak RSS (/usr/bin/time -f %M) in a backup and in a restore.
 #
 # The database is generated once with generate_series into a named volume
@@ -116,21 +116,20 @@ gsize=$(stat -c %s "$(dbdump list --dir "$work/b-gzip" --json | jq -r '.[-1].fil
 dbdump verify "$latest" >&2
 
 # --- restore ----------------------------------------------------------------
+# Both restores drop and recreate the database first (dbdump does it itself).
 recreate="docker exec $c psql -X -q -U app -d postgres -c 'DROP DATABASE IF EXISTS shop WITH (FORCE)' -c 'CREATE DATABASE shop OWNER app'"
 hyperfine --runs "$runs" --export-json "$work/restore.json" \
-    --prepare "$recreate" \
     --command-name 'dbdump restore (zstd file)' \
     "dbdump restore --yes --no-safety-backup --dir $work/rss $latest >/dev/null 2>&1" \
-    --prepare "$recreate" \
     --command-name 'zstd -dc file | docker exec -i psql' \
-    "zstd -dc $latest | docker exec -i $c psql -X -q -v ON_ERROR_STOP=1 -U app -d shop >/dev/null" >&2
+    "$recreate && zstd -dc $latest | docker exec -i $c psql -X -q -v ON_ERROR_STOP=1 -U app -d shop >/dev/null" >&2
 
 /usr/bin/time -f %M -o "$work/rss-restore" dbdump restore --yes --no-safety-backup --dir "$work/rss" "$latest" >/dev/null 2>&1
 restored=$(psql_c 'SELECT count(*) FROM big')
 [ "$restored" = "$rows" ] || { echo "bench-dbdump: restore lost rows ($restored of $rows)" >&2; exit 1; }
 
 stat() { jq -r --arg n "$2" --arg k "$3" '.results[] | select(.command == $n) | (.[$k] // 0)' "$work/$1.json"; }
-row() { printf '| %s | %.2f ± %.2f | %.2f | %.2f |\n' "$2" "$(stat "$1" "$2" mean)" "$(stat "$1" "$2" stddev)" "$(stat "$1" "$2" median)" "$(stat "$1" "$2" min)"; }
+row() { printf '| %s | %.2f ± %.2f | %.2f | %.2f |\n' "$(printf '%s' "$2" | sed 's/|/\\|/g')" "$(stat "$1" "$2" mean)" "$(stat "$1" "$2" stddev)" "$(stat "$1" "$2" median)" "$(stat "$1" "$2" min)"; }
 ratio() { awk -v a="$(stat "$1" "$2" median)" -v b="$(stat "$1" "$3" median)" 'BEGIN { printf "%.2f", a / b }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.0f MB", b / 1000000 }'; }
 

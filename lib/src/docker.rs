@@ -297,15 +297,21 @@ pub async fn exec(
     if stderr.len() > STDERR_KEEP {
         stderr.drain(..stderr.len() - STDERR_KEEP);
     }
-    let inspect = docker
-        .inspect_exec(&created.id)
-        .await
-        .context("cannot read the exit status of the command")?;
-    let exit_code = if inspect.running == Some(true) {
-        None
-    } else {
-        inspect.exit_code
-    };
+    // The engine may report the exit status a moment after the output ends.
+    let mut exit_code = None;
+    for attempt in 0..20 {
+        let inspect = docker
+            .inspect_exec(&created.id)
+            .await
+            .context("cannot read the exit status of the command")?;
+        if inspect.running != Some(true) {
+            exit_code = inspect.exit_code;
+            break;
+        }
+        if attempt < 19 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
     Ok(ExecResult { exit_code, stderr })
 }
 

@@ -508,7 +508,6 @@ fn latest(dir: &Path) -> anyhow::Result<PathBuf> {
 
 /// Read the whole backup before anything changes; a damaged file is an error.
 fn check_backup(file: &Path) -> anyhow::Result<store::Verified> {
-    let total = std::fs::metadata(file).map(|m| m.len()).ok();
     let bar = progress("checking", None);
     let v = store::verify(file, bar.as_ref());
     if let Some(b) = bar {
@@ -534,16 +533,13 @@ fn check_backup(file: &Path) -> anyhow::Result<store::Verified> {
             ),
         );
     }
-    let _ = total;
     Ok(v)
 }
 
 /// Stream a checked backup into the (freshly recreated) database.
 fn load(db: &Db, file: &Path) -> anyhow::Result<()> {
     let (_, sql) = store::open_sql(file)?;
-    let total = std::fs::metadata(file).map(|m| m.len()).ok();
     let bar = progress(&format!("restoring {}", db.creds.database), None);
-    let _ = total;
     let counted = Counted {
         inner: sql,
         bar: bar.clone(),

@@ -89,6 +89,13 @@ impl<W: Write> Encoder<W> {
             }
         })
     }
+    fn get_ref(&self) -> &W {
+        match self {
+            Encoder::None(w) => w,
+            Encoder::Gzip(e) => e.get_ref(),
+            Encoder::Zstd(e) => e.get_ref(),
+        }
+    }
     fn finish(self) -> io::Result<W> {
         match self {
             Encoder::None(w) => Ok(w),
@@ -165,7 +172,14 @@ pub struct Writer {
     tail: Tail,
     pub raw_bytes: u64,
     created_at: jiff::Timestamp,
+    /// Flushes written data to disk in the background while the dump goes
+    /// on, so the final fsync before the rename is short.
+    syncer: Option<(std::sync::mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
+    synced_at: u64,
 }
+
+/// Bytes written between two background flushes.
+const SYNC_EVERY: u64 = 32 << 20;
 
 impl Writer {
     /// Create the folder and the temp file; pick a name no backup has yet.
@@ -187,6 +201,13 @@ impl Writer {
             .tempfile_in(b.dir)
             .with_context(|| format!("cannot create a file in {}", b.dir.display()))?;
         let file = temp.as_file().try_clone()?;
+        let sync_file = temp.as_file().try_clone()?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let handle = std::thread::spawn(move || {
+            for () in rx {
+                let _ = sync_file.sync_data();
+            }
+        });
         let hashing = Hashing {
             inner: BufWriter::with_capacity(1 << 20, file),
             sha: Sha256::new(),
@@ -199,13 +220,24 @@ impl Writer {
             tail: Tail::default(),
             raw_bytes: 0,
             created_at,
+            syncer: Some((tx, handle)),
+            synced_at: 0,
         })
     }
 
     pub fn write_chunk(&mut self, chunk: &[u8]) -> io::Result<()> {
         self.tail.push(chunk);
         self.raw_bytes += chunk.len() as u64;
-        self.enc.write_all(chunk)
+        self.enc.write_all(chunk)?;
+        let written = self.enc.get_ref().count;
+        if written - self.synced_at >= SYNC_EVERY {
+            self.synced_at = written;
+            if let Some((tx, _)) = &self.syncer {
+                // Busy flushing the previous batch: the next one catches up.
+                let _ = tx.try_send(());
+            }
+        }
+        Ok(())
     }
 
     pub fn final_path(&self) -> &Path {
@@ -214,7 +246,11 @@ impl Writer {
 
     /// Check the dump is complete, finish the compressed stream, fsync,
     /// write the metadata, then rename the file to its final name.
-    pub fn commit(self, b: &NewBackup<'_>) -> anyhow::Result<Backup> {
+    pub fn commit(mut self, b: &NewBackup<'_>) -> anyhow::Result<Backup> {
+        if let Some((tx, handle)) = self.syncer.take() {
+            drop(tx);
+            let _ = handle.join();
+        }
         if !self.tail.ends_with_marker(b.trailer) {
             bail!("the dump ended early (no '{}' line at its end)", b.trailer);
         }
