@@ -2,8 +2,11 @@
 //! combinations a user picks passes `docker-compose config` and reads back
 //! through berth's compose parser; add-service then remove-service gives the
 //! user's files back byte for byte; bad input writes nothing; the Django
-//! (with PostgreSQL) and Next.js stacks boot in the Docker test bed, two
+//! (with `PostgreSQL`) and Next.js stacks boot in the Docker test bed, two
 //! projects of one stack side by side.
+
+// End-to-end tests read as one scenario each, top to bottom.
+#![allow(clippy::too_many_lines)]
 
 mod common;
 
@@ -60,7 +63,7 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// `docker-compose` in a project folder, COMPOSE_FILE and the project name from its .env.
+/// `docker-compose` in a project folder, `COMPOSE_FILE` and the project name from its .env.
 fn compose(dir: &Path) -> Command {
     let mut c = Command::new("docker-compose");
     c.current_dir(dir)
@@ -133,7 +136,7 @@ fn every_stack_and_service_combination_passes_compose_config() {
         BTreeSet::from(["django", "fastapi", "laravel", "nextjs", "wordpress"])
     );
     let shellcheck = require("shellcheck");
-    let mut n = 0;
+    let mut n: u16 = 0;
     for st in &all {
         let stack = st["name"].as_str().unwrap();
         let offers = strings(&st["services"]);
@@ -191,7 +194,7 @@ fn every_stack_and_service_combination_passes_compose_config() {
             assert_eq!(names, want, "{stack} {services:?}: berth services");
             let app = c.service("app").unwrap();
             assert_eq!(app.ports.len(), 1, "{stack}: app ports {:?}", app.ports);
-            assert_eq!(app.ports[0].published, Some(port as u16));
+            assert_eq!(app.ports[0].published, Some(port));
             assert_eq!(u64::from(app.ports[0].target), app_target);
             for s in &c.services {
                 let raw = &s.raw;
@@ -217,7 +220,7 @@ fn every_stack_and_service_combination_passes_compose_config() {
                 }
             }
             // The Project JSON says the same.
-            assert_eq!(project["port"].as_u64(), Some(u64::from(port as u16)));
+            assert_eq!(project["port"].as_u64(), Some(u64::from(port)));
             assert_eq!(project["stack"].as_str(), Some(stack));
             let pj: BTreeSet<String> = strings(&project["services"]).into_iter().collect();
             assert_eq!(pj, want);
@@ -1239,14 +1242,11 @@ fn django_with_postgres_boots_twice_side_by_side() {
         assert_eq!(nets, format!("{name}-net"));
         inspect("{{.Name}}", &format!("{name}-postgres-data"));
         // The database publishes nothing on the host.
-        assert_eq!(
-            inspect(
-                "{{json .NetworkSettings.Ports}}",
-                &format!("{name}-postgres")
-            )
-            .contains("HostPort"),
-            false
+        let ports = inspect(
+            "{{json .NetworkSettings.Ports}}",
+            &format!("{name}-postgres"),
         );
+        assert!(!ports.contains("HostPort"), "{ports}");
     }
     // Down removes containers, network and volumes.
     let dirs: Vec<PathBuf> = guards.iter().map(|g| g.0.clone()).collect();
@@ -1381,4 +1381,101 @@ fn nextjs_boots_with_next_dev() {
         .unwrap()
         .success();
     assert!(gone, "down -v removes the node_modules volume");
+}
+
+#[test]
+fn dry_run_shows_every_file_as_a_diff_and_writes_nothing() {
+    let h = Harness::new();
+    let run = h
+        .cmd("stackgen")
+        .args([
+            "new",
+            "laravel",
+            "dry",
+            "--no-generator",
+            "--dry-run",
+            "--json",
+        ])
+        .run()
+        .success();
+    assert!(!h.path().join("dry").exists());
+    for f in [
+        "compose.yaml",
+        "compose.dev.yaml",
+        "Dockerfile",
+        ".env",
+        ".berth/compose.services.yaml",
+    ] {
+        assert!(
+            run.stderr.contains(&format!("+++ b/{f}\n")),
+            "no diff for {f}:\n{}",
+            run.stderr
+        );
+    }
+    // Secrets are masked in the diff; the Project JSON still comes out.
+    assert!(run.stderr.contains("+APP_KEY=********\n"), "{}", run.stderr);
+    assert!(run.stderr.contains("+MYSQL_PASSWORD=********\n"));
+    assert!(!run.stderr.contains("base64:"));
+    assert_eq!(run.json()["stack"], "laravel");
+    // An existing COMPOSE_FILE that leaves berth's file out is pointed out.
+    h.write("lv/artisan", "#!/usr/bin/env php\n");
+    h.write("lv/.env", "APP_NAME=lv\nCOMPOSE_FILE=docker-compose.yml\n");
+    h.cmd("stackgen")
+        .args(["new", "laravel", "lv", "--services", "mysql"])
+        .run()
+        .success()
+        .stderr_has("without .berth/compose.services.yaml")
+        .stderr_has("hint: add :.berth/compose.services.yaml");
+    let env = std::fs::read_to_string(h.path().join("lv/.env")).unwrap();
+    assert!(env.starts_with("APP_NAME=lv\nCOMPOSE_FILE=docker-compose.yml\n"));
+    assert_eq!(env.matches("COMPOSE_FILE=").count(), 1);
+    assert_eq!(env.matches("APP_NAME=").count(), 1, "{env}");
+}
+
+#[test]
+fn add_service_publishes_a_service_already_there() {
+    let h = Harness::new();
+    h.write("home/config.yaml", "port_range: 7300-7399\n");
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "nextjs",
+            "pub",
+            "--no-generator",
+            "--services",
+            "postgres,adminer",
+        ])
+        .run()
+        .success();
+    let dir = h.path().join("pub");
+    let env_before = std::fs::read_to_string(dir.join(".env")).unwrap();
+    h.cmd("stackgen")
+        .args([
+            "add-service",
+            "adminer",
+            "--publish",
+            "adminer",
+            "--yes",
+            "--dir",
+        ])
+        .arg(&dir)
+        .run()
+        .success()
+        .stderr_has("+    - 127.0.0.1:");
+    let c = berth::compose::load_dir(&dir).unwrap();
+    let b = &c.service("adminer").unwrap().ports[0];
+    assert_eq!(b.host_ip.to_string(), "127.0.0.1");
+    assert_eq!(b.target, 8080);
+    assert!((7300..=7399).contains(&b.published.unwrap()));
+    assert_ne!(b.published, c.service("app").unwrap().ports[0].published);
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".env")).unwrap(),
+        env_before
+    );
+    // Adminer waits for the database it shows.
+    let raw = &c.service("adminer").unwrap().raw;
+    assert_eq!(
+        raw["depends_on"]["postgres"]["condition"].as_str(),
+        Some("service_healthy")
+    );
 }
