@@ -656,6 +656,15 @@ fn fresh_mode_runs_the_frameworks_generator_or_says_why_not() {
     if !require("django-admin") {
         return;
     }
+    // The generator refuses (a name that shadows a Python module): its
+    // reason, exit 2, and the folder stackgen made is gone again.
+    h.cmd("stackgen")
+        .args(["new", "django", "test"])
+        .run()
+        .code_is(2)
+        .stderr_has("conflicts with the name of an existing Python module")
+        .stderr_has("the generator failed: django-admin startproject test .");
+    assert!(!h.path().join("test").exists());
     h.cmd("stackgen")
         .args(["new", "django", "blog", "--services", "postgres"])
         .run()

@@ -118,9 +118,16 @@ pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
     if let Some(argv) = &generator
         && !a.dry_run
     {
+        let created = !dir.exists();
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
-        run_generator(&dir, argv)?;
+        if let Err(e) = run_generator(&dir, argv) {
+            // Leave no half-generated project behind in a folder we made.
+            if created {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            return Err(e);
+        }
     }
 
     let mut state = State {
@@ -468,7 +475,7 @@ fn run_generator(dir: &Path, argv: &[String]) -> anyhow::Result<()> {
                 argv.join(" ")
             ),
             format!(
-                "fix the problem above, empty {} and run stackgen again, or pass --no-generator",
+                "fix the problem above and run stackgen again (in an empty {}), or pass --no-generator",
                 dir.display()
             ),
         ));
