@@ -257,10 +257,18 @@ fn bad_input_exits_2() {
 fn imported_service_ports_are_never_allocated() {
     let h = Harness::new();
     // No exposed_ports in the file: import derives them from service_ports.
-    h.write("p.json", r#"[{"name":"a","service_ports":[{"service":"db","published":5000,"target":5432}]}]"#);
+    h.write(
+        "p.json",
+        r#"[{"name":"a","service_ports":[{"service":"db","published":5000,"target":5432}]}]"#,
+    );
     h.cmd("registry").args(["import", "p.json"]).run().success();
     h.project("b", &[]);
-    let b = h.cmd("registry").args(["add", "b", "--json"]).run().success().json();
+    let b = h
+        .cmd("registry")
+        .args(["add", "b", "--json"])
+        .run()
+        .success()
+        .json();
     assert_eq!(b["port"], 5001);
     assert_eq!(h.cmd("ports").arg("alloc").run().success().stdout, "5002\n");
 }

@@ -354,6 +354,7 @@ fn export_import_roundtrip_merge_and_replace() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one table of cases
 fn bad_input_exits_2_with_a_clear_message_and_writes_nothing() {
     let h = Harness::new();
     h.project("ok", &[]);

@@ -57,7 +57,13 @@ pub fn parse_records<T: DeserializeOwned>(source: &Source, bytes: &[u8]) -> anyh
     // One UTF-8 check for the whole input, then parsing from &str, which
     // spares serde_json a check per string.
     let text = utf8(source, bytes)?;
-    let at = |e: &serde_json::Error| format!("invalid JSON in {source} at line {} column {}", e.line(), e.column());
+    let at = |e: &serde_json::Error| {
+        format!(
+            "invalid JSON in {source} at line {} column {}",
+            e.line(),
+            e.column()
+        )
+    };
     match text.trim_start().as_bytes().first() {
         None => Ok(Vec::new()),
         Some(b'[') => serde_json::from_str(text).map_err(|e| anyhow!("{e}").context(at(&e))),
@@ -70,7 +76,8 @@ pub fn parse_records<T: DeserializeOwned>(source: &Source, bytes: &[u8]) -> anyh
 
 /// The input as text, or an error naming where it stops being UTF-8.
 pub fn utf8<'a>(source: &dyn std::fmt::Display, bytes: &'a [u8]) -> anyhow::Result<&'a str> {
-    std::str::from_utf8(bytes).map_err(|e| anyhow!("invalid UTF-8 in {source} at byte {}", e.valid_up_to()))
+    std::str::from_utf8(bytes)
+        .map_err(|e| anyhow!("invalid UTF-8 in {source} at byte {}", e.valid_up_to()))
 }
 
 /// Read and parse records from a FILE argument or stdin; `None` when there is no input.

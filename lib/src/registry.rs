@@ -104,23 +104,22 @@ impl Registry {
     ) -> anyhow::Result<R> {
         self.file.update_bytes(|bytes| {
             let bytes = bytes.unwrap_or_default();
-            let registered = match Registered::from_lines(bytes) {
-                Some(r) => r,
-                None => {
-                    // Not in the layout berth writes (edited by hand?): parse it whole.
-                    let file: RawFile<'_> = if bytes.is_empty() {
-                        RawFile::default()
-                    } else {
-                        self.file.parse(bytes)?
-                    };
-                    check_version(file.version, self)?;
-                    Registered::from_raws(file.projects.iter().map(|r| r.get()).collect()).map_err(
-                        |e| {
-                            anyhow::anyhow!("{e}")
-                                .context(format!("{} is corrupt", self.path().display()))
-                        },
-                    )?
-                }
+            // Not in the layout berth writes (edited by hand?): parse it whole.
+            let registered = if let Some(r) = Registered::from_lines(bytes) {
+                r
+            } else {
+                let file: RawFile<'_> = if bytes.is_empty() {
+                    RawFile::default()
+                } else {
+                    self.file.parse(bytes)?
+                };
+                check_version(file.version, self)?;
+                Registered::from_raws(file.projects.iter().map(|r| r.get()).collect()).map_err(
+                    |e| {
+                        anyhow::anyhow!("{e}")
+                            .context(format!("{} is corrupt", self.path().display()))
+                    },
+                )?
             };
             let (mut added, result) = admit(&registered)?;
             added.sort_by(|a, b| a.name.cmp(&b.name));

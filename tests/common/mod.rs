@@ -20,7 +20,7 @@ pub fn bin(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// A temp folder with its own BERTH_HOME.
+/// A temp folder with its own `BERTH_HOME`.
 pub struct Harness {
     pub dir: tempfile::TempDir,
 }
@@ -65,7 +65,7 @@ impl Harness {
         self.path().join(name)
     }
 
-    /// A command for a tool, run in the temp folder with this BERTH_HOME.
+    /// A command for a tool, run in the temp folder with this `BERTH_HOME`.
     pub fn cmd(&self, tool: &str) -> Cmd {
         let mut c = Command::new(bin(tool));
         c.current_dir(self.path())
