@@ -351,6 +351,9 @@ fn has_compose(dir: &Path) -> bool {
         .any(|c| dir.join(c).is_file())
 }
 
+/// Dump output travels to the writer thread in batches of this size.
+const BATCH: usize = 256 * 1024;
+
 /// Dump the database into a new backup in `dir`.
 fn take_backup(
     db: &Db,
@@ -386,26 +389,35 @@ fn take_backup(
     let bar = progress(&format!("backing up {}", db.creds.database), None);
     let argv = db.client.dump_argv(&db.creds, Some(engine));
     // Compression, hashing and writing run on their own thread, so reading
-    // the dump never waits for them; at most 32 chunks are in flight.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(32);
+    // the dump never waits for them. Output frames are small (a few KiB):
+    // they travel in batches of 256 KiB, at most 8 batches in flight.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     let worker = std::thread::spawn(move || -> io::Result<store::Writer> {
         for chunk in rx {
             writer.write_chunk(&chunk)?;
         }
         Ok(writer)
     });
+    let mut batch: Vec<u8> = Vec::with_capacity(BATCH + 64 * 1024);
     let mut sink = |chunk: &[u8]| -> io::Result<()> {
         if stop.load(Ordering::Relaxed) {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
         }
-        tx.send(chunk.to_vec())
-            .map_err(|_| io::Error::other("the backup file cannot be written"))?;
+        batch.extend_from_slice(chunk);
+        if batch.len() >= BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH + 64 * 1024));
+            tx.send(full)
+                .map_err(|_| io::Error::other("the backup file cannot be written"))?;
+        }
         if let Some(b) = &bar {
             b.inc(chunk.len() as u64);
         }
         Ok(())
     };
     let ran = db.conn.stream(&argv, &db.env(), None, &mut sink);
+    if !batch.is_empty() {
+        let _ = tx.send(std::mem::take(&mut batch));
+    }
     drop(tx);
     for id in ids {
         signal_hook::low_level::unregister(id);
