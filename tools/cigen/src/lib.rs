@@ -361,18 +361,12 @@ fn generate(a: &GenerateArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// Write a file atomically: a temp file in the same folder, synced, renamed.
+/// Write a generated file atomically (`berth::atomic`), creating its folder;
+/// a new file is 0644 like any file of a repository.
 fn write_atomic(path: &Path, content: &str) -> anyhow::Result<()> {
     let dir = path.parent().context("a file path without a folder")?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    tmp.write_all(content.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .map_err(|e| anyhow!(e.error))
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    berth::atomic::write(path, content.as_bytes(), 0o644)?;
     Ok(())
 }
 
