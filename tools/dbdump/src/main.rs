@@ -1,1 +1,3 @@
-fn main() -> std::process::ExitCode { berth::cli::main(berth_dbdump::run) }
+fn main() -> std::process::ExitCode {
+    berth::cli::main(berth_dbdump::run)
+}
