@@ -506,16 +506,16 @@ fn concurrent_adds_and_removes_lose_nothing() {
     }
     let reader_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
-        let file = h.registry_file();
+        let (file, journal) = (h.registry_file(), h.journal_file());
         let stop = reader_stop.clone();
         std::thread::spawn(move || {
             let mut reads = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Ok(bytes) = std::fs::read(&file) {
-                    serde_json::from_slice::<serde_json::Value>(&bytes)
-                        .expect("the registry always parses");
-                    reads += 1;
-                }
+                let snapshot = std::fs::read(&file).unwrap_or_default();
+                let journal = std::fs::read(&journal).unwrap_or_default();
+                // Panics unless the snapshot and every complete journal line parse.
+                common::registered(&snapshot, &journal);
+                reads += 1;
             }
             reads
         })
@@ -584,7 +584,7 @@ fn concurrent_adds_and_removes_lose_nothing() {
 #[test]
 fn writers_killed_with_sigkill_never_corrupt_the_registry() {
     let h = Harness::new();
-    // A large registry makes each write long enough to be killed midway.
+    // A large registry makes each snapshot write long enough to be killed midway.
     let big: Vec<String> = (0..5000)
         .map(|i| {
             format!(
@@ -599,18 +599,31 @@ fn writers_killed_with_sigkill_never_corrupt_the_registry() {
         .args(["import", "seed.json"])
         .run()
         .success();
-    // How long one add takes here, so the kills spread over its whole run.
+    // Two kinds of writer: `add` appends to the journal, `status` writes a
+    // new snapshot. How long each takes here, so the kills spread over its run.
     h.write("timing/.keep", "");
-    let start = std::time::Instant::now();
-    h.cmd("registry").args(["add", "timing"]).run().success();
-    let full = start.elapsed().as_micros() as u64;
-    let mut completed = vec!["timing".to_owned()];
+    let timed = |args: &[&str]| {
+        let start = std::time::Instant::now();
+        h.cmd("registry").args(args).run().success();
+        start.elapsed().as_micros() as u64
+    };
+    let add_time = timed(&["add", "timing"]);
+    let status_time = timed(&["status", "seed1", "running"]);
+    let mut added = vec!["timing".to_owned()];
+    let mut running = vec!["seed1".to_owned()];
     let mut killed = 0;
-    for i in 0..60u64 {
-        let name = format!("k{i}");
-        h.write(&format!("{name}/.keep"), "");
+    for i in 0..80u64 {
+        let (name, args, full) = if i % 2 == 0 {
+            let name = format!("k{i}");
+            h.write(&format!("{name}/.keep"), "");
+            (name.clone(), vec!["add".to_owned(), name], add_time)
+        } else {
+            let name = format!("seed{}", i + 100);
+            let args = vec!["status".to_owned(), name.clone(), "running".to_owned()];
+            (name, args, status_time)
+        };
         let mut child = Command::new(bin("registry"))
-            .args(["add", &name])
+            .args(&args)
             .current_dir(h.path())
             .env("BERTH_HOME", h.home())
             .stdout(Stdio::null())
@@ -618,29 +631,50 @@ fn writers_killed_with_sigkill_never_corrupt_the_registry() {
             .spawn()
             .unwrap();
         // Kill at a spread of moments: before, during and after the write.
-        std::thread::sleep(Duration::from_micros(full * 3 / 2 * ((i * 37) % 60) / 60));
+        std::thread::sleep(Duration::from_micros(full * 3 / 2 * ((i * 37) % 80) / 80));
         let _ = child.kill(); // SIGKILL
         let status = child.wait().unwrap();
-        if status.success() {
-            completed.push(name);
-        } else {
-            killed += 1;
+        match (status.success(), i % 2 == 0) {
+            (true, true) => added.push(name),
+            (true, false) => running.push(name),
+            (false, _) => killed += 1,
         }
-        let names: BTreeSet<String> = h
-            .projects()
+        // Both files parse (the harness panics otherwise), and hold every completed write.
+        let projects = h.projects();
+        let names: BTreeSet<&str> = projects
             .iter()
-            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .map(|p| p["name"].as_str().unwrap())
             .collect();
         assert!(names.len() >= 5000, "seed projects intact");
-        for c in &completed {
-            assert!(names.contains(c), "completed add of {c} lost");
+        for a in &added {
+            assert!(names.contains(a.as_str()), "completed add of {a} lost");
+        }
+        for r in &running {
+            let p = projects.iter().find(|p| p["name"] == r.as_str()).unwrap();
+            assert_eq!(p["status"], "running", "completed status of {r} lost");
         }
     }
     assert!(
-        killed > 0 && completed.len() > 1,
-        "killed {killed}, completed {}",
-        completed.len()
+        killed > 0 && added.len() > 1 && running.len() > 1,
+        "killed {killed}, completed adds {}, completed status changes {}",
+        added.len(),
+        running.len()
     );
+    eprintln!(
+        "killed {killed}; completed: {} adds, {} status changes",
+        added.len(),
+        running.len()
+    );
+    // What the tool reads agrees with the files.
+    let listed: Vec<serde_json::Value> = serde_json::from_str(
+        &h.cmd("registry")
+            .args(["list", "--json"])
+            .run()
+            .success()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(listed, h.projects());
     // Temp files of killed writers are swept by the next write.
     h.cmd("registry")
         .args(["remove", "seed0", "--yes"])

@@ -97,14 +97,21 @@ impl JsonFile {
         let bytes = self.read_bytes()?;
         let (new, result) = change(bytes.as_deref())?;
         if let Some(new) = new {
-            self.sweep_temp_files();
-            crate::atomic::write(&self.path, &new, 0o600)?;
+            self.replace(&new)?;
         }
         Ok(result)
     }
 
+    /// Replace the file atomically (mode 0600), sweeping temp files that
+    /// killed writers left. Call it holding the lock.
+    pub(crate) fn replace(&self, bytes: &[u8]) -> anyhow::Result<()> {
+        sweep_temp_files(&self.path);
+        crate::atomic::write(&self.path, bytes, 0o600)?;
+        Ok(())
+    }
+
     /// Take the advisory lock (released when the returned file is dropped).
-    fn lock(&self) -> anyhow::Result<File> {
+    pub(crate) fn lock(&self) -> anyhow::Result<File> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let lock_path = self.lock_path();
@@ -118,16 +125,17 @@ impl JsonFile {
             .with_context(|| format!("cannot lock {}", lock_path.display()))?;
         Ok(file)
     }
+}
 
-    /// Remove temp files left by writers that were killed mid-write. Only the
-    /// lock holder writes temp files, so under the lock any that exist are dead.
-    fn sweep_temp_files(&self) {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        let prefix = crate::atomic::temp_prefix(&self.path);
-        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = fs::remove_file(entry.path());
-            }
+/// Remove the temp files that writers killed mid-write left beside `path`.
+/// Only the lock holder writes temp files, so under the lock any that exist
+/// are dead.
+pub(crate) fn sweep_temp_files(path: &Path) {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let prefix = crate::atomic::temp_prefix(path);
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_file(entry.path());
         }
     }
 }

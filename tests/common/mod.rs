@@ -98,20 +98,63 @@ impl Harness {
         }
     }
 
-    /// The registry file's bytes, or empty when it does not exist.
-    pub fn registry_bytes(&self) -> Vec<u8> {
-        std::fs::read(self.registry_file()).unwrap_or_default()
+    pub fn journal_file(&self) -> PathBuf {
+        self.home().join("registry.journal")
     }
 
-    /// The registered projects, parsed.
-    pub fn projects(&self) -> Vec<serde_json::Value> {
-        let bytes = self.registry_bytes();
-        if bytes.is_empty() {
-            return Vec::new();
-        }
-        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("registry parses");
-        v["projects"].as_array().cloned().unwrap_or_default()
+    /// The registry's state: the snapshot's bytes then the journal's (empty
+    /// when they do not exist). The index beside them is a cache, left out.
+    pub fn registry_bytes(&self) -> Vec<u8> {
+        let mut bytes = std::fs::read(self.registry_file()).unwrap_or_default();
+        bytes.extend(std::fs::read(self.journal_file()).unwrap_or_default());
+        bytes
     }
+
+    /// The registered projects, read from the files as the README describes
+    /// them: the snapshot, then the journal's changes when its generation is
+    /// the snapshot's. Panics when either does not parse.
+    pub fn projects(&self) -> Vec<serde_json::Value> {
+        registered(
+            &std::fs::read(self.registry_file()).unwrap_or_default(),
+            &std::fs::read(self.journal_file()).unwrap_or_default(),
+        )
+    }
+}
+
+/// The projects a snapshot and a journal hold together, sorted by name.
+pub fn registered(snapshot: &[u8], journal: &[u8]) -> Vec<serde_json::Value> {
+    use serde_json::Value;
+    let mut projects = std::collections::BTreeMap::new();
+    let mut generation = 0;
+    if !snapshot.is_empty() {
+        let v: Value = serde_json::from_slice(snapshot).expect("the snapshot parses");
+        generation = v["generation"].as_u64().unwrap_or(0);
+        for p in v["projects"].as_array().cloned().unwrap_or_default() {
+            projects.insert(p["name"].as_str().unwrap().to_owned(), p);
+        }
+    }
+    // Only complete lines: a last line without its newline is still being written.
+    let complete = journal
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let mut lines = journal[..complete]
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty());
+    let head: Option<Value> = lines
+        .next()
+        .map(|l| serde_json::from_slice(l).expect("journal head parses"));
+    if head.is_some_and(|h| h["generation"].as_u64() == Some(generation)) {
+        for line in lines {
+            let change: Value = serde_json::from_slice(line).expect("every journal line parses");
+            if let Some(p) = change.get("put") {
+                projects.insert(p["name"].as_str().unwrap().to_owned(), p.clone());
+            } else {
+                projects.remove(change["remove"].as_str().expect("put or remove"));
+            }
+        }
+    }
+    projects.into_values().collect()
 }
 
 pub struct Cmd {

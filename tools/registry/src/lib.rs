@@ -9,12 +9,12 @@ mod view;
 
 use std::path::PathBuf;
 
+use berth::Status;
 use berth::cli::{Outcome, confirm};
 use berth::config::Config;
 use berth::io::OutputArgs;
 use berth::paths::Paths;
 use berth::registry::{self, Registry};
-use berth::{Project, Status};
 use clap::{Parser, Subcommand};
 
 const TOOL: &str = "registry";
@@ -190,13 +190,7 @@ fn remove(reg: &Registry, a: &RemoveArgs) -> anyhow::Result<Outcome> {
         eprintln!("nothing removed");
         return Ok(Outcome::Clean);
     }
-    reg.update(|projects: &mut Vec<Project>| {
-        for name in &a.names {
-            registry::find(projects, name)?;
-            projects.retain(|p| &p.name != name);
-        }
-        Ok((true, ()))
-    })?;
+    reg.remove(&a.names)?;
     eprintln!("removed: {list}");
     Ok(Outcome::Clean)
 }

@@ -1,0 +1,494 @@
+//! The registry's files and their formats: the snapshot (`registry.json`),
+//! the journal (`registry.journal`) and the index (`registry.index`). See the
+//! module documentation of [`super`] for how they fit together.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read as _};
+use std::os::unix::fs::MetadataExt as _;
+use std::path::Path;
+
+use anyhow::{Context as _, anyhow};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::ProjectSummary;
+use crate::cli::ResultExt as _;
+
+/// Version of the registry format.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The snapshot's first bytes, up to the generation.
+const HEAD: &str = "{\"version\":2,\"generation\":";
+/// Between the generation and the first project.
+const HEAD_END: &str = ",\"projects\":[\n";
+/// After the last project.
+const TAIL: &str = "\n]}\n";
+
+/// A file's bytes; empty when it does not exist.
+pub fn read_or_empty(path: &Path) -> anyhow::Result<Vec<u8>> {
+    match fs::read(path) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// The error for a file that does not parse, naming it and where.
+pub fn corrupt(path: &Path, line: Option<usize>, why: impl std::fmt::Display) -> anyhow::Error {
+    let why = match line {
+        Some(l) => anyhow!("line {l}: {why}"),
+        None => anyhow!("{why}"),
+    };
+    Err::<(), _>(why)
+        .with_context(|| format!("{} is corrupt", path.display()))
+        .hint("berth never overwrites a corrupt file: repair it, or move it away to start afresh")
+        .unwrap_err()
+}
+
+/// The error for JSON that does not parse: `part` (a slice of the file's
+/// `text`) was parsed, and `e` says where in it.
+pub fn bad_json(path: &Path, text: &str, part: &str, e: &serde_json::Error) -> anyhow::Error {
+    let offset = (part.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = line_of(text, part) + e.line().saturating_sub(1);
+    let column = if e.line() <= 1 {
+        let start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        offset - start + e.column()
+    } else {
+        e.column()
+    };
+    let message = e.to_string();
+    let message = message.split(" at line ").next().unwrap_or_default();
+    corrupt(path, Some(line), format_args!("column {column}: {message}"))
+}
+
+/// The line of `text` on which `part` (a slice of it) starts.
+pub fn line_of(text: &str, part: &str) -> usize {
+    let offset = (part.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// The snapshot file as a whole, for files not in berth's layout (older
+/// versions, edits by hand).
+#[derive(Deserialize)]
+struct SnapshotFile<'a> {
+    #[serde(default)]
+    version: u32,
+    #[serde(default)]
+    generation: u64,
+    #[serde(borrow, default)]
+    projects: Vec<&'a RawValue>,
+}
+
+/// The snapshot: its generation and each project's JSON text.
+pub struct Snapshot<'a> {
+    pub generation: u64,
+    pub lines: Vec<&'a str>,
+}
+
+/// The generation and the projects of a file in berth's layout.
+fn split_layout(text: &str) -> Option<(u64, &str)> {
+    let rest = text.strip_prefix(HEAD)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let generation = rest[..digits].parse().ok()?;
+    let body = rest[digits..].strip_prefix(HEAD_END)?.strip_suffix(TAIL)?;
+    Some((generation, body))
+}
+
+/// The generation a snapshot's first bytes announce, when they are in berth's layout.
+pub fn layout_generation(head: &[u8]) -> Option<u64> {
+    let rest = head.strip_prefix(HEAD.as_bytes())?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    rest[digits..]
+        .starts_with(HEAD_END.as_bytes())
+        .then_some(())?;
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+}
+
+/// Read the first bytes of the snapshot (enough for [`layout_generation`]).
+pub fn read_head(file: &mut File) -> io::Result<Vec<u8>> {
+    let mut head = vec![0; HEAD.len() + 20 + HEAD_END.len()];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    head.truncate(n);
+    Ok(head)
+}
+
+impl<'a> Snapshot<'a> {
+    /// Split the snapshot into projects: by lines when it is in berth's
+    /// layout, else by parsing it whole. Lines are checked by whoever parses them.
+    pub fn parse(path: &Path, text: &'a str) -> anyhow::Result<Self> {
+        if text.is_empty() {
+            return Ok(Self {
+                generation: 0,
+                lines: Vec::new(),
+            });
+        }
+        if let Some((generation, body)) = split_layout(text) {
+            let lines = if body.is_empty() {
+                Vec::new()
+            } else {
+                body.split(",\n").collect()
+            };
+            return Ok(Self { generation, lines });
+        }
+        let file: SnapshotFile<'a> =
+            serde_json::from_str(text).map_err(|e| bad_json(path, text, text, &e))?;
+        if file.version > FORMAT_VERSION {
+            return Err(crate::cli::error_with_hint(
+                format!(
+                    "{} has format version {}, newer than this berth understands ({FORMAT_VERSION})",
+                    path.display(),
+                    file.version
+                ),
+                "upgrade berth",
+            ));
+        }
+        Ok(Self {
+            generation: file.generation,
+            lines: file.projects.iter().map(|r| r.get()).collect(),
+        })
+    }
+}
+
+/// The snapshot's bytes for `projects` (each one line of JSON, sorted by
+/// name), and where each project's line is in them.
+pub fn encode_snapshot<S: AsRef<str>>(generation: u64, projects: &[S]) -> (Vec<u8>, Vec<Span>) {
+    let size = projects.iter().map(|p| p.as_ref().len() + 2).sum::<usize>();
+    let mut out = String::with_capacity(HEAD.len() + 24 + HEAD_END.len() + size + TAIL.len());
+    out.push_str(HEAD);
+    out.push_str(&generation.to_string());
+    out.push_str(HEAD_END);
+    let mut spans = Vec::with_capacity(projects.len());
+    for (i, p) in projects.iter().enumerate() {
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        spans.push(Span {
+            offset: out.len() as u64,
+            len: p.as_ref().len() as u64,
+        });
+        out.push_str(p.as_ref());
+    }
+    out.push_str(TAIL);
+    (out.into_bytes(), spans)
+}
+
+/// Where a project's line is in the snapshot.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Span {
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// One change in the journal.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Entry<'a> {
+    /// A project, new or replacing the one of the same name.
+    #[serde(borrow)]
+    Put(&'a RawValue),
+    /// The name of a project removed.
+    #[serde(borrow)]
+    Remove(Cow<'a, str>),
+}
+
+#[derive(Deserialize, Serialize)]
+struct JournalHead {
+    generation: u64,
+}
+
+/// The journal's first line for `generation`.
+pub fn journal_head(generation: u64) -> String {
+    let mut s = serde_json::to_string(&JournalHead { generation }).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The journal: the generation of the snapshot it applies to, and its
+/// complete lines (a last line without its newline is a write under way, or
+/// one killed midway, and is not part of the journal).
+pub struct Journal<'a> {
+    pub generation: Option<u64>,
+    /// The complete lines after the first.
+    pub lines: Vec<&'a str>,
+    /// Bytes of complete lines.
+    pub complete: usize,
+}
+
+impl<'a> Journal<'a> {
+    pub fn split(path: &Path, text: &'a str) -> anyhow::Result<Self> {
+        let complete = text.rfind('\n').map_or(0, |i| i + 1);
+        let mut lines = text[..complete].split_terminator('\n');
+        let generation = match lines.next() {
+            None => None,
+            Some(head) => Some(
+                serde_json::from_str::<JournalHead>(head)
+                    .map_err(|e| bad_json(path, text, head, &e))?
+                    .generation,
+            ),
+        };
+        Ok(Self {
+            generation,
+            lines: lines.collect(),
+            complete,
+        })
+    }
+
+    /// The changes, in order, each with its line for messages.
+    pub fn entries(&self, path: &Path, text: &'a str) -> anyhow::Result<Vec<Entry<'a>>> {
+        self.lines
+            .iter()
+            .map(|line| serde_json::from_str(line).map_err(|e| bad_json(path, text, line, &e)))
+            .collect()
+    }
+}
+
+/// A journal line that puts `project_json`.
+pub fn put_line(project_json: &str) -> String {
+    format!("{{\"put\":{project_json}}}\n")
+}
+
+/// A journal line that removes `name`.
+pub fn remove_line(name: &str) -> String {
+    format!(
+        "{{\"remove\":{}}}\n",
+        serde_json::to_string(name).unwrap_or_default()
+    )
+}
+
+#[derive(Deserialize)]
+struct NameOnly<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+}
+
+/// A project's name from its JSON text: read off the start of the line as
+/// berth writes it, else parsed.
+pub fn name_of(text: &str) -> Result<Cow<'_, str>, serde_json::Error> {
+    if let Some(rest) = text.strip_prefix("{\"name\":\"")
+        && let Some(end) = rest.find(['"', '\\'])
+        && rest.as_bytes()[end] == b'"'
+    {
+        return Ok(Cow::Borrowed(&rest[..end]));
+    }
+    serde_json::from_str::<NameOnly<'_>>(text).map(|n| n.name)
+}
+
+/// Apply the journal's changes to the snapshot's projects: the projects
+/// now registered, each as its JSON text, in name order when the snapshot
+/// is.
+pub fn apply<'a>(
+    snapshot: &[&'a str],
+    entries: &[Entry<'a>],
+    name: impl Fn(&'a str) -> anyhow::Result<Cow<'a, str>>,
+) -> anyhow::Result<Vec<&'a str>> {
+    if entries.is_empty() {
+        return Ok(snapshot.to_vec());
+    }
+    let mut changed: BTreeMap<Cow<'a, str>, Option<&'a str>> = BTreeMap::new();
+    for e in entries {
+        match e {
+            Entry::Put(raw) => changed.insert(name(raw.get())?, Some(raw.get())),
+            Entry::Remove(n) => changed.insert(n.clone(), None),
+        };
+    }
+    let mut out = Vec::with_capacity(snapshot.len() + changed.len());
+    let mut puts = changed
+        .iter()
+        .filter_map(|(n, raw)| raw.map(|r| (n, r)))
+        .peekable();
+    for line in snapshot {
+        let n = name(line)?;
+        while let Some((_, raw)) = puts.next_if(|(p, _)| p.as_ref() < n.as_ref()) {
+            out.push(raw);
+        }
+        if !changed.contains_key(n.as_ref()) {
+            out.push(line);
+        }
+    }
+    out.extend(puts.map(|(_, raw)| raw));
+    Ok(out)
+}
+
+/// What identifies one snapshot file: its generation, and the size, change
+/// time and inode of the file, so an edit by hand is noticed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub generation: u64,
+    pub len: u64,
+    pub mtime: (i64, i64),
+    pub ino: u64,
+}
+
+impl Stamp {
+    pub fn of(generation: u64, meta: &fs::Metadata) -> Self {
+        Self {
+            generation,
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// The stamp an index file was built for, read from its first line alone.
+pub fn index_stamp(index: &[u8]) -> Option<Stamp> {
+    #[derive(Deserialize)]
+    struct Head {
+        stamp: Stamp,
+    }
+    let head = index.split(|b| *b == b'\n').next()?;
+    let head = std::str::from_utf8(head)
+        .ok()?
+        .strip_suffix(",\"projects\":[")?;
+    serde_json::from_str::<Head>(&format!("{head}}}"))
+        .ok()
+        .map(|h| h.stamp)
+}
+
+/// One snapshot project in the index.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IndexEntry<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub path: Cow<'a, str>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub exposed_ports: Vec<u16>,
+    pub at: Span,
+}
+
+/// The index: what `add` needs of every snapshot project, for the snapshot
+/// with this stamp.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Index<'a> {
+    pub stamp: Stamp,
+    #[serde(borrow)]
+    pub projects: Vec<IndexEntry<'a>>,
+}
+
+impl<'a> Index<'a> {
+    /// The index of a snapshot in berth's layout, from its lines.
+    pub fn build(
+        stamp: Stamp,
+        lines: &[&'a str],
+        spans: &[Span],
+    ) -> Result<Self, (usize, serde_json::Error)> {
+        let projects = lines
+            .iter()
+            .zip(spans)
+            .enumerate()
+            .map(|(i, (line, at))| {
+                let s: ProjectSummary<'a> = serde_json::from_str(line).map_err(|e| (i, e))?;
+                Ok(IndexEntry {
+                    name: s.name,
+                    path: s.path,
+                    port: s.port,
+                    exposed_ports: s.exposed_ports,
+                    at: *at,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { stamp, projects })
+    }
+
+    /// One JSON document, one project a line.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = format!(
+            "{{\"stamp\":{},\"projects\":[",
+            serde_json::to_string(&self.stamp).unwrap_or_default()
+        );
+        out.push('\n');
+        for (i, p) in self.projects.iter().enumerate() {
+            if i > 0 {
+                out.push_str(",\n");
+            }
+            out.push_str(&serde_json::to_string(p).unwrap_or_default());
+        }
+        out.push_str("\n]}\n");
+        out.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_round_trips_and_the_head_names_the_generation() {
+        let (bytes, spans) = encode_snapshot(7, &[r#"{"name":"a"}"#, r#"{"name":"b"}"#]);
+        let text = std::str::from_utf8(&bytes).unwrap();
+        serde_json::from_str::<serde_json::Value>(text).unwrap();
+        let s = Snapshot::parse(Path::new("r"), text).unwrap();
+        assert_eq!(s.generation, 7);
+        assert_eq!(s.lines, [r#"{"name":"a"}"#, r#"{"name":"b"}"#]);
+        let b = spans[1];
+        assert_eq!(
+            &text[b.offset as usize..(b.offset + b.len) as usize],
+            r#"{"name":"b"}"#
+        );
+        assert_eq!(layout_generation(&bytes), Some(7));
+        assert_eq!(layout_generation(b"{\"version\":1,\"projects\":[\n"), None);
+    }
+
+    #[test]
+    fn journal_ignores_a_last_line_without_its_newline() {
+        let text = "{\"generation\":3}\n{\"remove\":\"a\"}\n{\"put\":{\"na";
+        let j = Journal::split(Path::new("j"), text).unwrap();
+        assert_eq!(j.generation, Some(3));
+        assert_eq!(j.lines.len(), 1);
+        assert_eq!(j.complete, text.rfind('\n').unwrap() + 1);
+    }
+
+    #[test]
+    fn apply_puts_replaces_and_removes_in_name_order() {
+        let text = format!(
+            "{}{}{}{}",
+            journal_head(1),
+            put_line(r#"{"name":"c","port":3}"#),
+            remove_line("b"),
+            put_line(r#"{"name":"a","port":9}"#),
+        );
+        let j = Journal::split(Path::new("j"), &text).unwrap();
+        let entries = j.entries(Path::new("j"), &text).unwrap();
+        let snapshot = [
+            r#"{"name":"a","port":1}"#,
+            r#"{"name":"b"}"#,
+            r#"{"name":"d"}"#,
+        ];
+        let out = apply(&snapshot, &entries, |t| Ok(name_of(t)?)).unwrap();
+        assert_eq!(
+            out,
+            [
+                r#"{"name":"a","port":9}"#,
+                r#"{"name":"c","port":3}"#,
+                r#"{"name":"d"}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn names_are_read_off_the_line_or_parsed() {
+        assert_eq!(name_of(r#"{"name":"shop","port":1}"#).unwrap(), "shop");
+        assert_eq!(name_of(r#"{ "port": 1, "name": "shop" }"#).unwrap(), "shop");
+        assert_eq!(name_of(r#"{"name":"a\u0062"}"#).unwrap(), "ab");
+        assert!(name_of(r#"{"port":1}"#).is_err());
+    }
+}

@@ -1,0 +1,907 @@
+//! The registry of projects. Three files in the data folder:
+//!
+//! - `registry.json`, the snapshot: one JSON document,
+//!   `{"version":2,"generation":G,"projects":[` then one project a line,
+//!   sorted by name, then `]}`.
+//! - `registry.journal`, the changes since that snapshot, one JSON object a
+//!   line: `{"generation":G}`, then `{"put":PROJECT}` or `{"remove":"NAME"}`.
+//!   `add` and `remove` append their change with one write and an fdatasync,
+//!   so they cost the same with ten projects registered or ten thousand.
+//! - `registry.index`, what `add` needs of each snapshot project (name, path,
+//!   ports, where its line is), so that `add` neither reads nor parses the
+//!   snapshot. A cache: rebuilt whenever it does not match the snapshot.
+//!
+//! Readers take no lock. The snapshot is only replaced by an atomic rename.
+//! The journal is appended to, and a reader ignores a last line without its
+//! newline (a write under way, or one killed midway). A journal of an older
+//! generation than the snapshot is already folded into it and is ignored; one
+//! of a newer generation means the snapshot was replaced between the two
+//! reads, and the reader reads again.
+//!
+//! Writers hold the lock `registry.json.lock` across read-modify-write.
+//! [`Registry::update`] writes a new snapshot (generation + 1) and an empty
+//! journal; so does `add` or `remove` once the journal holds
+//! [`JOURNAL_LIMIT`] changes (compaction).
+
+mod disk;
+
+use std::borrow::Cow;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+pub use self::disk::FORMAT_VERSION;
+use self::disk::{Entry, Index, Journal, Snapshot, Span, Stamp, bad_json, corrupt, read_or_empty};
+use crate::model::{Project, ProjectPorts};
+use crate::paths::Paths;
+use crate::store::JsonFile;
+
+/// Changes the journal holds before the next change compacts it into a new snapshot.
+pub const JOURNAL_LIMIT: usize = 512;
+/// Bytes the journal holds before the next change compacts it.
+const JOURNAL_BYTES: usize = 1 << 20;
+/// How often an unlocked reader reads again when a writer replaced the
+/// snapshot between its two reads, before it takes the lock.
+const READ_ATTEMPTS: usize = 4;
+
+/// Access to the registry of one berth installation.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    file: JsonFile,
+    journal: PathBuf,
+    index: PathBuf,
+    journal_limit: usize,
+}
+
+/// The registry's files read together: the snapshot, and the journal when it
+/// applies to that snapshot.
+struct Files {
+    snapshot: Vec<u8>,
+    journal: Vec<u8>,
+}
+
+/// The projects now registered, each as its JSON text.
+struct View<'a> {
+    reg: &'a Registry,
+    snapshot: &'a str,
+    journal: &'a str,
+    generation: u64,
+    raws: Vec<&'a str>,
+    /// Changes in the journal.
+    changes: usize,
+}
+
+impl<'a> View<'a> {
+    fn new(reg: &'a Registry, files: &'a Files) -> anyhow::Result<Self> {
+        let snapshot = crate::io::utf8(&reg.path().display(), &files.snapshot)?;
+        let journal = crate::io::utf8(&reg.journal.display(), &files.journal)?;
+        let snap = Snapshot::parse(reg.path(), snapshot)?;
+        let j = Journal::split(&reg.journal, journal)?;
+        let entries = if j.generation == Some(snap.generation) {
+            j.entries(&reg.journal, journal)?
+        } else {
+            Vec::new()
+        };
+        let name = |text: &'a str| {
+            disk::name_of(text).map_err(|e| reg.corrupt_at(snapshot, journal, text, e))
+        };
+        let raws = disk::apply(&snap.lines, &entries, name)?;
+        Ok(Self {
+            reg,
+            snapshot,
+            journal,
+            generation: snap.generation,
+            raws,
+            changes: entries.len(),
+        })
+    }
+
+    /// Parse one project, or name the file and line it is on as corrupt.
+    fn parse<P: Deserialize<'a>>(&self, raw: &'a str) -> anyhow::Result<P> {
+        serde_json::from_str(raw)
+            .map_err(|e| self.reg.corrupt_at(self.snapshot, self.journal, raw, e))
+    }
+}
+
+impl Registry {
+    pub fn open(paths: &Paths) -> Self {
+        let path = paths.registry();
+        Self {
+            journal: path.with_extension("journal"),
+            index: path.with_extension("index"),
+            file: JsonFile::new(path),
+            journal_limit: JOURNAL_LIMIT,
+        }
+    }
+
+    /// The same registry, compacting once the journal holds `limit` changes
+    /// (for tests of compaction).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_journal_limit(mut self, limit: usize) -> Self {
+        self.journal_limit = limit;
+        self
+    }
+
+    /// The snapshot file, `registry.json`.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// The journal file, `registry.journal`.
+    pub fn journal_path(&self) -> &Path {
+        &self.journal
+    }
+
+    /// The error for a project's text that does not parse, naming the file
+    /// and line it is on.
+    fn corrupt_at(
+        &self,
+        snapshot: &str,
+        journal: &str,
+        raw: &str,
+        e: serde_json::Error,
+    ) -> anyhow::Error {
+        let within = |text: &str| {
+            let (start, p) = (text.as_ptr() as usize, raw.as_ptr() as usize);
+            p >= start && p <= start + text.len()
+        };
+        if !journal.is_empty() && within(journal) {
+            bad_json(&self.journal, journal, raw, &e)
+        } else {
+            bad_json(self.path(), snapshot, raw, &e)
+        }
+    }
+
+    /// Read the snapshot and the journal as they were at one moment.
+    fn read_files(&self) -> anyhow::Result<Files> {
+        for _ in 0..READ_ATTEMPTS {
+            let files = Files {
+                snapshot: read_or_empty(self.path())?,
+                journal: read_or_empty(&self.journal)?,
+            };
+            if self.consistent(&files)? {
+                return Ok(files);
+            }
+        }
+        // Writers keep replacing the snapshot: read once under the lock.
+        let _lock = self.file.lock()?;
+        let files = Files {
+            snapshot: read_or_empty(self.path())?,
+            journal: read_or_empty(&self.journal)?,
+        };
+        if self.consistent(&files)? {
+            Ok(files)
+        } else {
+            Err(corrupt(
+                &self.journal,
+                Some(1),
+                format!("it is of a newer generation than {}", self.path().display()),
+            ))
+        }
+    }
+
+    /// Whether the journal read belongs to the snapshot read or an older one
+    /// (not to a snapshot written after the first read).
+    fn consistent(&self, files: &Files) -> anyhow::Result<bool> {
+        let journal = crate::io::utf8(&self.journal.display(), &files.journal)?;
+        let Some(journal_gen) = Journal::split(&self.journal, journal)?.generation else {
+            return Ok(true);
+        };
+        let generation = match disk::layout_generation(&files.snapshot) {
+            Some(g) => g,
+            None => {
+                let snapshot = crate::io::utf8(&self.path().display(), &files.snapshot)?;
+                Snapshot::parse(self.path(), snapshot)?.generation
+            }
+        };
+        Ok(journal_gen <= generation)
+    }
+
+    /// Every project, sorted by name.
+    pub fn load(&self) -> anyhow::Result<Vec<Project>> {
+        self.load_as()
+    }
+
+    /// Every project's port fields only: several times cheaper than [`Registry::load`].
+    pub fn load_ports(&self) -> anyhow::Result<Vec<ProjectPorts>> {
+        self.load_as()
+    }
+
+    fn load_as<P: DeserializeOwned>(&self) -> anyhow::Result<Vec<P>> {
+        let files = self.read_files()?;
+        let view = View::new(self, &files)?;
+        view.raws.iter().map(|r| view.parse(r)).collect()
+    }
+
+    /// Write every project as a JSON array (or NDJSON) straight from the
+    /// stored text: each project is checked to be one JSON value, but not
+    /// decoded. Nothing is written when a project does not parse.
+    pub fn write_raw(&self, out: &mut impl std::io::Write, ndjson: bool) -> anyhow::Result<()> {
+        let files = self.read_files()?;
+        let view = View::new(self, &files)?;
+        for raw in &view.raws {
+            view.parse::<&RawValue>(raw)?;
+        }
+        let (open, sep, close): (&[u8], &[u8], &[u8]) = if ndjson {
+            (b"", b"\n", b"\n")
+        } else {
+            (b"[", b",", b"]\n")
+        };
+        out.write_all(open)?;
+        for (i, raw) in view.raws.iter().enumerate() {
+            if i > 0 {
+                out.write_all(sep)?;
+            }
+            out.write_all(raw.as_bytes())?;
+        }
+        if !(ndjson && view.raws.is_empty()) {
+            out.write_all(close)?;
+        }
+        Ok(())
+    }
+
+    /// Add projects: `admit` sees the registered projects' names, paths and
+    /// ports ([`Registered`]) and returns the projects to add. They are
+    /// appended to the journal; the registered projects are not read whole.
+    pub fn add_with<R>(
+        &self,
+        admit: impl FnOnce(&Registered<'_>) -> anyhow::Result<(Vec<Project>, R)>,
+    ) -> anyhow::Result<R> {
+        self.change(|registered| {
+            let (added, result) = admit(registered)?;
+            let changes = added
+                .iter()
+                .map(|p| Ok(Change::Put(p.name.clone(), serde_json::to_string(p)?)))
+                .collect::<anyhow::Result<_>>()?;
+            Ok((changes, result))
+        })
+    }
+
+    /// Remove the named projects; an unknown name is an error and removes nothing.
+    pub fn remove(&self, names: &[String]) -> anyhow::Result<()> {
+        self.change(|registered| {
+            for name in names {
+                if !registered.summaries.iter().any(|s| s.name == name.as_str()) {
+                    return Err(not_found(name));
+                }
+            }
+            Ok((names.iter().cloned().map(Change::Remove).collect(), ()))
+        })
+    }
+
+    /// Change the projects under the lock; `change` returns `(write, result)`.
+    /// Writes a new snapshot, projects sorted by name.
+    pub fn update<R>(
+        &self,
+        change: impl FnOnce(&mut Vec<Project>) -> anyhow::Result<(bool, R)>,
+    ) -> anyhow::Result<R> {
+        let _lock = self.file.lock()?;
+        let files = self.read_locked()?;
+        let view = View::new(self, &files)?;
+        let mut projects: Vec<Project> = view
+            .raws
+            .iter()
+            .map(|r| view.parse(r))
+            .collect::<anyhow::Result<_>>()?;
+        let (write, result) = change(&mut projects)?;
+        if write {
+            projects.sort_by(|a, b| a.name.cmp(&b.name));
+            let lines: Vec<String> = projects
+                .iter()
+                .map(serde_json::to_string)
+                .collect::<Result<_, _>>()?;
+            self.rewrite(view.generation + 1, &lines)?;
+        }
+        Ok(result)
+    }
+
+    /// Both files, read holding the lock (so no writer is between them).
+    fn read_locked(&self) -> anyhow::Result<Files> {
+        let files = Files {
+            snapshot: read_or_empty(self.path())?,
+            journal: read_or_empty(&self.journal)?,
+        };
+        if self.consistent(&files)? {
+            Ok(files)
+        } else {
+            Err(corrupt(
+                &self.journal,
+                Some(1),
+                format!("it is of a newer generation than {}", self.path().display()),
+            ))
+        }
+    }
+
+    /// Apply changes that `decide` returns, under the lock: appended to the
+    /// journal when the snapshot is in berth's layout and the journal has
+    /// room, else folded into a new snapshot.
+    fn change<R>(
+        &self,
+        decide: impl FnOnce(&Registered<'_>) -> anyhow::Result<(Vec<Change>, R)>,
+    ) -> anyhow::Result<R> {
+        let _lock = self.file.lock()?;
+        let journal_bytes = read_or_empty(&self.journal)?;
+        let journal_text = crate::io::utf8(&self.journal.display(), &journal_bytes)?;
+        let journal = Journal::split(&self.journal, journal_text)?;
+        let full = journal.lines.len() >= self.journal_limit || journal.complete >= JOURNAL_BYTES;
+        let fast = if full { None } else { self.open_snapshot()? };
+        let Some(snapshot) = fast else {
+            return self.change_compacting(decide);
+        };
+        let generation = snapshot.stamp.generation;
+        if journal.generation.is_some_and(|g| g > generation) {
+            return Err(corrupt(
+                &self.journal,
+                Some(1),
+                format!("it is of a newer generation than {}", self.path().display()),
+            ));
+        }
+        let current = journal.generation == Some(generation);
+        let entries = if current {
+            journal.entries(&self.journal, journal_text)?
+        } else {
+            Vec::new()
+        };
+        let mut index_bytes = self.read_index(&snapshot)?;
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&index_bytes).is_err() {
+            // A cache that does not parse is rebuilt, never an error.
+            index_bytes = self.rebuild_index(snapshot.stamp)?;
+        }
+        let index_text = crate::io::utf8(&self.index.display(), &index_bytes)?;
+        let index: Index<'_> = serde_json::from_str(index_text)
+            .map_err(|e| bad_json(&self.index, index_text, index_text, &e))?;
+        let registered =
+            Registered::from_index(self, snapshot.file, index, &entries, journal_text)?;
+        let (changes, result) = decide(&registered)?;
+        if changes.is_empty() {
+            return Ok(result);
+        }
+        let lines: String = changes.iter().map(Change::line).collect();
+        self.sweep();
+        if current {
+            self.append(journal.complete, &lines)?;
+        } else {
+            // No journal yet, or one already folded into the snapshot.
+            let text = disk::journal_head(generation) + &lines;
+            crate::atomic::write(&self.journal, text.as_bytes(), 0o600)?;
+        }
+        Ok(result)
+    }
+
+    /// Append lines to the journal, first dropping a last line a killed
+    /// writer left without its newline.
+    fn append(&self, complete: usize, lines: &str) -> anyhow::Result<()> {
+        let ctx = || format!("cannot write {}", self.journal.display());
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(&self.journal)
+            .with_context(ctx)?;
+        if f.metadata().with_context(ctx)?.len() != complete as u64 {
+            f.set_len(complete as u64).with_context(ctx)?;
+        }
+        f.write_all(lines.as_bytes()).with_context(ctx)?;
+        f.sync_data().with_context(ctx)?;
+        Ok(())
+    }
+
+    /// The snapshot, opened, when it is in berth's layout or does not exist.
+    fn open_snapshot(&self) -> anyhow::Result<Option<OpenSnapshot>> {
+        let ctx = || format!("cannot read {}", self.path().display());
+        let mut file = match File::open(self.path()) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Some(OpenSnapshot {
+                    file: None,
+                    stamp: Stamp::default(),
+                }));
+            }
+            Err(e) => return Err(e).with_context(ctx),
+        };
+        let meta = file.metadata().with_context(ctx)?;
+        let head = disk::read_head(&mut file).with_context(ctx)?;
+        Ok(
+            disk::layout_generation(&head).map(|generation| OpenSnapshot {
+                file: Some(file),
+                stamp: Stamp::of(generation, &meta),
+            }),
+        )
+    }
+
+    /// The index of the open snapshot: the index file when its stamp
+    /// matches, else one rebuilt from the snapshot.
+    fn read_index(&self, snapshot: &OpenSnapshot) -> anyhow::Result<Vec<u8>> {
+        if snapshot.file.is_none() {
+            return Ok(Index {
+                stamp: snapshot.stamp,
+                projects: Vec::new(),
+            }
+            .encode());
+        }
+        let index = read_or_empty(&self.index)?;
+        if disk::index_stamp(&index) == Some(snapshot.stamp) {
+            return Ok(index);
+        }
+        self.rebuild_index(snapshot.stamp)
+    }
+
+    /// Build the index of the snapshot (in berth's layout) and write it.
+    fn rebuild_index(&self, stamp: Stamp) -> anyhow::Result<Vec<u8>> {
+        let bytes = read_or_empty(self.path())?;
+        let text = crate::io::utf8(&self.path().display(), &bytes)?;
+        let snap = Snapshot::parse(self.path(), text)?;
+        let base = text.as_ptr() as usize;
+        let spans: Vec<Span> = snap
+            .lines
+            .iter()
+            .map(|l| Span {
+                offset: (l.as_ptr() as usize - base) as u64,
+                len: l.len() as u64,
+            })
+            .collect();
+        let index = Index::build(stamp, &snap.lines, &spans)
+            .map_err(|(i, e)| bad_json(self.path(), text, snap.lines[i], &e))?
+            .encode();
+        self.sweep();
+        crate::atomic::write(&self.index, &index, 0o600)?;
+        Ok(index)
+    }
+
+    /// Apply changes by writing a new snapshot: for a snapshot not in
+    /// berth's layout (older versions, edits by hand), and to compact a full journal.
+    fn change_compacting<R>(
+        &self,
+        decide: impl FnOnce(&Registered<'_>) -> anyhow::Result<(Vec<Change>, R)>,
+    ) -> anyhow::Result<R> {
+        let files = self.read_locked()?;
+        let view = View::new(self, &files)?;
+        let registered = Registered::from_raws(&view)?;
+        let (changes, result) = decide(&registered)?;
+        if changes.is_empty() && view.changes < self.journal_limit {
+            return Ok(result);
+        }
+        let mut projects: std::collections::BTreeMap<Cow<'_, str>, Cow<'_, str>> = registered
+            .summaries
+            .iter()
+            .zip(&view.raws)
+            .map(|(s, raw)| (s.name.clone(), Cow::Borrowed(*raw)))
+            .collect();
+        for c in changes {
+            match c {
+                Change::Put(name, json) => projects.insert(name.into(), json.into()),
+                Change::Remove(name) => projects.remove(name.as_str()),
+            };
+        }
+        // A project edited by hand over several lines is written on one.
+        let lines: Vec<Cow<'_, str>> = projects
+            .into_values()
+            .map(|raw| {
+                if raw.contains('\n') {
+                    let v: serde_json::Value = serde_json::from_str(&raw)?;
+                    Ok(Cow::Owned(serde_json::to_string(&v)?))
+                } else {
+                    Ok(raw)
+                }
+            })
+            .collect::<anyhow::Result<_>>()?;
+        self.rewrite(view.generation + 1, &lines)?;
+        Ok(result)
+    }
+
+    /// Write a new snapshot of `lines` (one project each, sorted by name) as
+    /// `generation`, an empty journal for it, and its index. Holding the lock.
+    fn rewrite<S: AsRef<str>>(&self, generation: u64, lines: &[S]) -> anyhow::Result<()> {
+        let (bytes, spans) = disk::encode_snapshot(generation, lines);
+        self.sweep();
+        self.file.replace(&bytes)?;
+        crate::atomic::write(
+            &self.journal,
+            disk::journal_head(generation).as_bytes(),
+            0o600,
+        )?;
+        let meta = fs::metadata(self.path())
+            .with_context(|| format!("cannot read {}", self.path().display()))?;
+        let stamp = Stamp::of(generation, &meta);
+        let lines: Vec<&str> = lines.iter().map(AsRef::as_ref).collect();
+        // The index is a cache: a project that does not parse leaves it
+        // unwritten, and the next add reports the project.
+        if let Ok(index) = Index::build(stamp, &lines, &spans) {
+            crate::atomic::write(&self.index, &index.encode(), 0o600)?;
+        } else {
+            let _ = fs::remove_file(&self.index);
+        }
+        Ok(())
+    }
+
+    /// Remove temp files that killed writers left. Holding the lock.
+    fn sweep(&self) {
+        for p in [self.path(), &self.journal, &self.index] {
+            crate::store::sweep_temp_files(p);
+        }
+    }
+}
+
+/// The snapshot as `add` sees it: open, to read single projects, and its stamp.
+struct OpenSnapshot {
+    file: Option<File>,
+    stamp: Stamp,
+}
+
+/// One change to the registry.
+enum Change {
+    /// Add or replace a project: its name and JSON.
+    Put(String, String),
+    /// Remove the project of this name.
+    Remove(String),
+}
+
+impl Change {
+    fn line(&self) -> String {
+        match self {
+            Change::Put(_, json) => disk::put_line(json),
+            Change::Remove(name) => disk::remove_line(name),
+        }
+    }
+}
+
+/// What `registry add` needs of a registered project.
+#[derive(Debug, Deserialize)]
+pub struct ProjectSummary<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub path: Cow<'a, str>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub exposed_ports: Vec<u16>,
+}
+
+/// Where a registered project's whole JSON is.
+enum Whole<'a> {
+    Text(&'a str),
+    InSnapshot(Span),
+}
+
+/// The registered projects as `add` sees them: summaries, and the way to
+/// each one's whole JSON for its full port list when it is needed.
+pub struct Registered<'a> {
+    pub summaries: Vec<ProjectSummary<'a>>,
+    wholes: Vec<Whole<'a>>,
+    snapshot: Option<File>,
+    path: PathBuf,
+}
+
+impl<'a> Registered<'a> {
+    /// From the index of the snapshot and the journal's changes.
+    fn from_index(
+        reg: &Registry,
+        snapshot: Option<File>,
+        index: Index<'a>,
+        entries: &[Entry<'a>],
+        journal: &'a str,
+    ) -> anyhow::Result<Self> {
+        let mut changed = std::collections::HashSet::new();
+        let mut puts: std::collections::BTreeMap<Cow<'a, str>, &'a str> =
+            std::collections::BTreeMap::new();
+        for e in entries {
+            match e {
+                Entry::Put(raw) => {
+                    let name = disk::name_of(raw.get())
+                        .map_err(|err| reg.corrupt_at("", journal, raw.get(), err))?;
+                    changed.insert(name.clone());
+                    puts.insert(name, raw.get());
+                }
+                Entry::Remove(name) => {
+                    changed.insert(name.clone());
+                    puts.remove(name);
+                }
+            }
+        }
+        let mut summaries = Vec::with_capacity(index.projects.len() + puts.len());
+        let mut wholes = Vec::with_capacity(summaries.capacity());
+        for p in index.projects {
+            if changed.contains(&p.name) {
+                continue;
+            }
+            wholes.push(Whole::InSnapshot(p.at));
+            summaries.push(ProjectSummary {
+                name: p.name,
+                path: p.path,
+                port: p.port,
+                exposed_ports: p.exposed_ports,
+            });
+        }
+        for raw in puts.into_values() {
+            summaries
+                .push(serde_json::from_str(raw).map_err(|e| reg.corrupt_at("", journal, raw, e))?);
+            wholes.push(Whole::Text(raw));
+        }
+        Ok(Self {
+            summaries,
+            wholes,
+            snapshot,
+            path: reg.path().to_path_buf(),
+        })
+    }
+
+    /// From every project's JSON.
+    fn from_raws(view: &View<'a>) -> anyhow::Result<Self> {
+        let summaries = view
+            .raws
+            .iter()
+            .map(|r| view.parse(r))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            summaries,
+            wholes: view.raws.iter().map(|r| Whole::Text(r)).collect(),
+            snapshot: None,
+            path: view.reg.path().to_path_buf(),
+        })
+    }
+
+    /// The full port fields of the project at `index`.
+    pub fn ports_of(&self, index: usize) -> anyhow::Result<ProjectPorts> {
+        let bytes;
+        let text = match &self.wholes[index] {
+            Whole::Text(t) => *t,
+            Whole::InSnapshot(span) => {
+                let file = self.snapshot.as_ref().context("the snapshot is not open")?;
+                let mut buf = vec![0; usize::try_from(span.len)?];
+                file.read_exact_at(&mut buf, span.offset)
+                    .with_context(|| format!("cannot read {}", self.path.display()))?;
+                bytes = buf;
+                std::str::from_utf8(&bytes).map_err(|e| corrupt(&self.path, None, e))?
+            }
+        };
+        serde_json::from_str(text).map_err(|e| corrupt(&self.path, None, e))
+    }
+}
+
+/// Find a project by name, with an error that names it and a hint.
+pub fn find<'a>(projects: &'a [Project], name: &str) -> anyhow::Result<&'a Project> {
+    projects
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| not_found(name))
+}
+
+/// Mutable variant of [`find`].
+pub fn find_mut<'a>(projects: &'a mut [Project], name: &str) -> anyhow::Result<&'a mut Project> {
+    projects
+        .iter_mut()
+        .find(|p| p.name == name)
+        .ok_or_else(|| not_found(name))
+}
+
+fn not_found(name: &str) -> anyhow::Error {
+    crate::cli::error_with_hint(
+        format!("no project named '{name}' in the registry"),
+        "see `registry list` for the names",
+    )
+}
+
+impl crate::claims::Claimant for ProjectSummary<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn status(&self) -> crate::model::Status {
+        crate::model::Status::Unknown
+    }
+    fn http_port(&self) -> Option<u16> {
+        self.port
+    }
+    fn service_ports(&self) -> &[crate::model::PortBinding] {
+        &[]
+    }
+    fn exposed_ports(&self) -> &[u16] {
+        &self.exposed_ports
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(name: &str, port: u16) -> Project {
+        Project {
+            name: name.into(),
+            port: Some(port),
+            exposed_ports: vec![port],
+            ..Project::default()
+        }
+    }
+
+    fn names(reg: &Registry) -> Vec<String> {
+        reg.load().unwrap().into_iter().map(|p| p.name).collect()
+    }
+
+    fn add(reg: &Registry, projects: Vec<Project>) {
+        reg.add_with(|_| Ok((projects, ()))).unwrap();
+    }
+
+    fn registry() -> (tempfile::TempDir, Registry) {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::open(&Paths::in_folder(dir.path()));
+        (dir, reg)
+    }
+
+    #[test]
+    fn add_appends_to_the_journal_and_leaves_the_snapshot_alone() {
+        let (_dir, reg) = registry();
+        reg.update(|ps| {
+            ps.extend([project("b", 5001), project("d", 5003)]);
+            Ok((true, ()))
+        })
+        .unwrap();
+        let snapshot = std::fs::read(reg.path()).unwrap();
+        reg.add_with(|r| {
+            let seen: Vec<&str> = r.summaries.iter().map(|s| s.name.as_ref()).collect();
+            assert_eq!(seen, ["b", "d"]);
+            assert_eq!(r.ports_of(1).unwrap().port, Some(5003));
+            Ok((vec![project("e", 5004), project("a", 5000)], ()))
+        })
+        .unwrap();
+        reg.remove(&["b".to_owned()]).unwrap();
+        add(&reg, vec![project("c", 5002)]);
+        assert_eq!(std::fs::read(reg.path()).unwrap(), snapshot);
+        let journal = std::fs::read_to_string(reg.journal_path()).unwrap();
+        assert_eq!(journal.lines().count(), 5, "{journal}");
+        assert_eq!(names(&reg), ["a", "c", "d", "e"]);
+        // The journal's projects are seen by the next add, the removed one is not.
+        reg.add_with(|r| {
+            let mut seen: Vec<&str> = r.summaries.iter().map(|s| s.name.as_ref()).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, ["a", "c", "d", "e"]);
+            let e = r.summaries.iter().position(|s| s.name == "e").unwrap();
+            assert_eq!(r.ports_of(e).unwrap().port, Some(5004));
+            Ok((Vec::new(), ()))
+        })
+        .unwrap();
+        let err = reg.remove(&["b".to_owned()]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("no project named 'b'"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn a_full_journal_is_compacted_into_a_new_snapshot() {
+        let (_dir, reg) = registry();
+        let reg = reg.with_journal_limit(3);
+        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+            add(&reg, vec![project(name, 5000 + i as u16)]);
+        }
+        assert!(!reg.path().exists(), "three changes fit in the journal");
+        add(&reg, vec![project("d", 5003)]);
+        let text = std::fs::read_to_string(reg.path()).unwrap();
+        assert!(
+            text.starts_with("{\"version\":2,\"generation\":1,"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 6, "one project a line:\n{text}");
+        assert_eq!(
+            std::fs::read_to_string(reg.journal_path()).unwrap(),
+            "{\"generation\":1}\n"
+        );
+        assert_eq!(names(&reg), ["a", "b", "c", "d"]);
+        add(&reg, vec![project("e", 5004)]);
+        assert_eq!(names(&reg), ["a", "b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn a_journal_line_a_killed_writer_left_half_written_is_not_a_change() {
+        let (_dir, reg) = registry();
+        add(&reg, vec![project("a", 5000)]);
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(reg.journal_path())
+            .unwrap();
+        f.write_all(b"{\"put\":{\"name\":\"zz\",\"po").unwrap();
+        assert_eq!(names(&reg), ["a"]);
+        add(&reg, vec![project("b", 5001)]);
+        assert_eq!(names(&reg), ["a", "b"]);
+        let journal = std::fs::read_to_string(reg.journal_path()).unwrap();
+        assert!(!journal.contains("zz"), "{journal}");
+    }
+
+    #[test]
+    fn a_journal_older_than_the_snapshot_is_ignored() {
+        let (_dir, reg) = registry();
+        add(&reg, vec![project("a", 5000)]);
+        let old_journal = std::fs::read(reg.journal_path()).unwrap();
+        reg.update(|ps| {
+            ps.push(project("b", 5001));
+            Ok((true, ()))
+        })
+        .unwrap();
+        // As after a crash between the new snapshot and the new journal.
+        std::fs::write(reg.journal_path(), &old_journal).unwrap();
+        reg.update(|ps| {
+            ps.retain(|p| p.name != "a");
+            Ok((true, ()))
+        })
+        .unwrap();
+        std::fs::write(reg.journal_path(), &old_journal).unwrap();
+        assert_eq!(
+            names(&reg),
+            ["b"],
+            "the old journal's put of 'a' is folded in already"
+        );
+        add(&reg, vec![project("c", 5002)]);
+        assert_eq!(names(&reg), ["b", "c"]);
+    }
+
+    #[test]
+    fn a_stale_or_broken_index_is_rebuilt() {
+        let (_dir, reg) = registry();
+        reg.update(|ps| {
+            ps.extend([project("a", 5000), project("b", 5001)]);
+            Ok((true, ()))
+        })
+        .unwrap();
+        // An edit by hand that keeps the layout: the index no longer matches.
+        let text = std::fs::read_to_string(reg.path()).unwrap();
+        std::fs::write(reg.path(), text.replace("5001", "6001")).unwrap();
+        reg.add_with(|r| {
+            let b = r.summaries.iter().position(|s| s.name == "b").unwrap();
+            assert_eq!(r.summaries[b].port, Some(6001));
+            assert_eq!(r.ports_of(b).unwrap().port, Some(6001));
+            Ok((Vec::new(), ()))
+        })
+        .unwrap();
+        std::fs::write(&reg.index, b"{\"stamp\":").unwrap();
+        reg.add_with(|r| {
+            assert_eq!(r.summaries.len(), 2);
+            Ok((Vec::new(), ()))
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn add_reads_a_registry_edited_by_hand_and_rewrites_it_in_the_layout() {
+        let (_dir, reg) = registry();
+        std::fs::write(
+            reg.path(),
+            "{ \"projects\": [\n  { \"name\": \"z\",\n \"port\": 5009 } ],\n \"version\": 1 }",
+        )
+        .unwrap();
+        reg.add_with(|r| {
+            assert_eq!(r.summaries[0].port, Some(5009));
+            Ok((vec![project("a", 5000)], ()))
+        })
+        .unwrap();
+        assert_eq!(names(&reg), ["a", "z"]);
+        let text = std::fs::read_to_string(reg.path()).unwrap();
+        assert!(
+            text.starts_with("{\"version\":2,\"generation\":1,"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 4, "{text}");
+    }
+
+    #[test]
+    fn a_corrupt_journal_line_is_named() {
+        let (_dir, reg) = registry();
+        add(&reg, vec![project("a", 5000)]);
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(reg.journal_path())
+            .unwrap();
+        f.write_all(b"{\"put\":{\"port\":1}}\n").unwrap();
+        let err = format!("{:#}", reg.load().unwrap_err());
+        assert!(err.contains("registry.journal is corrupt: line 3"), "{err}");
+        let before = std::fs::read(reg.journal_path()).unwrap();
+        assert!(
+            reg.add_with(|_| Ok((vec![project("b", 5001)], ())))
+                .is_err()
+        );
+        assert_eq!(std::fs::read(reg.journal_path()).unwrap(), before);
+    }
+}
