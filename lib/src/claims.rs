@@ -237,16 +237,55 @@ fn overlapping_groups(claims: Vec<Claim>) -> Vec<Vec<Claim>> {
     groups.into_values().filter(|g| g.len() > 1).collect()
 }
 
+/// A set of port numbers: one bit each, so filling it with the ports of ten
+/// thousand projects costs no hashing.
+#[derive(Clone)]
+pub struct PortSet(Box<[u64; 1024]>);
+
+impl Default for PortSet {
+    fn default() -> Self {
+        Self(Box::new([0; 1024]))
+    }
+}
+
+impl PortSet {
+    pub fn insert(&mut self, port: u16) {
+        self.0[usize::from(port / 64)] |= 1 << (port % 64);
+    }
+
+    pub fn contains(&self, port: u16) -> bool {
+        self.0[usize::from(port / 64)] & (1 << (port % 64)) != 0
+    }
+}
+
+impl Extend<u16> for PortSet {
+    fn extend<I: IntoIterator<Item = u16>>(&mut self, ports: I) {
+        for p in ports {
+            self.insert(p);
+        }
+    }
+}
+
+impl<'a> Extend<&'a u16> for PortSet {
+    fn extend<I: IntoIterator<Item = &'a u16>>(&mut self, ports: I) {
+        self.extend(ports.into_iter().copied());
+    }
+}
+
+/// The host ports a project claims, on any protocol and address.
+pub fn project_ports<T: Claimant>(p: &T) -> impl Iterator<Item = u16> + '_ {
+    project_claims(p)
+        .map(|c| c.port)
+        .chain(p.exposed_ports().iter().copied())
+}
+
 /// The host ports registered projects claim, on any protocol and address.
-pub fn claimed_ports<T: Claimant>(projects: &[T]) -> HashSet<u16> {
-    projects
-        .iter()
-        .flat_map(|p| {
-            project_claims(p)
-                .map(|c| c.port)
-                .chain(p.exposed_ports().iter().copied())
-        })
-        .collect()
+pub fn claimed_ports<T: Claimant>(projects: &[T]) -> PortSet {
+    let mut set = PortSet::default();
+    for p in projects {
+        set.extend(project_ports(p));
+    }
+    set
 }
 
 /// Up to `count` free ports from `range`, lowest first: claimed by no project
@@ -262,7 +301,7 @@ pub fn allocate<T: Claimant>(
     claimed.extend(also);
     range
         .iter()
-        .filter(|p| !claimed.contains(p))
+        .filter(|p| !claimed.contains(*p))
         .filter(|p| !netstat::in_use(*p, Protocol::Tcp, system))
         .take(count)
         .collect()

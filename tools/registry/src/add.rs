@@ -239,7 +239,8 @@ fn admit(
         ));
     }
     if !p.path.as_os_str().is_empty()
-        && let Some((name, _)) = names_paths().find(|(_, path)| *path == p.path)
+        && let Some((name, _)) =
+            names_paths().find(|(_, path)| path.as_os_str() == p.path.as_os_str())
     {
         return Err(error_with_hint(
             format!(
@@ -250,15 +251,14 @@ fn admit(
         ));
     }
     if let Some(port) = p.port {
-        let claims_it = |ports: std::collections::HashSet<u16>| ports.contains(&port);
         let owner = registered
             .iter()
-            .find(|o| claims_it(claims::claimed_ports(std::slice::from_ref(*o))))
+            .find(|o| claims::project_ports(*o).any(|p| p == port))
             .map(|o| o.name.to_string())
             .or_else(|| {
                 batch
                     .iter()
-                    .find(|o| claims_it(claims::claimed_ports(std::slice::from_ref(*o))))
+                    .find(|o| claims::project_ports(*o).any(|p| p == port))
                     .map(|o| o.name.clone())
             });
         if let Some(owner) = owner {
@@ -269,7 +269,7 @@ fn admit(
         }
     } else {
         // Ports of this batch and the project's own published ports are not free either.
-        let mut also: Vec<u16> = claims::claimed_ports(batch).into_iter().collect();
+        let mut also: Vec<u16> = batch.iter().flat_map(claims::project_ports).collect();
         also.extend(p.service_ports.iter().filter_map(|b| b.published));
         let port = claims::allocate(config.port_range, 1, registered, &also, system)
             .first()
