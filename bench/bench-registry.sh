@@ -51,6 +51,17 @@ hyperfine -N --warmup 3 --runs 30 --export-json "$work/add.json" \
     --prepare "sh -c 'registry remove new --yes 2>/dev/null || true'" \
     --command-name 'registry add (into 10,000 projects)' \
     "registry add $work/new --name new" >&2
+# The adds and removes above left about 66 changes in the journal: the
+# pipeline again, now merging them, and what a change costs that writes a
+# whole new snapshot (update, status, and the add or remove that finds the
+# journal full: one in 512).
+changes=$(($(wc -l < "$BERTH_HOME/registry.journal") - 1))
+hyperfine -N --warmup 3 --runs 30 --export-json "$work/pipe2.json" -i \
+    --command-name "registry list --json | ports check (10,000 projects, $changes journaled changes)" \
+    "sh -c 'registry list --json | ports check'" >&2
+hyperfine -N --warmup 3 --runs 20 --export-json "$work/status.json" \
+    --command-name 'registry status (rewrites the 10,000-project snapshot)' \
+    "registry status project-1 running" >&2
 cmds="ports scan $work/big/compose.yaml"
 if command -v docker-compose >/dev/null 2>&1; then
     hyperfine -N --warmup 3 --runs 30 --export-json "$work/scan.json" \
@@ -65,7 +76,7 @@ python3 - "$work" "$size" > "$out/registry.md" <<'PY'
 import json, sys
 work, size = sys.argv[1], int(sys.argv[2])
 rows = []
-for f in ["pipe", "add", "scan"]:
+for f in ["pipe", "add", "pipe2", "status", "scan"]:
     for r in json.load(open(f"{work}/{f}.json"))["results"]:
         rows.append((r["command"], r["mean"] * 1000, r["stddev"] * 1000, r["median"] * 1000, max(r["times"]) * 1000))
 print(f"# registry and ports (registry file: {size / 1e6:.1f} MB, 10,000 projects x 3 ports)\n")

@@ -307,13 +307,38 @@ impl Registry {
         })
     }
 
+    /// Change one project under the lock; `change` returns `(write, result)`.
+    /// The changed project is appended to the journal: the others are not
+    /// read whole. The name cannot change.
+    pub fn update_project<R>(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut Project) -> anyhow::Result<(bool, R)>,
+    ) -> anyhow::Result<R> {
+        self.change(|registered| {
+            let i = registered.position(name).ok_or_else(|| not_found(name))?;
+            let mut project: Project = registered.parse_whole(i)?;
+            let (write, result) = change(&mut project)?;
+            if project.name != name {
+                anyhow::bail!("cannot rename '{name}' to '{}'", project.name);
+            }
+            let changes = if write {
+                vec![Change::Put(
+                    project.name.clone(),
+                    serde_json::to_string(&project)?,
+                )]
+            } else {
+                Vec::new()
+            };
+            Ok((changes, result))
+        })
+    }
+
     /// Remove the named projects; an unknown name is an error and removes nothing.
     pub fn remove(&self, names: &[String]) -> anyhow::Result<()> {
         self.change(|registered| {
-            for name in names {
-                if !registered.summaries.iter().any(|s| s.name == name.as_str()) {
-                    return Err(not_found(name));
-                }
+            if let Some(name) = names.iter().find(|n| registered.position(n).is_none()) {
+                return Err(not_found(name));
             }
             Ok((names.iter().cloned().map(Change::Remove).collect(), ()))
         })
@@ -682,6 +707,16 @@ impl<'a> Registered<'a> {
 
     /// The full port fields of the project at `index`.
     pub fn ports_of(&self, index: usize) -> anyhow::Result<ProjectPorts> {
+        self.parse_whole(index)
+    }
+
+    /// Where the project of this name is.
+    fn position(&self, name: &str) -> Option<usize> {
+        self.summaries.iter().position(|s| s.name == name)
+    }
+
+    /// The whole JSON of the project at `index`, parsed.
+    fn parse_whole<T: DeserializeOwned>(&self, index: usize) -> anyhow::Result<T> {
         let bytes;
         let text = match &self.wholes[index] {
             Whole::Text(t) => *t,
@@ -702,14 +737,6 @@ impl<'a> Registered<'a> {
 pub fn find<'a>(projects: &'a [Project], name: &str) -> anyhow::Result<&'a Project> {
     projects
         .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| not_found(name))
-}
-
-/// Mutable variant of [`find`].
-pub fn find_mut<'a>(projects: &'a mut [Project], name: &str) -> anyhow::Result<&'a mut Project> {
-    projects
-        .iter_mut()
         .find(|p| p.name == name)
         .ok_or_else(|| not_found(name))
 }
@@ -967,5 +994,35 @@ mod tests {
             "{err}"
         );
         assert!(out.is_empty(), "nothing is written before the check");
+    }
+
+    #[test]
+    fn update_project_journals_the_one_project_it_changes() {
+        let (_dir, reg) = registry();
+        reg.update(|ps| {
+            ps.extend([project("a", 5000), project("b", 5001)]);
+            Ok((true, ()))
+        })
+        .unwrap();
+        let snapshot = std::fs::read(reg.path()).unwrap();
+        reg.update_project("b", |p| {
+            p.status = crate::model::Status::Running;
+            Ok((true, ()))
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(reg.path()).unwrap(), snapshot);
+        let all = reg.load().unwrap();
+        assert_eq!(all[1].status, crate::model::Status::Running);
+        assert_eq!(all[1].port, Some(5001));
+        let err = reg.update_project("zz", |_| Ok((true, ()))).unwrap_err();
+        assert!(format!("{err:#}").contains("no project named 'zz'"));
+        let err = reg
+            .update_project("a", |p| {
+                p.name = "c".into();
+                Ok((true, ()))
+            })
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("cannot rename"));
+        assert_eq!(names(&reg), ["a", "b"]);
     }
 }

@@ -80,8 +80,7 @@ pub fn run(reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
                 check_key(k)?;
                 parsed.push((k.to_owned(), v.to_owned()));
             }
-            reg.update(|projects| {
-                let p = registry::find_mut(projects, &name)?;
+            reg.update_project(&name, |p| {
                 p.environment.extend(parsed);
                 p.last_updated = Some(berth::Timestamp::now());
                 Ok((true, ()))
@@ -98,8 +97,7 @@ pub fn run(reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
             std::io::Write::flush(&mut out)?;
         }
         EnvCommand::Unset { name, keys } => {
-            reg.update(|projects| {
-                let p = registry::find_mut(projects, &name)?;
+            reg.update_project(&name, |p| {
                 for k in &keys {
                     if p.environment.remove(k).is_none() {
                         bail!("variable '{k}' is not set for project '{name}'");

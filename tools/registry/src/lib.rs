@@ -147,8 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Remove(a) => remove(&reg, &a),
         Command::Update(a) => update::run(&paths, &reg, a),
         Command::Status(a) => {
-            reg.update(|projects| {
-                let p = registry::find_mut(projects, &a.name)?;
+            reg.update_project(&a.name, |p| {
                 p.status = a.state;
                 if a.state == Status::Running {
                     p.last_started = Some(berth::Timestamp::now());

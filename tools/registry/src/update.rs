@@ -188,8 +188,7 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
     }
     let applied = !a.dry_run && confirm(&format!("apply these changes to '{}'?", old.name), a.yes)?;
     if applied {
-        reg.update(|projects| {
-            let cur = registry::find_mut(projects, &a.name)?;
+        reg.update_project(&a.name, |cur| {
             if cur != old {
                 return Err(error_with_hint(
                     format!(

@@ -164,8 +164,7 @@ fn compose_files(p: &Project) -> Vec<PathBuf> {
 
 /// Record a project's status (and `last_started` when it starts running).
 fn record(reg: &Registry, name: &str, status: Status) -> anyhow::Result<()> {
-    reg.update(|projects| {
-        let p = registry::find_mut(projects, name)?;
+    reg.update_project(name, |p| {
         p.status = status;
         if status == Status::Running {
             p.last_started = Some(berth::Timestamp::now());
