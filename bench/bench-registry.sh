@@ -32,6 +32,7 @@ json.dump(projects, open(sys.argv[1], "w"))
 PY
 registry import "$work/projects.json" 2>/dev/null
 printf 'port_range: 50000-50999\n' > "$BERTH_HOME/config.yaml"
+printf '{"name":"one","port":40000}\n' > "$work/one.json"
 printf 'services:\n  web:\n    image: nginx\n    ports: ["8080:80"]\n' > "$work/new/compose.yaml"
 
 python3 - "$work/big/compose.yaml" <<'PY'
@@ -44,9 +45,12 @@ open(sys.argv[1], "w").write("\n".join(lines) + "\n")
 PY
 
 size=$(wc -c < "$BERTH_HOME/registry.json")
+registry list --json > "$work/list.json"
 hyperfine -N --warmup 3 --runs 30 --export-json "$work/pipe.json" -i \
     --command-name 'registry list --json | ports check (10,000 projects)' \
-    "sh -c 'registry list --json | ports check'" >&2
+    "sh -c 'registry list --json | ports check'" \
+    --command-name 'registry list --json alone' "registry list --json" \
+    --command-name 'ports check alone (the same 6.7 MB from a file)' "ports check $work/list.json" >&2
 hyperfine -N --warmup 3 --runs 30 --export-json "$work/add.json" \
     --prepare "sh -c 'registry remove new --yes 2>/dev/null || true'" \
     --command-name 'registry add (into 10,000 projects)' \
@@ -60,8 +64,23 @@ hyperfine -N --warmup 3 --runs 30 --export-json "$work/pipe2.json" -i \
     --command-name "registry list --json | ports check (10,000 projects, $changes journaled changes)" \
     "sh -c 'registry list --json | ports check'" >&2
 hyperfine -N --warmup 3 --runs 20 --export-json "$work/status.json" \
-    --command-name 'registry status (rewrites the 10,000-project snapshot)' \
-    "registry status project-1 running" >&2
+    --command-name 'registry import (one project; rewrites the 10,000-project snapshot)' \
+    "registry import $work/one.json" >&2
+
+# A realistic size: 50 projects.
+export BERTH_HOME="$work/small"
+mkdir -p "$BERTH_HOME"
+python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))[:50], open(sys.argv[2], "w"))' \
+    "$work/projects.json" "$work/small.json"
+registry import "$work/small.json" 2>/dev/null
+printf 'port_range: 50000-50999\n' > "$BERTH_HOME/config.yaml"
+hyperfine -N --warmup 3 --runs 30 --export-json "$work/small.json.out" -i \
+    --command-name 'registry list --json | ports check (50 projects)' \
+    "sh -c 'registry list --json | ports check'" \
+    --command-name 'registry add (into 50 projects)' \
+    --prepare "sh -c 'registry remove new --yes 2>/dev/null || true'" \
+    "registry add $work/new --name new" >&2
+export BERTH_HOME="$work/home"
 cmds="ports scan $work/big/compose.yaml"
 if command -v docker-compose >/dev/null 2>&1; then
     hyperfine -N --warmup 3 --runs 30 --export-json "$work/scan.json" \
@@ -76,14 +95,15 @@ python3 - "$work" "$size" > "$out/registry.md" <<'PY'
 import json, sys
 work, size = sys.argv[1], int(sys.argv[2])
 rows = []
-for f in ["pipe", "add", "pipe2", "status", "scan"]:
+for f in ["pipe", "add", "pipe2", "status", "small.json.out", "scan"]:
     for r in json.load(open(f"{work}/{f}.json"))["results"]:
-        rows.append((r["command"], r["mean"] * 1000, r["stddev"] * 1000, r["median"] * 1000, max(r["times"]) * 1000))
+        rows.append((r["command"], r["mean"] * 1000, r["stddev"] * 1000, r["median"] * 1000, max(r["times"]) * 1000,
+                     r["user"] * 1000, r["system"] * 1000))
 print(f"# registry and ports (registry file: {size / 1e6:.1f} MB, 10,000 projects x 3 ports)\n")
-print("| command | mean ms | stddev ms | median ms | max ms |")
-print("|---|---|---|---|---|")
-for c, m, s, med, mx in rows:
-    print(f"| {c} | {m:.2f} | {s:.2f} | {med:.2f} | {mx:.2f} |")
+print("| command | mean ms | stddev ms | median ms | max ms | user ms | sys ms |")
+print("|---|---|---|---|---|---|---|")
+for c, m, s, med, mx, u, sy in rows:
+    print(f"| {c} | {m:.2f} | {s:.2f} | {med:.2f} | {mx:.2f} | {u:.2f} | {sy:.2f} |")
 scan = {r[0]: r[1] for r in rows}
 a, b = scan.get("ports scan (50 services)"), scan.get("docker-compose config (50 services)")
 if a and b:

@@ -38,6 +38,8 @@ Examples:
 
 Files:
   $BERTH_HOME/registry.json, else $XDG_DATA_HOME/berth/registry.json
+    the snapshot, one project a line; beside it registry.journal (changes
+    since the snapshot, one a line) and registry.index (a cache for add)
   $BERTH_HOME/config.yaml, else $XDG_CONFIG_HOME/berth/config.yaml
     (port_range: 5000-5999, tld: test, backup_dir: .berth/backups)
 
