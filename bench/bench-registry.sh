@@ -74,7 +74,7 @@ python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))[:50], open(s
     "$work/projects.json" "$work/small.json"
 registry import "$work/small.json" 2>/dev/null
 printf 'port_range: 50000-50999\n' > "$BERTH_HOME/config.yaml"
-hyperfine -N --warmup 3 --runs 30 --export-json "$work/small.json.out" -i \
+hyperfine -N --warmup 3 --runs 30 --export-json "$work/smallb.json" -i \
     --command-name 'registry list --json | ports check (50 projects)' \
     "sh -c 'registry list --json | ports check'" \
     --command-name 'registry add (into 50 projects)' \
@@ -95,7 +95,7 @@ python3 - "$work" "$size" > "$out/registry.md" <<'PY'
 import json, sys
 work, size = sys.argv[1], int(sys.argv[2])
 rows = []
-for f in ["pipe", "add", "pipe2", "status", "small.json.out", "scan"]:
+for f in ["pipe", "add", "pipe2", "status", "smallb", "scan"]:
     for r in json.load(open(f"{work}/{f}.json"))["results"]:
         rows.append((r["command"], r["mean"] * 1000, r["stddev"] * 1000, r["median"] * 1000, max(r["times"]) * 1000,
                      r["user"] * 1000, r["system"] * 1000))

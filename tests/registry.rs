@@ -45,7 +45,9 @@ fn add_detects_services_ports_and_allocates_distinct_http_ports() {
         "port_range: 5900-5999\ntld: dev\n",
     )
     .unwrap();
-    let busy = std::net::TcpListener::bind("0.0.0.0:5900").ok();
+    // On any address: a loopback listener holds the port for everyone.
+    let busy = std::net::TcpListener::bind("127.0.0.1:5900").ok();
+    let busy6 = std::net::TcpListener::bind("[::1]:5901").ok();
     h.project("api", &[]);
     let api = h
         .cmd("registry")
@@ -54,8 +56,10 @@ fn add_detects_services_ports_and_allocates_distinct_http_ports() {
         .success()
         .json();
     assert_eq!(api["domain"], "api.dev");
-    if busy.is_some() {
-        assert_eq!(api["port"], 5901);
+    match (busy.is_some(), busy6.is_some()) {
+        (true, true) => assert_eq!(api["port"], 5902),
+        (true, false) => assert_eq!(api["port"], 5901),
+        _ => {}
     }
 }
 

@@ -664,7 +664,10 @@ fn engine_down_compose_missing_and_folder_gone_exit_2_with_a_hint_and_touch_noth
         .args(["watch", "--once", "--iterations", "2"])
         .run()
         .code_is(2);
-    assert!(!h.registry_bytes().is_empty(), "the registry is still there");
+    assert!(
+        !h.registry_bytes().is_empty(),
+        "the registry is still there"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::io::Read as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener, UdpSocket};
 
 use crate::model::Protocol;
@@ -27,13 +28,20 @@ pub struct Owner {
 pub fn listeners() -> Option<Vec<Listener>> {
     let mut out = Vec::new();
     let mut any = false;
+    // Each read of a /proc/net table walks the socket table again (about a
+    // millisecond here): one large buffer, not reads growing from 32 bytes.
+    let mut text = String::with_capacity(256 << 10);
     for (file, protocol, v6) in [
         ("/proc/net/tcp", Protocol::Tcp, false),
         ("/proc/net/tcp6", Protocol::Tcp, true),
         ("/proc/net/udp", Protocol::Udp, false),
         ("/proc/net/udp6", Protocol::Udp, true),
     ] {
-        if let Ok(text) = fs::read_to_string(file) {
+        text.clear();
+        if fs::File::open(file)
+            .and_then(|mut f| f.read_to_string(&mut text))
+            .is_ok()
+        {
             any = true;
             out.extend(parse_proc_net(&text, protocol, v6));
         }
@@ -93,14 +101,23 @@ fn parse_v6(hex: &str) -> Option<IpAddr> {
 
 /// Whether a port is in use on this machine, for `protocol` on any address.
 ///
-/// Uses `/proc/net` where there is one, else tries to bind the port.
+/// With a table from [`listeners`], looks it up. Without one, tries to bind
+/// the port on `::` (dual-stack, so a socket on any IPv4 or IPv6 address
+/// holds it), or on `0.0.0.0` where IPv6 is off: a few microseconds for one
+/// port, where reading `/proc/net` costs milliseconds.
 pub fn in_use(port: u16, protocol: Protocol, table: Option<&[Listener]>) -> bool {
-    match table {
-        Some(t) => t.iter().any(|l| l.port == port && l.protocol == protocol),
-        None => match protocol {
-            Protocol::Tcp => TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).is_err(),
-            Protocol::Udp => UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).is_err(),
-        },
+    if let Some(t) = table {
+        return t.iter().any(|l| l.port == port && l.protocol == protocol);
+    }
+    let bind = |ip: IpAddr| match protocol {
+        Protocol::Tcp => TcpListener::bind((ip, port)).map(drop),
+        Protocol::Udp => UdpSocket::bind((ip, port)).map(drop),
+    };
+    match bind(IpAddr::V6(Ipv6Addr::UNSPECIFIED)) {
+        Ok(()) => false,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => true,
+        // No IPv6 here.
+        Err(_) => bind(IpAddr::V4(Ipv4Addr::UNSPECIFIED)).is_err(),
     }
 }
 
@@ -163,6 +180,19 @@ mod tests {
     const TCP6: &str = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777 1 0000000000000000 100 0 0 10 0
 ";
+
+    #[test]
+    fn a_bind_probe_sees_listeners_on_any_address() {
+        for addr in ["127.0.0.1:0", "[::1]:0", "0.0.0.0:0"] {
+            let Ok(l) = TcpListener::bind(addr) else {
+                continue; // no IPv6 here
+            };
+            let port = l.local_addr().unwrap().port();
+            assert!(in_use(port, Protocol::Tcp, None), "{addr}");
+            drop(l);
+            assert!(!in_use(port, Protocol::Tcp, None), "{addr} after close");
+        }
+    }
 
     #[test]
     fn parses_listening_sockets_only() {
