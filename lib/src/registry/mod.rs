@@ -783,6 +783,24 @@ mod tests {
         reg.load().unwrap().into_iter().map(|p| p.name).collect()
     }
 
+    /// A new snapshot of these projects.
+    fn seed(reg: &Registry, projects: Vec<Project>) {
+        reg.update(|ps| {
+            ps.extend(projects);
+            Ok((true, ()))
+        })
+        .unwrap();
+    }
+
+    /// Append raw bytes to the journal, as a writer killed midway or an edit would.
+    fn append_to_journal(reg: &Registry, bytes: &[u8]) {
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(reg.journal_path())
+            .unwrap();
+        f.write_all(bytes).unwrap();
+    }
+
     fn add(reg: &Registry, projects: Vec<Project>) {
         reg.add_with(|_| Ok((projects, ()))).unwrap();
     }
@@ -796,11 +814,7 @@ mod tests {
     #[test]
     fn add_appends_to_the_journal_and_leaves_the_snapshot_alone() {
         let (_dir, reg) = registry();
-        reg.update(|ps| {
-            ps.extend([project("b", 5001), project("d", 5003)]);
-            Ok((true, ()))
-        })
-        .unwrap();
+        seed(&reg, vec![project("b", 5001), project("d", 5003)]);
         let snapshot = std::fs::read(reg.path()).unwrap();
         reg.add_with(|r| {
             let seen: Vec<&str> = r.summaries.iter().map(|s| s.name.as_ref()).collect();
@@ -860,11 +874,7 @@ mod tests {
     fn a_journal_line_a_killed_writer_left_half_written_is_not_a_change() {
         let (_dir, reg) = registry();
         add(&reg, vec![project("a", 5000)]);
-        let mut f = OpenOptions::new()
-            .append(true)
-            .open(reg.journal_path())
-            .unwrap();
-        f.write_all(b"{\"put\":{\"name\":\"zz\",\"po").unwrap();
+        append_to_journal(&reg, b"{\"put\":{\"name\":\"zz\",\"po");
         assert_eq!(names(&reg), ["a"]);
         add(&reg, vec![project("b", 5001)]);
         assert_eq!(names(&reg), ["a", "b"]);
@@ -902,11 +912,7 @@ mod tests {
     #[test]
     fn a_stale_or_broken_index_is_rebuilt() {
         let (_dir, reg) = registry();
-        reg.update(|ps| {
-            ps.extend([project("a", 5000), project("b", 5001)]);
-            Ok((true, ()))
-        })
-        .unwrap();
+        seed(&reg, vec![project("a", 5000), project("b", 5001)]);
         // An edit by hand that keeps the layout: the index no longer matches.
         let text = std::fs::read_to_string(reg.path()).unwrap();
         std::fs::write(reg.path(), text.replace("5001", "6001")).unwrap();
@@ -951,11 +957,7 @@ mod tests {
     fn a_corrupt_journal_line_is_named() {
         let (_dir, reg) = registry();
         add(&reg, vec![project("a", 5000)]);
-        let mut f = OpenOptions::new()
-            .append(true)
-            .open(reg.journal_path())
-            .unwrap();
-        f.write_all(b"{\"put\":{\"port\":1}}\n").unwrap();
+        append_to_journal(&reg, b"{\"put\":{\"port\":1}}\n");
         let err = format!("{:#}", reg.load().unwrap_err());
         assert!(err.contains("registry.journal is corrupt: line 3"), "{err}");
         let before = std::fs::read(reg.journal_path()).unwrap();
@@ -969,11 +971,7 @@ mod tests {
     #[test]
     fn list_checks_a_snapshot_edited_by_hand_and_names_the_bad_line() {
         let (_dir, reg) = registry();
-        reg.update(|ps| {
-            ps.extend([project("a", 5000), project("b", 5001)]);
-            Ok((true, ()))
-        })
-        .unwrap();
+        seed(&reg, vec![project("a", 5000), project("b", 5001)]);
         let mut out = Vec::new();
         reg.write_raw(&mut out, false).unwrap();
         assert_eq!(
@@ -999,11 +997,7 @@ mod tests {
     #[test]
     fn update_project_journals_the_one_project_it_changes() {
         let (_dir, reg) = registry();
-        reg.update(|ps| {
-            ps.extend([project("a", 5000), project("b", 5001)]);
-            Ok((true, ()))
-        })
-        .unwrap();
+        seed(&reg, vec![project("a", 5000), project("b", 5001)]);
         let snapshot = std::fs::read(reg.path()).unwrap();
         reg.update_project("b", |p| {
             p.status = crate::model::Status::Running;
