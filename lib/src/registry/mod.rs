@@ -59,8 +59,8 @@ pub struct Registry {
     journal_limit: usize,
 }
 
-/// The registry's files read together: the snapshot, and the journal when it
-/// applies to that snapshot.
+/// The registry's two files, read together: the snapshot (with its
+/// metadata) and the journal.
 struct Files {
     snapshot: Vec<u8>,
     /// The snapshot's metadata; `None` when there is no snapshot.
