@@ -1,7 +1,6 @@
 //! File helpers: atomic writes with a fixed mode, private folders, tool lookup on PATH.
 
 use std::fs;
-use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
@@ -24,29 +23,15 @@ pub enum Sync {
     Regenerable,
 }
 
-/// Write `bytes` to `path` atomically (temp file in the same folder, fsync
-/// unless `Regenerable`, rename) with `mode` from the first byte on, so a key
-/// is never readable by others.
+/// Write `bytes` to `path` atomically with exactly `mode` (a key is never
+/// readable by others), fsynced unless `Regenerable`.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, sync: Sync) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".certgen-")
-        .permissions(fs::Permissions::from_mode(mode))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    // The umask may have narrowed the mode; make it exact.
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))?;
-    if sync == Sync::Durable {
-        tmp.as_file()
-            .sync_all()
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let opts = berth::atomic::Options::new(mode).exact_mode();
+    let opts = match sync {
+        Sync::Durable => opts,
+        Sync::Regenerable => opts.not_durable(),
+    };
+    berth::atomic::write_with(path, bytes, opts)?;
     Ok(())
 }
 

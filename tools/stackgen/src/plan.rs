@@ -36,26 +36,13 @@ impl Change {
     }
 }
 
-/// Create a file that did not exist: written to a temp file beside it and
-/// renamed into place (readers never see half a file), never over a file that
+/// Create a file that did not exist: renamed into place from a temp file
+/// beside it (readers never see half a file), never over a file that
 /// appeared meanwhile. Not fsynced: nothing of the user's is at stake, and a
 /// fresh project takes a dozen files (fsync each costs more than the rest).
 fn create_new(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::PermissionsExt as _;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let ctx = || format!("cannot write {}", path.display());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".stackgen-")
-        .tempfile_in(dir)
-        .with_context(ctx)?;
-    tmp.write_all(text.as_bytes()).with_context(ctx)?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .with_context(ctx)?;
-    tmp.persist_noclobber(path)
-        .map_err(|e| e.error)
-        .with_context(ctx)?;
+    let opts = berth::atomic::Options::new(mode).not_durable().create_new();
+    berth::atomic::write_with(path, text.as_bytes(), opts)?;
     Ok(())
 }
 
