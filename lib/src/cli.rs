@@ -118,6 +118,23 @@ pub fn main<C: CommandFactory + FromArgMatches>(run: fn(C) -> anyhow::Result<Out
     }
 }
 
+/// An error and its causes on one line, `a: b: c`, for libraries (Tera)
+/// whose first message says little and whose causes span lines.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        parts.push(c.to_string());
+        cur = c.source();
+    }
+    parts
+        .iter()
+        .map(|p| p.replace('\n', " ").trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 /// Print a warning on stderr in the tool's voice.
 pub fn warn(tool: &str, message: impl fmt::Display) {
     let _ = writeln!(io::stderr(), "{tool}: warning: {message}");

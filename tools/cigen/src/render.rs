@@ -158,14 +158,14 @@ impl Renderer {
             let mut probe = Tera::default();
             probe
                 .add_raw_template(name, &body)
-                .map_err(|e| anyhow!("{}", tera_chain(&e)))
+                .map_err(|e| anyhow!("{}", berth::cli::error_chain(&e)))
                 .with_context(|| format!("invalid template {source}"))
                 .hint("fix the template or remove it to use the built-in one")?;
             sources.insert((*name).to_string(), source);
             list.push(((*name).to_string(), body));
         }
         tera.add_raw_templates(list)
-            .map_err(|e| anyhow!("{}", tera_chain(&e)))?;
+            .map_err(|e| anyhow!("{}", berth::cli::error_chain(&e)))?;
         tera.autoescape_on(Vec::new());
         tera.register_filter("q", filter_quote);
         tera.register_filter("indent", filter_indent);
@@ -182,7 +182,7 @@ impl Renderer {
         let text = self
             .tera
             .render(name, ctx)
-            .map_err(|e| anyhow!("{}", tera_chain(&e)))
+            .map_err(|e| anyhow!("{}", berth::cli::error_chain(&e)))
             .with_context(|| format!("cannot render template {name} ({source})"))?;
         let text = format!("{}\n", text.trim());
         // What we write must at least be YAML; a user template could break that.
@@ -227,17 +227,6 @@ impl Renderer {
         }
         Ok(out)
     }
-}
-
-/// Tera's error with its causes (the first line alone says little).
-fn tera_chain(e: &tera::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        parts.push(s.to_string());
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 /// `{{ x | q }}`: a double-quoted YAML scalar (JSON strings are YAML).

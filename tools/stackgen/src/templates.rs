@@ -226,27 +226,11 @@ pub fn render(source: &Source, ctx: &tera::Context) -> anyhow::Result<String> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
     tera.add_raw_template(&source.shown, &source.text)
-        .map_err(|e| anyhow::anyhow!("{}", tera_chain(&e)))
+        .map_err(|e| anyhow::anyhow!("{}", berth::cli::error_chain(&e)))
         .with_context(|| format!("broken template {}", source.shown))?;
     tera.render(&source.shown, ctx)
-        .map_err(|e| anyhow::anyhow!("{}", tera_chain(&e)))
+        .map_err(|e| anyhow::anyhow!("{}", berth::cli::error_chain(&e)))
         .with_context(|| format!("cannot render template {}", source.shown))
-}
-
-/// Tera's error and its causes on one line.
-fn tera_chain(e: &tera::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(c) = cur {
-        parts.push(c.to_string());
-        cur = c.source();
-    }
-    parts
-        .iter()
-        .map(|p| p.replace('\n', " ").trim().to_owned())
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join(": ")
 }
 
 /// Parse a YAML document, naming the file on error.
