@@ -723,11 +723,22 @@ fn interrupted_backups_are_never_listed() {
     );
     assert!(backups_listed(&s, &h).is_empty());
 
-    // SIGKILL: a hidden temp file may stay, but nothing is listed or picked.
+    // SIGKILL: a hidden temp file stays, but nothing is listed or picked.
     let mut child = start_backup(&s, &h);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(backups_listed(&s, &h).is_empty());
+    let left = temp_files(&s.backups());
+    assert!(!left.is_empty(), "the killed backup's temp file");
+    // Make it older than a backup can be without writing; the next backup sweeps it.
+    for f in &left {
+        std::fs::File::options()
+            .write(true)
+            .open(f)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - Duration::from_secs(600))
+            .unwrap();
+    }
     s.dbdump(&h)
         .args(["restore", "--latest", "--yes"])
         .run()
@@ -753,6 +764,10 @@ fn interrupted_backups_are_never_listed() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(backups_listed(&s, &h).is_empty());
+    assert!(
+        temp_files(&s.backups()).is_empty(),
+        "the killed backup's temp file is swept, the failed one's removed"
+    );
     let visible: Vec<_> = std::fs::read_dir(s.backups())
         .unwrap()
         .filter_map(Result::ok)

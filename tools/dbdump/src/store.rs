@@ -195,11 +195,15 @@ impl Writer {
             // One backup per second and label: wait for the next second.
             std::thread::sleep(std::time::Duration::from_millis(200));
         };
+        sweep_dead_temp_files(b.dir);
         let temp = tempfile::Builder::new()
             .prefix(&berth::atomic::temp_prefix(&final_path))
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .tempfile_in(b.dir)
             .with_context(|| format!("cannot create a file in {}", b.dir.display()))?;
+        // Held until the process ends, however it ends: how a later backup
+        // tells this file from one a killed backup left.
+        let _ = temp.as_file().try_lock();
         let file = temp.as_file().try_clone()?;
         let sync_file = temp.as_file().try_clone()?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
@@ -284,6 +288,35 @@ impl Writer {
             .and_then(|d| d.sync_all())
             .with_context(ctx)?;
         Ok(backup)
+    }
+}
+
+/// How old an unlocked temp file must be before it counts as left behind
+/// (a backup takes its lock right after creating the file).
+const DEAD_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Remove the temp files that backups killed midway (SIGKILL, power loss)
+/// left in the folder: hidden `.NAME.tmp-*` files that no process holds
+/// locked and that are older than [`DEAD_AFTER`]. A running backup holds its
+/// lock, so it is never touched.
+pub fn sweep_dead_temp_files(dir: &Path) {
+    let now = std::time::SystemTime::now();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with('.') && name.contains(".tmp-")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= DEAD_AFTER);
+        if old
+            && let Ok(f) = File::open(entry.path())
+            && f.try_lock().is_ok()
+        {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -513,6 +546,39 @@ pub fn check_file_arg(file: &Path) -> anyhow::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_old_unlocked_temp_files_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::now() - DEAD_AFTER * 2;
+        let make = |name: &str, age: Option<std::time::SystemTime>| {
+            let f = File::create(dir.path().join(name)).unwrap();
+            if let Some(t) = age {
+                f.set_modified(t).unwrap();
+            }
+            f
+        };
+        drop(make(".a.sql.zst.tmp-dead", Some(old)));
+        let running = make(".b.sql.zst.tmp-running", Some(old));
+        running.try_lock().unwrap();
+        drop(make(".c.sql.zst.tmp-fresh", None));
+        drop(make("d.sql.zst", Some(old)));
+        sweep_dead_temp_files(dir.path());
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".b.sql.zst.tmp-running",
+                ".c.sql.zst.tmp-fresh",
+                "d.sql.zst"
+            ]
+        );
+        drop(running);
+    }
 
     #[test]
     fn labels_are_checked() {
