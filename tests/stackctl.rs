@@ -238,6 +238,51 @@ fn colliding_database_ports_refuse_the_second_start_and_force_records_the_failur
     assert_eq!(wait_status(&h, &a, "running", 30)["status"], "running");
 }
 
+/// A service that runs once (`command`) and exits.
+fn one_shot(name: &str, command: &str) -> String {
+    format!(
+        "  {name}:\n    image: berth/debian:bookworm\n    command: [\"sh\", \"-c\", \"{command}\"]\n"
+    )
+}
+
+#[test]
+fn a_one_shot_service_that_exits_0_is_done_one_that_fails_is_an_error() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let (good, bad) = (unique("oneshot"), unique("oneshot-bad"));
+    let _clean = Cleanup(vec![good.clone(), bad.clone()]);
+    let http = free_port();
+    let services = format!("{}{}", app_service(http), one_shot("migrate", "true"));
+    register(&h, &good, &services, http);
+    h.cmd("stackctl")
+        .args(["start", &good, "--timeout", "120"])
+        .run()
+        .success();
+    let s = wait_status(&h, &good, "running", 30);
+    let migrate = s["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == "migrate")
+        .cloned()
+        .unwrap();
+    assert_eq!(migrate["state"], "exited", "{s}");
+    assert_eq!(migrate["exit_code"], 0, "{s}");
+    assert_eq!(listed(&h, &good)["status"], "running");
+
+    let http = free_port();
+    let services = format!("{}{}", app_service(http), one_shot("broken", "exit 3"));
+    register(&h, &bad, &services, http);
+    h.cmd("stackctl")
+        .args(["start", &bad, "--timeout", "120"])
+        .run()
+        .code_is(2)
+        .stderr_has("service broken exited (3)");
+    assert_eq!(status_json(&h, &bad)["status"], "error");
+}
+
 #[test]
 #[allow(clippy::too_many_lines)] // one stack through its whole life: starting it costs seconds
 fn start_status_logs_health_restart_stop_and_stop_all_show_in_the_registry() {

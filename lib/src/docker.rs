@@ -82,6 +82,8 @@ pub struct ContainerInfo {
     pub state: String,
     /// `healthy`, `unhealthy`, `starting`, or `None` without a healthcheck.
     pub health: Option<String>,
+    /// The exit code of an exited container.
+    pub exit_code: Option<i64>,
     pub ports: Vec<PortBinding>,
     pub labels: HashMap<String, String>,
 }
@@ -156,12 +158,21 @@ pub async fn project_containers(
             image: c.image.unwrap_or_default(),
             state,
             health: health_from_status(&status),
+            exit_code: exit_code_from_status(&status),
             ports,
             labels,
         });
     }
     out.sort_by(|a, b| (&a.project, &a.service, &a.name).cmp(&(&b.project, &b.service, &b.name)));
     Ok(out)
+}
+
+/// The exit code in a status line such as `Exited (0) 5 seconds ago`
+/// (Docker and Podman both write it so), which spares an inspect per
+/// container.
+pub fn exit_code_from_status(status: &str) -> Option<i64> {
+    let rest = status.strip_prefix("Exited (")?;
+    rest[..rest.find(')')?].parse().ok()
 }
 
 /// The health in a status line such as `Up 5 seconds (healthy)`; engines of

@@ -15,7 +15,23 @@ pub struct ServiceState {
     pub state: String,
     /// `healthy`, `unhealthy`, `starting`, or null without a healthcheck.
     pub health: Option<String>,
+    /// The exit code of an exited container, else null.
+    pub exit_code: Option<i64>,
     pub ports: Vec<PortBinding>,
+}
+
+impl ServiceState {
+    /// A one-shot service (a migration, a seed) that ran and exited 0. With
+    /// other services running it is done, not down: Docker's `on-failure`
+    /// restart policy and compose's `service_completed_successfully` see it so.
+    pub fn completed(&self) -> bool {
+        self.state == "exited" && self.exit_code == Some(0)
+    }
+
+    /// Exited with an error, or dead.
+    pub fn failed(&self) -> bool {
+        self.state == "dead" || (self.state == "exited" && !self.completed())
+    }
 }
 
 impl From<&ContainerInfo> for ServiceState {
@@ -25,6 +41,7 @@ impl From<&ContainerInfo> for ServiceState {
             container: c.name.clone(),
             state: c.state.clone(),
             health: c.health.clone(),
+            exit_code: c.exit_code,
             ports: c.ports.clone(),
         }
     }
@@ -39,6 +56,12 @@ pub fn summarize(recorded: Status, services: &[ServiceState]) -> (Status, Option
         return (Status::Stopped, None);
     }
     let running = services.iter().filter(|s| s.state == "running").count();
+    // One-shot services that completed count only while others run.
+    let services: Vec<&ServiceState> = if running > 0 {
+        services.iter().filter(|s| !s.completed()).collect()
+    } else {
+        services.iter().collect()
+    };
     if let Some(s) = services
         .iter()
         .find(|s| s.health.as_deref() == Some("unhealthy"))
@@ -117,6 +140,7 @@ mod tests {
             container: format!("p-{name}-1"),
             state: state.into(),
             health: health.map(Into::into),
+            exit_code: (state == "exited").then_some(137),
             ports: vec![],
         }
     }
@@ -136,5 +160,30 @@ mod tests {
         assert_eq!(summarize(Status::Stopped, &killed).0, Status::Stopped);
         let partial = [svc("db", "exited", None), svc("app", "running", None)];
         assert_eq!(summarize(Status::Stopped, &partial).0, Status::Error);
+    }
+
+    #[test]
+    fn a_one_shot_that_exited_0_is_done_while_others_run() {
+        let mut migrate = svc("migrate", "exited", None);
+        migrate.exit_code = Some(0);
+        let app = svc("app", "running", None);
+        assert!(migrate.completed() && !migrate.failed());
+        assert_eq!(
+            summarize(Status::Running, &[migrate.clone(), app]).0,
+            Status::Running
+        );
+        // Alone, it is a project that stopped.
+        assert_eq!(
+            summarize(Status::Running, std::slice::from_ref(&migrate)).0,
+            Status::Error
+        );
+        assert_eq!(summarize(Status::Stopped, &[migrate]).0, Status::Stopped);
+        let mut crashed = svc("migrate", "exited", None);
+        crashed.exit_code = Some(1);
+        assert!(crashed.failed());
+        assert_eq!(
+            summarize(Status::Running, &[crashed, svc("app", "running", None)]).0,
+            Status::Error
+        );
     }
 }

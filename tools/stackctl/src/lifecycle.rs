@@ -384,13 +384,11 @@ async fn wait_ready(
     loop {
         let containers = berth::docker::project_containers(docker, &[name]).await?;
         let services = engine::services_of(&containers, name);
-        if let Some(s) = services
-            .iter()
-            .find(|s| matches!(s.state.as_str(), "exited" | "dead"))
-        {
+        if let Some(s) = services.iter().find(|s| s.failed()) {
             let tail = crate::logs::tail_text(docker, &s.container, 5).await;
+            let code = s.exit_code.map(|c| format!(" ({c})")).unwrap_or_default();
             anyhow::bail!(
-                "service {} {} right after the start{tail}",
+                "service {} {}{code} right after the start{tail}",
                 s.service,
                 s.state
             );
@@ -402,7 +400,8 @@ async fn wait_ready(
             anyhow::bail!("service {} is unhealthy (its healthcheck fails)", s.service);
         }
         let ready = |s: &ServiceState| {
-            s.state == "running" && s.health.as_deref().is_none_or(|h| h == "healthy")
+            s.completed()
+                || (s.state == "running" && s.health.as_deref().is_none_or(|h| h == "healthy"))
         };
         if !services.is_empty() && services.iter().all(ready) {
             return Ok(services);

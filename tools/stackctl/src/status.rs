@@ -71,7 +71,13 @@ impl Line {
             project: p.name.clone(),
             status: p.status,
             service: s.map(|s| s.service.clone()).unwrap_or_default(),
-            state: s.map_or_else(|| "-".into(), |s| s.state.clone()),
+            state: s.map_or_else(
+                || "-".into(),
+                |s| match s.exit_code {
+                    Some(code) => format!("{} ({code})", s.state),
+                    None => s.state.clone(),
+                },
+            ),
             health: s.and_then(|s| s.health.clone()).unwrap_or_default(),
             ports,
         }

@@ -237,7 +237,7 @@ async fn restart_failed(
         for s in &st.services {
             let key = (st.name.clone(), s.service.clone());
             let unhealthy = s.health.as_deref() == Some("unhealthy");
-            let failed = unhealthy || matches!(s.state.as_str(), "exited" | "dead" | "created");
+            let failed = unhealthy || s.failed() || s.state == "created";
             if !failed {
                 if backoff
                     .get(&key)
