@@ -170,13 +170,18 @@ fn wait_status(h: &Harness, name: &str, want: &str, secs: u64) -> Value {
     }
 }
 
-fn container_of(status: &Value, service: &str) -> String {
+/// One service's entry in `stackctl status --json`.
+fn service_of<'a>(status: &'a Value, service: &str) -> &'a Value {
     status["services"]
         .as_array()
         .unwrap()
         .iter()
         .find(|s| s["service"] == service)
-        .unwrap_or_else(|| panic!("no service {service} in {status}"))["container"]
+        .unwrap_or_else(|| panic!("no service {service} in {status}"))
+}
+
+fn container_of(status: &Value, service: &str) -> String {
+    service_of(status, service)["container"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -261,13 +266,7 @@ fn a_one_shot_service_that_exits_0_is_done_one_that_fails_is_an_error() {
         .run()
         .success();
     let s = wait_status(&h, &good, "running", 30);
-    let migrate = s["services"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["service"] == "migrate")
-        .cloned()
-        .unwrap();
+    let migrate = service_of(&s, "migrate");
     assert_eq!(migrate["state"], "exited", "{s}");
     assert_eq!(migrate["exit_code"], 0, "{s}");
     assert_eq!(listed(&h, &good)["status"], "running");
