@@ -101,10 +101,10 @@ fn parse_v6(hex: &str) -> Option<IpAddr> {
 
 /// Whether a port is in use on this machine, for `protocol` on any address.
 ///
-/// With a table from [`listeners`], looks it up. Without one, tries to bind
-/// the port on `::` (dual-stack, so a socket on any IPv4 or IPv6 address
-/// holds it), or on `0.0.0.0` where IPv6 is off: a few microseconds for one
-/// port, where reading `/proc/net` costs milliseconds.
+/// With a table from [`listeners`], looks it up. Without one (no `/proc/net`),
+/// tries to bind the port on `::` (dual-stack, so a socket on any IPv4 or
+/// IPv6 address holds it), or on `0.0.0.0` where IPv6 is off. Binding holds
+/// the port for an instant: use the table where there is one.
 pub fn in_use(port: u16, protocol: Protocol, table: Option<&[Listener]>) -> bool {
     if let Some(t) = table {
         return t.iter().any(|l| l.port == port && l.protocol == protocol);

@@ -8,7 +8,7 @@ use berth::config::Config;
 use berth::io::{self, OutputArgs};
 use berth::paths::Paths;
 use berth::registry::{ProjectSummary, Registry};
-use berth::{Project, ProjectPorts, claims, compose, names};
+use berth::{Project, ProjectPorts, claims, compose, names, netstat};
 
 use crate::{TOOL, view};
 
@@ -66,12 +66,22 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
             names::validate_label("stack name", stack)?;
         }
     }
+    // Ports in use on this machine, read from /proc/net: binding candidate
+    // ports to test them would be faster, but for that instant it would hold
+    // a port that a server starting elsewhere (or another add) needs.
+    let system = netstat::listeners();
     let added = reg.add_with(|registered| {
         let mut batch: Vec<ProjectPorts> = Vec::new();
         let mut added = Vec::new();
         let mut warnings = Vec::new();
         for mut p in incoming {
-            admit(&registered.summaries, &batch, &mut p, &config)?;
+            admit(
+                &registered.summaries,
+                &batch,
+                &mut p,
+                &config,
+                system.as_deref(),
+            )?;
             // Full port lists only of the projects that share a port with this one.
             let mine: Vec<u16> = claims::project_claims(&p).map(|c| c.port).collect();
             let sharing: Vec<ProjectPorts> = registered
@@ -210,6 +220,7 @@ fn admit(
     batch: &[ProjectPorts],
     p: &mut Project,
     config: &Config,
+    system: Option<&[netstat::Listener]>,
 ) -> anyhow::Result<()> {
     let names_paths = || {
         registered
@@ -263,9 +274,7 @@ fn admit(
         // Ports of this batch and the project's own published ports are not free either.
         let mut also: Vec<u16> = batch.iter().flat_map(claims::project_ports).collect();
         also.extend(p.service_ports.iter().filter_map(|b| b.published));
-        // Ports in use on this machine are found by binding the candidate:
-        // reading all of /proc/net costs more than the rest of `add`.
-        let port = claims::allocate(config.port_range, 1, registered, &also, None)
+        let port = claims::allocate(config.port_range, 1, registered, &also, system)
             .first()
             .copied();
         p.port = Some(port.ok_or_else(|| {

@@ -49,11 +49,17 @@ impl Ctx {
             return Ok(Vec::new());
         }
         let projects = Registry::open(&self.paths).load_ports()?;
-        // The same allocator as `ports alloc`; the machine is probed by
-        // binding each candidate port (what Docker will do when it publishes
-        // it) instead of reading /proc/net, which costs milliseconds per table
-        // on a host with many containers.
-        let got = claims::allocate(self.config.port_range, count, &projects, also, None);
+        // The same allocator as `ports alloc`, with what listens on this
+        // machine read from /proc/net: binding each candidate to test it
+        // would hold, for that instant, a port a starting server may need.
+        let system = berth::netstat::listeners();
+        let got = claims::allocate(
+            self.config.port_range,
+            count,
+            &projects,
+            also,
+            system.as_deref(),
+        );
         if got.len() < count {
             return Err(error_with_hint(
                 format!(
