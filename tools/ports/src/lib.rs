@@ -299,10 +299,9 @@ fn check(a: &CheckArgs) -> anyhow::Result<Outcome> {
         names::validate_label("project name", &p.name)?;
     }
     let system = if a.probe {
-        Some(
-            netstat::listeners()
-                .context("cannot read the ports in use on this machine (/proc/net)")?,
-        )
+        Some(netstat::listeners().context(
+            "cannot read the ports in use on this machine (sock_diag netlink, /proc/net)",
+        )?)
     } else {
         None
     };

@@ -66,7 +66,7 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
             names::validate_label("stack name", stack)?;
         }
     }
-    // Ports in use on this machine, read from /proc/net: binding candidate
+    // Ports in use on this machine, read from the kernel: binding candidate
     // ports to test them would be faster, but for that instant it would hold
     // a port that a server starting elsewhere (or another add) needs.
     let system = netstat::listeners();

@@ -309,7 +309,7 @@ fn port_conflicts(p: &Project, all: &[Project], containers: &[ContainerInfo]) ->
     let Some(table) = netstat::listeners() else {
         warn(
             TOOL,
-            "cannot read /proc/net: ports in use on this machine are not checked",
+            "cannot read the ports in use on this machine (sock_diag netlink, /proc/net): they are not checked",
         );
         return out;
     };

@@ -50,7 +50,7 @@ impl Ctx {
         }
         let projects = Registry::open(&self.paths).load_ports()?;
         // The same allocator as `ports alloc`, with what listens on this
-        // machine read from /proc/net: binding each candidate to test it
+        // machine read from the kernel: binding each candidate to test it
         // would hold, for that instant, a port a starting server may need.
         let system = berth::netstat::listeners();
         let got = claims::allocate(
