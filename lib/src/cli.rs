@@ -52,17 +52,62 @@ pub fn error_with_hint(message: impl fmt::Display, hint: impl Into<String>) -> a
     anyhow::anyhow!("{message}").context(Hint(hint.into()))
 }
 
+/// How many characters of a user value an error message quotes.
+pub const QUOTE_CHARS: usize = 80;
+
+/// A user value as an error message quotes it: control characters escaped
+/// (no ANSI/OSC sequence reaches the terminal raw), cut to [`QUOTE_CHARS`]
+/// characters with the full length noted.
+pub fn excerpt(value: &str) -> String {
+    let mut out = String::new();
+    for (n, c) in value.chars().enumerate() {
+        if n == QUOTE_CHARS {
+            out.push_str(&format!("... ({} bytes in all)", value.len()));
+            break;
+        }
+        push_safe(&mut out, c);
+    }
+    out
+}
+
+/// Escape characters that could drive a terminal: C0/C1 controls, and the
+/// bidirectional overrides that reorder what is shown.
+fn push_safe(out: &mut String, c: char) {
+    if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+        out.extend(c.escape_default());
+    } else {
+        out.push(c);
+    }
+}
+
+/// Longest part of an error chain the wrapper prints, a last guard against a
+/// message that quotes a whole input.
+const MAX_PART: usize = 2000;
+
+fn sanitize_part(part: &str) -> String {
+    let mut out = String::with_capacity(part.len().min(MAX_PART));
+    for (n, c) in part.chars().enumerate() {
+        if n == MAX_PART {
+            out.push_str("...");
+            break;
+        }
+        push_safe(&mut out, c);
+    }
+    out
+}
+
 /// Format an error as the lines the wrapper prints: `TOOL: error: a: b: c` then `hint: ...`.
+/// Control characters are escaped and very long parts cut.
 pub fn render_error(tool: &str, err: &anyhow::Error) -> String {
     let parts: Vec<String> = err
         .chain()
-        .map(ToString::to_string)
+        .map(|e| sanitize_part(&e.to_string()))
         .filter(|s| !s.is_empty())
         .collect();
     let mut out = format!("{tool}: error: {}\n", parts.join(": "));
     if let Some(Hint(h)) = err.downcast_ref::<Hint>() {
         out.push_str("hint: ");
-        out.push_str(h);
+        out.push_str(&sanitize_part(h));
         out.push('\n');
     }
     out
@@ -181,6 +226,25 @@ mod tests {
             "registry: error: registry add: cannot write /x/registry.json: permission denied\n\
              hint: check the folder's owner\n"
         );
+    }
+
+    #[test]
+    fn excerpts_are_short_and_inert() {
+        assert_eq!(excerpt("web"), "web");
+        assert_eq!(excerpt("a\u{1b}]0;pwned\u{7}b"), "a\\u{1b}]0;pwned\\u{7}b");
+        let long = "x".repeat(100_000_000);
+        let e = excerpt(&long);
+        assert!(
+            e.len() < 200 && e.ends_with("(100000000 bytes in all)"),
+            "{e}"
+        );
+        let err = anyhow::anyhow!("bad \u{1b}[31mred\u{202e}");
+        let shown = render_error("t", &err);
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{202e}'),
+            "{shown}"
+        );
+        assert!(shown.contains("\\u{1b}[31mred"), "{shown}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub const MAX_LABEL: usize = 63;
 
 /// Check that `name` is a DNS label; `what` names it in the error ("project name").
 pub fn validate_label(what: &str, name: &str) -> anyhow::Result<()> {
-    let shown = name.escape_debug();
+    let shown = crate::cli::excerpt(name);
     if name.is_empty() {
         bail!("invalid {what} '': must not be empty");
     }
@@ -24,7 +24,7 @@ pub fn validate_label(what: &str, name: &str) -> anyhow::Result<()> {
     {
         bail!(
             "invalid {what} '{shown}': character '{}' not allowed (use a-z, 0-9 and '-')",
-            c.escape_debug()
+            crate::cli::excerpt(&c.to_string())
         );
     }
     if name.starts_with('-') || name.ends_with('-') {
@@ -82,6 +82,15 @@ mod tests {
             assert!(err.contains(why), "{name}: {err}");
         }
         let long = "a".repeat(64);
+        let huge = "A".repeat(100_000_000);
+        let err = validate_label("project name", &huge)
+            .unwrap_err()
+            .to_string();
+        assert!(err.len() < 300, "{} bytes", err.len());
+        let err = validate_label("project name", "a\u{1b}[2J")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains('\u{1b}'), "{err}");
         assert!(
             validate_label("n", &long)
                 .unwrap_err()
