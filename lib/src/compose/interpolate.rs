@@ -1,7 +1,19 @@
 //! Variable interpolation as docker compose does it: `$VAR`, `${VAR}`,
 //! `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`, `${VAR?error}`,
 //! `${VAR:+alt}`, `${VAR+alt}`, and `$$` for a literal `$`. Defaults may
-//! themselves hold variables (`${A:-${B}}`).
+//! themselves hold variables (`${A:-${B}}`); only `${` opens a nested
+//! expression, as in compose.
+//!
+//! One pass over the input, which is never sliced inside a character; nesting
+//! is bounded by [`MAX_DEPTH`] and the result by [`MAX_OUTPUT`], so no input
+//! costs more than linear time or overflows the stack.
+
+use std::collections::HashSet;
+
+/// Deepest nesting of `${...}` inside defaults.
+pub const MAX_DEPTH: usize = 32;
+/// Longest value interpolation may produce, in bytes.
+pub const MAX_OUTPUT: usize = 1 << 20;
 
 /// The outcome of interpolating one string.
 #[derive(Debug, Default)]
@@ -14,15 +26,29 @@ pub struct Interpolated {
 /// Interpolate `input`, looking variables up with `lookup`.
 ///
 /// Errors read like compose's: a `${VAR:?msg}` whose variable is missing, or
-/// an invalid `$` sequence.
+/// an invalid `$` sequence. They never quote the input: the caller knows
+/// where it came from and whether it may be shown.
 pub fn interpolate(
     input: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Interpolated, String> {
-    let mut out = Interpolated::default();
-    expand(input, lookup, &mut out)?;
-    Ok(out)
+    let mut p = Parser {
+        s: input,
+        b: input.as_bytes(),
+        lookup,
+        unset: Vec::new(),
+        seen: HashSet::new(),
+    };
+    let mut value = String::new();
+    let end = p.seq(0, 0, false, Some(&mut value))?;
+    debug_assert_eq!(end, input.len());
+    Ok(Interpolated {
+        value,
+        unset: p.unset,
+    })
 }
+
+const INVALID: &str = "invalid interpolation format: you may need to escape a '$' with another '$'";
 
 fn is_name_start(c: u8) -> bool {
     c == b'_' || c.is_ascii_alphabetic()
@@ -32,145 +58,234 @@ fn is_name_char(c: u8) -> bool {
     c == b'_' || c.is_ascii_alphanumeric()
 }
 
-fn invalid(input: &str) -> String {
-    format!(
-        "invalid interpolation format in \"{input}\": you may need to escape a '$' with another '$'"
-    )
+struct Parser<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    unset: Vec<String>,
+    seen: HashSet<String>,
 }
 
-fn expand(
-    input: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    out: &mut Interpolated,
-) -> Result<(), String> {
-    let bytes = input.as_bytes();
-    let mut i = 0;
-    let mut literal_start = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'$' {
-            i += 1;
-            continue;
+fn push(out: &mut Option<&mut String>, text: &str) -> Result<(), String> {
+    if let Some(o) = out {
+        if o.len() + text.len() > MAX_OUTPUT {
+            return Err(format!("the value grows past {MAX_OUTPUT} bytes"));
         }
-        out.value.push_str(&input[literal_start..i]);
-        let next = bytes.get(i + 1).copied();
-        match next {
-            Some(b'$') => {
-                out.value.push('$');
-                i += 2;
-            }
-            Some(b'{') => {
-                let close = matching_brace(bytes, i + 1).ok_or_else(|| invalid(input))?;
-                braced(&input[i + 2..close], input, lookup, out)?;
-                i = close + 1;
-            }
-            Some(c) if is_name_start(c) => {
-                let start = i + 1;
-                let mut end = start;
-                while end < bytes.len() && is_name_char(bytes[end]) {
-                    end += 1;
-                }
-                push_var(&input[start..end], lookup, out);
-                i = end;
-            }
-            _ => return Err(invalid(input)),
-        }
-        literal_start = i;
+        o.push_str(text);
     }
-    out.value.push_str(&input[literal_start..]);
     Ok(())
 }
 
-/// Index of the `}` closing the `{` at `open`, counting nested `${`.
-fn matching_brace(bytes: &[u8], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = open;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'{' => depth += 1,
-            b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
+impl Parser<'_> {
+    /// Parse from `i` to the end (or, when `nested`, to the `}` that closes
+    /// the enclosing `${`, whose index is returned), writing to `out` when given.
+    fn seq(
+        &mut self,
+        mut i: usize,
+        depth: usize,
+        nested: bool,
+        mut out: Option<&mut String>,
+    ) -> Result<usize, String> {
+        loop {
+            // The next '$' (or '}' when nested): everything before it is literal.
+            let stop = self.b[i..]
+                .iter()
+                .position(|&c| c == b'$' || (nested && c == b'}'))
+                .map(|n| i + n);
+            let Some(at) = stop else {
+                if nested {
+                    return Err(INVALID.into());
                 }
+                push(&mut out, &self.s[i..])?;
+                return Ok(self.b.len());
+            };
+            // '$' and '}' are ASCII, so `at` is a character boundary.
+            push(&mut out, &self.s[i..at])?;
+            if self.b[at] == b'}' {
+                return Ok(at);
             }
-            _ => {}
+            match self.b.get(at + 1).copied() {
+                Some(b'$') => {
+                    push(&mut out, "$")?;
+                    i = at + 2;
+                }
+                Some(b'{') => i = self.braced(at + 2, depth + 1, out.as_deref_mut())?,
+                Some(c) if is_name_start(c) => {
+                    let end = self.name_end(at + 1);
+                    self.var(at + 1, end, &mut out)?;
+                    i = end;
+                }
+                _ => return Err(INVALID.into()),
+            }
         }
-        i += 1;
     }
-    None
+
+    fn name_end(&self, start: usize) -> usize {
+        let mut end = start;
+        while end < self.b.len() && is_name_char(self.b[end]) {
+            end += 1;
+        }
+        end
+    }
+
+    fn var(
+        &mut self,
+        start: usize,
+        end: usize,
+        out: &mut Option<&mut String>,
+    ) -> Result<(), String> {
+        let name = &self.s[start..end];
+        if out.is_none() {
+            return Ok(());
+        }
+        match (self.lookup)(name) {
+            Some(v) => push(out, &v),
+            None => {
+                if self.seen.insert(name.to_owned()) {
+                    self.unset.push(name.to_owned());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Parse `NAME[op arg]}` from `i` (just after `${`); returns the index after `}`.
+    fn braced(
+        &mut self,
+        i: usize,
+        depth: usize,
+        mut out: Option<&mut String>,
+    ) -> Result<usize, String> {
+        if depth > MAX_DEPTH {
+            return Err(format!(
+                "interpolation nested more than {MAX_DEPTH} levels deep"
+            ));
+        }
+        if !self.b.get(i).copied().is_some_and(is_name_start) {
+            return Err(INVALID.into());
+        }
+        let end = self.name_end(i);
+        let name = &self.s[i..end];
+        let (colon, op_at) = match self.b.get(end) {
+            Some(b'}') => {
+                self.var(i, end, &mut out)?;
+                return Ok(end + 1);
+            }
+            Some(b':') => (true, end + 1),
+            Some(_) => (false, end),
+            None => return Err(INVALID.into()),
+        };
+        // The operator is one ASCII byte; anything else (a multi-byte
+        // character included) is an invalid format, never a slice.
+        let op = match self.b.get(op_at) {
+            Some(&c @ (b'-' | b'?' | b'+')) => c,
+            _ => return Err(INVALID.into()),
+        };
+        let arg = op_at + 1;
+        let value = if out.is_some() || op == b'?' {
+            (self.lookup)(name)
+        } else {
+            None
+        };
+        // With ':', an empty value counts as unset.
+        let set = value.as_ref().is_some_and(|v| !(colon && v.is_empty()));
+        let close = match op {
+            b'-' if set => {
+                push(&mut out, value.as_deref().unwrap_or_default())?;
+                self.seq(arg, depth, true, None)?
+            }
+            b'-' => self.seq(arg, depth, true, out)?,
+            b'+' if set => self.seq(arg, depth, true, out)?,
+            b'+' => self.seq(arg, depth, true, None)?,
+            _ if set => {
+                push(&mut out, value.as_deref().unwrap_or_default())?;
+                self.seq(arg, depth, true, None)?
+            }
+            _ => {
+                let mut msg = String::new();
+                let close = self.seq(arg, depth, true, Some(&mut msg))?;
+                if out.is_some() {
+                    let name = name.to_owned();
+                    return Err(if msg.is_empty() {
+                        format!("required variable {name} is missing a value")
+                    } else {
+                        format!(
+                            "required variable {name} is missing a value: {}",
+                            crate::cli::excerpt(&msg)
+                        )
+                    });
+                }
+                close
+            }
+        };
+        Ok(close + 1)
+    }
 }
 
-fn push_var(name: &str, lookup: &dyn Fn(&str) -> Option<String>, out: &mut Interpolated) {
-    if let Some(v) = lookup(name) {
-        out.value.push_str(&v);
-    } else if !out.unset.iter().any(|u| u == name) {
-        out.unset.push(name.to_owned());
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn braced(
-    body: &str,
-    whole: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    out: &mut Interpolated,
-) -> Result<(), String> {
-    let b = body.as_bytes();
-    if b.is_empty() || !is_name_start(b[0]) {
-        return Err(invalid(whole));
+    fn run(input: &str) -> Result<String, String> {
+        let lookup = |n: &str| match n {
+            "A" => Some("a".to_owned()),
+            "E" => Some(String::new()),
+            "BIG" => Some("x".repeat(1000)),
+            _ => None,
+        };
+        interpolate(input, &lookup).map(|r| r.value)
     }
-    let mut n = 1;
-    while n < b.len() && is_name_char(b[n]) {
-        n += 1;
-    }
-    let name = &body[..n];
-    let rest = &body[n..];
-    if rest.is_empty() {
-        push_var(name, lookup, out);
-        return Ok(());
-    }
-    let (colon, op, arg) = if let Some(r) = rest.strip_prefix(':') {
-        let op = r.chars().next().ok_or_else(|| invalid(whole))?;
-        (true, op, &r[1..])
-    } else {
-        let op = rest.chars().next().unwrap_or(' ');
-        (false, op, &rest[1..])
-    };
-    let value = lookup(name);
-    // With ':', an empty value counts as unset.
-    let set = match &value {
-        Some(v) => !(colon && v.is_empty()),
-        None => false,
-    };
-    match op {
-        '-' => {
-            if set {
-                out.value.push_str(value.as_deref().unwrap_or_default());
-            } else {
-                expand(arg, lookup, out)?;
-            }
+
+    #[test]
+    fn forms() {
+        let cases = [
+            ("$A ${A} $$A", "a a $A"),
+            ("${U:-d} ${E:-d} ${E-d} ${A:-d}", "d d  a"),
+            ("${A:+alt} ${U:+alt} ${E+alt}", "alt  alt"),
+            ("${U:-${V:-${A}}}", "a"),
+            ("é${A}ü }{", "éaü }{"),
+            ("${U:-{x}}", "{x}"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(run(input).as_deref(), Ok(want), "{input}");
         }
-        '?' => {
-            if set {
-                out.value.push_str(value.as_deref().unwrap_or_default());
-            } else {
-                let mut msg = Interpolated::default();
-                expand(arg, lookup, &mut msg)?;
-                let why = if msg.value.is_empty() {
-                    format!("required variable {name} is missing a value")
-                } else {
-                    msg.value
-                };
-                return Err(format!(
-                    "required variable {name} is missing a value: {why}"
-                ));
-            }
-        }
-        '+' => {
-            if set {
-                expand(arg, lookup, out)?;
-            }
-        }
-        _ => return Err(invalid(whole)),
+        assert!(run("${U:?need it}").unwrap_err().contains("need it"));
+        assert_eq!(run("${A:?x}").as_deref(), Ok("a"));
     }
-    Ok(())
+
+    #[test]
+    fn non_ascii_after_a_name_is_invalid_not_a_panic() {
+        for bad in [
+            "${Aé}",
+            "${A:é}",
+            "${Bü-x}",
+            "${é}",
+            "${A",
+            "${A:",
+            "$é",
+            "${A:-${B}",
+            "$",
+        ] {
+            let err = run(bad).unwrap_err();
+            assert!(err.contains("invalid interpolation format"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded_and_linear() {
+        let n = 100_000;
+        let input = format!("{}x{}", "${A:-".repeat(n), "}".repeat(n));
+        let t = std::time::Instant::now();
+        let err = run(&input).unwrap_err();
+        assert!(err.contains("nested more than 32 levels"), "{err}");
+        assert!(t.elapsed() < std::time::Duration::from_millis(500));
+        let ok = format!("{}x{}", "${U:-".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
+        assert_eq!(run(&ok).as_deref(), Ok("x"));
+    }
+
+    #[test]
+    fn output_is_bounded() {
+        let input = "$BIG".repeat(2000);
+        assert!(run(&input).unwrap_err().contains("grows past"));
+    }
 }

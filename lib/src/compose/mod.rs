@@ -1,16 +1,26 @@
 //! Reading compose files the way `docker compose` does: discovery (with
-//! override files and `COMPOSE_FILE`), `.env`, interpolation, merging of
-//! several files, services, profiles and published ports.
+//! override files and `COMPOSE_FILE`), `.env`, interpolation, YAML merge keys,
+//! `!reset` and `!override`, `include:` and `extends:`, merging of several
+//! files, services, profiles and published ports.
+//!
+//! Every file is read through [`crate::fsread`] (regular files only, bounded),
+//! the YAML within a budget, and error messages quote values only through
+//! [`crate::cli::excerpt`] and never from a file outside the project.
 
 pub mod interpolate;
 pub mod ports;
+pub mod yaml;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash as _, Hasher as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
 use serde_yaml::{Mapping, Value};
 
+use crate::cli::excerpt;
+use crate::fsread;
 use crate::model::PortBinding;
 use ports::kind;
 
@@ -22,11 +32,20 @@ pub const CANDIDATES: [&str; 4] = [
     "docker-compose.yml",
 ];
 
+/// Deepest chain of `include:` (a file including a file including ...).
+pub const MAX_INCLUDE_DEPTH: usize = 8;
+/// Longest chain of `extends:`.
+pub const MAX_EXTENDS_DEPTH: usize = 32;
+/// Longest service name berth accepts (compose sets none; names become DNS names).
+pub const MAX_SERVICE_NAME: usize = 255;
+
 /// The variables interpolation sees: the process environment over the project's `.env`.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     dotenv: HashMap<String, String>,
     process: HashMap<String, String>,
+    /// The project folder: files outside it are never quoted in errors.
+    root: Option<PathBuf>,
 }
 
 impl Env {
@@ -34,14 +53,19 @@ impl Env {
     pub fn for_dir(dir: &Path) -> anyhow::Result<Self> {
         let process = std::env::vars().collect();
         Ok(Self {
-            dotenv: read_dotenv(&dir.join(".env"))?,
+            dotenv: read_dotenv_in(&dir.join(".env"), Some(dir))?,
             process,
+            root: Some(dir.to_path_buf()),
         })
     }
 
     /// Explicit variables only (for tests and callers that control the environment).
     pub fn from_maps(process: HashMap<String, String>, dotenv: HashMap<String, String>) -> Self {
-        Self { dotenv, process }
+        Self {
+            dotenv,
+            process,
+            root: None,
+        }
     }
 
     /// The environment with one more layer of values on top of `.env` (but under the process).
@@ -64,19 +88,61 @@ impl Env {
     pub fn dotenv(&self) -> &HashMap<String, String> {
         &self.dotenv
     }
+
+    /// The environment an included project sees: the process, then the
+    /// `.env` of the included file's folder.
+    fn for_include(&self, dir: &Path) -> anyhow::Result<Self> {
+        Ok(Self {
+            dotenv: read_dotenv_in(&dir.join(".env"), self.root.as_deref())?,
+            process: self.process.clone(),
+            root: self.root.clone(),
+        })
+    }
+
+    fn outside(&self, path: &Path) -> bool {
+        self.root
+            .as_deref()
+            .is_some_and(|r| fsread::is_outside(path, r))
+    }
 }
 
 /// Read a `.env` file; a missing file is empty, a malformed one an error naming it.
 pub fn read_dotenv(path: &Path) -> anyhow::Result<HashMap<String, String>> {
-    match dotenvy::from_path_iter(path) {
-        Ok(iter) => iter
-            .map(|item| item.with_context(|| format!("invalid env file {}", path.display())))
-            .collect(),
-        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            Ok(HashMap::new())
+    read_dotenv_in(path, path.parent())
+}
+
+/// Read a `.env` file of the project in `root`: a regular file of bounded
+/// size; a line that does not parse is quoted (shortly) only when the file,
+/// links resolved, lies inside `root`.
+pub fn read_dotenv_in(path: &Path, root: Option<&Path>) -> anyhow::Result<HashMap<String, String>> {
+    let Some(file) = fsread::read_text(path, root, fsread::TEXT_LIMIT)
+        .with_context(|| format!("cannot read env file {}", path.display()))?
+    else {
+        return Ok(HashMap::new());
+    };
+    let mut out = HashMap::new();
+    for (n, item) in dotenvy::from_read_iter(file.text.as_bytes()).enumerate() {
+        match item {
+            Ok((k, v)) => {
+                out.insert(k, v);
+            }
+            Err(dotenvy::Error::LineParse(_, _)) if file.outside => bail!(
+                "invalid env file {}: entry {} does not parse (the file is outside the project; its content is not shown)",
+                path.display(),
+                n + 1
+            ),
+            Err(dotenvy::Error::LineParse(line, at)) => bail!(
+                "invalid env file {}: entry {} does not parse at character {at}: '{}'",
+                path.display(),
+                n + 1,
+                excerpt(&line)
+            ),
+            Err(e) => {
+                return Err(e).with_context(|| format!("invalid env file {}", path.display()));
+            }
         }
-        Err(e) => Err(e).with_context(|| format!("cannot read env file {}", path.display())),
     }
+    Ok(out)
 }
 
 /// One service of a loaded compose project.
@@ -127,13 +193,14 @@ pub fn discover(dir: &Path, env: &Env) -> anyhow::Result<Vec<PathBuf>> {
             .map(|f| dir.join(f))
             .collect();
         for f in &files {
-            if !f.is_file() {
+            // A FIFO or device is named here and refused when read, never skipped.
+            if !f.exists() {
                 bail!("COMPOSE_FILE names {}, which does not exist", f.display());
             }
         }
         return Ok(files);
     }
-    let Some(base) = CANDIDATES.iter().map(|c| dir.join(c)).find(|p| p.is_file()) else {
+    let Some(base) = CANDIDATES.iter().map(|c| dir.join(c)).find(|p| p.exists()) else {
         return Ok(Vec::new());
     };
     let mut files = vec![base.clone()];
@@ -148,7 +215,7 @@ pub fn discover(dir: &Path, env: &Env) -> anyhow::Result<Vec<PathBuf>> {
     if let Some(o) = ["yaml", "yml"]
         .iter()
         .map(|ext| dir.join(format!("{stem}.override.{ext}")))
-        .find(|p| p.is_file())
+        .find(|p| p.exists())
     {
         files.push(o);
     }
@@ -170,10 +237,10 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Compose> {
 
 /// Load and merge `files` in order, interpolating with `env`.
 pub fn load_files(files: &[PathBuf], env: &Env) -> anyhow::Result<Compose> {
+    let mut loader = Loader::default();
     let mut merged = Mapping::new();
-    let mut warnings = Vec::new();
     for file in files {
-        let services = load_one(file, env, &mut warnings)?;
+        let services = loader.load(file, env, 0)?;
         for (name, def) in services {
             match merged.get_mut(&name) {
                 Some(existing) => merge(existing, def),
@@ -194,13 +261,15 @@ pub fn load_files(files: &[PathBuf], env: &Env) -> anyhow::Result<Compose> {
         .unwrap_or_default();
     let mut compose = Compose {
         files: files.to_vec(),
-        warnings,
+        warnings: loader.warnings,
         ..Compose::default()
     };
-    for (name, def) in merged {
+    let mut bindings = 0usize;
+    for (name, mut def) in merged {
         let name = name.as_str().unwrap_or_default().to_owned();
+        strip_tags(&mut def);
         let Value::Mapping(def) = def else { continue };
-        let service = build_service(&name, def)?;
+        let service = build_service(&name, def, &mut bindings)?;
         let active = service.profiles.is_empty()
             || service
                 .profiles
@@ -215,107 +284,457 @@ pub fn load_files(files: &[PathBuf], env: &Env) -> anyhow::Result<Compose> {
     Ok(compose)
 }
 
-/// Parse one file: check its shape, interpolate, validate ports. Returns its `services` mapping.
-fn load_one(file: &Path, env: &Env, warnings: &mut Vec<String>) -> anyhow::Result<Mapping> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let doc: Value = serde_yaml::from_str(&text)
-        .with_context(|| format!("invalid YAML in {}", file.display()))?;
-    let mut top = match doc {
-        Value::Mapping(m) => m,
-        Value::Null => return Ok(Mapping::new()),
-        other => bail!(
-            "{}: the top level must be a mapping, not {}",
-            file.display(),
-            kind(&other)
-        ),
-    };
-    let services = match top.remove("services") {
-        None | Some(Value::Null) => return Ok(Mapping::new()),
-        Some(Value::Mapping(m)) => m,
-        Some(other) => bail!(
-            "{}: 'services' must be a mapping, not {}",
-            file.display(),
-            kind(&other)
-        ),
-    };
-    let lookup = |name: &str| env.get(name);
-    let mut out = Mapping::new();
-    for (name, def) in services {
-        let sname = match &name {
-            Value::String(s) => s.clone(),
-            other => bail!(
-                "{}: a service name must be a string, not {}",
+/// One file as read: its services, interpolated and checked, `extends` not yet resolved.
+#[derive(Debug, Clone)]
+struct Parsed {
+    services: Mapping,
+    include: Option<Value>,
+}
+
+/// Reads files once each, resolves `include` and `extends`, and keeps the
+/// whole load within one budget.
+#[derive(Default)]
+struct Loader {
+    parsed: HashMap<PathBuf, Parsed>,
+    /// Services with `extends` resolved, by file and name.
+    resolved: HashMap<(PathBuf, String), Value>,
+    /// Files being included, for cycles.
+    including: Vec<PathBuf>,
+    /// Approximate bytes held so far.
+    spent: usize,
+    warnings: Vec<String>,
+    warned: HashSet<String>,
+}
+
+/// The budget of one load, in approximate bytes (see [`yaml::BUDGET`]).
+const LOAD_BUDGET: usize = 2 * yaml::BUDGET;
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// How a file's value appears in its error messages.
+fn quoted(outside: bool, text: &str) -> String {
+    if outside {
+        "(not shown: the file is outside the project)".into()
+    } else {
+        format!("'{}'", excerpt(text))
+    }
+}
+
+impl Loader {
+    fn charge(&mut self, what: &Path, v: &Value) -> anyhow::Result<()> {
+        let left = LOAD_BUDGET.saturating_sub(self.spent);
+        let c = yaml::cost(v, left);
+        if c > left {
+            bail!(
+                "{}: the project expands to more than {} MiB (extends or include repeated too often?)",
+                what.display(),
+                LOAD_BUDGET >> 20
+            );
+        }
+        self.spent += c;
+        Ok(())
+    }
+
+    /// The services of `file` with its includes merged in and `extends` resolved.
+    fn load(&mut self, file: &Path, env: &Env, depth: usize) -> anyhow::Result<Mapping> {
+        let key = canonical(file);
+        if self.including.contains(&key) {
+            bail!(
+                "{}: include cycle: the file includes itself",
+                file.display()
+            );
+        }
+        let parsed = self.parse(file, env)?;
+        let mut out = Mapping::new();
+        if let Some(include) = &parsed.include {
+            if depth >= MAX_INCLUDE_DEPTH {
+                bail!(
+                    "{}: includes nested more than {MAX_INCLUDE_DEPTH} deep",
+                    file.display()
+                );
+            }
+            self.including.push(key.clone());
+            let included = self.includes(file, include, env, depth);
+            self.including.pop();
+            for (name, def) in included? {
+                if parsed.services.contains_key(&name) || out.contains_key(&name) {
+                    bail!(
+                        "{}: service '{}' is defined both here and in an included file",
+                        file.display(),
+                        excerpt(name.as_str().unwrap_or_default())
+                    );
+                }
+                out.insert(name, def);
+            }
+        }
+        let names: Vec<Value> = parsed.services.keys().cloned().collect();
+        for name in names {
+            let sname = name.as_str().unwrap_or_default().to_owned();
+            let def = self.resolve(file, &sname, env, &mut Vec::new())?;
+            out.insert(name, def);
+        }
+        Ok(out)
+    }
+
+    /// The services of the files an `include:` names, relative to `file`.
+    fn includes(
+        &mut self,
+        file: &Path,
+        include: &Value,
+        env: &Env,
+        depth: usize,
+    ) -> anyhow::Result<Mapping> {
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let Value::Sequence(entries) = include else {
+            bail!(
+                "{}: 'include' must be a list, not {}",
                 file.display(),
-                kind(other)
+                kind(include)
+            );
+        };
+        let mut out = Mapping::new();
+        for entry in entries {
+            let paths: Vec<&Value> = match entry {
+                Value::String(_) => vec![entry],
+                Value::Mapping(m) => match m.get("path") {
+                    Some(Value::Sequence(list)) => list.iter().collect(),
+                    Some(p @ Value::String(_)) => vec![p],
+                    _ => bail!(
+                        "{}: an include entry needs 'path' (a string or a list)",
+                        file.display()
+                    ),
+                },
+                other => bail!(
+                    "{}: an include entry must be a path or a mapping, not {}",
+                    file.display(),
+                    kind(other)
+                ),
+            };
+            let mut merged = Mapping::new();
+            for p in paths {
+                let Some(p) = p.as_str() else {
+                    bail!("{}: an include path must be a string", file.display());
+                };
+                let path = dir.join(p);
+                if !path.exists() {
+                    bail!(
+                        "{}: included file {} does not exist",
+                        file.display(),
+                        path.display()
+                    );
+                }
+                let inc_env = env.for_include(path.parent().unwrap_or(dir))?;
+                for (name, def) in self.load(&path, &inc_env, depth + 1)? {
+                    match merged.get_mut(&name) {
+                        Some(existing) => merge(existing, def),
+                        None => {
+                            merged.insert(name, def);
+                        }
+                    }
+                }
+            }
+            for (name, def) in merged {
+                if out.contains_key(&name) {
+                    bail!(
+                        "{}: service '{}' comes from two included files",
+                        file.display(),
+                        excerpt(name.as_str().unwrap_or_default())
+                    );
+                }
+                out.insert(name, def);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Service `name` of `file` with its `extends` chain merged in.
+    fn resolve(
+        &mut self,
+        file: &Path,
+        name: &str,
+        env: &Env,
+        chain: &mut Vec<(PathBuf, String)>,
+    ) -> anyhow::Result<Value> {
+        let key = (canonical(file), name.to_owned());
+        if let Some(done) = self.resolved.get(&key) {
+            let done = done.clone();
+            self.charge(file, &done)?;
+            return Ok(done);
+        }
+        let parsed = self.parse(file, env)?;
+        let Some(def) = parsed.services.get(name) else {
+            bail!(
+                "{}: service '{}' does not exist",
+                file.display(),
+                excerpt(name)
+            );
+        };
+        let mut def = def.clone();
+        let where_ = || format!("{}: service '{}'", file.display(), excerpt(name));
+        let extends = def.as_mapping_mut().and_then(|m| m.remove("extends"));
+        if let Some(ext) = extends {
+            let (base_name, base_file) = match &ext {
+                Value::String(s) => (s.clone(), None),
+                Value::Mapping(m) => {
+                    let Some(Value::String(s)) = m.get("service") else {
+                        bail!("{}: 'extends' needs 'service' (a string)", where_());
+                    };
+                    let f = match m.get("file") {
+                        None | Some(Value::Null) => None,
+                        Some(Value::String(f)) => Some(f.clone()),
+                        Some(other) => bail!(
+                            "{}: 'extends.file' must be a string, not {}",
+                            where_(),
+                            kind(other)
+                        ),
+                    };
+                    (s.clone(), f)
+                }
+                other => bail!(
+                    "{}: 'extends' must be a service name or a mapping, not {}",
+                    where_(),
+                    kind(other)
+                ),
+            };
+            let base_path = match &base_file {
+                Some(f) => {
+                    let p = file.parent().unwrap_or(Path::new(".")).join(f);
+                    if !p.exists() {
+                        bail!("{}: extends file {} does not exist", where_(), p.display());
+                    }
+                    p
+                }
+                None => file.to_path_buf(),
+            };
+            chain.push(key.clone());
+            let next = (canonical(&base_path), base_name.clone());
+            if chain.contains(&next) {
+                let names: Vec<String> = chain
+                    .iter()
+                    .chain(std::iter::once(&next))
+                    .map(|(_, n)| excerpt(n))
+                    .collect();
+                bail!("{}: extends cycle: {}", where_(), names.join(" -> "));
+            }
+            if chain.len() > MAX_EXTENDS_DEPTH {
+                bail!(
+                    "{}: extends chain longer than {MAX_EXTENDS_DEPTH}",
+                    where_()
+                );
+            }
+            let mut base = self.resolve(&base_path, &base_name, env, chain)?;
+            chain.pop();
+            merge(&mut base, def);
+            def = base;
+        }
+        self.charge(file, &def)?;
+        self.resolved.insert(key, def.clone());
+        Ok(def)
+    }
+
+    /// Read and check one file, once.
+    fn parse(&mut self, file: &Path, env: &Env) -> anyhow::Result<Parsed> {
+        let key = canonical(file);
+        if let Some(p) = self.parsed.get(&key) {
+            return Ok(p.clone());
+        }
+        let p = self.parse_new(file, env)?;
+        self.parsed.insert(key, p.clone());
+        Ok(p)
+    }
+
+    fn parse_new(&mut self, file: &Path, env: &Env) -> anyhow::Result<Parsed> {
+        let Some(read) = fsread::read_text(file, None, fsread::TEXT_LIMIT)? else {
+            bail!("cannot read {}: it does not exist", file.display());
+        };
+        let outside = env.outside(file);
+        let budget = LOAD_BUDGET.saturating_sub(self.spent).min(yaml::BUDGET);
+        let doc = yaml::parse(&read.text, budget)
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("invalid YAML in {}", file.display()))?;
+        self.spent += yaml::cost(&doc, usize::MAX);
+        let mut top = match doc {
+            Value::Mapping(m) => m,
+            Value::Null => Mapping::new(),
+            other => bail!(
+                "{}: the top level must be a mapping, not {}",
+                file.display(),
+                kind(&other)
             ),
         };
-        let where_ = || format!("{}: service '{sname}'", file.display());
-        let mut def = match def {
-            Value::Mapping(m) => Value::Mapping(m),
-            Value::Null => Value::Mapping(Mapping::new()),
-            other => bail!("{}: must be a mapping, not {}", where_(), kind(&other)),
+        let lookup = |name: &str| env.get(name);
+        let mut include = top.remove("include");
+        if let Some(inc) = &mut include {
+            self.interpolate(inc, &lookup, outside)
+                .map_err(|e| anyhow!("{}: include: {e}", file.display()))?;
+        }
+        let services = match top.remove("services") {
+            None | Some(Value::Null) => Mapping::new(),
+            Some(Value::Mapping(m)) => m,
+            Some(other) => bail!(
+                "{}: 'services' must be a mapping, not {}",
+                file.display(),
+                kind(&other)
+            ),
         };
-        interpolate_value(&mut def, &lookup, warnings).map_err(|e| anyhow!("{}: {e}", where_()))?;
-        if let Value::Mapping(m) = &mut def {
-            normalize_map(m, "environment");
-            normalize_map(m, "labels");
-            if let Some(ports) = m.get("ports") {
-                let Value::Sequence(list) = ports else {
-                    bail!("{}: 'ports' must be a list, not {}", where_(), kind(ports));
-                };
-                for entry in list {
-                    ports::parse_entry(&sname, entry)
-                        .map_err(|e| anyhow!("{}: invalid port {}: {e}", where_(), show(entry)))?;
+        let mut out = Mapping::new();
+        for (name, def) in services {
+            let sname = match &name {
+                Value::String(s) => s.clone(),
+                other => bail!(
+                    "{}: a service name must be a string, not {}",
+                    file.display(),
+                    kind(other)
+                ),
+            };
+            check_service_name(&sname).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            let where_ = || format!("{}: service '{sname}'", file.display());
+            let mut def = match def {
+                Value::Mapping(m) => Value::Mapping(m),
+                Value::Null => Value::Mapping(Mapping::new()),
+                other => bail!("{}: must be a mapping, not {}", where_(), kind(&other)),
+            };
+            self.interpolate(&mut def, &lookup, outside)
+                .map_err(|e| anyhow!("{}: {e}", where_()))?;
+            if let Value::Mapping(m) = &mut def {
+                check_service(m, outside).map_err(|e| anyhow!("{}: {e}", where_()))?;
+            }
+            out.insert(name, def);
+        }
+        Ok(Parsed {
+            services: out,
+            include,
+        })
+    }
+
+    /// Interpolate every string scalar of `v` in place.
+    fn interpolate(
+        &mut self,
+        v: &mut Value,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        outside: bool,
+    ) -> Result<(), String> {
+        match v {
+            Value::String(s) if s.contains('$') => {
+                let r = interpolate::interpolate(s, lookup)
+                    .map_err(|e| format!("{e} in {}", quoted(outside, s)))?;
+                for name in r.unset {
+                    let w = format!("the {name} variable is not set, defaulting to a blank string");
+                    if self.warned.insert(w.clone()) {
+                        self.warnings.push(w);
+                    }
+                }
+                // What interpolation adds counts against the budget.
+                self.spent += r.value.len().saturating_sub(s.len());
+                if self.spent > LOAD_BUDGET {
+                    return Err(format!(
+                        "interpolated values pass {} MiB in all",
+                        LOAD_BUDGET >> 20
+                    ));
+                }
+                *s = r.value;
+            }
+            Value::Sequence(items) => {
+                for item in items {
+                    self.interpolate(item, lookup, outside)?;
                 }
             }
-        }
-        out.insert(name, def);
-    }
-    Ok(out)
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("'{s}'"),
-        Value::Number(n) => n.to_string(),
-        other => serde_yaml::to_string(other)
-            .map(|s| s.trim().replace('\n', ", "))
-            .unwrap_or_default(),
-    }
-}
-
-/// Interpolate every string scalar of `v` in place.
-fn interpolate_value(
-    v: &mut Value,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    warnings: &mut Vec<String>,
-) -> Result<(), String> {
-    match v {
-        Value::String(s) if s.contains('$') => {
-            let r = interpolate::interpolate(s, lookup)?;
-            for name in r.unset {
-                let w = format!("the {name} variable is not set, defaulting to a blank string");
-                if !warnings.contains(&w) {
-                    warnings.push(w);
+            Value::Mapping(m) => {
+                for (_, item) in m.iter_mut() {
+                    self.interpolate(item, lookup, outside)?;
                 }
             }
-            *s = r.value;
+            Value::Tagged(t) => self.interpolate(&mut t.value, lookup, outside)?,
+            _ => {}
         }
-        Value::Sequence(items) => {
-            for item in items {
-                interpolate_value(item, lookup, warnings)?;
-            }
+        Ok(())
+    }
+}
+
+/// A service name as compose accepts it: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+fn check_service_name(name: &str) -> Result<(), String> {
+    let shown = excerpt(name);
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return Err("a service name must not be empty".into()),
+        Some(c) if !c.is_ascii_alphanumeric() => {
+            return Err(format!(
+                "invalid service name '{shown}': it must start with a letter or a digit"
+            ));
         }
-        Value::Mapping(m) => {
-            for (_, item) in m.iter_mut() {
-                interpolate_value(item, lookup, warnings)?;
-            }
-        }
-        Value::Tagged(t) => interpolate_value(&mut t.value, lookup, warnings)?,
-        _ => {}
+        Some(_) => {}
+    }
+    if let Some(c) = chars.find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+        return Err(format!(
+            "invalid service name '{shown}': character '{}' not allowed (use a-z, A-Z, 0-9, '_', '.', '-')",
+            excerpt(&c.to_string())
+        ));
+    }
+    if name.len() > MAX_SERVICE_NAME {
+        return Err(format!(
+            "invalid service name '{shown}': longer than {MAX_SERVICE_NAME} characters"
+        ));
     }
     Ok(())
+}
+
+/// Check the fields berth reads in one file's service, and normalize lists to maps.
+fn check_service(m: &mut Mapping, outside: bool) -> Result<(), String> {
+    normalize_map(m, "environment");
+    normalize_map(m, "labels");
+    if let Some(ports) = m.get("ports") {
+        let list = match ports {
+            Value::Sequence(list) => list,
+            Value::Tagged(t) if matches!(t.value, Value::Sequence(_)) => match &t.value {
+                Value::Sequence(list) => list,
+                _ => unreachable!(),
+            },
+            other => return Err(format!("'ports' must be a list, not {}", kind(other))),
+        };
+        for entry in list {
+            ports::count_entry(entry).map_err(|e| {
+                let shown = if outside {
+                    quoted(true, "")
+                } else {
+                    show(entry)
+                };
+                format!("invalid port {shown}: {e}")
+            })?;
+        }
+    }
+    match m.get("profiles") {
+        None | Some(Value::Null) => {}
+        Some(Value::Sequence(list)) => {
+            if let Some(bad) = list.iter().find(|p| !p.is_string()) {
+                return Err(format!(
+                    "'profiles' must be a list of strings, not hold {}",
+                    kind(bad)
+                ));
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "'profiles' must be a list of strings, not {}",
+                kind(other)
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{}'", excerpt(s)),
+        Value::Number(n) => n.to_string(),
+        other => {
+            let text = serde_yaml::to_string(other)
+                .map(|s| s.trim().replace('\n', ", "))
+                .unwrap_or_default();
+            excerpt(&text)
+        }
+    }
 }
 
 /// Turn a `KEY=VALUE` list into a mapping, so lists and maps merge alike.
@@ -335,12 +754,34 @@ fn normalize_map(service: &mut Mapping, key: &str) {
     service.insert(Value::String(key.into()), Value::Mapping(map));
 }
 
+fn tag_is(v: &Value, tag: &str) -> bool {
+    matches!(v, Value::Tagged(t) if t.tag == tag)
+}
+
+fn hash_of(v: &Value) -> u64 {
+    let mut h = DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
 /// Merge `over` into `base` as compose merges services: mappings key by key,
-/// lists appended without duplicates, anything else replaced.
+/// lists appended without duplicates, anything else replaced. A value tagged
+/// `!reset` removes the key, one tagged `!override` replaces it whole.
 fn merge(base: &mut Value, over: Value) {
     match (base, over) {
         (Value::Mapping(b), Value::Mapping(o)) => {
             for (k, v) in o {
+                if tag_is(&v, "reset") {
+                    b.remove(&k);
+                    continue;
+                }
+                let v = match v {
+                    Value::Tagged(t) if t.tag == "override" => {
+                        b.insert(k, t.value);
+                        continue;
+                    }
+                    v => v,
+                };
                 match b.get_mut(&k) {
                     Some(slot) => merge(slot, v),
                     None => {
@@ -350,20 +791,57 @@ fn merge(base: &mut Value, over: Value) {
             }
         }
         (Value::Sequence(b), Value::Sequence(o)) => {
+            let mut seen: HashSet<u64> = b.iter().map(hash_of).collect();
             for item in o {
-                if !b.contains(&item) {
-                    b.push(item);
+                // The hash is a filter; equality decides.
+                if !seen.insert(hash_of(&item)) && b.contains(&item) {
+                    continue;
                 }
+                b.push(item);
             }
         }
         (slot, v) => *slot = v,
     }
 }
 
-fn build_service(name: &str, def: Mapping) -> anyhow::Result<Service> {
+/// Apply what is left of `!reset` and `!override` once every merge is done:
+/// a reset key goes, an override is its value.
+fn strip_tags(v: &mut Value) {
+    match v {
+        Value::Mapping(m) => {
+            m.retain(|_, v| !tag_is(v, "reset"));
+            for (_, item) in m.iter_mut() {
+                strip_tags(item);
+            }
+        }
+        Value::Sequence(s) => {
+            s.retain(|v| !tag_is(v, "reset"));
+            for item in s.iter_mut() {
+                strip_tags(item);
+            }
+        }
+        Value::Tagged(t) if t.tag == "override" => {
+            let inner = std::mem::take(&mut t.value);
+            *v = inner;
+            strip_tags(v);
+        }
+        Value::Tagged(t) => strip_tags(&mut t.value),
+        _ => {}
+    }
+}
+
+fn build_service(name: &str, def: Mapping, bindings: &mut usize) -> anyhow::Result<Service> {
     let mut ports = Vec::new();
     if let Some(Value::Sequence(list)) = def.get("ports") {
         for entry in list {
+            let n = ports::count_entry(entry).map_err(|e| anyhow!("service '{name}': {e}"))?;
+            *bindings += n;
+            if *bindings > ports::MAX_BINDINGS {
+                bail!(
+                    "service '{name}': the project's ports expand to more than {} bindings",
+                    ports::MAX_BINDINGS
+                );
+            }
             ports.extend(
                 ports::parse_entry(name, entry).map_err(|e| anyhow!("service '{name}': {e}"))?,
             );

@@ -27,7 +27,7 @@ fn parse_port(s: &str) -> Result<u16, String> {
     let n: u64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("'{s}' is not a port number"))?;
+        .map_err(|_| format!("'{}' is not a port number", crate::cli::excerpt(s)))?;
     if n == 0 || n > 65535 {
         return Err(format!("port {n} is out of range (1-65535)"));
     }
@@ -39,7 +39,10 @@ fn parse_span(s: &str) -> Result<Span, String> {
         Some((a, b)) => {
             let (start, end) = (parse_port(a)?, parse_port(b)?);
             if start > end {
-                return Err(format!("port range '{s}' runs backwards"));
+                return Err(format!(
+                    "port range '{}' runs backwards",
+                    crate::cli::excerpt(s)
+                ));
             }
             Ok(Span { start, end })
         }
@@ -47,8 +50,18 @@ fn parse_span(s: &str) -> Result<Span, String> {
     }
 }
 
+fn protocol(s: &str) -> Result<Protocol, String> {
+    s.parse().map_err(|_| {
+        format!(
+            "unknown protocol '{}' (expected tcp or udp)",
+            crate::cli::excerpt(s)
+        )
+    })
+}
+
 fn parse_ip(s: &str) -> Result<IpAddr, String> {
-    s.parse().map_err(|_| format!("'{s}' is not an IP address"))
+    s.parse()
+        .map_err(|_| format!("'{}' is not an IP address", crate::cli::excerpt(s)))
 }
 
 /// Split `ip:host:container` into its parts, with bracketed or bare IPv6.
@@ -78,45 +91,78 @@ fn split_host(spec: &str) -> Result<(Option<IpAddr>, Option<&str>, &str), String
     }
 }
 
-/// Expand published/target spans into bindings.
-fn bindings(
-    service: &str,
+/// Most bindings the ports of one project may expand to (a range is a
+/// binding per port); past it, loading fails with a clear error rather than
+/// holding millions of bindings in memory and in the registry.
+pub const MAX_BINDINGS: usize = 16_384;
+
+/// One port entry, parsed but not expanded.
+#[derive(Debug, Clone, Copy)]
+struct Spec {
     ip: Option<IpAddr>,
     published: Option<Span>,
     target: Span,
     protocol: Protocol,
-) -> Result<Vec<PortBinding>, String> {
-    let host_ip = ip.unwrap_or(UNSPECIFIED);
-    let make = |published, target| PortBinding {
-        service: service.to_owned(),
-        host_ip,
-        published,
-        target,
-        protocol,
-    };
-    match published {
-        None => Ok(target.start..=target.end).map(|r| r.map(|t| make(None, t)).collect()),
-        Some(p) if p.len() == target.len() => Ok((0..target.len())
-            .map(|i| make(Some(p.start + i as u16), target.start + i as u16))
-            .collect()),
-        // A host range for one container port: the engine picks one of them.
-        Some(p) if target.len() == 1 && p.len() > 1 => Ok(vec![make(None, target.start)]),
-        Some(p) => Err(format!(
-            "host range of {} ports does not match container range of {} ports",
-            p.len(),
-            target.len()
-        )),
+}
+
+impl Spec {
+    /// How many bindings the entry expands to, checking that the ranges fit.
+    fn count(&self) -> Result<usize, String> {
+        match self.published {
+            None => Ok(self.target.len() as usize),
+            Some(p) if p.len() == self.target.len() => Ok(p.len() as usize),
+            // A host range for one container port: the engine picks one of them.
+            Some(p) if self.target.len() == 1 && p.len() > 1 => Ok(1),
+            Some(p) => Err(format!(
+                "host range of {} ports does not match container range of {} ports",
+                p.len(),
+                self.target.len()
+            )),
+        }
     }
+
+    fn expand(&self, service: &str) -> Vec<PortBinding> {
+        let host_ip = self.ip.unwrap_or(UNSPECIFIED);
+        let make = |published, target| PortBinding {
+            service: service.to_owned(),
+            host_ip,
+            published,
+            target,
+            protocol: self.protocol,
+        };
+        let target = self.target;
+        match self.published {
+            Some(p) if p.len() == target.len() => (0..target.len())
+                .map(|i| make(Some(p.start + i as u16), target.start + i as u16))
+                .collect(),
+            Some(_) => vec![make(None, target.start)],
+            None => (target.start..=target.end).map(|t| make(None, t)).collect(),
+        }
+    }
+}
+
+fn checked(spec: Spec) -> Result<Spec, String> {
+    let n = spec.count()?;
+    if n > MAX_BINDINGS {
+        return Err(format!(
+            "expands to {n} bindings, more than the {MAX_BINDINGS} berth allows for a project"
+        ));
+    }
+    Ok(spec)
 }
 
 /// Parse one short-syntax spec.
 pub fn parse_short(service: &str, spec: &str) -> Result<Vec<PortBinding>, String> {
+    short_spec(spec).map(|s| s.expand(service))
+}
+
+fn short_spec(spec: &str) -> Result<Spec, String> {
     let spec = spec.trim();
     if spec.is_empty() {
         return Err("empty port spec".into());
     }
     let (rest, protocol) = match spec.rsplit_once('/') {
-        Some((r, p)) => (r, p.parse::<Protocol>()?),
+        Some((r, p)) => (r, protocol(p)?),
         None => (spec, Protocol::Tcp),
     };
     let (ip, host, container) = split_host(rest)?;
@@ -125,7 +171,12 @@ pub fn parse_short(service: &str, spec: &str) -> Result<Vec<PortBinding>, String
         None | Some("") => None,
         Some(h) => Some(parse_span(h)?),
     };
-    bindings(service, ip, published, target, protocol)
+    checked(Spec {
+        ip,
+        published,
+        target,
+        protocol,
+    })
 }
 
 fn scalar_text(v: &Value) -> Option<String> {
@@ -138,9 +189,18 @@ fn scalar_text(v: &Value) -> Option<String> {
 
 /// Parse one entry of a `ports:` list, in either syntax.
 pub fn parse_entry(service: &str, entry: &Value) -> Result<Vec<PortBinding>, String> {
+    entry_spec(entry).map(|s| s.expand(service))
+}
+
+/// How many bindings one entry of a `ports:` list expands to, without expanding it.
+pub fn count_entry(entry: &Value) -> Result<usize, String> {
+    entry_spec(entry).and_then(|s| s.count())
+}
+
+fn entry_spec(entry: &Value) -> Result<Spec, String> {
     match entry {
-        Value::Number(n) => parse_short(service, &n.to_string()),
-        Value::String(s) => parse_short(service, s),
+        Value::Number(n) => short_spec(&n.to_string()),
+        Value::String(s) => short_spec(s),
         Value::Mapping(m) => {
             let get = |k: &str| m.get(k);
             let target = get("target").ok_or("long syntax needs 'target'")?;
@@ -174,17 +234,23 @@ pub fn parse_entry(service: &str, entry: &Value) -> Result<Vec<PortBinding>, Str
             };
             let protocol = match get("protocol") {
                 None | Some(Value::Null) => Protocol::Tcp,
-                Some(v) => scalar_text(v)
-                    .ok_or("'protocol' must be a string")?
-                    .parse()?,
+                Some(v) => protocol(&scalar_text(v).ok_or("'protocol' must be a string")?)?,
             };
             if let Some(mode) = get("mode").and_then(Value::as_str)
                 && mode != "host"
                 && mode != "ingress"
             {
-                return Err(format!("unknown mode '{mode}' (expected host or ingress)"));
+                return Err(format!(
+                    "unknown mode '{}' (expected host or ingress)",
+                    crate::cli::excerpt(mode)
+                ));
             }
-            bindings(service, ip, published, target, protocol)
+            checked(Spec {
+                ip,
+                published,
+                target,
+                protocol,
+            })
         }
         other => Err(format!(
             "a port must be a string, a number or a mapping, not {}",
