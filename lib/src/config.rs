@@ -89,10 +89,10 @@ impl Config {
     /// Read `config.yaml`; a missing file gives the defaults, a broken one an error naming it.
     pub fn load(paths: &Paths) -> anyhow::Result<Self> {
         let file = paths.config_file();
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+        let Some(crate::fsread::Text { text, .. }) =
+            crate::fsread::read_text(&file, None, crate::fsread::TEXT_LIMIT)?
+        else {
+            return Ok(Self::default());
         };
         if text.trim().is_empty() {
             return Ok(Self::default());
@@ -146,5 +146,12 @@ mod tests {
             Config::load(&Paths::in_folder(dir.path())).unwrap_err()
         );
         assert!(err.contains("config.yaml"), "{err}");
+        std::fs::remove_file(dir.path().join("config.yaml")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("config.yaml")).unwrap();
+        let err = format!(
+            "{:#}",
+            Config::load(&Paths::in_folder(dir.path())).unwrap_err()
+        );
+        assert!(err.contains("a device"), "{err}");
     }
 }

@@ -240,11 +240,10 @@ struct Folder<'a> {
 impl Folder<'_> {
     fn read(&self, name: &str) -> anyhow::Result<Option<String>> {
         let path = self.dir.join(name);
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
-            Err(e) => Err(anyhow!(e)).with_context(|| format!("cannot read {}", path.display())),
+        match berth::fsread::read_bounded(&path, berth::fsread::TEXT_LIMIT) {
+            Ok(bytes) => Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned())),
+            Err(_) if path.is_dir() => Ok(None),
+            Err(e) => Err(e),
         }
     }
 

@@ -51,10 +51,10 @@ pub fn config_path(dir: &Path) -> PathBuf {
 /// The project's hooks; none when it has no config file.
 pub fn load(dir: &Path) -> anyhow::Result<Hooks> {
     let path = config_path(dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Hooks::default()),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    let Some(berth::fsread::Text { text, .. }) =
+        berth::fsread::read_text(&path, Some(dir), berth::fsread::TEXT_LIMIT)?
+    else {
+        return Ok(Hooks::default());
     };
     if text.trim().is_empty() {
         return Ok(Hooks::default());

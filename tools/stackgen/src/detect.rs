@@ -10,8 +10,11 @@ pub fn rule_matches(dir: &Path, rule: &DetectRule) -> bool {
     let p = dir.join(&rule.file);
     match &rule.contains {
         None => p.exists(),
-        Some(needle) => std::fs::read_to_string(&p)
-            .is_ok_and(|t| t.to_lowercase().contains(&needle.to_lowercase())),
+        Some(needle) => {
+            berth::fsread::read_text(&p, None, berth::fsread::TEXT_LIMIT).is_ok_and(|t| {
+                t.is_some_and(|t| t.text.to_lowercase().contains(&needle.to_lowercase()))
+            })
+        }
     }
 }
 

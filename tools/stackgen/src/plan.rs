@@ -64,13 +64,7 @@ impl Plan {
     /// The current contents of a project file (None when it does not exist).
     pub fn read(&self, rel: &str) -> anyhow::Result<Option<String>> {
         let p = self.root.join(rel);
-        match std::fs::read(&p) {
-            Ok(b) => Ok(Some(String::from_utf8(b).map_err(|_| {
-                anyhow::anyhow!("{} is not UTF-8 text", p.display())
-            })?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", p.display())),
-        }
+        Ok(berth::fsread::read_text(&p, None, berth::fsread::TEXT_LIMIT)?.map(|t| t.text))
     }
 
     /// Set a file's new contents (replacing an earlier change of the same file).
