@@ -4,7 +4,12 @@ CARGO ?= cargo
 # The tool binaries, as the root Cargo.toml declares them.
 TOOLS := $(shell awk '/^\[\[bin\]\]/{getline; gsub(/name = |"/,""); print}' Cargo.toml)
 
-.PHONY: all build release demo test generated man completions check-generated bench lint install uninstall clean
+## fuzz: the readers of untrusted input (compose, interpolation, Project JSON), longer than
+## the bounded run `make test` does. FUZZ_CASES inputs, FUZZ_SEED to vary them.
+FUZZ_CASES ?= 100000
+FUZZ_SEED ?= 196
+
+.PHONY: all build release demo test fuzz generated man completions check-generated bench lint install uninstall clean
 
 all: build
 
@@ -18,9 +23,14 @@ release:
 demo: release
 	@sh scripts/demo.sh target/release
 
-## Every test: unit tests, the tools as a user runs them, generated files.
+## Every test: unit tests, the tools as a user runs them, generated files, and a
+## bounded fuzz run (tests/fuzz.rs, 1000 inputs).
 test:
 	$(CARGO) test --workspace --no-fail-fast
+
+## Fuzz the readers for longer (debug build: overflow checks stay on).
+fuzz:
+	BERTH_FUZZ_CASES=$(FUZZ_CASES) BERTH_FUZZ_SEED=$(FUZZ_SEED) $(CARGO) test --test fuzz -- --nocapture
 
 ## Regenerate man pages and shell completions from the clap definitions.
 generated man completions:
