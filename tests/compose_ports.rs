@@ -604,3 +604,124 @@ fn scan_binary_reports_ports_and_names_file_and_service_on_error() {
             "bad/compose.yaml: service 'api': invalid port '8080:0': port 0 is out of range",
         );
 }
+
+fn load_err(dir: &Path) -> String {
+    let env = Env::from_maps(HashMap::new(), HashMap::new());
+    let files = compose::discover(dir, &env).unwrap();
+    format!("{:#}", compose::load_files(&files, &env).unwrap_err())
+}
+
+fn load_ports(dir: &Path) -> Vec<String> {
+    let env = Env::from_maps(HashMap::new(), HashMap::new());
+    let files = compose::discover(dir, &env).unwrap();
+    let c = compose::load_files(&files, &env).unwrap_or_else(|e| panic!("{e:#}"));
+    let mut got: Vec<String> = c.ports().map(render).collect();
+    got.sort();
+    got
+}
+
+#[test]
+fn include_chains_are_bounded_and_relative_to_the_including_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // compose.yaml -> a/inc.yaml -> a/b/inc.yaml, each path relative to its includer.
+    std::fs::create_dir_all(d.join("a/b")).unwrap();
+    std::fs::write(
+        d.join("compose.yaml"),
+        "include: [a/inc.yaml]\nservices: {}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("a/inc.yaml"), "include: [{path: b/inc.yaml}]\n").unwrap();
+    std::fs::write(
+        d.join("a/b/inc.yaml"),
+        "services:\n  deep:\n    ports: [\"7001:1\"]\n",
+    )
+    .unwrap();
+    assert_eq!(load_ports(d), ["deep 0.0.0.0:7001->1/tcp"]);
+    // Ten levels: refused at the bound.
+    for i in 0..10 {
+        std::fs::write(
+            d.join(format!("l{i}.yaml")),
+            format!("include: [l{}.yaml]\n", i + 1),
+        )
+        .unwrap();
+    }
+    std::fs::write(d.join("l10.yaml"), "services: {}\n").unwrap();
+    std::fs::write(d.join("compose.yaml"), "include: [l0.yaml]\n").unwrap();
+    let err = load_err(d);
+    assert!(err.contains("includes nested more than 8 deep"), "{err}");
+    // A service defined twice is an error, as in compose.
+    std::fs::write(
+        d.join("compose.yaml"),
+        "include: [a/b/inc.yaml]\nservices:\n  deep: {}\n",
+    )
+    .unwrap();
+    let err = load_err(d);
+    assert!(
+        err.contains("service 'deep' is defined both here and in an included file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn extends_merges_chains_across_files_and_reports_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("common")).unwrap();
+    std::fs::write(
+        d.join("common/base.yaml"),
+        "services:\n  root:\n    image: x\n    ports: [\"7100:1\"]\n  mid:\n    extends: root\n    ports: [\"7101:2\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("compose.yaml"),
+        "services:\n  web:\n    extends: {service: mid, file: common/base.yaml}\n    ports: [\"7102:3\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        load_ports(d),
+        [
+            "web 0.0.0.0:7100->1/tcp",
+            "web 0.0.0.0:7101->2/tcp",
+            "web 0.0.0.0:7102->3/tcp"
+        ]
+    );
+    std::fs::write(
+        d.join("compose.yaml"),
+        "services:\n  web:\n    extends: {service: nope, file: common/base.yaml}\n",
+    )
+    .unwrap();
+    let err = load_err(d);
+    assert!(
+        err.contains("base.yaml: service 'nope' does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn merge_keys_reset_and_override_as_compose_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("compose.yaml"),
+        "x-ports: &ports\n  ports: [\"7200:1\"]\nx-img: &img {image: x}\nservices:\n  a:\n    <<: [*ports, *img]\n  b:\n    <<: *ports\n    ports: [\"7201:1\"]\n  c:\n    <<: *ports\n    ports: !reset []\n",
+    )
+    .unwrap();
+    assert_eq!(
+        load_ports(d),
+        ["a 0.0.0.0:7200->1/tcp", "b 0.0.0.0:7201->1/tcp"]
+    );
+    std::fs::write(
+        d.join("compose.override.yaml"),
+        "services:\n  a:\n    ports: !override [\"7202:2\"]\n  b:\n    ports: [\"7203:3\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        load_ports(d),
+        [
+            "a 0.0.0.0:7202->2/tcp",
+            "b 0.0.0.0:7201->1/tcp",
+            "b 0.0.0.0:7203->3/tcp"
+        ]
+    );
+}

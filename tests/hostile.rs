@@ -264,8 +264,52 @@ fn interpolation_that_panicked_exits_2_in_every_tool() {
             limited(&h, h.path(), tool, &args)
                 .fails_with(&format!("{tool} {bad}"), "invalid interpolation format");
         }
+        // dbdump reads the compose files of the folder it runs in.
+        limited(&h, &dir, "dbdump", &["backup"])
+            .fails_with(&format!("dbdump {bad}"), "invalid interpolation format");
     }
     assert!(!h.registry_file().exists() || h.projects().is_empty());
+}
+
+#[test]
+fn ranges_that_expand_too_far_are_never_registered() {
+    let h = Harness::new();
+    let many: Vec<String> = (1..=100)
+        .map(|i| format!("\"127.0.0.{i}:1-6000:1-6000\""))
+        .collect();
+    h.write(
+        "wide/compose.yaml",
+        &service(&format!("[{}]", many.join(", "))),
+    );
+    limited(&h, h.path(), "registry", &["add", "wide"]).fails_with(
+        "registry add",
+        "the project's ports expand to more than 16384 bindings",
+    );
+    assert!(!h.registry_file().exists() || h.projects().is_empty());
+    // The bound itself is accepted: one full range of 16384 ports.
+    h.write(
+        "edge/compose.yaml",
+        &service("[\"20000-36383:20000-36383\"]"),
+    );
+    let out = limited(&h, h.path(), "registry", &["add", "edge", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        h.projects()[0]["service_ports"].as_array().unwrap().len(),
+        16384
+    );
+}
+
+#[test]
+fn project_config_linked_to_a_device_is_refused() {
+    let h = Harness::new();
+    h.write("shop/compose.yaml", &service("[\"8080:80\"]"));
+    h.cmd("registry").args(["add", "shop"]).run().success();
+    std::fs::create_dir_all(h.path().join("shop/.berth")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", h.path().join("shop/.berth/config.yaml")).unwrap();
+    limited(&h, h.path(), "stackctl", &["stop", "shop"]).fails_with(
+        "stackctl stop",
+        "config.yaml: it is a device, not a regular file",
+    );
 }
 
 #[test]
