@@ -14,19 +14,20 @@ fn add_detects_services_ports_and_allocates_distinct_http_ports() {
     let h = Harness::new();
     h.write("My_Shop/compose.yaml", "services:\n  web:\n    ports: [\"${WEB:-8080}:80\"]\n  db:\n    ports: [\"127.0.0.1:5432:5432\"]\n");
     h.write("My_Shop/.env", "WEB=8181\n");
-    let v = h
+    let added = h
         .cmd("registry")
         .args(["add", "My_Shop", "--json"])
         .run()
         .success()
-        .json();
+        .stderr_has("HTTP port 8181, published by service 'web'");
+    let v = added.json();
     assert_eq!(v["name"], "my-shop");
     assert_eq!(v["domain"], "my-shop.test");
     assert_eq!(v["services"], serde_json::json!(["web", "db"]));
     assert_eq!(v["service_ports"][0]["published"], 8181);
     assert_eq!(v["service_ports"][1]["host_ip"], "127.0.0.1");
-    assert_eq!(v["port"], 5000);
-    assert_eq!(v["exposed_ports"], serde_json::json!([5000, 5432, 8181]));
+    assert_eq!(v["port"], 8181, "the port the web service publishes");
+    assert_eq!(v["exposed_ports"], serde_json::json!([5432, 8181]));
     assert_eq!(v["status"], "unknown");
     assert!(v["registered_at"].as_str().unwrap().ends_with('Z'));
 
@@ -37,7 +38,7 @@ fn add_detects_services_ports_and_allocates_distinct_http_ports() {
         .run()
         .success()
         .json();
-    assert_eq!(blog["port"], 5001, "the next free port");
+    assert_eq!(blog["port"], 5000, "no web service: the first free port");
 
     // A port in use on this machine is skipped.
     std::fs::write(
