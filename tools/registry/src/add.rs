@@ -106,6 +106,7 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
             p.port = Some(port);
         }
         // Every field, as it will be stored.
+        p.refresh_exposed_ports();
         p.validate(Some(&config.tld)).with_context(|| {
             if a.path.as_os_str() == "-" {
                 "invalid Project JSON on stdin".to_owned()
@@ -249,10 +250,28 @@ pub fn apply_scan(p: &mut Project) -> anyhow::Result<()> {
     for s in &scan.inactive {
         eprintln!("note: service '{s}' is behind an inactive profile and not counted");
     }
-    p.compose_files = scan.compose_files;
+    // `COMPOSE_FILE=./compose.yaml:../shared.yaml` names files as paths
+    // relative to the folder: stored without `.` and `..`.
+    p.compose_files = scan.compose_files.iter().map(|f| lexical(f)).collect();
     p.services = scan.services;
     p.service_ports = scan.service_ports;
     Ok(())
+}
+
+/// A path with `.` and `..` taken out by their meaning as text (no
+/// symbolic link is followed).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Check a new project against the registry (under its lock), the ports
