@@ -111,3 +111,238 @@ fn closed_pipe_ends_quietly() {
         assert!(run.stderr.is_empty(), "{format}: {}", run.stderr);
     }
 }
+
+/// Issues #14 and #11: an empty input is an error for every tool that reads
+/// Project JSON, unless --allow-empty; with no input argument and nothing
+/// piped (cron, systemd, `< /dev/null`), the registry is read.
+#[test]
+fn empty_input_is_an_error_and_no_input_reads_the_registry() {
+    let h = Harness::new();
+    // An empty registry: a check or a config of nothing is an error too.
+    let empty_registry: [&[&str]; 4] = [
+        &["ports", "check", "--running", "--probe"],
+        &["proxyconf", "caddy"],
+        &["dnsconf", "generate", "hosts"],
+        &["ports", "check", "--registry"],
+    ];
+    for argv in empty_registry {
+        h.cmd(argv[0])
+            .args(&argv[1..])
+            .run()
+            .code_is(2)
+            .stderr_has("no project registered in")
+            .stderr_has("--allow-empty");
+        h.cmd(argv[0])
+            .args(&argv[1..])
+            .arg("--allow-empty")
+            .run()
+            .success();
+    }
+
+    h.project("shop", &["6432:5432"]);
+    h.cmd("registry").args(["add", "shop"]).run().success();
+    // stdin is /dev/null (the harness's default): the registry is read.
+    let caddyfile = h.path().join("Caddyfile");
+    h.cmd("proxyconf")
+        .args(["caddy", "-o"])
+        .arg(&caddyfile)
+        .run()
+        .success();
+    let text = std::fs::read_to_string(&caddyfile).unwrap();
+    assert!(text.contains("https://shop.test"), "{text}");
+    h.cmd("ports")
+        .args(["check", "--running", "--probe"])
+        .run()
+        .success()
+        .stderr_has("no conflicts among 1 project(s)");
+    h.cmd("ports")
+        .args(["check"])
+        .run()
+        .success()
+        .stderr_has("no conflicts among 1 project(s)");
+    h.cmd("dnsconf")
+        .args(["generate", "hosts"])
+        .run()
+        .success()
+        .stdout_has("shop.test");
+    h.sh("timeout 60 proxyconf caddy < /dev/null")
+        .run()
+        .success()
+        .stdout_has("https://shop.test");
+
+    // Named or piped input that holds nothing is an error, and writes nothing.
+    std::fs::remove_file(&caddyfile).unwrap();
+    let empty_list = h.write("none.json", "[]\n");
+    let cases: [(&[&str], &str, &str); 9] = [
+        (
+            &["proxyconf", "caddy", "-o", "Caddyfile", "-"],
+            "",
+            "no Project JSON on stdin",
+        ),
+        (
+            &["proxyconf", "caddy", "-o", "Caddyfile"],
+            "[]",
+            "no Project JSON on stdin",
+        ),
+        (
+            &["proxyconf", "traefik", "-"],
+            "\n\n",
+            "no Project JSON on stdin",
+        ),
+        (&["ports", "check", "-"], "", "no Project JSON on stdin"),
+        (&["ports", "check"], "[]", "no Project JSON on stdin"),
+        (
+            &["dnsconf", "generate", "hosts", "-"],
+            "",
+            "no Project JSON on stdin",
+        ),
+        (
+            &["certgen", "issue", "-", "--dry-run"],
+            "",
+            "no Project JSON on stdin",
+        ),
+        (&["registry", "add", "-"], "", "no Project JSON on stdin"),
+        (
+            &["registry", "import", "-", "--replace", "--yes"],
+            "[]",
+            "no Project JSON on stdin",
+        ),
+    ];
+    let before = h.registry_bytes();
+    for (argv, stdin, message) in cases {
+        let run = h.cmd(argv[0]).args(&argv[1..]).stdin(stdin).run();
+        assert_eq!(run.code, 2, "{argv:?}: {}", run.stderr);
+        assert!(run.stderr.contains(message), "{argv:?}: {}", run.stderr);
+        assert!(run.stderr.contains("hint:") && run.stderr.contains("--allow-empty"));
+        assert!(run.stdout.is_empty(), "{argv:?}: {}", run.stdout);
+    }
+    assert!(!caddyfile.exists(), "no Caddyfile without sites");
+    assert_eq!(h.registry_bytes(), before, "the registry was not emptied");
+    h.cmd("ports")
+        .arg("check")
+        .arg(&empty_list)
+        .run()
+        .code_is(2)
+        .stderr_has("no project in ");
+    // --allow-empty, the same name everywhere, accepts it.
+    for argv in [
+        &["proxyconf", "caddy", "-", "--allow-empty"][..],
+        &["ports", "check", "-", "--allow-empty"],
+        &["dnsconf", "generate", "hosts", "-", "--allow-empty"],
+        &["registry", "add", "-", "--allow-empty"],
+    ] {
+        h.cmd(argv[0]).args(&argv[1..]).stdin("[]").run().success();
+    }
+    assert_eq!(h.registry_bytes(), before);
+}
+
+/// Issue #14: 16 parallel `stackgen new ... --json | registry add -`
+/// pipelines all succeed with distinct ports, and each generated `.env`
+/// holds the port the registry recorded.
+#[test]
+fn parallel_stackgen_pipelines_get_distinct_ports_that_match_their_env() {
+    let h = Harness::new();
+    h.write("home/config.yaml", "port_range: 7300-7399\n");
+    let script = (0..16)
+        .map(|i| {
+            format!(
+                "(set -o pipefail; timeout 120 stackgen new django p{i} --no-generator --services none --json \
+                 | timeout 120 registry add - > /dev/null 2> err{i}.txt; echo $? > rc{i}.txt) &\n"
+            )
+        })
+        .collect::<String>()
+        + "wait\n";
+    h.sh(&script).run().success();
+    let mut failed = Vec::new();
+    for i in 0..16 {
+        let rc = std::fs::read_to_string(h.path().join(format!("rc{i}.txt"))).unwrap();
+        if rc.trim() != "0" {
+            let err = std::fs::read_to_string(h.path().join(format!("err{i}.txt"))).unwrap();
+            failed.push(format!("p{i}: exit {}: {err}", rc.trim()));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    let projects = h.projects();
+    assert_eq!(projects.len(), 16);
+    let mut ports = std::collections::BTreeSet::new();
+    for p in &projects {
+        let port = p["port"].as_u64().unwrap();
+        assert!(ports.insert(port), "port {port} twice");
+        let env = std::fs::read_to_string(h.path().join(p["name"].as_str().unwrap()).join(".env"))
+            .unwrap();
+        assert!(
+            env.lines().any(|l| l == format!("APP_PORT={port}")),
+            "{}: the registry has {port}, .env:\n{env}",
+            p["name"]
+        );
+    }
+    assert!(
+        !h.home().join("registry.reservations").exists(),
+        "every reservation released once its project is registered"
+    );
+}
+
+/// Issue #11: `stackgen new --port P` refuses a port another project
+/// claims (exit 2, naming it) unless --force.
+#[test]
+fn stackgen_new_refuses_a_claimed_port_unless_forced() {
+    let h = Harness::new();
+    h.project("shop", &[]);
+    h.cmd("registry")
+        .args(["add", "shop", "--port", "7001"])
+        .run()
+        .success();
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            "blog",
+            "--no-generator",
+            "--services",
+            "none",
+            "--port",
+            "7001",
+        ])
+        .run()
+        .code_is(2)
+        .stderr_has("--port 7001: the port is already claimed by project 'shop'")
+        .stderr_has("--force");
+    assert!(!h.path().join("blog").exists(), "nothing generated");
+    // Reserved by a pipeline under way counts too.
+    h.cmd("ports")
+        .args(["alloc", "--claim", "api"])
+        .run()
+        .success()
+        .stdout_has("5000\n");
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            "blog",
+            "--no-generator",
+            "--services",
+            "none",
+            "--port",
+            "5000",
+        ])
+        .run()
+        .code_is(2)
+        .stderr_has("the port is already reserved for project 'api'");
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            "blog",
+            "--no-generator",
+            "--services",
+            "none",
+            "--port",
+            "7001",
+            "--force",
+        ])
+        .run()
+        .success()
+        .stderr_has("port 7001 is also claimed by project 'shop' (--force)");
+    let env = std::fs::read_to_string(h.path().join("blog/.env")).unwrap();
+    assert!(env.contains("APP_PORT=7001"), "{env}");
+}

@@ -14,19 +14,20 @@ fn add_detects_services_ports_and_allocates_distinct_http_ports() {
     let h = Harness::new();
     h.write("My_Shop/compose.yaml", "services:\n  web:\n    ports: [\"${WEB:-8080}:80\"]\n  db:\n    ports: [\"127.0.0.1:5432:5432\"]\n");
     h.write("My_Shop/.env", "WEB=8181\n");
-    let v = h
+    let added = h
         .cmd("registry")
         .args(["add", "My_Shop", "--json"])
         .run()
         .success()
-        .json();
+        .stderr_has("HTTP port 8181, published by service 'web'");
+    let v = added.json();
     assert_eq!(v["name"], "my-shop");
     assert_eq!(v["domain"], "my-shop.test");
     assert_eq!(v["services"], serde_json::json!(["web", "db"]));
     assert_eq!(v["service_ports"][0]["published"], 8181);
     assert_eq!(v["service_ports"][1]["host_ip"], "127.0.0.1");
-    assert_eq!(v["port"], 5000);
-    assert_eq!(v["exposed_ports"], serde_json::json!([5000, 5432, 8181]));
+    assert_eq!(v["port"], 8181, "the port the web service publishes");
+    assert_eq!(v["exposed_ports"], serde_json::json!([5432, 8181]));
     assert_eq!(v["status"], "unknown");
     assert!(v["registered_at"].as_str().unwrap().ends_with('Z'));
 
@@ -37,7 +38,7 @@ fn add_detects_services_ports_and_allocates_distinct_http_ports() {
         .run()
         .success()
         .json();
-    assert_eq!(blog["port"], 5001, "the next free port");
+    assert_eq!(blog["port"], 5000, "no web service: the first free port");
 
     // A port in use on this machine is skipped.
     std::fs::write(
@@ -686,4 +687,363 @@ fn writers_killed_with_sigkill_never_corrupt_the_registry() {
         .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Issue #14: `add -` and `import` stored any domain, port 0 and paths with
+/// `..` or newlines. Every way in checks every field with one validator.
+#[test]
+fn every_way_in_checks_every_field_and_writes_nothing_bad() {
+    let h = Harness::new();
+    h.project("ok", &[]);
+    h.cmd("registry").args(["add", "ok"]).run().success();
+    let before = h.registry_bytes();
+    let dir = h.path().join("ok");
+    let dir = dir.display();
+    let bad: Vec<(String, &str)> = vec![
+        (
+            format!(r#"{{"name":"a","domain":"example.com"}}"#),
+            "domain 'example.com' is outside the dev TLD '.test'",
+        ),
+        (
+            format!(r#"{{"name":"a","domain":"*.test"}}"#),
+            "character '*' not allowed",
+        ),
+        (
+            format!(r#"{{"name":"a","domain":"a.test\nb.test"}}"#),
+            "character '\\n' not allowed",
+        ),
+        (
+            format!(r#"{{"name":"a","domain":"{{x}}.test"}}"#),
+            "character '{' not allowed",
+        ),
+        (
+            format!(r#"{{"name":"a","domain":"\u001b]0;pwned\u0007.test"}}"#),
+            "character '\\u{1b}' not allowed",
+        ),
+        (
+            format!(r#"{{"name":"a","domain":"\u001b[2Ja.test"}}"#),
+            "character '\\u{1b}' not allowed",
+        ),
+        (
+            format!(r#"{{"name":"a","port":0}}"#),
+            "port 0 is not a port",
+        ),
+        (
+            format!(r#"{{"name":"a","stack":"Dj\u001b"}}"#),
+            "invalid stack name",
+        ),
+        (
+            format!(r#"{{"name":"a","service_ports":[{{"service":"w\u001bx","target":80}}]}}"#),
+            "invalid service name",
+        ),
+        (
+            format!(
+                r#"{{"name":"a","path":"{dir}","services":["w"],"environment":{{"X":"\u001b]8;;evil\u0007"}}}}"#
+            ),
+            "control character",
+        ),
+    ];
+    // Only import stores paths as they are (add makes them canonical).
+    let import_only: Vec<(String, &str)> = vec![
+        (
+            format!(r#"{{"name":"a","path":"/srv/../etc"}}"#),
+            "holds '.' or '..'",
+        ),
+        (
+            format!(r#"{{"name":"a","path":"/srv/a\nb"}}"#),
+            "control character '\\n'",
+        ),
+        (
+            format!(r#"{{"name":"a","path":"srv/a"}}"#),
+            "is not absolute",
+        ),
+        (
+            format!(r#"{{"name":"a","compose_files":["/srv/a/../../etc/compose.yaml"]}}"#),
+            "compose file",
+        ),
+    ];
+    let mut failures = Vec::new();
+    let mut try_one = |args: &[&str], json: &str, why: &str| {
+        let run = h.cmd("registry").args(args).stdin(json.to_owned()).run();
+        let stored = h.registry_bytes() != before;
+        if run.code != 2
+            || !run.stderr.contains(why)
+            || !run.stderr.contains("project 'a'")
+            || stored
+        {
+            failures.push(format!(
+                "{args:?} {json}: exit {} stored {stored}\n{}",
+                run.code, run.stderr
+            ));
+        }
+        if run.stderr.contains('\u{1b}') {
+            failures.push(format!("{args:?} {json}: raw escape on stderr"));
+        }
+    };
+    for (json, why) in &bad {
+        try_one(&["add", "-"], json, why);
+        try_one(&["import", "-"], json, why);
+        try_one(&["import", "-", "--replace", "--yes"], json, why);
+    }
+    for (json, why) in &import_only {
+        try_one(&["import", "-"], json, why);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // The same fields, good, go in.
+    h.cmd("registry")
+        .args(["import", "-"])
+        .stdin(r#"{"name":"a","path":"/srv/a","port":6000,"environment":{"X":"1"}}"#)
+        .run()
+        .success();
+    let a = h.projects().into_iter().find(|p| p["name"] == "a").unwrap();
+    assert_eq!(a["domain"], "a.test", "an empty domain is NAME.TLD");
+}
+
+/// Issue #14: a bad entry already on disk (written by hand, or by an older
+/// berth) is named and left out; every other project still works, and no
+/// escape sequence reaches the terminal.
+#[test]
+fn a_bad_entry_on_disk_is_named_and_the_others_still_work() {
+    let h = Harness::new();
+    h.project("shop", &[]);
+    h.cmd("registry").args(["add", "shop"]).run().success();
+    let evil = r#"{"put":{"name":"evil","path":"/srv/evil","domain":"\u001b]0;pwned\u0007.test","port":0}}"#;
+    let mut journal = std::fs::read_to_string(h.journal_file()).unwrap();
+    journal.push_str(evil);
+    journal.push('\n');
+    std::fs::write(h.journal_file(), journal).unwrap();
+
+    for args in [
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["list", "--format", "ndjson"],
+    ] {
+        let run = h.cmd("registry").args(&args).run().success();
+        assert!(run.stdout.contains("shop"), "{args:?}: {}", run.stdout);
+        assert!(!run.stdout.contains("evil"), "{args:?}: {}", run.stdout);
+        assert!(!run.stdout.contains('\u{1b}') && !run.stderr.contains('\u{1b}'));
+        assert!(
+            run.stderr
+                .contains("registry.journal line 3: project 'evil'")
+                && run.stderr.contains("left out"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    // `show` shows it, escaped.
+    let show = h.cmd("registry").args(["show", "evil"]).run().success();
+    assert!(
+        show.stdout.contains("\\u{1b}]0;pwned\\u{7}.test"),
+        "{}",
+        show.stdout
+    );
+    assert!(!show.stdout.contains('\u{1b}'));
+
+    // The tools that read the registry serve the good project.
+    let caddy = h
+        .sh("registry list --json | proxyconf caddy")
+        .run()
+        .success()
+        .stdout_has("shop.test");
+    assert!(!caddy.stdout.contains("evil") && !caddy.stdout.contains('\u{1b}'));
+    h.cmd("proxyconf")
+        .arg("caddy")
+        .run()
+        .success()
+        .stdout_has("shop.test")
+        .stderr_has("project 'evil'");
+    h.cmd("dnsconf")
+        .args(["generate", "hosts"])
+        .run()
+        .success()
+        .stdout_has("shop.test");
+    h.cmd("ports")
+        .args(["check"])
+        .run()
+        .success()
+        .stderr_has("no conflicts among 1 project(s)");
+    // And it can be removed.
+    h.cmd("registry")
+        .args(["remove", "evil", "--yes"])
+        .run()
+        .success();
+    let run = h.cmd("registry").args(["list"]).run().success();
+    assert!(!run.stderr.contains("evil"), "{}", run.stderr);
+}
+
+/// Issue #11: the HTTP port is the one the web service publishes, not an
+/// allocated one the app does not listen on.
+#[test]
+fn add_takes_the_http_port_the_web_service_publishes() {
+    let h = Harness::new();
+    h.write(
+        "app1/compose.yaml",
+        "services:\n  db:\n    ports: [\"127.0.0.1:6432:5432\"]\n  web:\n    ports: [\"6100:8000\"]\n  adminer:\n    ports: [\"6101:8080\"]\n  admin:\n    ports: [\"6102:80\"]\n",
+    );
+    let run = h
+        .cmd("registry")
+        .args(["add", "app1", "--json"])
+        .run()
+        .success();
+    assert_eq!(run.json()["port"], 6100);
+    assert!(
+        run.stderr.contains(
+            "HTTP port 6100, published by service 'web' (--web-service SERVICE picks another)"
+        ),
+        "{}",
+        run.stderr
+    );
+    h.cmd("registry")
+        .args(["remove", "app1", "--yes"])
+        .run()
+        .success();
+    let run = h
+        .cmd("registry")
+        .args(["add", "app1", "--web-service", "admin", "--json"])
+        .run()
+        .success()
+        .stderr_has("HTTP port 6102, published by service 'admin'");
+    assert_eq!(run.json()["port"], 6102);
+    assert_eq!(
+        run.json()["exposed_ports"],
+        serde_json::json!([6100, 6101, 6102, 6432])
+    );
+    // A service that publishes nothing, or none of that name: exit 2, nothing written.
+    h.write(
+        "app2/compose.yaml",
+        "services:\n  worker:\n    image: x\n  db:\n    ports: [\"6500:5432\"]\n",
+    );
+    let before = h.registry_bytes();
+    h.cmd("registry")
+        .args(["add", "app2", "--web-service", "worker"])
+        .run()
+        .code_is(2)
+        .stderr_has("service 'worker' publishes no TCP port");
+    h.cmd("registry")
+        .args(["add", "app2", "--web-service", "nope"])
+        .run()
+        .code_is(2)
+        .stderr_has("the project has no service 'nope'")
+        .stderr_has("hint: services: worker, db");
+    assert_eq!(h.registry_bytes(), before);
+    // No web service (a database alone): a port is allocated, as before.
+    let run = h
+        .cmd("registry")
+        .args(["add", "app2", "--json"])
+        .run()
+        .success();
+    assert_eq!(run.json()["port"], 5000);
+    assert!(!run.stderr.contains("HTTP port"), "{}", run.stderr);
+}
+
+/// Issue #11: hints match what the user typed.
+#[test]
+fn a_claimed_port_hint_names_the_flag_or_the_json_field() {
+    let h = Harness::new();
+    h.project("ok", &[]);
+    h.cmd("registry").args(["add", "ok"]).run().success();
+    h.project("two", &[]);
+    h.cmd("registry")
+        .args(["add", "two", "--port", "5000"])
+        .run()
+        .code_is(2)
+        .stderr_has("port 5000 is already claimed by project 'ok'")
+        .stderr_has("hint: leave out --port");
+    let json = format!(
+        r#"{{"name":"two","path":"{}","port":5000}}"#,
+        h.path().join("two").display()
+    );
+    let run = h
+        .cmd("registry")
+        .args(["add", "-"])
+        .stdin(json)
+        .run()
+        .code_is(2);
+    assert!(
+        run.stderr
+            .contains("port 5000 is already claimed by project 'ok'"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("hint: the Project JSON sets \"port\": 5000; drop that field"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("--port"), "{}", run.stderr);
+}
+
+/// `ports alloc --claim NAME` reserves under the registry's lock: no other
+/// allocation hands the port out until NAME is registered, or it expires.
+#[test]
+fn claimed_ports_are_reserved_until_registered_or_expired() {
+    let h = Harness::new();
+    let port = h
+        .cmd("ports")
+        .args(["alloc", "--claim", "newapp"])
+        .run()
+        .success();
+    assert_eq!(port.stdout, "5000\n");
+    let reservations = h.home().join("registry.reservations");
+    assert!(
+        std::fs::read_to_string(&reservations)
+            .unwrap()
+            .contains("\"newapp\"")
+    );
+    h.cmd("ports")
+        .args(["alloc"])
+        .run()
+        .success()
+        .stdout_has("5001\n");
+    h.cmd("ports")
+        .args(["alloc", "--claim", "other", "-n", "2"])
+        .run()
+        .success()
+        .stdout_has("5001\n5002\n");
+    h.project("plain", &[]);
+    let plain = h
+        .cmd("registry")
+        .args(["add", "plain", "--json"])
+        .run()
+        .success();
+    assert_eq!(
+        plain.json()["port"],
+        5003,
+        "reserved ports are not allocated"
+    );
+    h.project("thief", &[]);
+    let before = h.registry_bytes();
+    h.cmd("registry")
+        .args(["add", "thief", "--port", "5000"])
+        .run()
+        .code_is(2)
+        .stderr_has("port 5000 is reserved for project 'newapp'");
+    assert_eq!(h.registry_bytes(), before);
+    // The project it was claimed for takes it, and the reservation goes.
+    h.project("newapp", &[]);
+    let added = h
+        .cmd("registry")
+        .args(["add", "newapp", "--port", "5000", "--json"])
+        .run()
+        .success();
+    assert_eq!(added.json()["port"], 5000);
+    let left = std::fs::read_to_string(&reservations).unwrap();
+    assert!(!left.contains("newapp") && left.contains("other"), "{left}");
+    h.cmd("ports")
+        .args(["alloc", "--claim", "plain"])
+        .run()
+        .code_is(2)
+        .stderr_has("project 'plain' is registered already");
+    // An expired reservation is ignored.
+    std::fs::write(
+        &reservations,
+        r#"[{"name":"gone","ports":[5004],"expires_at":"2020-01-01T00:00:00Z"},{"name":"other","ports":[5001,5002],"expires_at":"2999-01-01T00:00:00Z"}]"#,
+    )
+    .unwrap();
+    h.cmd("ports")
+        .args(["alloc"])
+        .run()
+        .success()
+        .stdout_has("5004\n");
 }

@@ -1,7 +1,9 @@
 //! JSON in and out. Input: a FILE argument, or stdin when the argument is `-`
 //! or absent and stdin is not a terminal; a JSON array, one object, or
-//! newline-delimited objects. Output: `--json`, or `--format
-//! json|ndjson|csv|table`, tables by default.
+//! newline-delimited objects. Project JSON ([`read_projects`]): the registry
+//! when there is no argument and stdin is a terminal or carries nothing, and
+//! an input without a project is an error unless `--allow-empty`. Output:
+//! `--json`, or `--format json|ndjson|csv|table`, tables by default.
 
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -194,6 +196,93 @@ pub fn read_records<T: DeserializeOwned + Send>(
         None => Ok(None),
         Some((source, bytes)) => parse_records(&source, &bytes).map(Some),
     }
+}
+
+/// The flag of every tool that reads Project JSON.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct EmptyArgs {
+    /// Accept an input (or a registry) that holds no project: by default
+    /// that is an error (exit 2), so that a script whose stdin carries
+    /// nothing never acts on nothing.
+    #[arg(long)]
+    pub allow_empty: bool,
+}
+
+/// Where projects came from, for messages.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    Input(Source),
+    /// The registry, and its file.
+    Registry(PathBuf),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Input(s) => s.fmt(f),
+            Origin::Registry(p) => write!(f, "the registry ({})", p.display()),
+        }
+    }
+}
+
+/// Read Project records (whole [`Project`](crate::Project)s or any subset
+/// of their fields) the way every tool does: from FILE, or stdin for `-`,
+/// or stdin when there is no argument and it is piped and carries data;
+/// else the registry's valid projects. No project is an error unless
+/// `allow_empty`.
+pub fn read_projects<T: DeserializeOwned + Send + crate::model::Checked>(
+    arg: Option<&Path>,
+    allow_empty: bool,
+) -> anyhow::Result<(Origin, Vec<T>)> {
+    let (origin, records) = match read_input(arg)? {
+        // Nothing on a stdin nobody named: cron, systemd, `< /dev/null`.
+        Some((Source::Stdin, bytes)) if arg.is_none() && is_blank(&bytes) => registry_records()?,
+        Some((source, bytes)) => {
+            let records = parse_records(&source, &bytes)?;
+            (Origin::Input(source), records)
+        }
+        None => registry_records()?,
+    };
+    require_some(&origin, records.len(), allow_empty)?;
+    Ok((origin, records))
+}
+
+/// The registry's valid projects, and where they came from.
+fn registry_records<T: DeserializeOwned + crate::model::Checked>()
+-> anyhow::Result<(Origin, Vec<T>)> {
+    let reg = crate::registry::Registry::open(&crate::paths::Paths::from_env()?);
+    let records = reg.load_valid()?;
+    Ok((Origin::Registry(reg.path().to_path_buf()), records))
+}
+
+/// The error for an input without a project, unless `allow_empty`.
+pub fn require_some(origin: &Origin, count: usize, allow_empty: bool) -> anyhow::Result<()> {
+    if count > 0 || allow_empty {
+        return Ok(());
+    }
+    let (what, hint) = match origin {
+        Origin::Input(Source::Stdin) => (
+            "no Project JSON on stdin".to_owned(),
+            "pipe projects in (`registry list --json | ...`), or pass --allow-empty to accept none",
+        ),
+        Origin::Input(Source::File(p)) => (
+            format!("no project in {}", p.display()),
+            "pass --allow-empty to accept a file without projects",
+        ),
+        Origin::Registry(p) => (
+            format!("no project registered in {}", p.display()),
+            "register one with `registry add`, or pass --allow-empty to accept none",
+        ),
+    };
+    Err(crate::cli::error_with_hint(
+        format!("{what}: the input is empty"),
+        hint,
+    ))
+}
+
+/// Whether input bytes hold nothing but whitespace.
+pub fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
 }
 
 /// Output formats.

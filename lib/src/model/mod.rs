@@ -2,11 +2,13 @@
 //! fields freely, rename or remove none without a migration.
 
 mod backup;
+mod check;
 mod conflict;
 mod port;
 mod project;
 
 pub use backup::{Backup, Compression};
+pub use check::{Checked, check_env_key};
 pub use conflict::{Claim, ClaimSource, Conflict};
 pub use port::{PortBinding, Protocol, UNSPECIFIED};
 pub use project::{Project, ProjectPorts, Status};

@@ -362,16 +362,26 @@ const INDEX_MAGIC: &str = "berth-registry-index";
 
 /// The stamp an index file was built for, read from its first line alone.
 pub fn index_stamp(index: &[u8]) -> Option<Stamp> {
-    let head = index.split(|b| *b == b'\n').next()?;
-    parse_index_head(std::str::from_utf8(head).ok()?).map(|(stamp, _)| stamp)
+    index_head(index).map(|(stamp, _)| stamp)
 }
 
-/// `berth-registry-index 1 COUNT STAMP`: the stamp and the number of projects.
-fn parse_index_head(head: &str) -> Option<(Stamp, usize)> {
-    let mut words = head.splitn(4, ' ');
-    (words.next()? == INDEX_MAGIC && words.next()? == "1").then_some(())?;
+/// The stamp an index file was built for and how many of the snapshot's
+/// projects failed [`Checked::check`](crate::model::Checked) then, read from
+/// its first line alone.
+pub fn index_head(index: &[u8]) -> Option<(Stamp, usize)> {
+    let head = index.split(|b| *b == b'\n').next()?;
+    parse_index_head(std::str::from_utf8(head).ok()?).map(|(stamp, _, bad)| (stamp, bad))
+}
+
+/// `berth-registry-index 2 COUNT BAD STAMP`: the stamp, the number of
+/// projects and the number of them that are invalid. (Version 1 indexes
+/// were built without checking the projects, and are rebuilt.)
+fn parse_index_head(head: &str) -> Option<(Stamp, usize, usize)> {
+    let mut words = head.splitn(5, ' ');
+    (words.next()? == INDEX_MAGIC && words.next()? == "2").then_some(())?;
     let count = words.next()?.parse().ok()?;
-    Some((serde_json::from_str(words.next()?).ok()?, count))
+    let bad = words.next()?.parse().ok()?;
+    Some((serde_json::from_str(words.next()?).ok()?, count, bad))
 }
 
 /// One snapshot project in the index: what `add` needs of it, and where
@@ -397,6 +407,8 @@ pub struct IndexEntry<'a> {
 pub struct Index<'a> {
     pub stamp: Stamp,
     pub projects: Vec<IndexEntry<'a>>,
+    /// How many of the projects are invalid.
+    pub bad: usize,
 }
 
 /// A JSON string at the start of `text`, and the rest after it.
@@ -425,7 +437,7 @@ impl<'a> Index<'a> {
     pub fn parse(bytes: &'a [u8]) -> Option<Self> {
         let text = std::str::from_utf8(bytes).ok()?;
         let (head, body) = text.split_once('\n')?;
-        let (stamp, count) = parse_index_head(head)?;
+        let (stamp, count, bad) = parse_index_head(head)?;
         let mut projects = Vec::with_capacity(count);
         for line in body.split_terminator('\n') {
             let mut words = line.splitn(5, ' ');
@@ -450,16 +462,26 @@ impl<'a> Index<'a> {
                 at: Span { offset, len },
             });
         }
-        (projects.len() == count && (count == 0 || body.ends_with('\n')))
-            .then_some(Self { stamp, projects })
+        (projects.len() == count && (count == 0 || body.ends_with('\n'))).then_some(Self {
+            stamp,
+            projects,
+            bad,
+        })
     }
 
-    /// The index of a snapshot in berth's layout, from its lines.
+    /// The index of a snapshot in berth's layout, from its lines. `bad` is
+    /// how many are invalid when the caller knows, else each line is parsed
+    /// whole and checked.
     pub fn build(
         stamp: Stamp,
         lines: &[&'a str],
         spans: &[Span],
+        bad: Option<usize>,
     ) -> Result<Self, (usize, serde_json::Error)> {
+        let bad = match bad {
+            Some(n) => n,
+            None => count_invalid(lines)?,
+        };
         let projects = lines
             .iter()
             .zip(spans)
@@ -475,15 +497,20 @@ impl<'a> Index<'a> {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { stamp, projects })
+        Ok(Self {
+            stamp,
+            projects,
+            bad,
+        })
     }
 
     /// The index file's bytes.
     pub fn encode(&self) -> Vec<u8> {
         use std::fmt::Write as _;
         let mut out = format!(
-            "{INDEX_MAGIC} 1 {} {}\n",
+            "{INDEX_MAGIC} 2 {} {} {}\n",
             self.projects.len(),
+            self.bad,
             serde_json::to_string(&self.stamp).unwrap_or_default()
         );
         for p in &self.projects {
@@ -505,6 +532,17 @@ impl<'a> Index<'a> {
         }
         out.into_bytes()
     }
+}
+
+/// How many projects' lines fail [`Checked::check`](crate::model::Checked).
+fn count_invalid(lines: &[&str]) -> Result<usize, (usize, serde_json::Error)> {
+    use crate::model::{Checked as _, Project};
+    let mut bad = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let p: Project = serde_json::from_str(line).map_err(|e| (i, e))?;
+        bad += usize::from(p.check().is_err());
+    }
+    Ok(bad)
 }
 
 #[cfg(test)]
@@ -594,7 +632,7 @@ mod tests {
                 len: 12,
             },
         ];
-        let bytes = Index::build(stamp, &lines, &spans).unwrap().encode();
+        let bytes = Index::build(stamp, &lines, &spans, None).unwrap().encode();
         let index = Index::parse(&bytes).unwrap();
         assert_eq!(index.stamp, stamp);
         assert_eq!(index_stamp(&bytes), Some(stamp));

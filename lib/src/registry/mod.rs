@@ -24,6 +24,7 @@
 //! [`JOURNAL_LIMIT`] changes (compaction).
 
 mod disk;
+mod reserve;
 
 use std::borrow::Cow;
 use std::fs::{self, File, OpenOptions};
@@ -34,11 +35,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 
 pub use self::disk::FORMAT_VERSION;
 use self::disk::{Entry, Index, Journal, Snapshot, Span, Stamp, bad_json, corrupt, read_or_empty};
-use crate::model::{Project, ProjectPorts};
+pub use self::reserve::{RESERVATION_TTL, Reservation, held_by_others};
+use crate::model::{Checked, Project, ProjectPorts};
 use crate::paths::Paths;
 use crate::store::JsonFile;
 
@@ -56,6 +57,7 @@ pub struct Registry {
     file: JsonFile,
     journal: PathBuf,
     index: PathBuf,
+    reservations: PathBuf,
     journal_limit: usize,
 }
 
@@ -109,6 +111,24 @@ impl<'a> View<'a> {
         within(self.journal, raw)
     }
 
+    /// Report a project that fails [`Checked::check`], naming the file and
+    /// line it is on.
+    fn report_invalid(&self, raw: &str, e: &anyhow::Error) {
+        let (path, text) = if self.in_journal(raw) {
+            (self.reg.journal.as_path(), self.journal)
+        } else {
+            (self.reg.path(), self.snapshot)
+        };
+        crate::cli::warn(
+            &tool_name(),
+            format!(
+                "{} line {}: {e:#}: left out; fix the entry by hand, or `registry remove` it",
+                path.display(),
+                disk::line_of(text, raw)
+            ),
+        );
+    }
+
     /// Parse one project, or name the file and line it is on as corrupt.
     fn parse<P: Deserialize<'a>>(&self, raw: &'a str) -> anyhow::Result<P> {
         serde_json::from_str(raw)
@@ -122,6 +142,7 @@ impl Registry {
         Self {
             journal: path.with_extension("journal"),
             index: path.with_extension("index"),
+            reservations: path.with_extension("reservations"),
             file: JsonFile::new(path),
             journal_limit: JOURNAL_LIMIT,
         }
@@ -209,10 +230,11 @@ impl Registry {
         }
     }
 
-    /// Whether every line of the snapshot read is known to parse: the index
-    /// was built from this very file (same generation, size, change time and
-    /// inode), and berth builds an index only of a snapshot whose every
-    /// project parsed.
+    /// Whether every line of the snapshot read is known to parse and pass
+    /// [`Checked::check`]: the index was built from this very file (same
+    /// generation, size, change time and inode), berth builds an index only
+    /// of a snapshot whose every project parsed, and the index counts the
+    /// invalid ones.
     fn snapshot_checked(&self, files: &Files) -> bool {
         let Some(meta) = &files.meta else {
             return true;
@@ -224,7 +246,7 @@ impl Registry {
         let n = File::open(&self.index)
             .and_then(|f| f.read_at(&mut head, 0))
             .unwrap_or(0);
-        disk::index_stamp(&head[..n]) == Some(Stamp::of(generation, meta))
+        disk::index_head(&head[..n]) == Some((Stamp::of(generation, meta), 0))
     }
 
     /// Whether the journal read belongs to the snapshot read or an older one
@@ -259,17 +281,52 @@ impl Registry {
         view.raws.iter().map(|r| view.parse(r)).collect()
     }
 
-    /// Write every project as a JSON array (or NDJSON) straight from the
-    /// stored text: each project is checked to be one JSON value, but not
-    /// decoded. Nothing is written when a project does not parse.
-    pub fn write_raw(&self, out: &mut impl std::io::Write, ndjson: bool) -> anyhow::Result<()> {
+    /// Every project, read holding the lock.
+    fn load_locked<P: DeserializeOwned>(&self) -> anyhow::Result<Vec<P>> {
+        let files = self.read_locked()?;
+        let view = View::new(self, &files)?;
+        view.raws.iter().map(|r| view.parse(r)).collect()
+    }
+
+    /// Every project that passes [`Checked::check`], sorted by name: what
+    /// other tools are served. Each invalid one is reported on stderr, naming
+    /// it and the file and line it is on, and left out, so one bad entry does
+    /// not break every other project.
+    pub fn load_valid<P: DeserializeOwned + Checked>(&self) -> anyhow::Result<Vec<P>> {
         let files = self.read_files()?;
         let view = View::new(self, &files)?;
-        let checked = self.snapshot_checked(&files);
+        let mut out = Vec::with_capacity(view.raws.len());
         for raw in &view.raws {
-            if !checked || view.in_journal(raw) {
-                view.parse::<&RawValue>(raw)?;
+            let p: P = view.parse(raw)?;
+            match p.check() {
+                Ok(()) => out.push(p),
+                Err(e) => view.report_invalid(raw, &e),
             }
+        }
+        Ok(out)
+    }
+
+    /// Write every valid project as a JSON array (or NDJSON) straight from
+    /// the stored text. The projects of a snapshot the index vouches for are
+    /// not decoded; the others are parsed and checked, and an invalid one is
+    /// reported on stderr and left out. Nothing is written when a project
+    /// does not parse.
+    pub fn write_raw(&self, out: &mut impl std::io::Write, ndjson: bool) -> anyhow::Result<()> {
+        let files = self.read_files()?;
+        let mut view = View::new(self, &files)?;
+        let checked = self.snapshot_checked(&files);
+        let mut invalid = Vec::new();
+        for (i, raw) in view.raws.iter().enumerate() {
+            if !checked || view.in_journal(raw) {
+                let p: Project = view.parse(raw)?;
+                if let Err(e) = p.check() {
+                    invalid.push((i, e));
+                }
+            }
+        }
+        for (i, e) in invalid.iter().rev() {
+            let raw = view.raws.remove(*i);
+            view.report_invalid(raw, e);
         }
         // One project a line, in an array too: compact, greppable, and what
         // lets `ports check` parse ten thousand projects on several threads.
@@ -365,7 +422,8 @@ impl Registry {
                 .iter()
                 .map(serde_json::to_string)
                 .collect::<Result<_, _>>()?;
-            self.rewrite(view.generation + 1, &lines)?;
+            let bad = projects.iter().filter(|p| p.check().is_err()).count();
+            self.rewrite(view.generation + 1, &lines, Some(bad))?;
         }
         Ok(result)
     }
@@ -425,6 +483,7 @@ impl Registry {
             let text = disk::journal_head(generation) + &lines;
             crate::atomic::write(&self.journal, text.as_bytes(), 0o600)?;
         }
+        self.release_registered(&registered, &changes)?;
         Ok(result)
     }
 
@@ -474,6 +533,7 @@ impl Registry {
             return Ok(Index {
                 stamp: snapshot.stamp,
                 projects: Vec::new(),
+                bad: 0,
             }
             .encode());
         }
@@ -498,7 +558,7 @@ impl Registry {
                 len: l.len() as u64,
             })
             .collect();
-        let index = Index::build(stamp, &snap.lines, &spans)
+        let index = Index::build(stamp, &snap.lines, &spans, None)
             .map_err(|(i, e)| bad_json(self.path(), text, snap.lines[i], &e))?
             .encode();
         self.sweep();
@@ -519,6 +579,14 @@ impl Registry {
         if changes.is_empty() && view.changes < self.journal_limit {
             return Ok(result);
         }
+        let put: Vec<String> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Put(name, _) => Some(name.clone()),
+                Change::Remove(_) => None,
+            })
+            .collect();
+        let held = !registered.reservations.is_empty();
         let mut projects: std::collections::BTreeMap<Cow<'_, str>, Cow<'_, str>> = registered
             .summaries
             .iter()
@@ -543,13 +611,42 @@ impl Registry {
                 }
             })
             .collect::<anyhow::Result<_>>()?;
-        self.rewrite(view.generation + 1, &lines)?;
+        self.rewrite(view.generation + 1, &lines, None)?;
+        if held {
+            self.release(&put.iter().map(String::as_str).collect::<Vec<_>>())?;
+        }
         Ok(result)
+    }
+
+    /// Release the reservations of the projects `changes` registered.
+    fn release_registered(
+        &self,
+        registered: &Registered<'_>,
+        changes: &[Change],
+    ) -> anyhow::Result<()> {
+        if registered.reservations.is_empty() {
+            return Ok(());
+        }
+        let put: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Put(name, _) => Some(name.as_str()),
+                Change::Remove(_) => None,
+            })
+            .collect();
+        self.release(&put)
     }
 
     /// Write a new snapshot of `lines` (one project each, sorted by name) as
     /// `generation`, an empty journal for it, and its index. Holding the lock.
-    fn rewrite<S: AsRef<str>>(&self, generation: u64, lines: &[S]) -> anyhow::Result<()> {
+    ///
+    /// `bad` is how many of them are invalid, when the caller knows.
+    fn rewrite<S: AsRef<str>>(
+        &self,
+        generation: u64,
+        lines: &[S],
+        bad: Option<usize>,
+    ) -> anyhow::Result<()> {
         let (bytes, spans) = disk::encode_snapshot(generation, lines);
         self.sweep();
         self.file.replace(&bytes)?;
@@ -564,7 +661,7 @@ impl Registry {
         let lines: Vec<&str> = lines.iter().map(AsRef::as_ref).collect();
         // The index is a cache: a project that does not parse leaves it
         // unwritten, and the next add reports the project.
-        if let Ok(index) = Index::build(stamp, &lines, &spans) {
+        if let Ok(index) = Index::build(stamp, &lines, &spans, bad) {
             crate::atomic::write(&self.index, &index.encode(), 0o600)?;
         } else {
             let _ = fs::remove_file(&self.index);
@@ -578,6 +675,18 @@ impl Registry {
             crate::store::sweep_temp_files(p);
         }
     }
+}
+
+/// The name of the running tool, for warnings.
+fn tool_name() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "berth".to_owned())
 }
 
 /// Whether `part` is a slice of the non-empty `text`.
@@ -632,6 +741,9 @@ enum Whole<'a> {
 /// each one's whole JSON for its full port list when it is needed.
 pub struct Registered<'a> {
     pub summaries: Vec<ProjectSummary<'a>>,
+    /// Ports reserved for projects not registered yet (live ones only).
+    /// A project's own are released when it is registered.
+    pub reservations: Vec<Reservation>,
     wholes: Vec<Whole<'a>>,
     snapshot: Option<File>,
     path: PathBuf,
@@ -684,6 +796,7 @@ impl<'a> Registered<'a> {
         }
         Ok(Self {
             summaries,
+            reservations: reg.reservations()?,
             wholes,
             snapshot,
             path: reg.path().to_path_buf(),
@@ -699,6 +812,7 @@ impl<'a> Registered<'a> {
             .collect::<anyhow::Result<_>>()?;
         Ok(Self {
             summaries,
+            reservations: view.reg.reservations()?,
             wholes: view.raws.iter().map(|r| Whole::Text(r)).collect(),
             snapshot: None,
             path: view.reg.path().to_path_buf(),

@@ -127,9 +127,13 @@ struct InitArgs {
 /// gets a certificate. Every domain is checked before anything is written.
 #[derive(Debug, clap::Args)]
 struct IssueArgs {
-    /// Domains (e.g. shop.test), or `-` for Project JSON on stdin.
+    /// Domains (e.g. shop.test), or `-` for Project JSON on stdin (default:
+    /// stdin when piped and not empty, else the registry's projects). No
+    /// project is an error unless --allow-empty.
     #[arg(value_name = "DOMAIN")]
     domains: Vec<String>,
+    #[command(flatten)]
+    empty: io::EmptyArgs,
     /// Reissue even when the certificate is current.
     #[arg(long)]
     force: bool,
@@ -329,13 +333,9 @@ fn collect_targets(paths: &Paths, args: &IssueArgs) -> anyhow::Result<Vec<Target
     let mut domains: Vec<String> = Vec::new();
     let stdin = args.domains.iter().any(|d| d == "-");
     if stdin || args.domains.is_empty() {
+        // Project JSON from stdin, else the registry's projects.
         let arg = stdin.then(|| PathBuf::from("-"));
-        let Some(projects) = io::read_records::<Project>(arg.as_deref())? else {
-            return Err(error_with_hint(
-                "no domains given",
-                "pass DOMAIN..., or pipe Project JSON: registry list --json | certgen issue -",
-            ));
-        };
+        let (_, projects) = io::read_projects::<Project>(arg.as_deref(), args.empty.allow_empty)?;
         let config = Config::load(paths)?;
         for p in projects {
             if p.domain.is_empty() {

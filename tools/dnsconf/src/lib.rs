@@ -18,7 +18,6 @@ use berth::cli::{Outcome, ResultExt as _, error_with_hint, warn};
 use berth::config::Config;
 use berth::io::{self, OutputArgs};
 use berth::paths::Paths;
-use berth::registry::Registry;
 use berth::{Project, sites, table};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -118,9 +117,12 @@ struct SpecArgs {
     #[arg(value_enum)]
     kind: Kind,
     /// Project JSON for the hosts block (`-` for stdin; default: stdin when
-    /// piped, else the registry).
+    /// piped and not empty, else the registry). No project is an error
+    /// unless --allow-empty.
     #[arg(value_name = "FILE")]
     input: Option<PathBuf>,
+    #[command(flatten)]
+    empty: io::EmptyArgs,
     /// The dev TLD (default: `tld` from config.yaml, else `test`).
     #[arg(long, value_name = "TLD")]
     tld: Option<String>,
@@ -291,7 +293,7 @@ fn render(spec: &SpecArgs) -> anyhow::Result<String> {
             Ok(generate::resolved(&tld, &servers))
         }
         Kind::Hosts => {
-            let projects = projects(spec.input.as_deref())?;
+            let projects = projects(spec.input.as_deref(), spec.empty.allow_empty)?;
             if projects.is_empty() {
                 warn(
                     TOOL,
@@ -305,12 +307,10 @@ fn render(spec: &SpecArgs) -> anyhow::Result<String> {
     }
 }
 
-/// Project JSON from FILE or stdin, else the registry.
-fn projects(input: Option<&Path>) -> anyhow::Result<Vec<Project>> {
-    match io::read_records::<Project>(input)? {
-        Some(projects) => Ok(projects),
-        None => Registry::open(&Paths::from_env()?).load(),
-    }
+/// Project JSON from FILE or stdin, else the registry; none is an error
+/// unless `allow_empty`.
+fn projects(input: Option<&Path>, allow_empty: bool) -> anyhow::Result<Vec<Project>> {
+    Ok(io::read_projects::<Project>(input, allow_empty)?.1)
 }
 
 /// Read a file that may not exist yet.

@@ -70,8 +70,10 @@ struct ScanArgs {
 /// Report every host port claimed more than once.
 ///
 /// Reads Projects from stdin (or FILE, or `-`), from the registry with
-/// --registry (the default on a terminal), or scans compose files and
-/// project folders given as paths.
+/// --registry (the default when no INPUT is given and stdin is a terminal
+/// or carries nothing), or scans compose files and project folders given as
+/// paths. An input without a project is an error (exit 2) unless
+/// --allow-empty: a check of nothing is not a pass.
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
     /// Project JSON (`-` for stdin), compose files or project folders.
@@ -87,6 +89,8 @@ struct CheckArgs {
     #[arg(long)]
     probe: bool,
     #[command(flatten)]
+    empty: io::EmptyArgs,
+    #[command(flatten)]
     output: OutputArgs,
 }
 
@@ -99,6 +103,11 @@ struct AllocArgs {
     /// How many ports.
     #[arg(long, short = 'n', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     count: u16,
+    /// Reserve the ports for project NAME (not registered yet) in the same
+    /// step, under the registry's lock: no other allocation hands them out
+    /// until `registry add` registers NAME, or for 10 minutes.
+    #[arg(long, value_name = "NAME")]
+    claim: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -235,14 +244,16 @@ fn scan(a: &ScanArgs) -> anyhow::Result<Outcome> {
 }
 
 fn check_input(a: &CheckArgs) -> anyhow::Result<Vec<ProjectPorts>> {
+    let allow_empty = a.empty.allow_empty;
     if a.registry {
-        return registry_projects();
+        let reg = Registry::open(&Paths::from_env()?);
+        let projects = reg.load_valid()?;
+        let origin = io::Origin::Registry(reg.path().to_path_buf());
+        io::require_some(&origin, projects.len(), allow_empty)?;
+        return Ok(projects);
     }
     if a.inputs.is_empty() {
-        return match io::read_records::<ProjectPorts>(None)? {
-            Some(projects) => Ok(projects),
-            None => registry_projects(),
-        };
+        return Ok(io::read_projects(None, allow_empty)?.1);
     }
     let mut projects = Vec::new();
     for input in &a.inputs {
@@ -251,7 +262,9 @@ fn check_input(a: &CheckArgs) -> anyhow::Result<Vec<ProjectPorts>> {
                 .extension()
                 .is_some_and(|e| e == "json" || e == "ndjson");
         if is_json {
-            projects.extend(io::read_records::<ProjectPorts>(Some(input))?.unwrap_or_default());
+            // Each JSON input must hold projects: one empty file among
+            // several is as much a mistake as one alone.
+            projects.extend(io::read_projects::<ProjectPorts>(Some(input), allow_empty)?.1);
         } else {
             projects.push(ProjectPorts::from(&project_from_path(input)?));
         }
@@ -334,27 +347,46 @@ fn alloc(a: &AllocArgs) -> anyhow::Result<Outcome> {
         Some(r) => r,
         None => Config::load(&paths)?.port_range,
     };
-    let projects = Registry::open(&paths).load_ports()?;
+    let reg = Registry::open(&paths);
     let system = netstat::listeners();
-    let ports = claims::allocate(
-        range,
-        usize::from(a.count),
-        &projects,
-        &[],
-        system.as_deref(),
-    );
-    if ports.len() < usize::from(a.count) {
-        return Err(error_with_hint(
-            format!(
-                "only {} free port(s) in {}-{}, {} asked for",
-                ports.len(),
-                range.start,
-                range.end,
-                a.count
-            ),
-            "pass a wider --range",
-        ));
-    }
+    let name = a.claim.as_deref().unwrap_or_default();
+    // Nothing is reserved unless every port asked for is found.
+    let pick = |projects: &[ProjectPorts], held: &[berth::registry::Reservation]| {
+        if a.claim.is_some() && projects.iter().any(|p| p.name == name) {
+            return Err(error_with_hint(
+                format!("--claim {name}: project '{name}' is registered already"),
+                "a claim holds ports for a project about to be registered",
+            ));
+        }
+        let reserved: Vec<u16> = berth::registry::held_by_others(held, name)
+            .map(|(_, p)| p)
+            .collect();
+        let ports = claims::allocate(
+            range,
+            usize::from(a.count),
+            projects,
+            &reserved,
+            system.as_deref(),
+        );
+        if ports.len() < usize::from(a.count) {
+            return Err(error_with_hint(
+                format!(
+                    "only {} free port(s) in {}-{}, {} asked for",
+                    ports.len(),
+                    range.start,
+                    range.end,
+                    a.count
+                ),
+                "pass a wider --range",
+            ));
+        }
+        Ok(ports)
+    };
+    let ports = if a.claim.is_some() {
+        reg.reserve(name, pick)?
+    } else {
+        pick(&reg.load_ports()?, &reg.reservations()?)?
+    };
     if a.output.is_json() {
         io::write_json(&ports)?;
     } else {

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use berth::cli::{Outcome, ResultExt as _};
 use berth::config::Config;
 use berth::paths::Paths;
-use berth::registry::Registry;
 use berth::{Project, atomic, io, sites};
 use clap::{Parser, Subcommand};
 
@@ -59,9 +58,12 @@ enum Command {
 /// What both generators take.
 #[derive(Debug, clap::Args)]
 struct GenArgs {
-    /// Project JSON (`-` for stdin; default: stdin when piped, else the registry).
+    /// Project JSON (`-` for stdin; default: stdin when piped and not
+    /// empty, else the registry). No project is an error unless --allow-empty.
     #[arg(value_name = "FILE")]
     input: Option<PathBuf>,
+    #[command(flatten)]
+    empty: io::EmptyArgs,
     /// The dev TLD (default: `tld` from config.yaml, else `test`).
     #[arg(long, value_name = "TLD")]
     tld: Option<String>,
@@ -135,10 +137,7 @@ fn prepare(a: &GenArgs) -> anyhow::Result<(Vec<routes::ProjectRoutes>, routes::O
     if a.https_port == a.http_port {
         anyhow::bail!("--https-port and --http-port are both {}", a.https_port);
     }
-    let projects = match io::read_records::<Project>(a.input.as_deref())? {
-        Some(p) => p,
-        None => Registry::open(&paths).load()?,
-    };
+    let (_, projects) = io::read_projects::<Project>(a.input.as_deref(), a.empty.allow_empty)?;
     let certs = match &a.certs_dir {
         Some(dir) => routes::CertSource::Dir(dir.clone()),
         None => routes::CertSource::Berth(paths),

@@ -7,7 +7,7 @@ use berth::cli::{Outcome, error_with_hint, warn};
 use berth::config::Config;
 use berth::io::{self, OutputArgs};
 use berth::paths::Paths;
-use berth::registry::{ProjectSummary, Registry};
+use berth::registry::{self, ProjectSummary, Registered, Registry};
 use berth::{Project, ProjectPorts, claims, compose, names, netstat};
 
 use crate::{TOOL, view};
@@ -15,10 +15,14 @@ use crate::{TOOL, view};
 /// Register a project folder, or Project JSON with `-`.
 ///
 /// The name defaults to the folder's name made into a DNS label. berth reads
-/// the folder's compose files (with override files, `COMPOSE_FILE` and .env),
-/// records the services and the ports they publish, and allocates an HTTP
-/// port from the configured range that no registered project claims and
-/// nothing on this machine listens on.
+/// the folder's compose files (with override files, `COMPOSE_FILE` and .env)
+/// and records the services and the ports they publish. The HTTP port is the
+/// port the web service publishes (a service named web, app, nginx, ...,
+/// else one whose container port serves HTTP: 80, 8080, 8000, 3000, ...;
+/// --web-service S to choose); only when none publishes one is a port
+/// allocated from the configured range that no registered project claims,
+/// none is reserved for another project, and nothing on this machine
+/// listens on. Every field is checked before anything is written.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The project folder, or `-` for Project JSON on stdin (an object, an array or NDJSON).
@@ -33,38 +37,83 @@ pub struct Args {
     /// The stack the project was generated from (django, laravel, ...).
     #[arg(long, short)]
     stack: Option<String>,
+    /// The compose service whose published port is the project's HTTP port.
+    #[arg(long, value_name = "SERVICE", conflicts_with = "port")]
+    web_service: Option<String>,
+    #[command(flatten)]
+    empty: io::EmptyArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
 
+/// Where a project's HTTP port came from, for messages and hints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PortFrom {
+    /// `--port`.
+    Flag,
+    /// The `"port"` field of piped Project JSON.
+    Json,
+    /// Not given: the web service's published port, else allocated.
+    Unset,
+}
+
 pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
     let config = Config::load(paths)?;
-    let incoming = if a.path.as_os_str() == "-" {
-        let mut list: Vec<Project> = io::read_records(Some(&a.path))?.unwrap_or_default();
-        if list.is_empty() {
-            bail!("no Project JSON on stdin");
-        }
-        if list.len() > 1 && (a.name.is_some() || a.port.is_some()) {
+    let mut incoming: Vec<(Project, PortFrom)> = if a.path.as_os_str() == "-" {
+        let (_, mut list) = io::read_projects::<Project>(Some(&a.path), a.empty.allow_empty)?;
+        if list.len() > 1 && (a.name.is_some() || a.port.is_some() || a.web_service.is_some()) {
             bail!(
-                "--name and --port apply to one project, and stdin holds {}",
+                "--name, --port and --web-service apply to one project, and stdin holds {}",
                 list.len()
             );
         }
-        for p in &mut list {
-            override_fields(p, &a);
-            from_json(p, &config)?;
+        let mut out = Vec::with_capacity(list.len());
+        for mut p in list.drain(..) {
+            let from = if a.port.is_some() {
+                PortFrom::Flag
+            } else if p.port.is_some() {
+                PortFrom::Json
+            } else {
+                PortFrom::Unset
+            };
+            override_fields(&mut p, &a);
+            from_json(&mut p, &config)?;
+            out.push((p, from));
         }
-        list
+        out
     } else {
         let mut p = from_folder(&a.path, a.name.as_deref(), &config)?;
         override_fields(&mut p, &a);
-        vec![p]
+        let from = if a.port.is_some() {
+            PortFrom::Flag
+        } else {
+            PortFrom::Unset
+        };
+        vec![(p, from)]
     };
-    for p in &incoming {
-        names::validate_label("project name", &p.name)?;
-        if let Some(stack) = &p.stack {
-            names::validate_label("stack name", stack)?;
+    for (p, from) in &mut incoming {
+        if *from == PortFrom::Unset
+            && let Some((service, port)) = web_port(p, a.web_service.as_deref())?
+        {
+            eprintln!(
+                "{TOOL}: HTTP port {port}, published by service '{service}'{}",
+                if a.web_service.is_some() {
+                    ""
+                } else {
+                    " (--web-service SERVICE picks another)"
+                }
+            );
+            p.port = Some(port);
         }
+        // Every field, as it will be stored.
+        p.refresh_exposed_ports();
+        p.validate(Some(&config.tld)).with_context(|| {
+            if a.path.as_os_str() == "-" {
+                "invalid Project JSON on stdin".to_owned()
+            } else {
+                format!("cannot register {}", a.path.display())
+            }
+        })?;
     }
     // Ports in use on this machine, read from the kernel: binding candidate
     // ports to test them would be faster, but for that instant it would hold
@@ -74,14 +123,8 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         let mut batch: Vec<ProjectPorts> = Vec::new();
         let mut added = Vec::new();
         let mut warnings = Vec::new();
-        for mut p in incoming {
-            admit(
-                &registered.summaries,
-                &batch,
-                &mut p,
-                &config,
-                system.as_deref(),
-            )?;
+        for (mut p, from) in incoming {
+            admit(registered, &batch, &mut p, from, &config, system.as_deref())?;
             // Full port lists only of the projects that share a port with this one.
             let mine: Vec<u16> = claims::project_claims(&p).map(|c| c.port).collect();
             let sharing: Vec<ProjectPorts> = registered
@@ -207,21 +250,43 @@ pub fn apply_scan(p: &mut Project) -> anyhow::Result<()> {
     for s in &scan.inactive {
         eprintln!("note: service '{s}' is behind an inactive profile and not counted");
     }
-    p.compose_files = scan.compose_files;
+    // `COMPOSE_FILE=./compose.yaml:../shared.yaml` names files as paths
+    // relative to the folder: stored without `.` and `..`.
+    p.compose_files = scan.compose_files.iter().map(|f| lexical(f)).collect();
     p.services = scan.services;
     p.service_ports = scan.service_ports;
     Ok(())
 }
 
-/// Check a new project against the registry (under its lock) and the
-/// projects added before it in the same call, and allocate its port.
+/// A path with `.` and `..` taken out by their meaning as text (no
+/// symbolic link is followed).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Check a new project against the registry (under its lock), the ports
+/// reserved for other projects and the projects added before it in the
+/// same call, and allocate its port.
 fn admit(
-    registered: &[ProjectSummary<'_>],
+    reg: &Registered<'_>,
     batch: &[ProjectPorts],
     p: &mut Project,
+    from: PortFrom,
     config: &Config,
     system: Option<&[netstat::Listener]>,
 ) -> anyhow::Result<()> {
+    let registered: &[ProjectSummary<'_>] = &reg.summaries;
+    let reserved: Vec<(&str, u16)> = registry::held_by_others(&reg.reservations, &p.name).collect();
     let names_paths = || {
         registered
             .iter()
@@ -264,15 +329,36 @@ fn admit(
                     .find(|o| claims::project_ports(*o).any(|p| p == port))
                     .map(|o| o.name.clone())
             });
-        if let Some(owner) = owner {
-            return Err(error_with_hint(
-                format!("port {port} is already claimed by project '{owner}'"),
-                "leave out --port to get a free one",
-            ));
+        let hint = match from {
+            PortFrom::Flag => "leave out --port to get a free one".to_owned(),
+            PortFrom::Json => {
+                format!("the Project JSON sets \"port\": {port}; drop that field to get a free one")
+            }
+            // The web service's own published port: shared, and warned about below.
+            PortFrom::Unset => String::new(),
+        };
+        if from != PortFrom::Unset {
+            if let Some(owner) = owner {
+                return Err(error_with_hint(
+                    format!("port {port} is already claimed by project '{owner}'"),
+                    hint,
+                ));
+            }
+            if let Some((holder, _)) = reserved.iter().find(|(_, r)| *r == port) {
+                return Err(error_with_hint(
+                    format!(
+                        "port {port} is reserved for project '{holder}', which is being created (for at most {} minutes)",
+                        registry::RESERVATION_TTL.as_mins()
+                    ),
+                    hint,
+                ));
+            }
         }
     } else {
-        // Ports of this batch and the project's own published ports are not free either.
+        // Ports of this batch, ports reserved for other projects and the
+        // project's own published ports are not free either.
         let mut also: Vec<u16> = batch.iter().flat_map(claims::project_ports).collect();
+        also.extend(reserved.iter().map(|(_, port)| *port));
         also.extend(p.service_ports.iter().filter_map(|b| b.published));
         let port = claims::allocate(config.port_range, 1, registered, &also, system)
             .first()
@@ -320,4 +406,76 @@ pub fn shared_ports(projects: &[ProjectPorts], p: &Project) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Services whose names say they serve the app over HTTP, best first.
+const WEB_NAMES: &[&str] = &[
+    "web", "app", "nginx", "caddy", "httpd", "apache", "frontend", "server", "proxy", "http",
+];
+
+/// Container ports that serve HTTP, best first.
+const HTTP_TARGETS: &[u16] = &[
+    80, 8080, 8000, 3000, 5000, 4000, 8888, 5173, 4200, 443, 8443,
+];
+
+/// The service whose published TCP port is the project's HTTP port, and
+/// that port: `chosen` (an error when it publishes none), else a service
+/// named like a web server, else one whose container port serves HTTP.
+/// Web tools (adminer, mailpit) have their own hostnames and never count.
+/// `None` when no service fits.
+fn web_port(p: &Project, chosen: Option<&str>) -> anyhow::Result<Option<(String, u16)>> {
+    let published = |service: &str| -> Vec<&berth::PortBinding> {
+        p.service_ports
+            .iter()
+            .filter(|b| {
+                b.service == service && b.protocol == berth::Protocol::Tcp && b.published.is_some()
+            })
+            .collect()
+    };
+    let best = |service: &str| -> Option<u16> {
+        let ports = published(service);
+        HTTP_TARGETS
+            .iter()
+            .find_map(|t| ports.iter().find(|b| b.target == *t))
+            .or(ports.first())
+            .and_then(|b| b.published)
+    };
+    if let Some(s) = chosen {
+        if !p.services.iter().any(|x| x == s) && published(s).is_empty() {
+            return Err(error_with_hint(
+                format!("--web-service {s}: the project has no service '{s}'"),
+                format!("services: {}", p.services.join(", ")),
+            ));
+        }
+        return match best(s) {
+            Some(port) => Ok(Some((s.to_owned(), port))),
+            None => Err(error_with_hint(
+                format!("--web-service {s}: service '{s}' publishes no TCP port"),
+                "publish its port in the compose file, or leave out --web-service",
+            )),
+        };
+    }
+    let mut services: Vec<&str> = Vec::new();
+    for b in &p.service_ports {
+        if !services.contains(&b.service.as_str())
+            && !berth::sites::WEB_TOOLS
+                .iter()
+                .any(|t| t.service == b.service)
+        {
+            services.push(&b.service);
+        }
+    }
+    let by_name = WEB_NAMES
+        .iter()
+        .find_map(|n| services.iter().find(|s| **s == *n && best(s).is_some()));
+    let by_target = || {
+        services.iter().find(|s| {
+            published(s)
+                .iter()
+                .any(|b| HTTP_TARGETS.contains(&b.target))
+        })
+    };
+    Ok(by_name
+        .or_else(by_target)
+        .and_then(|s| best(s).map(|port| ((*s).to_owned(), port))))
 }

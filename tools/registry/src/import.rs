@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use berth::Project;
 use berth::cli::{Outcome, confirm};
+use berth::config::Config;
 use berth::io;
 use berth::names;
 use berth::paths::Paths;
@@ -14,8 +15,9 @@ use berth::store::JsonFile;
 
 /// Load projects from JSON (what `registry export` writes).
 ///
-/// Every project is checked before anything is written: names, duplicates,
-/// ports. With --merge (the default) imported projects are added and replace
+/// Every project is checked before anything is written: every field (as
+/// `registry add` checks it), duplicates. A file without a project is an
+/// error unless --allow-empty (with --replace it would empty the registry). With --merge (the default) imported projects are added and replace
 /// registered ones of the same name; with --replace the registry becomes the
 /// file's contents.
 #[derive(Debug, clap::Args)]
@@ -35,23 +37,28 @@ pub struct Args {
     /// Check the file and show what would change, write nothing.
     #[arg(long)]
     dry_run: bool,
+    #[command(flatten)]
+    empty: io::EmptyArgs,
 }
 
-pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
-    let incoming: Vec<Project> = io::read_records(Some(&a.file))?.unwrap_or_default();
-    let mut seen = HashSet::new();
-    for p in &incoming {
-        names::validate_label("project name", &p.name)
-            .with_context(|| format!("in {}", a.file.display()))?;
-        if !seen.insert(p.name.as_str()) {
-            bail!("{}: project '{}' appears twice", a.file.display(), p.name);
+pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
+    let config = Config::load(paths)?;
+    let (origin, mut incoming) = io::read_projects::<Project>(Some(&a.file), a.empty.allow_empty)?;
+    let mut seen = HashSet::with_capacity(incoming.len());
+    for p in &mut incoming {
+        if p.domain.is_empty() && names::validate_label("project name", &p.name).is_ok() {
+            p.domain = crate::domain(&config, &p.name);
+        }
+        // `registry add` reads exposed_ports to allocate: keep it true.
+        p.refresh_exposed_ports();
+        p.validate(Some(&config.tld))
+            .with_context(|| format!("invalid project in {origin}"))?;
+        if !seen.insert(p.name.clone()) {
+            bail!("{origin}: project '{}' appears twice", p.name);
         }
     }
     let current = reg.load()?;
-    let replaced = incoming
-        .iter()
-        .filter(|p| current.iter().any(|c| c.name == p.name))
-        .count();
+    let replaced = current.iter().filter(|c| seen.contains(&c.name)).count();
     let summary = if a.replace {
         format!(
             "replace {} registered project(s) with {} from {}",
@@ -76,13 +83,11 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
     reg.update(|projects| {
         if a.replace {
             projects.clear();
+        } else {
+            // One pass, not one per imported project.
+            projects.retain(|c| !seen.contains(&c.name));
         }
-        for mut p in incoming {
-            // `registry add` reads exposed_ports to allocate: keep it true.
-            p.refresh_exposed_ports();
-            projects.retain(|c| c.name != p.name);
-            projects.push(p);
-        }
+        projects.extend(incoming);
         Ok((true, ()))
     })?;
     eprintln!("{summary}: done");

@@ -134,7 +134,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 std::io::Write::flush(&mut out)?;
                 return Ok(Outcome::Clean);
             }
-            let mut projects = reg.load()?;
+            // Invalid entries are reported and left out, as in the JSON above.
+            let mut projects: Vec<berth::Project> = reg.load_valid()?;
             if let Some(s) = a.status {
                 projects.retain(|p| p.status == s);
             }

@@ -12,7 +12,7 @@ use berth::cli::{Outcome, confirm, error_with_hint, warn};
 use berth::config::Config;
 use berth::io::{self, Row};
 use berth::paths::Paths;
-use berth::registry::Registry;
+use berth::registry::{self, Registry};
 use berth::{PortBinding, Project, Protocol, claims, names};
 use serde::Serialize;
 
@@ -71,6 +71,107 @@ impl Ctx {
         }
         Ok(got)
     }
+}
+
+/// A port the user named for the app, and whether to check it.
+#[derive(Debug, Clone, Copy)]
+struct Fixed {
+    port: u16,
+    /// `--port`: refused when another project claims it, unless `--force`.
+    /// (A port the folder's `.env` names is the project's own already.)
+    checked: bool,
+    force: bool,
+}
+
+impl Ctx {
+    /// The app's host port (`fixed`, or allocated) and `extra` more ports,
+    /// reserved for the project `name` in the registry in the same step
+    /// under its lock (not with `dry_run`): no other `stackgen new`, `ports
+    /// alloc --claim` or `registry add` takes them before `registry add`
+    /// registers this project, or within [`registry::RESERVATION_TTL`].
+    fn reserve(
+        &self,
+        name: &str,
+        fixed: Option<Fixed>,
+        extra: usize,
+        dry_run: bool,
+    ) -> anyhow::Result<(u16, Vec<u16>)> {
+        let system = berth::netstat::listeners();
+        let range = self.config.port_range;
+        let none_left = || {
+            error_with_hint(
+                format!("no free port left in {}-{}", range.start, range.end),
+                "widen port_range in config.yaml, or pass --port",
+            )
+        };
+        let pick = |projects: &[berth::ProjectPorts], held: &[registry::Reservation]| {
+            let others: Vec<(&str, u16)> = registry::held_by_others(held, name).collect();
+            let mut also: Vec<u16> = others.iter().map(|(_, p)| *p).collect();
+            let app = if let Some(f) = fixed {
+                if f.checked {
+                    check_fixed(f, name, projects, &others)?;
+                }
+                f.port
+            } else {
+                *claims::allocate(range, 1, projects, &also, system.as_deref())
+                    .first()
+                    .ok_or_else(none_left)?
+            };
+            also.push(app);
+            let more = claims::allocate(range, extra, projects, &also, system.as_deref());
+            if more.len() < extra {
+                return Err(none_left());
+            }
+            Ok(std::iter::once(app).chain(more).collect::<Vec<u16>>())
+        };
+        let reg = Registry::open(&self.paths);
+        let ports = if dry_run {
+            pick(&reg.load_ports()?, &reg.reservations()?)?
+        } else {
+            reg.reserve(name, pick)?
+        };
+        Ok((ports[0], ports[1..].to_vec()))
+    }
+}
+
+/// Refuse `--port P` when another project claims P or P is reserved for
+/// one, unless `--force` (then warn).
+fn check_fixed(
+    f: Fixed,
+    name: &str,
+    projects: &[berth::ProjectPorts],
+    reserved: &[(&str, u16)],
+) -> anyhow::Result<()> {
+    let owner = projects
+        .iter()
+        .find(|p| p.name != name && claims::project_ports(*p).any(|x| x == f.port))
+        .map(|p| (p.name.as_str(), "claimed by"))
+        .or_else(|| {
+            reserved
+                .iter()
+                .find(|(_, x)| *x == f.port)
+                .map(|(n, _)| (*n, "reserved for"))
+        });
+    let Some((owner, how)) = owner else {
+        return Ok(());
+    };
+    if f.force {
+        warn(
+            TOOL,
+            format!(
+                "port {} is also {how} project '{owner}' (--force); the two cannot run at once",
+                f.port
+            ),
+        );
+        return Ok(());
+    }
+    Err(error_with_hint(
+        format!(
+            "--port {}: the port is already {how} project '{owner}'",
+            f.port
+        ),
+        "leave out --port to get a free one, or pass --force to take it anyway",
+    ))
 }
 
 fn is_secret_in(keys: &BTreeSet<String>) -> impl Fn(&str) -> bool + '_ {
@@ -252,9 +353,18 @@ fn new_ports(
         .get("APP_PORT")
         .and_then(|p| p.parse::<u16>().ok())
         .filter(|p| *p > 0);
-    let app_port = match a.port.or(env_port) {
-        Some(p) => p,
-        None => ctx.allocate(1, &[])?[0],
+    let fixed = match (a.port, env_port) {
+        (Some(port), _) => Some(Fixed {
+            port,
+            checked: true,
+            force: a.force,
+        }),
+        (None, Some(port)) => Some(Fixed {
+            port,
+            checked: false,
+            force: false,
+        }),
+        (None, None) => None,
     };
     let mut wanted = Vec::new();
     for s in &a.publish {
@@ -262,7 +372,7 @@ fn new_ports(
             wanted.push((s.clone(), target));
         }
     }
-    let hosts = ctx.allocate(wanted.len(), &[app_port])?;
+    let (app_port, hosts) = ctx.reserve(&a.name, fixed, wanted.len(), a.dry_run)?;
     let mut published: BTreeMap<String, Vec<(u16, u16)>> = BTreeMap::new();
     for ((s, target), host) in wanted.into_iter().zip(hosts) {
         published.entry(s).or_default().push((host, target));

@@ -88,7 +88,11 @@ pub enum Mode {
 /// stack's framework and adds the Docker setup without touching the code.
 ///
 /// The app's host port comes from the registry's allocator (the port range
-/// in config.yaml; no registered project claims it, nothing listens on it).
+/// in config.yaml; no registered project claims it, nothing listens on it)
+/// and is reserved for the project in the registry in the same step, so
+/// that parallel `stackgen new ... --json | registry add -` pipelines never
+/// get the same port; `registry add` of the project releases the
+/// reservation, which otherwise expires after 10 minutes.
 /// Other services publish nothing unless named in --publish, then on
 /// 127.0.0.1 only, with allocated ports.
 #[derive(Debug, clap::Args)]
@@ -115,9 +119,13 @@ struct NewArgs {
     /// setup and the stack's starter files only.
     #[arg(long)]
     no_generator: bool,
-    /// Use this host port for the app instead of allocating one.
+    /// Use this host port for the app instead of allocating one (refused
+    /// when another project claims it, unless --force).
     #[arg(long, short, value_parser = clap::value_parser!(u16).range(1..))]
     port: Option<u16>,
+    /// Take the --port another project claims anyway (the two cannot run at once).
+    #[arg(long, requires = "port")]
+    force: bool,
     /// Show what would be written (a unified diff) and write nothing.
     #[arg(long)]
     dry_run: bool,
