@@ -78,14 +78,22 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// Forge a leaf for `name` signed with the berth CA key, as a thief of the key would.
 fn forge(h: &Harness, name: &str) -> (PathBuf, PathBuf) {
-    let key = h.path().join(format!("forged-{name}.key"));
-    let csr = h.path().join(format!("forged-{name}.csr"));
-    let cert = h.path().join(format!("forged-{name}.pem"));
     let san = if name.parse::<std::net::IpAddr>().is_ok() {
         format!("subjectAltName=IP:{name}")
     } else {
         format!("subjectAltName=DNS:{name}")
     };
+    let cert = forge_with(h, name, "/", &san);
+    (cert, h.path().join(format!("forged-{name}.key")))
+}
+
+/// Forge a leaf named `tag` with the CA key: `subject` (`/` for none) and the
+/// extension lines `ext` (openssl x509 -extfile syntax). Returns the certificate.
+fn forge_with(h: &Harness, tag: &str, subject: &str, ext: &str) -> PathBuf {
+    let key = h.path().join(format!("forged-{tag}.key"));
+    let csr = h.path().join(format!("forged-{tag}.csr"));
+    let cert = h.path().join(format!("forged-{tag}.pem"));
+    let extfile = h.write(&format!("forged-{tag}.ext"), &format!("{ext}\n"));
     let (code, out) = prog(
         "openssl",
         &[
@@ -99,9 +107,7 @@ fn forge(h: &Harness, name: &str) -> (PathBuf, PathBuf) {
             "-keyout",
             s(&key),
             "-subj",
-            &format!("/CN={name}"),
-            "-addext",
-            &san,
+            "/",
             "-out",
             s(&csr),
         ],
@@ -114,20 +120,27 @@ fn forge(h: &Harness, name: &str) -> (PathBuf, PathBuf) {
             "-req",
             "-in",
             s(&csr),
+            "-subj",
+            subject,
             "-CA",
             s(&ca_pem(h)),
             "-CAkey",
             s(&ca_key(h)),
-            "-copy_extensions",
-            "copy",
+            "-set_serial",
+            &format!(
+                "0x{:x}",
+                std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos()
+            ),
+            "-extfile",
+            s(&extfile),
             "-days",
             "30",
             "-out",
             s(&cert),
         ],
     );
-    assert_eq!(code, 0, "{out}");
-    (cert, key)
+    assert_eq!(code, 0, "{tag}: {out}");
+    cert
 }
 
 #[test]
@@ -151,6 +164,8 @@ fn init_creates_a_constrained_ca_with_a_private_key() {
         serde_json::json!(["127.0.0.0/8", "::1/128"])
     );
     assert_eq!(v["key"], "ecdsa-256");
+    assert_eq!(v["missing_limits"], serde_json::json!([]));
+    assert_eq!(v["public_names"], serde_json::json!([]));
     assert!(
         !r.stdout.contains("PRIVATE KEY"),
         "the key never reaches stdout"
@@ -162,8 +177,17 @@ fn init_creates_a_constrained_ca_with_a_private_key() {
         &["x509", "-in", s(&ca_pem(&h)), "-noout", "-text"],
     );
     assert_eq!(code, 0, "{text}");
+    // Not critical: Go refuses a CA whose critical name constraints hold a
+    // directory name; OpenSSL, NSS and Go enforce them all the same.
+    assert!(!text.contains("Name Constraints: critical"), "{text}");
     for want in [
-        "X509v3 Name Constraints: critical",
+        "X509v3 Name Constraints:",
+        "X509v3 Extended Key Usage:",
+        "TLS Web Server Authentication",
+        "Excluded:",
+        "email:invalid",
+        "URI:invalid",
+        "DirName:CN = invalid",
         "DNS:test",
         "DNS:localhost",
         "DNS:internal",
@@ -1296,4 +1320,345 @@ fn untrust_also_removes_an_earlier_ca() {
         &["-L", "-d", &format!("sql:{}", nssdb.display())],
     );
     assert!(!list.contains("berth development CA"), "{list}");
+}
+
+/// Issue #14: a leaked CA key signs only TLS server certificates for the dev
+/// names. Each leaf is forged with the CA key as a thief would (openssl x509
+/// -req with extensions) and checked by the real OpenSSL and NSS verifiers.
+#[test]
+fn a_leaked_ca_key_signs_only_tls_server_certificates_for_the_dev_names() {
+    if !require("openssl") || !require("vfychain") || !require("certutil") {
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    let ca = ca_pem(&h);
+    // NSS trusts the CA as `certgen trust` adds it (C,,: a CA for TLS servers).
+    let nss = h.path().join("nssdb");
+    std::fs::create_dir(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    let (code, out) = prog("certutil", &["-N", "-d", &db, "--empty-password"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = prog(
+        "certutil",
+        &["-A", "-d", &db, "-n", "berth", "-t", "C,,", "-i", s(&ca)],
+    );
+    assert_eq!(code, 0, "{out}");
+    // vfychain usages: 0 TLS client, 1 TLS server, 4 email signer.
+    let nss_verify = |cert: &Path, usage: &str| {
+        let (_, out) = prog("vfychain", &["-d", &db, "-a", "-u", usage, s(cert)]);
+        (out.contains("Chain is good"), out)
+    };
+    let cases: &[(&str, &str, &str, &str, &str, &str)] = &[
+        // tag, subject, extensions, openssl -purpose, openssl error, vfychain usage
+        (
+            "email-san",
+            "/",
+            "subjectAltName=DNS:x.test,email:boss@bank.com\nextendedKeyUsage=serverAuth",
+            "any",
+            "permitted subtree violation",
+            "1",
+        ),
+        (
+            "email-invalid",
+            "/",
+            "subjectAltName=DNS:x.test,email:a@invalid",
+            "any",
+            "excluded subtree violation",
+            "1",
+        ),
+        (
+            "uri-san",
+            "/",
+            "subjectAltName=DNS:x.test,URI:https://x.test/",
+            "any",
+            "permitted subtree violation",
+            "1",
+        ),
+        (
+            "uri-invalid",
+            "/",
+            "subjectAltName=DNS:x.test,URI:https://invalid/",
+            "any",
+            "excluded subtree violation",
+            "1",
+        ),
+        (
+            "client-auth",
+            "/",
+            "subjectAltName=DNS:x.test\nextendedKeyUsage=clientAuth",
+            "sslclient",
+            "unsuitable certificate purpose",
+            "0",
+        ),
+        (
+            "email-protection",
+            "/",
+            "subjectAltName=DNS:x.test\nextendedKeyUsage=emailProtection",
+            "smimesign",
+            "unsuitable certificate purpose",
+            "4",
+        ),
+        (
+            "smime",
+            "/",
+            "subjectAltName=email:a@x.test\nextendedKeyUsage=emailProtection",
+            "smimesign",
+            "unsuitable certificate purpose",
+            "4",
+        ),
+        (
+            "outside",
+            "/",
+            "subjectAltName=DNS:google.com\nextendedKeyUsage=serverAuth",
+            "sslserver",
+            "permitted subtree violation",
+            "1",
+        ),
+        (
+            "directory-name",
+            "/O=Bank/CN=x.test",
+            "subjectAltName=DNS:x.test\nextendedKeyUsage=serverAuth",
+            "sslserver",
+            "permitted subtree violation",
+            "1",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (tag, subject, ext, purpose, why, usage) in cases {
+        let cert = forge_with(&h, tag, subject, ext);
+        let (code, out) = prog(
+            "openssl",
+            &["verify", "-purpose", purpose, "-CAfile", s(&ca), s(&cert)],
+        );
+        if code == 0 || !out.contains(why) {
+            failures.push(format!("openssl -purpose {purpose} {tag}: {out}"));
+        }
+        let (good, out) = nss_verify(&cert, usage);
+        if good {
+            failures.push(format!("vfychain -u {usage} {tag}: {out}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // A proper server leaf for a dev name verifies with both, as does certgen's own.
+    let proper = forge_with(
+        &h,
+        "proper",
+        "/",
+        "subjectAltName=DNS:x.test\nextendedKeyUsage=serverAuth",
+    );
+    h.cmd("certgen").args(["issue", "x.test"]).run().success();
+    let issued = cert_dir(&h, "x.test").join("cert.pem");
+    for cert in [&proper, &issued] {
+        let (code, out) = prog(
+            "openssl",
+            &[
+                "verify",
+                "-purpose",
+                "sslserver",
+                "-CAfile",
+                s(&ca),
+                s(cert),
+            ],
+        );
+        assert_eq!(code, 0, "{out}");
+        let (good, out) = nss_verify(cert, "1");
+        assert!(good, "{}: {out}", cert.display());
+    }
+    let r = h.cmd("certgen").args(["status", "--json"]).run().success();
+    assert_eq!(r.json()["ca"]["missing_limits"], serde_json::json!([]));
+    assert!(!r.stderr.contains("lacks"), "{}", r.stderr);
+}
+
+/// Issue #14: `init --tld com` made a CA that signs google.com.
+#[test]
+fn init_refuses_a_public_tld_unless_allowed_and_then_names_the_risk() {
+    if !require("openssl") {
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    let before = snapshot(&h.home().join("ca"));
+    h.cmd("certgen")
+        .args(["init", "--force", "--yes", "--tld", "com"])
+        .run()
+        .code_is(2)
+        .stderr_has("certgen: error: refusing --tld 'com': com is not reserved for private use")
+        .stderr_has("hint: ")
+        .stderr_has("--allow-public-tld");
+    h.cmd("certgen")
+        .args(["init", "--force", "--yes", "--tld", "Shop.Example.COM."])
+        .run()
+        .code_is(2)
+        .stderr_has("example.com is not reserved");
+    // The config's tld is checked the same way, naming the file.
+    let config = h.write("home/config.yaml", "tld: dev\n");
+    h.cmd("certgen")
+        .args(["init", "--force", "--yes"])
+        .run()
+        .code_is(2)
+        .stderr_has(&format!("refusing tld 'dev' in {}", config.display()));
+    assert_eq!(
+        snapshot(&h.home().join("ca")),
+        before,
+        "the CA is untouched"
+    );
+
+    // A name the user declares private in config is accepted.
+    h.write(
+        "home/config.yaml",
+        "tld: internal\nreserved_tlds: [corp.example.com]\n",
+    );
+    let r = h
+        .cmd("certgen")
+        .args([
+            "init",
+            "--force",
+            "--yes",
+            "--tld",
+            "corp.example.com",
+            "--tld",
+            "home.arpa",
+            "--json",
+        ])
+        .run()
+        .success();
+    assert_eq!(
+        r.json()["permitted_dns"],
+        serde_json::json!([
+            "internal",
+            "test",
+            "localhost",
+            "corp.example.com",
+            "home.arpa"
+        ])
+    );
+    assert_eq!(r.json()["public_names"], serde_json::json!([]));
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+
+    // --allow-public-tld makes it, with a warning naming the risk; status keeps saying so.
+    std::fs::remove_file(h.home().join("config.yaml")).unwrap();
+    let r = h
+        .cmd("certgen")
+        .args([
+            "init",
+            "--force",
+            "--yes",
+            "--tld",
+            "com",
+            "--allow-public-tld",
+            "--json",
+        ])
+        .run()
+        .success()
+        .stderr_has("certgen: warning: the CA may sign for public names (com)")
+        .stderr_has("impersonate");
+    assert_eq!(r.json()["public_names"], serde_json::json!(["com"]));
+    h.cmd("certgen")
+        .args(["issue", "google.com"])
+        .run()
+        .success();
+    let (code, out) = prog(
+        "openssl",
+        &[
+            "verify",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            s(&ca_pem(&h)),
+            s(&cert_dir(&h, "google.com").join("cert.pem")),
+        ],
+    );
+    assert_eq!(code, 0, "the flag does what it says: {out}");
+    h.cmd("certgen")
+        .args(["status"])
+        .run()
+        .code_is(1)
+        .stderr_has("may sign for public names (com)")
+        .stderr_has("certgen init --force");
+}
+
+/// Issue #14: a CA made before the constraints is reported by `status`, with
+/// how to re-create it, and never replaced behind the user's back.
+#[test]
+fn status_says_an_older_ca_lacks_the_constraints_and_keeps_it() {
+    if !require("openssl") {
+        return;
+    }
+    let h = Harness::new();
+    // What certgen made before: name constraints on DNS and IP only, no EKU.
+    let dir = h.home().join("ca");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cnf = h.write(
+        "old-ca.cnf",
+        "[req]\ndistinguished_name=dn\nx509_extensions=v3\nprompt=no\n[dn]\nO=berth\nCN=berth development CA (old)\n\
+         [v3]\nbasicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n\
+         nameConstraints=critical,permitted;DNS:test,permitted;DNS:localhost,permitted;IP:127.0.0.0/255.0.0.0\n",
+    );
+    let (code, out) = prog(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "3650",
+            "-config",
+            s(&cnf),
+            "-keyout",
+            s(&ca_key(&h)),
+            "-out",
+            s(&ca_pem(&h)),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    std::fs::set_permissions(ca_key(&h), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let before = snapshot(&dir);
+    let r = h
+        .cmd("certgen")
+        .args(["status"])
+        .run()
+        .code_is(1)
+        .stderr_has("certgen: warning: the CA at")
+        .stderr_has("lacks the constraints certgen now sets (server-auth-only, no-email, no-uri, no-directory-name)")
+        .stderr_has("hint: re-create it with `certgen init --force`");
+    assert!(
+        r.stdout.contains("lacks       server-auth-only"),
+        "{}",
+        r.stdout
+    );
+    let r = h.cmd("certgen").args(["status", "--json"]).run().code_is(1);
+    assert_eq!(
+        r.json()["ca"]["missing_limits"],
+        serde_json::json!([
+            "server-auth-only",
+            "no-email",
+            "no-uri",
+            "no-directory-name"
+        ])
+    );
+    // It still issues (with the same warning) and is never replaced.
+    h.cmd("certgen")
+        .args(["issue", "x.test"])
+        .run()
+        .success()
+        .stderr_has("lacks the constraints");
+    let (code, out) = prog(
+        "openssl",
+        &[
+            "verify",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            s(&ca_pem(&h)),
+            s(&cert_dir(&h, "x.test").join("cert.pem")),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(snapshot(&dir), before, "the old CA is kept as it was");
 }

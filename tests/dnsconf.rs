@@ -632,3 +632,88 @@ fn without_permission_it_says_root_is_needed_and_writes_nothing() {
     );
     perm(&etc, 0o755);
 }
+
+/// Issue #11: `dnsconf test shop` tests the registered project's domain, and
+/// for a name that is no project suggests NAME.TLD.
+#[test]
+fn test_takes_a_project_name_and_suggests_the_domain_for_others() {
+    if !require(dnsmasq()) {
+        return;
+    }
+    let h = Harness::new();
+    h.write("shop/compose.yaml", "services:\n  web:\n    image: nginx\n");
+    h.cmd("registry")
+        .args(["add", "shop", "--port", "5103"])
+        .run()
+        .success();
+    let conf = h.write(
+        "berth.conf",
+        &h.cmd("dnsconf")
+            .args(["generate", "dnsmasq"])
+            .run()
+            .success()
+            .stdout,
+    );
+    let (_dnsmasq, port) = start_dnsmasq(h.path(), &conf);
+    let server = format!("127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h
+        .cmd("dnsconf")
+        .args([
+            "test",
+            "probe.test",
+            "--server",
+            &server,
+            "--timeout",
+            "300",
+        ])
+        .run()
+        .code
+        != 0
+    {
+        assert!(Instant::now() < deadline, "dnsmasq never answered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let r = h
+        .cmd("dnsconf")
+        .args(["test", "shop", "--server", &server, "--json"])
+        .run()
+        .success();
+    let v = r.json();
+    assert_eq!(v["name"], "shop.test");
+    assert_eq!(v["project"], "shop");
+    assert_eq!(v["loopback"], true);
+    h.cmd("dnsconf")
+        .args(["test", "Shop.", "--server", &server])
+        .run()
+        .success()
+        .stdout_has("127.0.0.1");
+    // A full name is taken as given, with no project in the JSON.
+    let r = h
+        .cmd("dnsconf")
+        .args(["test", "shop.test", "--server", &server, "--json"])
+        .run()
+        .success();
+    assert!(r.json().get("project").is_none(), "{}", r.stdout);
+    // Not a project: resolved as given; when that fails, the domain is suggested.
+    let r = h
+        .cmd("dnsconf")
+        .args(["test", "cart", "--server", &server, "--timeout", "500"])
+        .run()
+        .code_is(1)
+        .stderr_has("dnsconf: cart does not resolve through the DNS server")
+        .stderr_has("hint: did you mean cart.test? (no registered project is named cart)");
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    // The config's tld is the one suggested and the one a project name gets.
+    h.write("home/config.yaml", "tld: internal\n");
+    h.cmd("dnsconf")
+        .args(["test", "cart", "--server", &server, "--timeout", "500"])
+        .run()
+        .code_is(1)
+        .stderr_has("did you mean cart.internal?");
+    h.cmd("dnsconf")
+        .args(["test", "shop!", "--server", &server])
+        .run()
+        .code_is(2)
+        .stderr_has("dnsconf: error:");
+}

@@ -564,6 +564,46 @@ fn bad_input_exits_2_and_writes_nothing() {
     }
 }
 
+/// Issue #14: `-o LINK` to a file owned by nobody, mode 0666, left a new
+/// world-writable file owned by nobody in place of the link.
+#[test]
+fn output_through_a_symlink_replaces_the_target_without_widening_or_giving_it_away() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let h = Harness::new();
+    let target = h.write("elsewhere/Caddyfile", "# someone else's file\n");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let me = std::fs::metadata(&target).unwrap().uid();
+    // As root the file goes to nobody, as in the issue; as anyone else it stays
+    // theirs and the mode and link checks still apply.
+    let given = std::os::unix::fs::chown(&target, Some(65_534), Some(65_534)).is_ok();
+    assert_eq!(given, me == 0);
+    let link = h.path().join("Caddyfile.link");
+    std::os::unix::fs::symlink("elsewhere/Caddyfile", &link).unwrap();
+    h.cmd("proxyconf")
+        .args(["caddy", "-o"])
+        .arg(&link)
+        .stdin(r#"{"name":"shop","domain":"shop.test","port":5100}"#)
+        .run()
+        .success()
+        .stderr_has("wrote");
+    let l = std::fs::symlink_metadata(&link).unwrap();
+    assert!(l.file_type().is_symlink(), "the link stays a link");
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(
+        text.contains("shop.test") && text.contains(":5100"),
+        "{text}"
+    );
+    let m = std::fs::metadata(&target).unwrap();
+    assert_eq!(m.mode() & 0o7777, 0o644, "not world-writable");
+    assert_eq!(m.uid(), me, "owned by who wrote it, not nobody");
+    assert_ne!(m.gid(), 65_534);
+    let names: Vec<_> = std::fs::read_dir(h.path().join("elsewhere"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "no temp file left: {names:?}");
+}
+
 #[test]
 fn registry_output_feeds_proxyconf_and_dnsconf() {
     let h = Harness::new();

@@ -40,6 +40,33 @@ pub fn cert_paths(paths: &Paths, domain: &str) -> CertPaths {
     }
 }
 
+/// Names reserved for private use, never delegated on the public Internet
+/// (RFC 2606, RFC 6761, RFC 6762, RFC 8375, ICANN's `.internal`): a CA that may
+/// sign for them cannot be used against a real site.
+pub const PRIVATE_TLDS: &[&str] = &[
+    "test",
+    "localhost",
+    "internal",
+    "home.arpa",
+    "local",
+    "example",
+    "invalid",
+];
+
+/// Whether `name` (lower case, no trailing dot) is one of [`PRIVATE_TLDS`] or
+/// of `reserved` (the config's `reserved_tlds`), or lies under one.
+pub fn is_private_name(name: &str, reserved: &[String]) -> bool {
+    let under = |base: &str| {
+        let base = base.trim_matches('.');
+        !base.is_empty()
+            && (name.eq_ignore_ascii_case(base)
+                || name.len() > base.len()
+                    && name.as_bytes()[name.len() - base.len() - 1] == b'.'
+                    && name[name.len() - base.len()..].eq_ignore_ascii_case(base))
+    };
+    PRIVATE_TLDS.iter().copied().any(under) || reserved.iter().any(|r| under(r))
+}
+
 /// The CA certificate and its private key: `(DATA/ca/ca.pem, DATA/ca/ca-key.pem)`.
 pub fn ca_paths(paths: &Paths) -> (PathBuf, PathBuf) {
     let dir = ca_dir(paths);
@@ -49,6 +76,34 @@ pub fn ca_paths(paths: &Paths) -> (PathBuf, PathBuf) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_names_are_the_reserved_tlds_and_what_config_adds() {
+        let corp = vec!["Corp.Example.COM.".to_owned()];
+        for name in [
+            "test",
+            "shop.test",
+            "localhost",
+            "a.home.arpa",
+            "x.internal",
+            "dev.corp.example.com",
+            "corp.example.com",
+        ] {
+            assert!(is_private_name(name, &corp), "{name}");
+        }
+        for name in [
+            "com",
+            "google.com",
+            "arpa",
+            "xtest",
+            "dev",
+            "example.com",
+            "notcorp.example.com",
+        ] {
+            assert!(!is_private_name(name, &corp), "{name}");
+        }
+        assert!(!is_private_name("anything", &[String::new()]));
+    }
 
     #[test]
     fn layout_is_stable() {

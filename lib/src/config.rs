@@ -72,6 +72,9 @@ pub struct Config {
     pub backup_dir: PathBuf,
     /// A folder of the user's own templates (stacks, CI).
     pub templates: Option<PathBuf>,
+    /// Names besides the reserved TLDs that are private here (a company's
+    /// internal domain): certgen's CA may sign for them without --allow-public-tld.
+    pub reserved_tlds: Vec<String>,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             tld: "test".into(),
             backup_dir: PathBuf::from(".berth/backups"),
             templates: None,
+            reserved_tlds: Vec::new(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The local CA: created with X.509 name constraints (dev TLDs, loopback
-//! addresses), loaded back with checks that it is ours and whole.
+//! addresses; no email, URI or directory names) and for TLS servers only,
+//! loaded back with checks that it is ours and whole.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -8,11 +9,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use berth::cli::{ResultExt as _, error_with_hint};
+use berth::config::Config;
 use berth::paths::Paths;
 use jiff::Timestamp;
 use rcgen::{
-    BasicConstraints, CertificateParams, CidrSubnet, DnType, GeneralSubtree, IsCa, KeyPair,
-    KeyUsagePurpose, NameConstraints,
+    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
 };
 use serde::Serialize;
 use x509_parser::prelude::{FromDer as _, GeneralName, X509Certificate};
@@ -72,6 +74,11 @@ pub struct CaInfo {
     pub permitted_dns: Vec<String>,
     /// Address ranges the CA may issue for.
     pub permitted_ip: Vec<String>,
+    /// Limits of a current berth CA that this one lacks (a CA made by an
+    /// older certgen): `server-auth-only`, `no-email`, `no-uri`, `no-directory-name`.
+    pub missing_limits: Vec<&'static str>,
+    /// Permitted names that are not reserved for private use (`--allow-public-tld`).
+    pub public_names: Vec<String>,
     pub cert: PathBuf,
     pub key_file: PathBuf,
 }
@@ -142,22 +149,15 @@ pub fn create(tlds: &[String], kind: KeyKind) -> anyhow::Result<(String, String)
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    let mut permitted: Vec<GeneralSubtree> = tlds
-        .iter()
-        .map(|t| GeneralSubtree::DnsName(t.clone()))
-        .collect();
-    permitted.push(GeneralSubtree::IpAddress(CidrSubnet::from_v4_prefix(
-        [127, 0, 0, 0],
-        8,
-    )));
-    permitted.push(GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
-        IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
-        128,
-    )));
-    params.name_constraints = Some(NameConstraints {
-        permitted_subtrees: permitted,
-        excluded_subtrees: Vec::new(),
-    });
+    // For TLS servers only: OpenSSL, NSS and Go refuse a leaf for client
+    // auth, S/MIME or code signing under a CA whose EKU lacks it.
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params
+        .custom_extensions
+        .push(CustomExtension::from_oid_content(
+            &NAME_CONSTRAINTS_OID,
+            name_constraints(tlds),
+        ));
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::hours(1);
     params.not_after = now + time::Duration::days(CA_YEARS * 365);
@@ -166,6 +166,73 @@ pub fn create(tlds: &[String], kind: KeyKind) -> anyhow::Result<(String, String)
         .self_signed(&key)
         .context("cannot sign the CA certificate")?;
     Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// id-ce-nameConstraints (RFC 5280, 4.2.1.10).
+const NAME_CONSTRAINTS_OID: [u64; 4] = [2, 5, 29, 30];
+/// The host that permitted and excluded email and URI subtrees both name, so
+/// that no address of either kind is left: a name must match the permitted
+/// subtree of its type and then matches the excluded one.
+const NO_NAMES_HOST: &str = "invalid";
+
+/// DER tag-length-value.
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// The NameConstraints value: permitted DNS `tlds`, 127.0.0.0/8 and ::1;
+/// every email address and URI excluded; directory names only `CN=invalid`.
+///
+/// Directory names are limited by a permitted subtree alone: NSS counts the
+/// empty subject of berth's leaves as inside any excluded directory name and
+/// rejects them, while OpenSSL and NSS accept an empty subject under a
+/// permitted one and refuse every other subject (`CN=google.com`, `O=Bank`).
+///
+/// rcgen has no URI subtrees, so the extension is encoded here. It is not
+/// marked critical: Go rejects a CA whose critical name constraints hold a
+/// directory name ("unhandled critical extension"), while OpenSSL, NSS and
+/// Go all enforce the constraints they know whatever the flag says.
+fn name_constraints(tlds: &[String]) -> Vec<u8> {
+    // GeneralSubtree ::= SEQUENCE { base GeneralName } (minimum 0, no maximum).
+    let subtree = |name: Vec<u8>| tlv(0x30, &name);
+    // GeneralName tags: rfc822Name [1], dNSName [2], directoryName [4] (explicit), URI [6], iPAddress [7].
+    let email = || subtree(tlv(0x81, NO_NAMES_HOST.as_bytes()));
+    let uri = || subtree(tlv(0x86, NO_NAMES_HOST.as_bytes()));
+    let mut permitted: Vec<u8> = tlds
+        .iter()
+        .flat_map(|t| subtree(tlv(0x82, t.as_bytes())))
+        .collect();
+    permitted.extend(subtree(tlv(0x87, &[127, 0, 0, 0, 255, 0, 0, 0])));
+    let mut v6 = [0u8; 32];
+    v6[15] = 1;
+    v6[16..].fill(0xff);
+    permitted.extend(subtree(tlv(0x87, &v6)));
+    permitted.extend(email());
+    permitted.extend(uri());
+    // Name ::= SEQUENCE { SET { SEQUENCE { id-at-commonName, UTF8String } } }.
+    let mut cn = tlv(0x06, &[0x55, 0x04, 0x03]);
+    cn.extend(tlv(0x0c, NO_NAMES_HOST.as_bytes()));
+    let name = tlv(0x30, &tlv(0x31, &tlv(0x30, &cn)));
+    permitted.extend(subtree(tlv(0xa4, &name)));
+    let mut excluded = email();
+    excluded.extend(uri());
+    let mut body = tlv(0xa0, &permitted);
+    body.extend(tlv(0xa1, &excluded));
+    tlv(0x30, &body)
 }
 
 /// A random positive 16-byte serial number.
@@ -256,11 +323,16 @@ pub fn load(paths: &Paths) -> anyhow::Result<Ca> {
             key_path.display()
         )));
     }
-    let constraints = x
+    let (constraints, excluded) = x
         .name_constraints()
         .ok()
         .flatten()
-        .and_then(|nc| nc.value.permitted_subtrees.clone())
+        .map(|nc| {
+            (
+                nc.value.permitted_subtrees.clone().unwrap_or_default(),
+                nc.value.excluded_subtrees.clone().unwrap_or_default(),
+            )
+        })
         .unwrap_or_default();
     let mut permitted_dns = Vec::new();
     let mut permitted_ip = Vec::new();
@@ -271,6 +343,42 @@ pub fn load(paths: &Paths) -> anyhow::Result<Ca> {
             _ => {}
         }
     }
+    let mut missing_limits = Vec::new();
+    let server_only = x.extended_key_usage().ok().flatten().is_some_and(|e| {
+        let u = &e.value;
+        u.server_auth
+            && !(u.any
+                || u.client_auth
+                || u.code_signing
+                || u.email_protection
+                || u.time_stamping
+                || u.ocsp_signing)
+            && u.other.is_empty()
+    });
+    if !server_only {
+        missing_limits.push("server-auth-only");
+    }
+    let excludes = |f: fn(&GeneralName<'_>) -> bool| excluded.iter().any(|s| f(&s.base));
+    if !excludes(|n| matches!(n, GeneralName::RFC822Name(_))) {
+        missing_limits.push("no-email");
+    }
+    if !excludes(|n| matches!(n, GeneralName::URI(_))) {
+        missing_limits.push("no-uri");
+    }
+    let dir_limited = constraints
+        .iter()
+        .any(|s| matches!(s.base, GeneralName::DirectoryName(_)));
+    if !dir_limited {
+        missing_limits.push("no-directory-name");
+    }
+    let reserved = Config::load(paths)
+        .map(|c| c.reserved_tlds)
+        .unwrap_or_default();
+    let public_names = permitted_dns
+        .iter()
+        .filter(|d| !berth::certs::is_private_name(d, &reserved))
+        .cloned()
+        .collect();
     if permitted_dns.is_empty() {
         return Err(foreign(
             "it carries no DNS name constraints, so it could sign for any site",
@@ -299,6 +407,8 @@ pub fn load(paths: &Paths) -> anyhow::Result<Ca> {
         sha256: sha256_hex(&cert_der),
         permitted_dns,
         permitted_ip,
+        missing_limits,
+        public_names,
         cert: cert_path.clone(),
         key_file: key_path.clone(),
     };

@@ -7,7 +7,7 @@ use berth::certs::{CertPaths, cert_paths};
 use berth::io::Row;
 use berth::paths::Paths;
 use jiff::Timestamp;
-use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, Issuer, KeyUsagePurpose, SanType};
+use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, Issuer, KeyUsagePurpose, SanType};
 use serde::Serialize;
 use x509_parser::prelude::{FromDer as _, GeneralName, X509Certificate};
 
@@ -194,13 +194,9 @@ pub fn issue(
     let domain = &sans[0];
     let key = ca::generate_key(kind, 2048)?;
     let mut params = CertificateParams::default();
+    // An empty subject (the names are in the SAN, then marked critical): the
+    // CA permits no directory name but `CN=invalid`, so a subject would not verify.
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, "berth development certificate");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, domain.clone());
     params.subject_alt_names = sans
         .iter()
         .map(|s| match s.parse::<std::net::IpAddr>() {

@@ -32,9 +32,13 @@ const TOOL: &str = "certgen";
 /// `certgen init` creates a CA whose certificate carries X.509 name
 /// constraints: it can only vouch for names under the dev TLDs (the config's
 /// `tld`, `test`, `localhost` and any added with --tld) and for loopback
-/// addresses (127.0.0.0/8, ::1). Clients that check constraints (OpenSSL,
-/// browsers, curl) reject anything else it signs, so a leaked key cannot be used
-/// against real sites. `certgen issue` makes certificates for project domains
+/// addresses (127.0.0.0/8, ::1), never for an email address, a URI or a
+/// directory name, and only for TLS servers (extended key usage serverAuth).
+/// Clients that check constraints (OpenSSL, NSS, browsers, curl, Go) reject
+/// anything else it signs, so a leaked key cannot be used against real sites,
+/// for S/MIME or for client authentication. A TLD must be reserved for
+/// private use (test, localhost, internal, home.arpa, local, example, invalid,
+/// or listed under `reserved_tlds` in config.yaml) unless --allow-public-tld. `certgen issue` makes certificates for project domains
 /// (with a wildcard for service subdomains), `certgen trust` installs the CA in
 /// the system store and the NSS databases of Firefox and Chromium.
 ///
@@ -97,7 +101,10 @@ enum Command {
 /// Create the local CA, limited to the dev TLDs and loopback.
 ///
 /// The CA is never replaced without --force (and --yes off a terminal):
-/// certificates it issued stop being trusted once it is.
+/// certificates it issued stop being trusted once it is. Every TLD (--tld and
+/// the config's `tld`) must be reserved for private use: test, localhost,
+/// internal, home.arpa, local, example, invalid, or a name listed under
+/// `reserved_tlds` in config.yaml.
 #[derive(Debug, clap::Args)]
 struct InitArgs {
     /// Key type of the CA.
@@ -106,6 +113,10 @@ struct InitArgs {
     /// Another dev TLD (or domain) the CA may issue for; repeatable.
     #[arg(long = "tld", value_name = "TLD")]
     tlds: Vec<String>,
+    /// Let the CA sign for a public TLD or domain (e.g. com): whoever gets its
+    /// key can then impersonate every site under it to this machine.
+    #[arg(long)]
+    allow_public_tld: bool,
     /// Replace an existing CA.
     #[arg(long)]
     force: bool,
@@ -227,20 +238,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 
 fn init(paths: &Paths, args: &InitArgs) -> anyhow::Result<Outcome> {
     let config = Config::load(paths)?;
-    let mut tlds: Vec<String> = Vec::new();
-    for raw in std::iter::once(&config.tld)
-        .chain(["test".to_owned(), "localhost".to_owned()].iter())
-        .chain(&args.tlds)
-    {
-        let t = raw.trim_matches('.').to_ascii_lowercase();
-        for label in t.split('.') {
-            berth::names::validate_label("TLD label", label)
-                .with_context(|| format!("invalid --tld '{}'", raw.escape_debug()))?;
-        }
-        if !tlds.contains(&t) {
-            tlds.push(t);
-        }
-    }
+    let tlds = init_tlds(paths, &config, args)?;
     let (cert_path, key_path) = berth::certs::ca_paths(paths);
     if cert_path.exists() || key_path.exists() {
         if !args.force {
@@ -285,6 +283,66 @@ fn init(paths: &Paths, args: &InitArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// The CA's DNS names: the config's `tld`, test, localhost and --tld, each
+/// checked, and refused when public unless --allow-public-tld (then a warning).
+fn init_tlds(paths: &Paths, config: &Config, args: &InitArgs) -> anyhow::Result<Vec<String>> {
+    let mut tlds: Vec<String> = Vec::new();
+    let mut public = Vec::new();
+    let sources = [
+        (
+            config.tld.clone(),
+            format!(
+                "tld '{}' in {}",
+                config.tld.escape_debug(),
+                paths.config_file().display()
+            ),
+        ),
+        ("test".to_owned(), "test".to_owned()),
+        ("localhost".to_owned(), "localhost".to_owned()),
+    ]
+    .into_iter()
+    .chain(
+        args.tlds
+            .iter()
+            .map(|t| (t.clone(), format!("--tld '{}'", t.escape_debug()))),
+    );
+    for (raw, source) in sources {
+        let t = raw.trim_matches('.').to_ascii_lowercase();
+        for label in t.split('.') {
+            berth::names::validate_label("TLD label", label)
+                .with_context(|| format!("invalid {source}"))?;
+        }
+        if !berth::certs::is_private_name(&t, &config.reserved_tlds) && !public.contains(&t) {
+            if !args.allow_public_tld {
+                return Err(error_with_hint(
+                    format!(
+                        "refusing {source}: {t} is not reserved for private use, so the CA could sign for real sites under it"
+                    ),
+                    format!(
+                        "use a reserved TLD ({}), list a name you control under reserved_tlds in {}, or pass --allow-public-tld",
+                        berth::certs::PRIVATE_TLDS.join(", "),
+                        paths.config_file().display()
+                    ),
+                ));
+            }
+            public.push(t.clone());
+        }
+        if !tlds.contains(&t) {
+            tlds.push(t);
+        }
+    }
+    if !public.is_empty() {
+        berth::cli::warn(
+            TOOL,
+            format!(
+                "the CA may sign for public names ({}): anyone who gets its key can impersonate every site under them to whatever trusts this CA",
+                public.join(", ")
+            ),
+        );
+    }
+    Ok(tlds)
+}
+
 fn print_ca(info: &ca::CaInfo, trusted: Option<&[trust::Place]>) -> anyhow::Result<()> {
     let mut out = io::stdout();
     writeln!(out, "CA          {}", info.cert.display())?;
@@ -303,6 +361,17 @@ fn print_ca(info: &ca::CaInfo, trusted: Option<&[trust::Place]>) -> anyhow::Resu
     writeln!(out, "sha256      {}", info.sha256)?;
     writeln!(out, "names       {}", info.permitted_dns.join(", "))?;
     writeln!(out, "addresses   {}", info.permitted_ip.join(", "))?;
+    if info.missing_limits.is_empty() {
+        writeln!(
+            out,
+            "limits      TLS servers only; no email, URI or directory names"
+        )?;
+    } else {
+        writeln!(out, "lacks       {}", info.missing_limits.join(", "))?;
+    }
+    if !info.public_names.is_empty() {
+        writeln!(out, "public      {}", info.public_names.join(", "))?;
+    }
     if let Some(places) = trusted {
         let list: Vec<String> = places
             .iter()
@@ -395,6 +464,7 @@ struct Plan<'a> {
 
 fn issue_targets(paths: &Paths, targets: &[Target], plan: &Plan<'_>) -> anyhow::Result<Outcome> {
     let ca = ca::load(paths)?;
+    weak_ca_warning(&ca.info);
     let outside: Vec<&str> = targets
         .iter()
         .filter(|t| !ca.info.permits(&t.domain))
@@ -468,6 +538,39 @@ fn lock(certs_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
     Ok(f)
 }
 
+/// Say on stderr what the CA lacks of berth's limits or which public names it
+/// may sign for, and how to replace it; true when there is nothing to say.
+/// The CA is never replaced here: that is `certgen init --force`.
+fn weak_ca_warning(info: &ca::CaInfo) -> bool {
+    if !info.missing_limits.is_empty() {
+        berth::cli::warn(
+            TOOL,
+            format!(
+                "the CA at {} lacks the constraints certgen now sets ({}): a leaked key could sign certificates for email (S/MIME), client authentication, URIs or directory names",
+                info.cert.display(),
+                info.missing_limits.join(", ")
+            ),
+        );
+    }
+    if !info.public_names.is_empty() {
+        berth::cli::warn(
+            TOOL,
+            format!(
+                "the CA at {} may sign for public names ({}): a leaked key could impersonate real sites",
+                info.cert.display(),
+                info.public_names.join(", ")
+            ),
+        );
+    }
+    let clean = info.missing_limits.is_empty() && info.public_names.is_empty();
+    if !clean {
+        eprintln!(
+            "hint: re-create it with `certgen init --force`, then `certgen trust` and `certgen renew --force` (certificates of the old CA stop being trusted)"
+        );
+    }
+    clean
+}
+
 fn issue(paths: &Paths, args: &IssueArgs) -> anyhow::Result<Outcome> {
     let targets = collect_targets(paths, args)?;
     if targets.is_empty() {
@@ -529,6 +632,11 @@ fn status(paths: &Paths, args: &StatusArgs) -> anyhow::Result<Outcome> {
         None
     };
     let mut found = ca.is_none();
+    if let Some(ca) = &ca
+        && !weak_ca_warning(&ca.info)
+    {
+        found = true;
+    }
     if ca.is_none() {
         eprintln!(
             "certgen: no CA in {} (create one with `certgen init`)",

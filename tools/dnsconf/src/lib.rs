@@ -51,6 +51,7 @@ Examples:
   registry list --json | sudo dnsconf install hosts   or: a block in /etc/hosts
   dnsconf install hosts --root pkg/ < projects.json   write under another root
   dnsconf test shop.test                           exit 0 when it resolves to loopback
+  dnsconf test shop                                the same for the registered project shop
   dnsconf test shop.test --server 127.0.0.1:5353   ask one DNS server directly
   dnsconf status --json                            what is installed, does it work
 
@@ -187,9 +188,12 @@ struct UninstallArgs {
 }
 
 /// Resolve NAME; exit 0 when every address is loopback, 1 when not or when it does not resolve.
+///
+/// A NAME without a dot that is a registered project stands for its domain
+/// (`shop` tests shop.test); any other name is resolved as given.
 #[derive(Debug, clap::Args)]
 struct TestArgs {
-    /// A hostname, e.g. shop.test.
+    /// A hostname (shop.test) or a registered project's name (shop).
     name: String,
     /// Ask this DNS server (ADDR:PORT) instead of the system resolver.
     #[arg(long, value_name = "ADDR:PORT")]
@@ -489,6 +493,9 @@ fn uninstall(a: &UninstallArgs) -> anyhow::Result<Outcome> {
 #[derive(Debug, Serialize)]
 struct Resolution {
     name: String,
+    /// The registered project NAME stood for (`dnsconf test shop`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<String>,
     /// The DNS server asked, or null for the system resolver.
     server: Option<SocketAddr>,
     addresses: Vec<IpAddr>,
@@ -514,6 +521,7 @@ fn resolve(
         !answer.addresses.is_empty() && answer.addresses.iter().all(|ip| query::is_loopback(*ip));
     Ok(Resolution {
         name,
+        project: None,
         server,
         addresses: answer.addresses,
         loopback,
@@ -521,8 +529,42 @@ fn resolve(
     })
 }
 
+/// What `dnsconf test NAME` resolves: (a registered project's domain for a
+/// NAME without a dot, else NAME; that project; for a bare name that is no
+/// project, the name it may have meant: `shop.test`).
+fn test_target(raw: &str) -> anyhow::Result<(String, Option<String>, Option<String>)> {
+    let name = raw.strip_suffix('.').unwrap_or(raw).to_ascii_lowercase();
+    if name.contains('.') || name.is_empty() {
+        return Ok((name, None, None));
+    }
+    let paths = Paths::from_env()?;
+    let tld = tld(None)?;
+    let projects = Registry::open(&paths).load()?;
+    match projects.iter().find(|p| p.name == name) {
+        Some(p) => {
+            let domain = sites::domain_of(p, &tld)
+                .with_context(|| format!("project {name} in the registry"))?;
+            Ok((domain, Some(name), None))
+        }
+        None => {
+            let guess = format!("{name}.{tld}");
+            Ok((name, None, Some(guess)))
+        }
+    }
+}
+
 fn test(a: &TestArgs) -> anyhow::Result<Outcome> {
-    let r = resolve(&a.name, a.server, Duration::from_millis(a.timeout))?;
+    let (name, project, guess) = test_target(&a.name)?;
+    let mut r = resolve(&name, a.server, Duration::from_millis(a.timeout))?;
+    r.project = project;
+    let did_you_mean = || {
+        if let Some(g) = &guess {
+            eprintln!(
+                "hint: did you mean {g}? (no registered project is named {})",
+                r.name
+            );
+        }
+    };
     if a.output.is_json() {
         io::write_json(&r)?;
     } else {
@@ -543,6 +585,7 @@ fn test(a: &TestArgs) -> anyhow::Result<Outcome> {
             format!(" ({})", r.errors.join(", "))
         };
         eprintln!("{TOOL}: {} does not resolve through {via}{why}", r.name);
+        did_you_mean();
         return Ok(Outcome::Found);
     }
     if !r.loopback {
@@ -550,6 +593,7 @@ fn test(a: &TestArgs) -> anyhow::Result<Outcome> {
             "{TOOL}: {} resolves through {via} to addresses that are not loopback",
             r.name
         );
+        did_you_mean();
         return Ok(Outcome::Found);
     }
     Ok(Outcome::Clean)

@@ -163,7 +163,12 @@ fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<Outcome> {
             out.flush()?;
         }
         Some(path) => {
-            atomic::write(path, text.as_bytes(), 0o644)?;
+            // The user named FILE: a symlink there is written through, its target replaced.
+            atomic::write_with(
+                path,
+                text.as_bytes(),
+                atomic::Options::new(0o644).follow_symlinks(),
+            )?;
             eprintln!("{TOOL}: wrote {}", path.display());
         }
     }
