@@ -4,10 +4,15 @@
 # hyperfine run each:
 #   backup:  dbdump backup (zstd, and gzip)
 #            vs  docker exec C pg_dump | gzip > file   and   | zstd > file
-#   restore: dbdump restore --yes --no-safety-backup (zstd file)
+#   restore: dbdump restore --yes --no-safety-backup (zstd file): loads into
+#            a scratch database and swaps it in (the new method)
 #            vs  drop + create database && zstd -dc file | docker exec -i C psql
-# (dbdump drops and recreates the database itself), plus dbdump's
-# peak RSS (/usr/bin/time -f %M) in a backup and in a restore.
+#            (what dbdump did before: drop, create, load in place)
+# plus dbdump's peak RSS (/usr/bin/time -f %M) in a backup and in a restore,
+# and the swap window ("swapped in N ms" on dbdump's stderr) of
+# BERTH_BENCH_SWAPS restores (default 5) of this database and of a MariaDB
+# database of 6 tables, 3 views, 4 triggers, 2 routines on the host's
+# MariaDB (tests/bed/services.sh; skipped when it cannot start).
 #
 # The database is generated once with generate_series into a named volume
 # (berth-bench-dbdump-pgdata) and reused while it exists; it is removed at
@@ -128,6 +133,41 @@ hyperfine --runs "$runs" --export-json "$work/restore.json" \
 restored=$(psql_c 'SELECT count(*) FROM big')
 [ "$restored" = "$rows" ] || { echo "bench-dbdump: restore lost rows ($restored of $rows)" >&2; exit 1; }
 
+# --- swap window ------------------------------------------------------------
+swaps=${BERTH_BENCH_SWAPS:-5}
+window() { # dbdump restore args...: the "swapped in N ms" figures, one a line
+    n=0
+    while [ "$n" -lt "$swaps" ]; do
+        dbdump restore --yes --no-safety-backup "$@" 2>&1 >/dev/null | sed -n 's/.*swapped in \([0-9]*\) ms.*/\1/p'
+        n=$((n + 1))
+    done
+}
+summary() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } printf "median %d ms, min %d ms, max %d ms (%d restores)", v[int((NR + 1) / 2)], v[1], v[NR], NR }'; }
+pg_window=$(window --dir "$work/rss" "$latest" | summary)
+services=$(dirname "$0")/../tests/bed/services.sh
+my_window="n/a (the host's MariaDB did not start)"
+if my_env=$(bash "$services" mariadb 2>/dev/null); then
+    my_dir=$(printf '%s\n' "$my_env" | sed -n 's/^BED_MARIADB_DIR=//p')
+    my_url=$(printf '%s\n' "$my_env" | sed -n 's/^BED_MARIADB_URL=//p')
+    my_port=$(printf '%s\n' "$my_env" | sed -n 's/^BED_MARIADB_PORT=//p')
+    my_sql() { MYSQL_PWD=root mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$my_port" -uroot test; }
+    {
+        echo "SET SESSION max_recursive_iterations = 10000000;"
+        for t in 1 2 3 4 5 6; do
+            echo "CREATE TABLE t$t (id INT PRIMARY KEY, a VARCHAR(40), n INT, KEY (n)) ENGINE=InnoDB;"
+            echo "INSERT INTO t$t WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 20000) SELECT i, MD5(i), i % 100 FROM s;"
+        done
+        for v in 1 2 3; do echo "CREATE VIEW v$v AS SELECT t$v.id, t$v.a FROM t$v JOIN t$((v + 1)) USING (id);"; done
+        for g in 1 2 3 4; do echo "CREATE TRIGGER g$g BEFORE INSERT ON t$g FOR EACH ROW SET NEW.n = NEW.n + 1;"; done
+        echo "CREATE FUNCTION f1(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;"
+        echo "CREATE PROCEDURE p1() SELECT COUNT(*) FROM t1;"
+    } | my_sql
+    dbdump backup --url "$my_url" --dir "$work/my" --name bench >/dev/null 2>&1
+    my_file=$(dbdump list --dir "$work/my" --json | jq -r '.[-1].file')
+    my_window=$(window --url "$my_url" --dir "$work/my" "$my_file" | summary)
+    bash "$services" stop "$my_dir" >/dev/null 2>&1 || true
+fi
+
 stat() { jq -r --arg n "$2" --arg k "$3" '.results[] | select(.command == $n) | (.[$k] // 0)' "$work/$1.json"; }
 row() { printf '| %s | %.2f ± %.2f | %.2f | %.2f |\n' "$(printf '%s' "$2" | sed 's/|/\\|/g')" "$(stat "$1" "$2" mean)" "$(stat "$1" "$2" stddev)" "$(stat "$1" "$2" median)" "$(stat "$1" "$2" min)"; }
 ratio() { awk -v a="$(stat "$1" "$2" median)" -v b="$(stat "$1" "$3" median)" 'BEGIN { printf "%.2f", a / b }'; }
@@ -155,14 +195,19 @@ report="$out/dbdump.md"
     echo "- dbdump --compress gzip / pg_dump | gzip: $(ratio backup 'dbdump backup --compress gzip' 'docker exec pg_dump | gzip > file')"
     echo "- dbdump peak RSS during a backup: $(cat "$work/rss-backup") KiB"
     echo
-    echo "## Restore (into a dropped and recreated database)"
+    echo "## Restore (dbdump: into a scratch database, then swapped in; the pipeline: drop, create, load in place)"
     echo
     echo "| command | mean s | median s | min s |"
     echo "|---|---|---|---|"
     row restore 'dbdump restore (zstd file)'
     row restore 'zstd -dc file | docker exec -i psql'
     echo
-    echo "- dbdump / zstd -dc | psql: $(ratio restore 'dbdump restore (zstd file)' 'zstd -dc file | docker exec -i psql') (dbdump also checks the SHA-256 and decompresses the whole file once before loading, and drops and recreates the database itself)"
+    echo "- dbdump / zstd -dc | psql: $(ratio restore 'dbdump restore (zstd file)' 'zstd -dc file | docker exec -i psql') (dbdump also checks the SHA-256 and decompresses the whole file once before loading, loads into a scratch database and swaps it in)"
     echo "- dbdump peak RSS during a restore: $(cat "$work/rss-restore") KiB"
+    echo
+    echo "## Swap window (\"swapped in N ms\" on dbdump's stderr)"
+    echo
+    echo "- PostgreSQL, this database (one transaction: terminate sessions, two renames): $pg_window"
+    echo "- MariaDB 10.11 on the host, 6 tables of 20000 rows, 3 views, 4 triggers, 2 routines (one RENAME TABLE, objects recreated): $my_window"
 } > "$report"
 cat "$report"

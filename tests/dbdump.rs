@@ -950,6 +950,16 @@ fn url_roundtrip(kind: &str, url_var: &str, client: &[&str], schema: &str, finge
         .run()
         .success()
         .stdout_has("via-url");
+    // The client reports an error: exit 2, and the statements after it never run.
+    let r = h
+        .cmd("dbdump")
+        .env(pw_env, SECRET)
+        .args(["shell", "--url", &url])
+        .stdin("select nonsense;\nSELECT 'after-error' AS x;\n")
+        .run()
+        .code_is(2)
+        .stderr_has("exited with status");
+    assert!(!r.stdout.contains("after-error"), "{}", r.stdout);
     // A wrong password: exit 2, nothing written.
     // (the URL's password wins over the environment's; DBDUMP_URL keeps it out of argv)
     let bad = server.vars[url_var].replace(SECRET, "wrong");
@@ -1102,4 +1112,267 @@ fn bad_input_exits_2_and_writes_nothing() {
         .run()
         .code_is(2)
         .stderr_has("no compose file");
+}
+
+/// A metadata file for a backup that is not one (for folder tests).
+fn fake_meta(file: &Path) -> String {
+    serde_json::json!({
+        "file": file,
+        "project": null,
+        "engine": "postgres",
+        "server_version": "15",
+        "database": "shop",
+        "name": null,
+        "created_at": "2020-01-01T00:00:00Z",
+        "size": 1,
+        "sha256": "00",
+        "compression": "none",
+    })
+    .to_string()
+}
+
+/// A cloned repository can ship symbolic links in `.berth/backups/`: prune,
+/// list and restore act only on regular files and never follow them out.
+#[test]
+fn prune_list_and_restore_never_follow_symlinks() {
+    use std::os::unix::fs::symlink;
+    let h = Harness::new();
+    let outside = h.path().join("outside");
+    std::fs::create_dir_all(outside.join("dir")).unwrap();
+    let precious = h.write("outside/precious.txt", "not a backup; keep me\n");
+    h.write("outside/dir/inner.txt", "keep me too\n");
+    let outside_meta = h.write("outside/meta.json", &fake_meta(&precious));
+    let dir = h.path().join("proj/.berth/backups");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A link to a file outside, and a link to a directory, each with a
+    // regular metadata file; a regular file whose metadata is a link.
+    symlink(&precious, dir.join("20200101T000000Z.sql")).unwrap();
+    std::fs::write(
+        dir.join("20200101T000000Z.sql.json"),
+        fake_meta(&dir.join("20200101T000000Z.sql")),
+    )
+    .unwrap();
+    symlink(outside.join("dir"), dir.join("20200101T000001Z.sql")).unwrap();
+    std::fs::write(
+        dir.join("20200101T000001Z.sql.json"),
+        fake_meta(&dir.join("20200101T000001Z.sql")),
+    )
+    .unwrap();
+    std::fs::write(dir.join("20200101T000002Z.sql"), "SELECT 1;\n").unwrap();
+    symlink(&outside_meta, dir.join("20200101T000002Z.sql.json")).unwrap();
+    // One real backup (regular files).
+    std::fs::write(dir.join("20200101T000003Z.sql"), "SELECT 1;\n").unwrap();
+    std::fs::write(
+        dir.join("20200101T000003Z.sql.json"),
+        fake_meta(&dir.join("20200101T000003Z.sql")),
+    )
+    .unwrap();
+
+    let r = h
+        .cmd("dbdump")
+        .args(["list", "--json", "--dir"])
+        .arg(&dir)
+        .run()
+        .success()
+        .stderr_has("not a regular file");
+    let listed: Vec<String> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["file"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(listed[0].ends_with("20200101T000003Z.sql"), "{listed:?}");
+
+    let r = h
+        .cmd("dbdump")
+        .args(["prune", "--keep", "0", "--yes", "--dir"])
+        .arg(&dir)
+        .run()
+        .success();
+    assert!(r.stdout.contains("20200101T000003Z.sql"), "{}", r.stdout);
+    assert!(!r.stdout.contains("20200101T000000Z"), "{}", r.stdout);
+    // Nothing outside was touched; the links are still there, the real backup is gone.
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        "not a backup; keep me\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(outside.join("dir/inner.txt")).unwrap(),
+        "keep me too\n"
+    );
+    assert!(outside_meta.is_file());
+    for link in [
+        "20200101T000000Z.sql",
+        "20200101T000001Z.sql",
+        "20200101T000002Z.sql.json",
+    ] {
+        assert!(
+            std::fs::symlink_metadata(dir.join(link)).is_ok_and(|m| m.file_type().is_symlink()),
+            "{link}"
+        );
+    }
+    assert!(!dir.join("20200101T000003Z.sql").exists());
+
+    // restore and verify refuse a link: exit 2, nothing read through it.
+    for cmd in ["restore", "verify"] {
+        let mut c = h.cmd("dbdump").arg(cmd);
+        if cmd == "restore" {
+            c = c.args(["--yes", "--url", "postgres://x@127.0.0.1:1/shop"]);
+        }
+        c.arg(dir.join("20200101T000000Z.sql"))
+            .run()
+            .code_is(2)
+            .stderr_has("symbolic link");
+    }
+    assert!(precious.is_file());
+}
+
+/// `dbdump list` outside a project says where it looked and how to choose.
+#[test]
+fn list_outside_a_project_says_where_it_looked() {
+    let h = Harness::new();
+    let here = h.path().join("nowhere");
+    std::fs::create_dir_all(&here).unwrap();
+    for cmd in [vec!["list"], vec!["prune", "--keep", "1", "--yes"]] {
+        let r = h
+            .cmd("dbdump")
+            .args(&cmd)
+            .current_dir(&here)
+            .run()
+            .code_is(2)
+            .stderr_has("no project in")
+            .stderr_has("--project NAME")
+            .stderr_has("--dir");
+        assert!(
+            r.stderr.contains(here.to_str().unwrap()),
+            "names the folder: {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    }
+}
+
+/// A Django-like app container with python3 only (the test bed's Debian
+/// image) and a manage.py that fails `migrate` while `fail` exists, and
+/// fails even `--version` while `broken` exists.
+const APP_SERVICE: &str = "  app:
+    image: berth/debian:bookworm
+    command: [\"sleep\", \"infinity\"]
+    working_dir: /app
+    volumes: [\"./:/app\"]
+";
+
+const MANAGE_PY: &str = r#"import os, sys
+if os.path.exists("broken"):
+    sys.exit(3)
+if sys.argv[1:] == ["--version"]:
+    print("4.2")
+    sys.exit(0)
+if sys.argv[1:2] == ["migrate"]:
+    if os.path.exists("fail"):
+        print("django.db.utils.OperationalError: migration 0002 failed", file=sys.stderr)
+        sys.exit(1)
+    open("migrated", "w").write("yes")
+    sys.exit(0)
+sys.exit(2)
+"#;
+
+fn reset_keeps_the_old_database_on_failure(engine: &str, service: &str, schema: &str, fp: &str) {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let s = Stack::up(&h, &format!("{service}{APP_SERVICE}"));
+    std::fs::write(s.dir.join("manage.py"), MANAGE_PY).unwrap();
+    s.sql(engine, schema);
+    let before = s.sql(engine, fp);
+    let count = |s: &Stack, h: &Harness| backups_listed(s, h).len();
+
+    // The step cannot run: refused before anything changes, no backup taken.
+    std::fs::write(s.dir.join("broken"), "").unwrap();
+    s.dbdump(&h)
+        .args(["reset", "--yes"])
+        .run()
+        .code_is(2)
+        .stderr_has("cannot run")
+        .stderr_has("nothing was changed");
+    assert_eq!(s.sql(engine, fp), before);
+    assert_eq!(count(&s, &h), 0);
+    std::fs::remove_file(s.dir.join("broken")).unwrap();
+
+    // The step fails after the drop: the old database is put back.
+    std::fs::write(s.dir.join("fail"), "").unwrap();
+    let r = s
+        .dbdump(&h)
+        .args(["reset", "--yes"])
+        .run()
+        .code_is(2)
+        .stderr_has("python3 manage.py migrate --noinput")
+        .stderr_has("the old database was put back");
+    assert!(r.stderr.contains("migration 0002 failed"), "{}", r.stderr);
+    assert_eq!(
+        s.sql(engine, fp),
+        before,
+        "fingerprint after the failed reset"
+    );
+    let list = backups_listed(&s, &h);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["name"], "pre-reset");
+    let scratch = if engine == "postgres" {
+        "SELECT count(*) FROM pg_database WHERE datname LIKE 'shop\\_\\_dbdump%';"
+    } else {
+        "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'shop\\_\\_dbdump%';"
+    };
+    assert_eq!(s.sql(engine, scratch).trim(), "0");
+
+    // The step succeeds: an empty, migrated database.
+    std::fs::remove_file(s.dir.join("fail")).unwrap();
+    s.dbdump(&h)
+        .args(["reset", "--yes"])
+        .run()
+        .success()
+        .stderr_has("running `python3 manage.py migrate --noinput`");
+    assert!(s.dir.join("migrated").is_file());
+    let tables = if engine == "postgres" {
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public';"
+    } else {
+        "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop';"
+    };
+    assert_eq!(s.sql(engine, tables).trim(), "0");
+    assert_eq!(s.sql(engine, scratch).trim(), "0");
+    // Safety backups are skipped by --latest: the last pre-reset backup brings the data back.
+    let newest = backups_listed(&s, &h).last().unwrap()["file"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.dbdump(&h)
+        .args(["restore", "--yes", "--no-safety-backup", &newest])
+        .run()
+        .success();
+    assert_eq!(s.sql(engine, fp), before);
+
+    // The shell's client reports an error: exit 2.
+    s.dbdump(&h)
+        .arg("shell")
+        .stdin("select nonsense;\n")
+        .run()
+        .code_is(2)
+        .stderr_has("exited with status");
+}
+
+#[test]
+fn postgres_reset_puts_the_old_database_back_when_the_framework_step_fails() {
+    reset_keeps_the_old_database_on_failure("postgres", PG_SERVICE, PG_SCHEMA, PG_FINGERPRINT);
+}
+
+#[test]
+fn mariadb_reset_puts_the_old_database_back_when_the_framework_step_fails() {
+    reset_keeps_the_old_database_on_failure(
+        "mariadb",
+        MARIA_SERVICE,
+        MARIA_SCHEMA,
+        MARIA_FINGERPRINT,
+    );
 }

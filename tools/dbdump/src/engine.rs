@@ -316,7 +316,9 @@ impl Client {
         } else {
             argv.extend(["--batch", "--default-character-set=utf8mb4"].map(String::from));
             self.connection(c, &mut argv);
-            argv.push(format!("--database={database}"));
+            if !database.is_empty() {
+                argv.push(format!("--database={database}"));
+            }
         }
         argv
     }
@@ -360,9 +362,14 @@ impl Client {
         argv
     }
 
-    /// The interactive client.
-    pub fn shell_argv(self, c: &Creds) -> Vec<String> {
+    /// The interactive client. `script`: SQL comes on stdin, not from a
+    /// person: stop at the first error, with a failing exit status (the
+    /// MySQL clients do so by themselves in batch mode).
+    pub fn shell_argv(self, c: &Creds, script: bool) -> Vec<String> {
         let mut argv = vec![self.shell_program().to_owned()];
+        if script && self == Client::Postgres {
+            argv.extend(["-v".into(), "ON_ERROR_STOP=1".into()]);
+        }
         self.connection(c, &mut argv);
         match self {
             Client::Postgres => argv.extend(["-d".into(), c.database.clone()]),

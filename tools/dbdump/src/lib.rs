@@ -5,6 +5,7 @@
 
 pub mod engine;
 pub mod store;
+pub mod swap;
 pub mod target;
 
 use std::io::{self, BufRead as _, IsTerminal as _, Read, Write as _};
@@ -20,7 +21,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::engine::Family;
-use crate::target::{Conn, Db, ProjectRef};
+use crate::target::{Conn, Db};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -31,7 +32,7 @@ Examples:
   dbdump restore --latest --yes          restore the newest backup (a safety backup is taken first)
   dbdump verify .berth/backups/20261121T222105Z.sql.zst
   dbdump prune --keep 10 --yes
-  dbdump reset --seed --yes              drop, recreate, then `php artisan migrate:fresh --seed` (Laravel)
+  dbdump reset --seed --yes              empty database, then `php artisan migrate:fresh --seed` (Laravel)
   echo 'SELECT count(*) FROM users' | dbdump shell
 
 Exit status:
@@ -148,8 +149,14 @@ struct ListArgs {
 /// compared with the metadata and it is decompressed (by its magic bytes,
 /// not its name) to nowhere, and the dump must end with its completion
 /// line; a damaged backup changes nothing and exits 2. Then a safety backup
-/// (label `pre-restore`) is taken, the database is dropped and recreated,
-/// and the dump is streamed in.
+/// (label `pre-restore`) is taken and the dump is loaded into a scratch
+/// database beside the live one (`<db>__dbdump_new`). Only when the load
+/// completed is it swapped in: PostgreSQL renames both databases in one
+/// transaction; MySQL and MariaDB move every table in one `RENAME TABLE`
+/// and recreate the views, triggers and routines just after (the one short
+/// window, printed as "swapped in N ms"). A journal written before the swap
+/// lets the next dbdump run finish a swap that was killed; SIGINT or SIGTERM
+/// during the load stop the restore with the old database in place.
 #[derive(Debug, Args)]
 struct RestoreArgs {
     #[command(flatten)]
@@ -168,13 +175,18 @@ struct RestoreArgs {
     no_safety_backup: bool,
 }
 
-/// Drop and recreate the database, then run the framework's migrations.
+/// Replace the database with an empty one, then run the framework's migrations.
 ///
-/// After the empty database is created: Laravel runs `php artisan
-/// migrate:fresh --force [--seed]`, Django `python manage.py migrate`,
-/// WordPress gets the latest backup re-imported when there is one; in the
-/// project's application container. The stack comes from the registry, or
-/// from the project's files (artisan, manage.py, wp-config.php).
+/// After the empty database is swapped in: Laravel runs `php artisan
+/// migrate:fresh --force [--seed]`, Django `python3 manage.py migrate`
+/// (`python` when the container has no `python3`), WordPress gets the
+/// latest backup re-imported when there is one; in the project's
+/// application container. The stack comes from the registry, or from the
+/// project's files (artisan, manage.py, wp-config.php). The step is checked
+/// to run (`<interpreter> <script> --version`) before anything changes; a
+/// safety backup (label `pre-reset`) is taken, and the old database is kept
+/// aside until the step succeeded: when it fails, the old database is put
+/// back and dbdump exits 2.
 #[derive(Debug, Args)]
 struct ResetArgs {
     #[command(flatten)]
@@ -193,7 +205,8 @@ struct ResetArgs {
 /// Open the database's interactive client (psql, mariadb, mysql).
 ///
 /// Runs `docker exec -it` with the password in the client's environment;
-/// with stdin not a terminal, SQL is read from stdin.
+/// with stdin not a terminal, SQL is read from stdin, the client stops at
+/// the first failing statement and dbdump exits 2.
 #[derive(Debug, Args)]
 struct ShellArgs {
     #[command(flatten)]
@@ -201,6 +214,10 @@ struct ShellArgs {
 }
 
 /// Delete all but the newest N backups.
+///
+/// Only regular files in the backup folder count as backups: a symbolic
+/// link there (a cloned repository can ship one) is skipped, never followed
+/// or deleted.
 #[derive(Debug, Args)]
 struct PruneArgs {
     #[command(flatten)]
@@ -313,7 +330,42 @@ fn progress(what: &str, total: Option<u64>) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-fn note(message: impl std::fmt::Display) {
+/// SIGINT and SIGTERM set a flag while this lives; a second one kills at once.
+struct Signals {
+    flag: Arc<AtomicBool>,
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl Signals {
+    fn catch() -> Self {
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut ids = Vec::new();
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            if let Ok(id) = signal_hook::flag::register_conditional_default(sig, Arc::clone(&flag))
+            {
+                ids.push(id);
+            }
+            if let Ok(id) = signal_hook::flag::register(sig, Arc::clone(&flag)) {
+                ids.push(id);
+            }
+        }
+        Self { flag, ids }
+    }
+
+    fn raised(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+pub(crate) fn note(message: impl std::fmt::Display) {
     let _ = writeln!(io::stderr(), "dbdump: {message}");
 }
 
@@ -337,12 +389,25 @@ fn resolve_dir(d: &DirArgs) -> anyhow::Result<PathBuf> {
     if let Some(dir) = &d.dir {
         return Ok(dir.clone());
     }
-    let p: Option<ProjectRef> = if d.project.is_some() || has_compose(Path::new(".")) {
-        Some(target::project(d.project.as_deref())?)
-    } else {
-        None
-    };
-    target::backup_dir(None, p.as_ref())
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let canon = std::fs::canonicalize(&cwd).unwrap_or_else(|_| cwd.clone());
+    if d.project.is_some() || has_compose(&cwd) || target::registered_at(&canon).is_some() {
+        let p = target::project(d.project.as_deref())?;
+        return target::backup_dir(None, Some(&p));
+    }
+    // Not a project's folder: the backups `--url` runs left here, if any.
+    let dir = target::backup_dir(None, None)?;
+    if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(dir);
+    }
+    Err(error_with_hint(
+        format!(
+            "no project in {}: it has no compose file, is no registered project's folder, and has no {}",
+            cwd.display(),
+            dir.display()
+        ),
+        "choose the project with --project NAME (`registry list` shows them), or the backup folder with --dir DIR",
+    ))
 }
 
 fn has_compose(dir: &Path) -> bool {
@@ -376,16 +441,8 @@ fn take_backup(
     let mut writer = store::Writer::create(&nb)?;
     // Ctrl-C (or SIGTERM) ends the dump cleanly: the temp file is removed.
     // A second Ctrl-C kills at once; the hidden temp file is never listed.
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut ids = Vec::new();
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Ok(id) = signal_hook::flag::register_conditional_default(sig, Arc::clone(&stop)) {
-            ids.push(id);
-        }
-        if let Ok(id) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
-            ids.push(id);
-        }
-    }
+    let signals = Signals::catch();
+    let stop = Arc::clone(&signals.flag);
     let bar = progress(&format!("backing up {}", db.creds.database), None);
     let argv = db.client.dump_argv(&db.creds, Some(engine));
     // Compression, hashing and writing run on their own thread, so reading
@@ -419,9 +476,7 @@ fn take_backup(
         let _ = tx.send(std::mem::take(&mut batch));
     }
     drop(tx);
-    for id in ids {
-        signal_hook::low_level::unregister(id);
-    }
+    drop(signals);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -460,6 +515,7 @@ fn backup(a: &BackupArgs) -> anyhow::Result<Outcome> {
     }
     let compression: Compression = a.compress.parse().map_err(|e: String| anyhow::anyhow!(e))?;
     let (db, dir) = resolve(&a.target)?;
+    swap::Guard::recover_if_idle(&db);
     let b = take_backup(&db, &dir, a.name.as_deref(), compression)?;
     if a.output.is_json() {
         berth::io::write_json(&b)?;
@@ -508,7 +564,7 @@ fn latest(dir: &Path) -> anyhow::Result<PathBuf> {
     store::list(dir)?
         .into_iter()
         .rev()
-        .find(|b| b.name.as_deref() != Some(store::SAFETY_LABEL))
+        .find(|b| !store::is_safety(b))
         .map(|b| b.file)
         .ok_or_else(|| {
             error_with_hint(
@@ -548,8 +604,9 @@ fn check_backup(file: &Path) -> anyhow::Result<store::Verified> {
     Ok(v)
 }
 
-/// Stream a checked backup into the (freshly recreated) database.
-fn load(db: &Db, file: &Path) -> anyhow::Result<()> {
+/// Stream a checked backup into `database` (a fresh scratch database).
+/// A raised `stop` ends the input early (the caller discards the database).
+fn load(db: &Db, file: &Path, database: &str, stop: &AtomicBool) -> anyhow::Result<()> {
     let (_, sql) = store::open_sql(file)?;
     let bar = progress(&format!("restoring {}", db.creds.database), None);
     let counted = Counted {
@@ -557,7 +614,7 @@ fn load(db: &Db, file: &Path) -> anyhow::Result<()> {
         bar: bar.clone(),
     };
     // PostgreSQL loads in one transaction: all or nothing.
-    let mut input: Box<dyn Read + Send> = match db.family {
+    let input: Box<dyn Read + Send> = match db.family {
         Family::Postgres => Box::new(
             io::Cursor::new(b"BEGIN;\n".to_vec())
                 .chain(counted)
@@ -565,7 +622,9 @@ fn load(db: &Db, file: &Path) -> anyhow::Result<()> {
         ),
         Family::MySql => Box::new(counted),
     };
-    let argv = db.client.load_argv(&db.creds, &db.creds.database);
+    // On a signal the client sees its input end (before PostgreSQL's COMMIT).
+    let mut input = Stoppable { inner: input, stop };
+    let argv = db.client.load_argv(&db.creds, database);
     let mut out = Vec::new();
     let mut sink = |b: &[u8]| {
         if out.len() < 64 * 1024 {
@@ -575,7 +634,7 @@ fn load(db: &Db, file: &Path) -> anyhow::Result<()> {
     };
     let ran = db
         .conn
-        .stream(&argv, &db.env(), Some(&mut *input), &mut sink);
+        .stream(&argv, &db.env(), Some(&mut input), &mut sink);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -584,6 +643,20 @@ fn load(db: &Db, file: &Path) -> anyhow::Result<()> {
         return Err(ran.error(&format!("{} in {}", argv[0], db.conn.describe())));
     }
     Ok(())
+}
+
+struct Stoppable<'a> {
+    inner: Box<dyn Read + Send>,
+    stop: &'a AtomicBool,
+}
+
+impl Read for Stoppable<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        self.inner.read(buf)
+    }
 }
 
 struct Counted {
@@ -599,6 +672,35 @@ impl Read for Counted {
         }
         Ok(n)
     }
+}
+
+/// Load `file` (when given) into the guard's fresh scratch database. On a
+/// failure or a signal the scratch database is dropped and the live one
+/// was never touched.
+fn load_scratch(
+    db: &Db,
+    guard: &swap::Guard,
+    file: Option<&Path>,
+    signals: &Signals,
+) -> anyhow::Result<()> {
+    let loaded = guard.prepare(db).and_then(|()| match file {
+        Some(f) => load(db, f, &guard.new, &signals.flag)
+            .with_context(|| format!("loading {} failed", f.display())),
+        None => Ok(()),
+    });
+    let interrupted = signals.raised();
+    if loaded.is_err() || interrupted {
+        if let Err(e) = guard.discard(db) {
+            berth::cli::warn("dbdump", format!("{e:#}"));
+        }
+    }
+    if interrupted {
+        bail!(
+            "interrupted: database {} was left as it was",
+            db.creds.database
+        );
+    }
+    loaded.with_context(|| format!("database {} was left as it was", db.creds.database))
 }
 
 fn where_(db: &Db) -> String {
@@ -670,32 +772,26 @@ fn restore(a: &RestoreArgs) -> anyhow::Result<Outcome> {
         note("nothing changed");
         return Ok(Outcome::Clean);
     }
-    let safety = if a.no_safety_backup {
-        None
-    } else {
-        Some(
-            take_backup(&db, &dir, Some(store::SAFETY_LABEL), Compression::Zstd)
-                .context("safety backup failed; nothing was changed")?,
-        )
-    };
-    let hint = safety.as_ref().map_or_else(
-        || "the database may be partly restored".to_owned(),
-        |s| {
-            format!(
-                "the database as it was is in {}: `dbdump restore {} --yes --no-safety-backup`",
-                s.file.display(),
-                s.file.display()
-            )
-        },
-    );
-    db.recreate().hint(hint.clone())?;
-    load(&db, &file)
-        .context(format!("restore of {} failed", file.display()))
-        .hint(hint)?;
+    let guard = swap::Guard::acquire(&db)?;
+    let signals = Signals::catch();
+    if !a.no_safety_backup {
+        take_backup(&db, &dir, Some(store::RESTORE_LABEL), Compression::Zstd)
+            .context("safety backup failed; nothing was changed")?;
+    }
+    if signals.raised() {
+        bail!(
+            "interrupted: database {} was left as it was",
+            db.creds.database
+        );
+    }
+    load_scratch(&db, &guard, Some(&file), &signals)?;
+    // From here on the swap runs to its end; a signal waits for it.
+    let took = guard.swap_in(&db, swap::Op::Restore)?;
     note(format!(
-        "restored {} into database {}",
+        "restored {} into database {} (swapped in {} ms)",
         file.display(),
-        db.creds.database
+        db.creds.database,
+        took.as_millis()
     ));
     Ok(Outcome::Clean)
 }
@@ -723,19 +819,37 @@ fn detect_stack(db: &Db) -> Option<String> {
     }
 }
 
-/// The framework step after a reset: the command, for stacks that have one.
-fn framework_command(stack: &str, seed: bool) -> Option<Vec<String>> {
-    let v = |a: &[&str]| Some(a.iter().map(|s| (*s).to_owned()).collect());
+/// The framework step after a reset, for stacks that have one: the
+/// interpreters to try (the first that runs in the container is used), the
+/// script and its arguments.
+fn framework_command(stack: &str, seed: bool) -> Option<(&'static [&'static str], Vec<String>)> {
+    let v = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     match stack {
-        "laravel" if seed => v(&["php", "artisan", "migrate:fresh", "--force", "--seed"]),
-        "laravel" => v(&["php", "artisan", "migrate:fresh", "--force"]),
-        "django" => v(&["python", "manage.py", "migrate", "--noinput"]),
+        "laravel" if seed => Some((
+            &["php"],
+            v(&["artisan", "migrate:fresh", "--force", "--seed"]),
+        )),
+        "laravel" => Some((&["php"], v(&["artisan", "migrate:fresh", "--force"]))),
+        // Generated Django images have python3 only; some have python only.
+        "django" => Some((
+            &["python3", "python"],
+            v(&["manage.py", "migrate", "--noinput"]),
+        )),
         _ => None,
     }
 }
 
-/// Run the framework's command in the project's application container.
-fn run_in_app(db: &Db, argv: &[String]) -> anyhow::Result<()> {
+/// The framework step, checked to run before anything is dropped.
+struct AppStep {
+    container: String,
+    name: String,
+    argv: Vec<String>,
+}
+
+/// Find the project's application container and check the step can run
+/// there: `<interpreter> <script> --version` must succeed.
+fn plan_step(db: &Db, interpreters: &[&str], args: &[String]) -> anyhow::Result<AppStep> {
+    let shown = format!("{} {}", interpreters[0], args.join(" "));
     let Conn::Docker {
         rt,
         docker,
@@ -743,7 +857,12 @@ fn run_in_app(db: &Db, argv: &[String]) -> anyhow::Result<()> {
         ..
     } = &db.conn
     else {
-        bail!("the framework step needs the project's containers (not available with --url)");
+        return Err(error_with_hint(
+            format!(
+                "the framework step `{shown}` needs the project's containers (not available with --url); nothing was changed"
+            ),
+            "run dbdump reset in the project's folder, or --project NAME",
+        ));
     };
     let project = db.project.clone().unwrap_or_default();
     let all = rt.block_on(berth::docker::project_containers(
@@ -779,19 +898,76 @@ fn run_in_app(db: &Db, argv: &[String]) -> anyhow::Result<()> {
     else {
         return Err(error_with_hint(
             format!(
-                "no running application container in project {project} to run `{}`",
-                argv.join(" ")
+                "no running application container in project {project} to run `{shown}`; nothing was changed"
             ),
             "start the stack and run dbdump reset again, or run the command yourself",
         ));
     };
-    note(format!("running `{}` in {}", argv.join(" "), app.name));
+    let mut tried = Vec::new();
+    for interp in interpreters {
+        let probe = vec![
+            (*interp).to_owned(),
+            args[0].clone(),
+            "--version".to_owned(),
+        ];
+        let mut sink = |_: &[u8]| Ok(());
+        let r = rt.block_on(berth::docker::exec(
+            docker,
+            &app.id,
+            &probe,
+            &[],
+            None,
+            &mut sink,
+        ));
+        match r {
+            Ok(r) if r.success() => {
+                let mut argv = vec![(*interp).to_owned()];
+                argv.extend(args.iter().cloned());
+                return Ok(AppStep {
+                    container: app.id.clone(),
+                    name: app.name.clone(),
+                    argv,
+                });
+            }
+            Ok(r) => tried.push(format!(
+                "`{}` exited with status {}{}",
+                probe.join(" "),
+                r.exit_code
+                    .map_or_else(|| "unknown".into(), |c| c.to_string()),
+                match r.stderr_text() {
+                    t if t.is_empty() => String::new(),
+                    t => format!(" ({})", t.lines().last().unwrap_or_default()),
+                }
+            )),
+            Err(e) => tried.push(format!("`{}`: {e:#}", probe.join(" "))),
+        }
+    }
+    Err(error_with_hint(
+        format!(
+            "the framework step cannot run in {}: {}; nothing was changed",
+            app.name,
+            tried.join("; ")
+        ),
+        "fix the application container (or run dbdump reset on a stack without a framework step)",
+    ))
+}
+
+/// Run the framework's command in the project's application container.
+fn run_step(db: &Db, step: &AppStep) -> anyhow::Result<()> {
+    let Conn::Docker { rt, docker, .. } = &db.conn else {
+        bail!("the framework step needs the project's containers");
+    };
+    note(format!(
+        "running `{}` in {}",
+        step.argv.join(" "),
+        step.name
+    ));
     let mut err = io::stderr();
     let mut sink = |b: &[u8]| err.write_all(b);
     let r = rt.block_on(berth::docker::exec(
         docker,
-        &app.id,
-        argv,
+        &step.container,
+        &step.argv,
         &[],
         None,
         &mut sink,
@@ -800,8 +976,8 @@ fn run_in_app(db: &Db, argv: &[String]) -> anyhow::Result<()> {
     if !r.success() {
         bail!(
             "`{}` in {} exited with status {}",
-            argv.join(" "),
-            app.name,
+            step.argv.join(" "),
+            step.name,
             r.exit_code
                 .map_or_else(|| "unknown".into(), |c| c.to_string())
         );
@@ -811,6 +987,22 @@ fn run_in_app(db: &Db, argv: &[String]) -> anyhow::Result<()> {
 
 fn reset(a: &ResetArgs) -> anyhow::Result<Outcome> {
     let (db, dir) = resolve(&a.target)?;
+    // What follows the drop is found and checked before anything changes.
+    let mut reimport = None;
+    let mut step = None;
+    match detect_stack(&db).as_deref() {
+        Some("wordpress") => {
+            if let Ok(file) = latest(&dir) {
+                check_backup(&file)?;
+                reimport = Some(file);
+            }
+        }
+        Some(s) => match framework_command(s, a.seed) {
+            Some((interpreters, args)) => step = Some(plan_step(&db, interpreters, &args)?),
+            None => note(format!("no framework step for stack {s}")),
+        },
+        None => {}
+    }
     let question = format!(
         "drop and recreate database {} of {}",
         db.creds.database,
@@ -820,42 +1012,67 @@ fn reset(a: &ResetArgs) -> anyhow::Result<Outcome> {
         note("nothing changed");
         return Ok(Outcome::Clean);
     }
+    let guard = swap::Guard::acquire(&db)?;
+    let signals = Signals::catch();
     if !a.no_safety_backup {
-        take_backup(&db, &dir, Some(store::SAFETY_LABEL), Compression::Zstd)
+        take_backup(&db, &dir, Some(store::RESET_LABEL), Compression::Zstd)
             .context("safety backup failed; nothing was changed")?;
     }
-    db.recreate()?;
-    note(format!("database {} is empty", db.creds.database));
-    let stack = detect_stack(&db);
-    match stack.as_deref() {
-        Some("wordpress") => match latest(&dir) {
-            Ok(file) => {
-                check_backup(&file)?;
-                load(&db, &file)?;
-                note(format!("re-imported {}", file.display()));
-            }
-            Err(_) => note("no backup to re-import; WordPress will run its installer"),
-        },
-        Some(s) => {
-            if let Some(argv) = framework_command(s, a.seed) {
-                run_in_app(&db, &argv)?;
-            } else {
-                note(format!("no framework step for stack {s}"));
-            }
+    if signals.raised() {
+        bail!(
+            "interrupted: database {} was left as it was",
+            db.creds.database
+        );
+    }
+    // The old database stays beside the new one until the step succeeded.
+    load_scratch(&db, &guard, reimport.as_deref(), &signals)?;
+    guard.swap_in(&db, swap::Op::Reset)?;
+    match &reimport {
+        Some(file) => note(format!("re-imported {}", file.display())),
+        None => note(format!("database {} is empty", db.creds.database)),
+    }
+    if reimport.is_none() && detect_stack(&db).as_deref() == Some("wordpress") {
+        note("no backup to re-import; WordPress will run its installer");
+    }
+    let ran = match &step {
+        Some(step) => run_step(&db, step),
+        None => Ok(()),
+    };
+    let ran = ran.and_then(|()| {
+        if signals.raised() {
+            bail!("interrupted")
         }
-        None => {}
+        Ok(())
+    });
+    match ran {
+        Ok(()) => guard.finish(&db)?,
+        Err(e) => {
+            return Err(match guard.put_back(&db) {
+                Ok(()) => e.context(format!(
+                    "reset of database {} failed; the old database was put back as it was",
+                    db.creds.database
+                )),
+                Err(u) => e.context(format!(
+                    "reset of database {} failed, and putting the old database back failed too ({u:#}); the next dbdump run puts it back",
+                    db.creds.database
+                )),
+            });
+        }
     }
     Ok(Outcome::Clean)
 }
 
 fn shell(a: &ShellArgs) -> anyhow::Result<Outcome> {
     let (db, _) = resolve(&a.target)?;
-    let argv = db.client.shell_argv(&db.creds);
+    swap::Guard::recover_if_idle(&db);
+    let interactive = io::stdin().is_terminal();
+    let argv = db.client.shell_argv(&db.creds, !interactive);
+    let program = argv[0].clone();
     let var = db.client.password_var();
     let cmd = match &db.conn {
         Conn::Docker { container, .. } => {
             let mut dargs: Vec<String> = vec!["exec".into(), "-i".into()];
-            if io::stdin().is_terminal() && io::stdout().is_terminal() {
+            if interactive && io::stdout().is_terminal() {
                 dargs.push("-t".into());
             }
             if db.creds.password.is_some() {
@@ -878,10 +1095,17 @@ fn shell(a: &ShellArgs) -> anyhow::Result<Outcome> {
         .context("cannot start the database shell")
         .hint("is the docker CLI (or the client program) installed?")?;
     if !out.status.success() {
-        bail!(
-            "the database shell exited with status {}",
-            out.status.code().unwrap_or(-1)
-        );
+        return Err(error_with_hint(
+            format!(
+                "the database shell ({program}) exited with status {}",
+                out.status.code().unwrap_or(-1)
+            ),
+            if interactive {
+                "see the client's message above"
+            } else {
+                "the client stopped at the first failing statement (its message is above)"
+            },
+        ));
     }
     Ok(Outcome::Clean)
 }
@@ -969,13 +1193,15 @@ mod tests {
 
     #[test]
     fn framework_steps() {
+        let (i, a) = framework_command("laravel", true).unwrap();
         assert_eq!(
-            framework_command("laravel", true).unwrap().join(" "),
-            "php artisan migrate:fresh --force --seed"
+            (i, a.join(" ").as_str()),
+            (&["php"][..], "artisan migrate:fresh --force --seed")
         );
+        let (i, a) = framework_command("django", false).unwrap();
         assert_eq!(
-            framework_command("django", false).unwrap().join(" "),
-            "python manage.py migrate --noinput"
+            (i, a.join(" ").as_str()),
+            (&["python3", "python"][..], "manage.py migrate --noinput")
         );
         assert!(framework_command("node", false).is_none());
     }

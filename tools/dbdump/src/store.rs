@@ -10,8 +10,15 @@ use berth::cli::ResultExt as _;
 use berth::model::{Backup, Compression};
 use sha2::{Digest as _, Sha256};
 
-/// The label of safety backups taken before `restore` and `reset`.
-pub const SAFETY_LABEL: &str = "pre-restore";
+/// The label of the safety backup taken before `restore`.
+pub const RESTORE_LABEL: &str = "pre-restore";
+/// The label of the safety backup taken before `reset`.
+pub const RESET_LABEL: &str = "pre-reset";
+
+/// Whether a backup is one of the safety backups dbdump takes itself.
+pub fn is_safety(b: &Backup) -> bool {
+    matches!(b.name.as_deref(), Some(RESTORE_LABEL | RESET_LABEL))
+}
 
 /// Check a backup label: letters, digits, `-`, `_`, `.`; no path separators,
 /// no `..`, no leading dot; at most 64 characters.
@@ -328,8 +335,53 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// The complete backups in `dir`, oldest first: every `NAME.json` whose
-/// `NAME` exists. Temp files and metadata without their file are skipped.
+/// Open `path` only when it is a regular file itself (not a symbolic link
+/// or anything else), checked again on the opened file.
+pub fn open_regular(path: &Path) -> anyhow::Result<File> {
+    use std::os::unix::fs::MetadataExt as _;
+    let ctx = || format!("cannot open {}", path.display());
+    let before = fs::symlink_metadata(path).with_context(ctx)?;
+    if !before.is_file() {
+        bail!(
+            "{} is not a regular file{}: dbdump reads only regular backup files",
+            path.display(),
+            if before.file_type().is_symlink() {
+                " (a symbolic link)"
+            } else {
+                ""
+            }
+        );
+    }
+    let f = File::open(path).with_context(ctx)?;
+    let after = f.metadata().with_context(ctx)?;
+    if (after.dev(), after.ino()) != (before.dev(), before.ino()) || !after.is_file() {
+        bail!("{} changed while it was opened", path.display());
+    }
+    Ok(f)
+}
+
+/// Metadata files are small: anything larger is not one.
+const META_LIMIT: u64 = 1 << 20;
+
+fn read_small(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let f = open_regular(path)?;
+    let mut text = Vec::new();
+    f.take(META_LIMIT + 1)
+        .read_to_end(&mut text)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if text.len() as u64 > META_LIMIT {
+        bail!(
+            "{} is larger than a backup metadata file can be",
+            path.display()
+        );
+    }
+    Ok(text)
+}
+
+/// The complete backups in `dir`, oldest first: every regular `NAME.json`
+/// whose `NAME` is a regular file in `dir`. Temp files, metadata without
+/// their file, and symbolic links (which could lead out of the folder) are
+/// skipped.
 pub fn list(dir: &Path) -> anyhow::Result<Vec<Backup>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
@@ -338,6 +390,7 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Backup>> {
             return Err(e).with_context(|| format!("cannot read backup folder {}", dir.display()));
         }
     };
+    let base = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry?;
@@ -345,12 +398,21 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Backup>> {
         if name.starts_with('.') || Path::new(&name).extension().is_none_or(|e| e != "json") {
             continue;
         }
-        let data = dir.join(name.trim_end_matches(".json"));
-        if !data.is_file() {
+        let data = base.join(name.trim_end_matches(".json"));
+        let regular = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
+        let meta = base.join(&name);
+        for p in [&data, &meta] {
+            if fs::symlink_metadata(p).is_ok_and(|m| !m.is_file()) {
+                berth::cli::warn(
+                    "dbdump",
+                    format!("skipping {}: not a regular file", p.display()),
+                );
+            }
+        }
+        if !regular(&data) || !regular(&meta) {
             continue;
         }
-        let meta = entry.path();
-        let text = fs::read(&meta).with_context(|| format!("cannot read {}", meta.display()))?;
+        let text = read_small(&meta)?;
         let Ok(mut b) = serde_json::from_slice::<Backup>(&text) else {
             berth::cli::warn(
                 "dbdump",
@@ -358,7 +420,7 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Backup>> {
             );
             continue;
         };
-        b.file = fs::canonicalize(&data).unwrap_or(data);
+        b.file = data;
         out.push(b);
     }
     out.sort_by(|a, b| {
@@ -372,15 +434,13 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Backup>> {
 /// The metadata of a backup file, when it has one.
 pub fn read_meta(file: &Path) -> anyhow::Result<Option<Backup>> {
     let meta = meta_path(file);
-    match fs::read(&meta) {
-        Ok(t) => {
-            let b = serde_json::from_slice(&t)
-                .with_context(|| format!("invalid backup metadata {}", meta.display()))?;
-            Ok(Some(b))
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", meta.display())),
+    if fs::symlink_metadata(&meta).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+        return Ok(None);
     }
+    let t = read_small(&meta)?;
+    let b = serde_json::from_slice(&t)
+        .with_context(|| format!("invalid backup metadata {}", meta.display()))?;
+    Ok(Some(b))
 }
 
 /// A reader that hashes and counts what it reads.
@@ -401,7 +461,7 @@ impl<R: Read> Read for HashingReader<R> {
 
 /// Open a backup for reading its SQL: decompressed by its magic bytes.
 pub fn open_sql(file: &Path) -> anyhow::Result<(Compression, Box<dyn Read + Send>)> {
-    let f = File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let f = open_regular(file)?;
     let mut r = BufReader::with_capacity(1 << 20, f);
     let head = io::BufRead::fill_buf(&mut r)?
         .get(..4)
@@ -442,7 +502,7 @@ pub struct Verified {
 /// of it to nowhere, and check the dump's last line. Nothing is written.
 pub fn verify(file: &Path, progress: Option<&indicatif::ProgressBar>) -> anyhow::Result<Verified> {
     let meta = read_meta(file)?;
-    let f = File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let f = open_regular(file)?;
     let hashing = HashingReader {
         inner: f,
         sha: Sha256::new(),
@@ -522,20 +582,39 @@ pub fn verify(file: &Path, progress: Option<&indicatif::ProgressBar>) -> anyhow:
     })
 }
 
-/// Delete a backup and its metadata.
+/// Delete a backup and its metadata: regular files only (a symbolic link
+/// is never followed, nor removed).
 pub fn remove(b: &Backup) -> anyhow::Result<()> {
-    fs::remove_file(&b.file).with_context(|| format!("cannot delete {}", b.file.display()))?;
-    match fs::remove_file(meta_path(&b.file)) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot delete {}", meta_path(&b.file).display())),
+    for p in [b.file.clone(), meta_path(&b.file)] {
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.is_file() => {
+                fs::remove_file(&p).with_context(|| format!("cannot delete {}", p.display()))?;
+            }
+            Ok(_) => bail!("{} is not a regular file; not deleted", p.display()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot delete {}", p.display())),
+        }
     }
+    Ok(())
 }
 
-/// A backup file given on the command line must exist and be a file.
+/// A backup file given on the command line must be a regular file (not a
+/// symbolic link, which could lead anywhere).
 pub fn check_file_arg(file: &Path) -> anyhow::Result<PathBuf> {
-    match fs::metadata(file) {
-        Ok(m) if m.is_file() => Ok(fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf())),
+    match fs::symlink_metadata(file) {
+        Ok(m) if m.is_file() => {
+            let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
+            let dir = dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let name = file.file_name().map(PathBuf::from).unwrap_or_default();
+            Ok(fs::canonicalize(&dir).unwrap_or(dir).join(name))
+        }
+        Ok(m) if m.file_type().is_symlink() => Err(berth::cli::error_with_hint(
+            format!(
+                "{} is a symbolic link: dbdump restores only regular backup files",
+                file.display()
+            ),
+            "name the file it points to, if you trust it",
+        )),
         Ok(_) => Err(anyhow::anyhow!("{} is not a file", file.display())),
         Err(e) => Err(e)
             .with_context(|| format!("cannot read backup {}", file.display()))

@@ -109,7 +109,15 @@ fn local_stream(
     sink: Sink<'_>,
 ) -> anyhow::Result<Ran> {
     let program = argv.first().map_or("", String::as_str);
-    let mut cmd = duct::cmd(program, &argv[1..]).stderr_capture().unchecked();
+    // Its own process group: a Ctrl-C to dbdump's group reaches dbdump,
+    // which stops the client itself (and finishes a swap it started).
+    let mut cmd = duct::cmd(program, &argv[1..])
+        .stderr_capture()
+        .unchecked()
+        .before_spawn(|c| {
+            std::os::unix::process::CommandExt::process_group(c, 0);
+            Ok(())
+        });
     for (k, v) in env {
         cmd = cmd.env(k, v);
     }
@@ -198,6 +206,26 @@ impl Db {
         Ok(out)
     }
 
+    /// Run a script of our own statements on stdin (stop at the first error).
+    pub fn run_script(&self, database: &str, script: &str) -> anyhow::Result<()> {
+        let argv = self.client.load_argv(&self.creds, database);
+        let mut input = io::Cursor::new(script.as_bytes().to_vec());
+        let mut out = Vec::new();
+        let mut sink = |b: &[u8]| {
+            if out.len() < 64 * 1024 {
+                out.extend_from_slice(b);
+            }
+            Ok(())
+        };
+        let ran = self
+            .conn
+            .stream(&argv, &self.env(), Some(&mut input), &mut sink)?;
+        if !ran.success() {
+            return Err(ran.error(&format!("{} in {}", argv[0], self.conn.describe())));
+        }
+        Ok(())
+    }
+
     /// The server's version string.
     pub fn server_version(&self) -> anyhow::Result<String> {
         let out = self
@@ -222,17 +250,6 @@ impl Db {
             }
             Family::MySql => String::new(),
         }
-    }
-
-    /// Drop the database and create it empty again, as it was created.
-    pub fn recreate(&self) -> anyhow::Result<()> {
-        let maint = self.maintenance_db();
-        let db = &self.creds.database;
-        let described = self.query(&maint, &[crate::engine::describe_db_sql(self.family, db)])?;
-        let sql = crate::engine::recreate_sql(self.family, db, &described);
-        self.query(&maint, &sql)
-            .with_context(|| format!("cannot drop and recreate database {db}"))?;
-        Ok(())
     }
 }
 
@@ -337,6 +354,20 @@ pub struct ProjectRef {
     pub stack: Option<String>,
 }
 
+/// The registered project whose folder is `dir` (canonical), if any.
+pub fn registered_at(dir: &Path) -> Option<ProjectRef> {
+    let paths = berth::paths::Paths::from_env().ok()?;
+    let projects = berth::registry::Registry::open(&paths).load().ok()?;
+    let p = projects
+        .iter()
+        .find(|p| std::fs::canonicalize(&p.path).is_ok_and(|d| d == dir))?;
+    Some(ProjectRef {
+        name: p.name.clone(),
+        dir: p.path.clone(),
+        stack: p.stack.clone(),
+    })
+}
+
 /// The project: `--project NAME` from the registry, else the current folder
 /// (its registry entry when there is one, else its compose project name).
 pub fn project(name: Option<&str>) -> anyhow::Result<ProjectRef> {
@@ -359,16 +390,8 @@ pub fn project(name: Option<&str>) -> anyhow::Result<ProjectRef> {
     }
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let canon = std::fs::canonicalize(&cwd).unwrap_or_else(|_| cwd.clone());
-    if let Ok(projects) = registry.load()
-        && let Some(p) = projects
-            .iter()
-            .find(|p| std::fs::canonicalize(&p.path).is_ok_and(|d| d == canon))
-    {
-        return Ok(ProjectRef {
-            name: p.name.clone(),
-            dir: p.path.clone(),
-            stack: p.stack.clone(),
-        });
+    if let Some(p) = registered_at(&canon) {
+        return Ok(p);
     }
     let env = berth::compose::Env::for_dir(&cwd)?;
     let name = env
