@@ -9,7 +9,8 @@
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The path of a tool binary built by cargo for these tests.
 pub fn bin(name: &str) -> PathBuf {
@@ -75,6 +76,7 @@ impl Harness {
         Cmd {
             inner: c,
             stdin: None,
+            timeout: TIMEOUT,
         }
     }
 
@@ -95,6 +97,7 @@ impl Harness {
         Cmd {
             inner: c,
             stdin: None,
+            timeout: TIMEOUT,
         }
     }
 
@@ -160,6 +163,59 @@ pub fn registered(snapshot: &[u8], journal: &[u8]) -> Vec<serde_json::Value> {
 pub struct Cmd {
     inner: Command,
     stdin: Option<Vec<u8>>,
+    timeout: Duration,
+}
+
+/// How long a tool run by a test may take before the test fails: a hung
+/// command fails its test instead of stalling the suite.
+pub const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs `cmd` to completion with its output captured, and panics (after
+/// killing it) when it runs longer than `limit`.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    wait_within(child, limit, &format!("{cmd:?}"))
+}
+
+/// Waits for a spawned child (stdout and stderr piped, or not) and panics
+/// after killing it when it runs longer than `limit`.
+pub fn wait_within(mut child: Child, limit: Duration, what: &str) -> Output {
+    use std::io::Read;
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            // The child leads its own process group when spawned through
+            // `Cmd`: end the whole group (a pipeline's other commands too).
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .stderr(Stdio::null())
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
 }
 
 impl Cmd {
@@ -187,6 +243,12 @@ impl Cmd {
         self
     }
 
+    /// Fail the test when the command runs longer than `limit` (default [`TIMEOUT`]).
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
+        self
+    }
+
     pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(data.into());
         self
@@ -199,6 +261,7 @@ impl Cmd {
         } else {
             Stdio::null()
         });
+        std::os::unix::process::CommandExt::process_group(&mut self.inner, 0);
         let mut child = self.inner.spawn().expect("spawn");
         if let Some(data) = self.stdin.take() {
             let mut pipe = child.stdin.take().unwrap();
@@ -206,7 +269,8 @@ impl Cmd {
                 let _ = pipe.write_all(&data);
             });
         }
-        let out = child.wait_with_output().expect("wait");
+        let what = format!("{:?}", self.inner);
+        let out = wait_within(child, self.timeout, &what);
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
