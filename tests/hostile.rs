@@ -21,7 +21,7 @@ const AS_LIMIT: &str = "--as=268435456";
 /// CPU time it may take, in seconds.
 const CPU_LIMIT: &str = "--cpu=2";
 /// Wall-clock time it may take, in seconds (a loaded machine stretches CPU time).
-const SECONDS: &str = "10";
+const SECONDS: &str = "30";
 
 struct Out {
     code: i32,
@@ -464,5 +464,42 @@ fn reset_override_include_and_extends_as_compose_reads_them() {
         ],
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn half_a_megabyte_of_services_and_extends_loads_within_limits() {
+    let h = Harness::new();
+    // A chain: each service extends the one before (resolved once each).
+    let mut chain = String::from("services:\n  s0:\n    image: x\n");
+    let mut n = 1;
+    while chain.len() < (1 << 19) - 64 {
+        let _ = write!(chain, "  s{n}:\n    extends: s{}\n", n - 1);
+        n += 1;
+    }
+    h.write("chain/compose.yaml", &chain);
+    let out = limited(&h, h.path(), "registry", &["add", "chain"]);
+    assert_eq!(out.code, 0, "{}", cut(&out.stderr));
+    // A fan: every service extends one.
+    let mut fan = String::from("services:\n  s0:\n    image: x\n    environment: [A=1]\n");
+    let mut m = 1;
+    while fan.len() < (1 << 19) - 64 {
+        let _ = write!(fan, "  s{m}:\n    extends: s0\n");
+        m += 1;
+    }
+    h.write("fan/compose.yaml", &fan);
+    let out = limited(&h, h.path(), "registry", &["add", "fan"]);
+    assert_eq!(out.code, 0, "{}", cut(&out.stderr));
+    let projects = h.projects();
+    let services = |name: &str| {
+        projects
+            .iter()
+            .find(|p| p["name"] == name)
+            .map_or(0, |p| p["services"].as_array().unwrap().len())
+    };
+    assert_eq!(
+        (services("chain"), services("fan")),
+        (n, m),
+        "every service read"
     );
 }
