@@ -132,6 +132,18 @@ fn hostile(h: &Harness) -> Vec<(String, PathBuf, &'static str)> {
     }
     bomb.push_str("services:\n  web:\n    image: nginx\n");
     add("billion-laughs", &bomb, "invalid YAML");
+    // Few aliases of a big string: within the YAML reader's repetition
+    // limit, but 1 GiB once expanded.
+    let strings = format!(
+        "x-s: &s \"{}\"\nx-l: [{}]\nservices:\n  web:\n    image: nginx\n",
+        "x".repeat(2 << 20),
+        ["*s"; 500].join(", ")
+    );
+    add(
+        "string-bomb",
+        &strings,
+        "the document expands to more than 48 MiB",
+    );
     add(
         "service-name-shell",
         "services:\n  \"we b;rm -rf /\":\n    image: nginx\n",
