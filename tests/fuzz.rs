@@ -6,7 +6,7 @@
 //! tokens, spliced, and amplified up to 1 MiB.
 //!
 //! Each input must not panic, must raise the process's resident memory by at
-//! most 256 MiB (its peak, VmHWM, reset before each input), and must take at
+//! most 256 MiB (its peak, `VmHWM`, reset before each input), and must take at
 //! most 2 s of this thread's CPU time. `BERTH_FUZZ_CASES` sets how
 //! many inputs (default 1000, about 20 s on this loaded machine: `make test`), `BERTH_FUZZ_SEED`
 //! the seed; `make fuzz` runs many more. A failing input is written to
@@ -34,7 +34,7 @@ fn memory() -> (usize, usize) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Start a new peak (writing 5 to clear_refs resets VmHWM).
+/// Start a new peak (writing 5 to `clear_refs` resets `VmHWM`).
 fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
@@ -348,7 +348,7 @@ fn save(target: &Target, n: usize) -> PathBuf {
             }
         }
         Target::Interpolate(b) | Target::Port(b) | Target::Json(b) => {
-            std::fs::write(&base, b).unwrap()
+            std::fs::write(&base, b).unwrap();
         }
     }
     base

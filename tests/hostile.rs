@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ const AS_LIMIT: &str = "--as=268435456";
 /// CPU time it may take, in seconds.
 const CPU_LIMIT: &str = "--cpu=2";
 /// Wall-clock time it may take, in seconds (a loaded machine stretches CPU time).
-const SECONDS: &str = "10";
+const SECONDS: &str = "30";
 
 struct Out {
     code: i32,
@@ -127,13 +128,22 @@ fn hostile(h: &Harness) -> Vec<(String, PathBuf, &'static str)> {
     let mut bomb = String::from("x-lol: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..12 {
         let p = format!("*a{}", i - 1);
-        bomb.push_str(&format!(
-            "x-l{i}: &a{i} [{}]\n",
-            vec![p.as_str(); 10].join(", ")
-        ));
+        let _ = writeln!(bomb, "x-l{i}: &a{i} [{}]", [p.as_str(); 10].join(", "));
     }
     bomb.push_str("services:\n  web:\n    image: nginx\n");
     add("billion-laughs", &bomb, "invalid YAML");
+    // Few aliases of a big string: within the YAML reader's repetition
+    // limit, but 1 GiB once expanded.
+    let strings = format!(
+        "x-s: &s \"{}\"\nx-l: [{}]\nservices:\n  web:\n    image: nginx\n",
+        "x".repeat(2 << 20),
+        ["*s"; 500].join(", ")
+    );
+    add(
+        "string-bomb",
+        &strings,
+        "the document expands to more than 48 MiB",
+    );
     add(
         "service-name-shell",
         "services:\n  \"we b;rm -rf /\":\n    image: nginx\n",
@@ -169,7 +179,12 @@ fn hostile(h: &Harness) -> Vec<(String, PathBuf, &'static str)> {
         "include: [compose.yaml]\nservices:\n  web:\n    image: nginx\n",
         "include cycle",
     );
-    // Files that are not regular files, or too big.
+    out
+}
+
+/// Project folders whose files are not regular files, or too big.
+fn special_files(h: &Harness) -> Vec<(String, PathBuf, &'static str)> {
+    let mut out = Vec::new();
     let zero = h.path().join("p").join("dotenv-zero");
     std::fs::create_dir_all(&zero).unwrap();
     std::fs::write(zero.join("compose.yaml"), service("[\"8080:80\"]")).unwrap();
@@ -211,7 +226,8 @@ fn hostile(h: &Harness) -> Vec<(String, PathBuf, &'static str)> {
 #[test]
 fn ports_scan_refuses_hostile_files_within_limits() {
     let h = Harness::new();
-    let cases = hostile(&h);
+    let mut cases = hostile(&h);
+    cases.extend(special_files(&h));
     let mut failures = Vec::new();
     for (name, dir, why) in &cases {
         let out = limited(
@@ -460,5 +476,42 @@ fn reset_override_include_and_extends_as_compose_reads_them() {
         ],
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn half_a_megabyte_of_services_and_extends_loads_within_limits() {
+    let h = Harness::new();
+    // A chain: each service extends the one before (resolved once each).
+    let mut chain = String::from("services:\n  s0:\n    image: x\n");
+    let mut n = 1;
+    while chain.len() < (1 << 19) - 64 {
+        let _ = write!(chain, "  s{n}:\n    extends: s{}\n", n - 1);
+        n += 1;
+    }
+    h.write("chain/compose.yaml", &chain);
+    let out = limited(&h, h.path(), "registry", &["add", "chain"]);
+    assert_eq!(out.code, 0, "{}", cut(&out.stderr));
+    // A fan: every service extends one.
+    let mut fan = String::from("services:\n  s0:\n    image: x\n    environment: [A=1]\n");
+    let mut m = 1;
+    while fan.len() < (1 << 19) - 64 {
+        let _ = write!(fan, "  s{m}:\n    extends: s0\n");
+        m += 1;
+    }
+    h.write("fan/compose.yaml", &fan);
+    let out = limited(&h, h.path(), "registry", &["add", "fan"]);
+    assert_eq!(out.code, 0, "{}", cut(&out.stderr));
+    let projects = h.projects();
+    let services = |name: &str| {
+        projects
+            .iter()
+            .find(|p| p["name"] == name)
+            .map_or(0, |p| p["services"].as_array().unwrap().len())
+    };
+    assert_eq!(
+        (services("chain"), services("fan")),
+        (n, m),
+        "every service read"
     );
 }

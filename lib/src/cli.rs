@@ -2,7 +2,7 @@
 //! as `TOOL: error: ...` with the cause chain and a `hint:`, map exit statuses,
 //! and treat a closed stdout pipe as success.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -62,7 +62,7 @@ pub fn excerpt(value: &str) -> String {
     let mut out = String::new();
     for (n, c) in value.chars().enumerate() {
         if n == QUOTE_CHARS {
-            out.push_str(&format!("... ({} bytes in all)", value.len()));
+            let _ = write!(out, "... ({} bytes in all)", value.len());
             break;
         }
         push_safe(&mut out, c);

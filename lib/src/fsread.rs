@@ -30,7 +30,9 @@ pub fn read_bounded(path: &Path, limit: u64) -> anyhow::Result<Option<Vec<u8>>> 
     let file = match OpenOptions::new()
         .read(true)
         .custom_flags(
-            rustix::fs::OFlags::NONBLOCK.bits() as i32 | rustix::fs::OFlags::NOCTTY.bits() as i32,
+            (rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY)
+                .bits()
+                .cast_signed(),
         )
         .open(path)
     {

@@ -138,15 +138,13 @@ impl Parser<'_> {
         if out.is_none() {
             return Ok(());
         }
-        match (self.lookup)(name) {
-            Some(v) => push(out, &v),
-            None => {
-                if self.seen.insert(name.to_owned()) {
-                    self.unset.push(name.to_owned());
-                }
-                Ok(())
-            }
+        if let Some(v) = (self.lookup)(name) {
+            return push(out, &v);
         }
+        if self.seen.insert(name.to_owned()) {
+            self.unset.push(name.to_owned());
+        }
+        Ok(())
     }
 
     /// Parse `NAME[op arg]}` from `i` (just after `${`); returns the index after `}`.
@@ -177,9 +175,8 @@ impl Parser<'_> {
         };
         // The operator is one ASCII byte; anything else (a multi-byte
         // character included) is an invalid format, never a slice.
-        let op = match self.b.get(op_at) {
-            Some(&c @ (b'-' | b'?' | b'+')) => c,
-            _ => return Err(INVALID.into()),
+        let Some(&op @ (b'-' | b'?' | b'+')) = self.b.get(op_at) else {
+            return Err(INVALID.into());
         };
         let arg = op_at + 1;
         let value = if out.is_some() || op == b'?' {

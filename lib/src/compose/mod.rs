@@ -15,6 +15,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash as _, Hasher as _};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use anyhow::{Context as _, anyhow, bail};
 use serde_yaml::{Mapping, Value};
@@ -295,15 +296,19 @@ struct Parsed {
 /// whole load within one budget.
 #[derive(Default)]
 struct Loader {
-    parsed: HashMap<PathBuf, Parsed>,
-    /// Services with `extends` resolved, by file and name.
-    resolved: HashMap<(PathBuf, String), Value>,
+    parsed: HashMap<PathBuf, Rc<Parsed>>,
+    /// Services with `extends` resolved, by file (its index in `ids`) and name.
+    resolved: HashMap<(usize, String), Value>,
+    /// A number for each canonical file path, for cheap keys.
+    ids: HashMap<PathBuf, usize>,
     /// Files being included, for cycles.
     including: Vec<PathBuf>,
     /// Approximate bytes held so far.
     spent: usize,
     warnings: Vec<String>,
     warned: HashSet<String>,
+    /// Files' canonical paths, resolved once each.
+    canonical: HashMap<PathBuf, PathBuf>,
 }
 
 /// The budget of one load, in approximate bytes (see [`yaml::BUDGET`]).
@@ -323,6 +328,21 @@ fn quoted(outside: bool, text: &str) -> String {
 }
 
 impl Loader {
+    fn canonical(&mut self, path: &Path) -> PathBuf {
+        if let Some(c) = self.canonical.get(path) {
+            return c.clone();
+        }
+        let c = canonical(path);
+        self.canonical.insert(path.to_path_buf(), c.clone());
+        c
+    }
+
+    fn id(&mut self, path: &Path) -> usize {
+        let c = self.canonical(path);
+        let next = self.ids.len();
+        *self.ids.entry(c).or_insert(next)
+    }
+
     fn charge(&mut self, what: &Path, v: &Value) -> anyhow::Result<()> {
         let left = LOAD_BUDGET.saturating_sub(self.spent);
         let c = yaml::cost(v, left);
@@ -339,7 +359,7 @@ impl Loader {
 
     /// The services of `file` with its includes merged in and `extends` resolved.
     fn load(&mut self, file: &Path, env: &Env, depth: usize) -> anyhow::Result<Mapping> {
-        let key = canonical(file);
+        let key = self.canonical(file);
         if self.including.contains(&key) {
             bail!(
                 "{}: include cycle: the file includes itself",
@@ -455,9 +475,9 @@ impl Loader {
         file: &Path,
         name: &str,
         env: &Env,
-        chain: &mut Vec<(PathBuf, String)>,
+        chain: &mut Vec<(usize, String)>,
     ) -> anyhow::Result<Value> {
-        let key = (canonical(file), name.to_owned());
+        let key = (self.id(file), name.to_owned());
         if let Some(done) = self.resolved.get(&key) {
             let done = done.clone();
             self.charge(file, &done)?;
@@ -509,7 +529,7 @@ impl Loader {
                 None => file.to_path_buf(),
             };
             chain.push(key.clone());
-            let next = (canonical(&base_path), base_name.clone());
+            let next = (self.id(&base_path), base_name.clone());
             if chain.contains(&next) {
                 let names: Vec<String> = chain
                     .iter()
@@ -528,20 +548,22 @@ impl Loader {
             chain.pop();
             merge(&mut base, def);
             def = base;
+            // Kept for services that extend this one; one without `extends`
+            // is cloned from its file again instead.
+            self.resolved.insert(key, def.clone());
         }
         self.charge(file, &def)?;
-        self.resolved.insert(key, def.clone());
         Ok(def)
     }
 
     /// Read and check one file, once.
-    fn parse(&mut self, file: &Path, env: &Env) -> anyhow::Result<Parsed> {
-        let key = canonical(file);
+    fn parse(&mut self, file: &Path, env: &Env) -> anyhow::Result<Rc<Parsed>> {
+        let key = self.canonical(file);
         if let Some(p) = self.parsed.get(&key) {
-            return Ok(p.clone());
+            return Ok(Rc::clone(p));
         }
-        let p = self.parse_new(file, env)?;
-        self.parsed.insert(key, p.clone());
+        let p = Rc::new(self.parse_new(file, env)?);
+        self.parsed.insert(key, Rc::clone(&p));
         Ok(p)
     }
 
@@ -739,11 +761,20 @@ pub(crate) fn show(v: &Value) -> String {
 
 /// Turn a `KEY=VALUE` list into a mapping, so lists and maps merge alike.
 fn normalize_map(service: &mut Mapping, key: &str) {
-    let Some(Value::Sequence(list)) = service.get(key) else {
-        return;
+    let list = match service.get_mut(key) {
+        Some(Value::Sequence(list)) => list,
+        // `!override [A=1]`: normalize inside the tag, keep the tag.
+        Some(Value::Tagged(t)) => {
+            let mut inner = Mapping::new();
+            inner.insert(Value::String(key.into()), std::mem::take(&mut t.value));
+            normalize_map(&mut inner, key);
+            t.value = inner.remove(key).unwrap_or_default();
+            return;
+        }
+        _ => return,
     };
     let mut map = Mapping::new();
-    for item in list {
+    for item in list.iter() {
         if let Some(s) = item.as_str() {
             match s.split_once('=') {
                 Some((k, v)) => map.insert(Value::String(k.into()), Value::String(v.into())),
