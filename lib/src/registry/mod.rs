@@ -887,6 +887,7 @@ mod tests {
     fn project(name: &str, port: u16) -> Project {
         Project {
             name: name.into(),
+            domain: format!("{name}.test"),
             port: Some(port),
             exposed_ports: vec![port],
             ..Project::default()
