@@ -798,6 +798,14 @@ fn every_way_in_checks_every_field_and_writes_nothing_bad() {
         .success();
     let a = h.projects().into_iter().find(|p| p["name"] == "a").unwrap();
     assert_eq!(a["domain"], "a.test", "an empty domain is NAME.TLD");
+    // `env set` is a way in too.
+    let before = h.registry_bytes();
+    h.cmd("registry")
+        .args(["env", "set", "a", "X=\u{1b}]0;pwned\u{7}"])
+        .run()
+        .code_is(2)
+        .stderr_has("project 'a': environment variable X: value holds control character");
+    assert_eq!(h.registry_bytes(), before);
 }
 
 /// Issue #14: a bad entry already on disk (written by hand, or by an older

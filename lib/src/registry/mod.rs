@@ -365,8 +365,8 @@ impl Registry {
     }
 
     /// Change one project under the lock; `change` returns `(write, result)`.
-    /// The changed project is appended to the journal: the others are not
-    /// read whole. The name cannot change.
+    /// The changed project is checked ([`Checked::check`]) and appended to
+    /// the journal: the others are not read whole. The name cannot change.
     pub fn update_project<R>(
         &self,
         name: &str,
@@ -378,6 +378,10 @@ impl Registry {
             let (write, result) = change(&mut project)?;
             if project.name != name {
                 anyhow::bail!("cannot rename '{name}' to '{}'", project.name);
+            }
+            if write {
+                // The same checks as every other way in.
+                project.check()?;
             }
             let changes = if write {
                 vec![Change::Put(
