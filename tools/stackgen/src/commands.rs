@@ -202,6 +202,7 @@ fn is_secret_in(keys: &BTreeSet<String>) -> impl Fn(&str) -> bool + '_ {
 }
 
 /// `new`.
+#[allow(clippy::too_many_lines)] // one sequence: check, pick, generate, reserve, write
 pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
     names::validate_label("project name", &a.name)?;
     let ctx = Ctx::load()?;
@@ -299,10 +300,11 @@ pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
         let chosen: Vec<u16> = std::iter::once(app_port)
             .chain(hosts.iter().copied())
             .collect();
-        let (app, more) = ctx.reserve(&a.name, fixed, wanted.len(), Some(&chosen))?;
-        if app != app_port || more != hosts {
-            spec.app_port = app;
-            spec.published = published_of(&wanted, &more);
+        let (reserved_app, reserved_hosts) =
+            ctx.reserve(&a.name, fixed, wanted.len(), Some(&chosen))?;
+        if reserved_app != app_port || reserved_hosts != hosts {
+            spec.app_port = reserved_app;
+            spec.published = published_of(&wanted, &reserved_hosts);
             (plan, state) = build(&spec)?;
         }
     }
@@ -396,7 +398,7 @@ fn new_ports(
     stack: &Stack,
     dir: &Path,
     a: &NewArgs,
-) -> anyhow::Result<(Option<Fixed>, Vec<(String, u16)>)> {
+) -> anyhow::Result<(Option<Fixed>, Wanted)> {
     let env_port = berth::compose::read_dotenv(&dir.join(".env"))?
         .get("APP_PORT")
         .and_then(|p| p.parse::<u16>().ok())
@@ -422,6 +424,9 @@ fn new_ports(
     }
     Ok((fixed, wanted))
 }
+
+/// The published services and their container ports, one pair each.
+type Wanted = Vec<(String, u16)>;
 
 /// The published services' host ports, paired with their container ports.
 fn published_of(wanted: &[(String, u16)], hosts: &[u16]) -> crate::generate::Published {
