@@ -67,6 +67,34 @@ hyperfine -N --warmup 3 --runs 20 --export-json "$work/status.json" \
     --command-name 'registry import (one project; rewrites the 10,000-project snapshot)' \
     "registry import $work/one.json" >&2
 
+# `registry import` of 20,000 and 80,000 projects into an empty registry
+# (it was quadratic: each imported project was looked for among those before).
+python3 - "$work/projects.json" "$work/p20k.json" "$work/p80k.json" <<'PY'
+import json, sys
+base = json.load(open(sys.argv[1]))[0]
+def make(n):
+    out = []
+    for i in range(n):
+        p = json.loads(json.dumps(base).replace("project-0", f"project-{i}"))
+        http = 10000 + (i * 3) % 50000
+        p["port"] = http
+        for j, b in enumerate(p["service_ports"]):
+            b["published"] = http + j
+        p["exposed_ports"] = [http, http + 1, http + 2]
+        out.append(p)
+    return out
+json.dump(make(20000), open(sys.argv[2], "w"))
+json.dump(make(80000), open(sys.argv[3], "w"))
+PY
+hyperfine -N --warmup 1 --runs 5 --export-json "$work/import.json" \
+    --prepare "rm -rf $work/imp" \
+    --command-name 'registry import (20,000 projects, empty registry)' \
+    "env BERTH_HOME=$work/imp registry import $work/p20k.json" >&2
+hyperfine -N --runs 3 --export-json "$work/import80.json" \
+    --prepare "rm -rf $work/imp" \
+    --command-name 'registry import (80,000 projects, empty registry)' \
+    "env BERTH_HOME=$work/imp registry import $work/p80k.json" >&2
+
 # A realistic size: 50 projects.
 export BERTH_HOME="$work/small"
 mkdir -p "$BERTH_HOME"
@@ -95,7 +123,7 @@ python3 - "$work" "$size" > "$out/registry.md" <<'PY'
 import json, sys
 work, size = sys.argv[1], int(sys.argv[2])
 rows = []
-for f in ["pipe", "add", "pipe2", "status", "smallb", "scan"]:
+for f in ["pipe", "add", "pipe2", "status", "import", "import80", "smallb", "scan"]:
     for r in json.load(open(f"{work}/{f}.json"))["results"]:
         rows.append((r["command"], r["mean"] * 1000, r["stddev"] * 1000, r["median"] * 1000, max(r["times"]) * 1000,
                      r["user"] * 1000, r["system"] * 1000))

@@ -81,7 +81,7 @@ _certgen() {
             return 0
             ;;
         certgen__subcmd__issue)
-            opts="-h --force --within --days --no-wildcard --key --dry-run --json --format --help"
+            opts="-h --allow-empty --force --within --days --no-wildcard --key --dry-run --json --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -51,6 +51,7 @@ complete -c certgen -n "__fish_certgen_using_subcommand issue" -l format -d 'Out
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
+complete -c certgen -n "__fish_certgen_using_subcommand issue" -l allow-empty -d 'Accept an input (or a registry) that holds no project: by default that is an error (exit 2), so that a script whose stdin carries nothing never acts on nothing'
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -l force -d 'Reissue even when the certificate is current'
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -l no-wildcard -d 'Do not add *.DOMAIN'
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -l dry-run -d 'Show what would be issued; write nothing'

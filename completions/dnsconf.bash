@@ -52,7 +52,7 @@ _dnsconf() {
             return 0
             ;;
         dnsconf__subcmd__generate)
-            opts="-h --tld --address --dns-port --listen --help dnsmasq resolved hosts"
+            opts="-h --allow-empty --tld --address --dns-port --listen --help dnsmasq resolved hosts"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -82,7 +82,7 @@ _dnsconf() {
             return 0
             ;;
         dnsconf__subcmd__install)
-            opts="-h --tld --address --dns-port --listen --root --dry-run --no-reload --help dnsmasq resolved hosts"
+            opts="-h --allow-empty --tld --address --dns-port --listen --root --dry-run --no-reload --help dnsmasq resolved hosts"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -35,12 +35,14 @@ complete -c dnsconf -n "__fish_dnsconf_using_subcommand generate" -l tld -d 'The
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand generate" -l address -d 'Address the names resolve to (repeatable). For resolved, the local resolver\'s address. Default: 127.0.0.1 and `::1` for dnsmasq, 127.0.0.1 for hosts and resolved' -r
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand generate" -l dns-port -d 'For resolved: the port the local resolver listens on' -r
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand generate" -l listen -d 'For dnsmasq: listen only on this address (adds `listen-address` and `bind-interfaces`), so dnsmasq and systemd-resolved\'s stub (127.0.0.53) can both use port 53' -r
+complete -c dnsconf -n "__fish_dnsconf_using_subcommand generate" -l allow-empty -d 'Accept an input (or a registry) that holds no project: by default that is an error (exit 2), so that a script whose stdin carries nothing never acts on nothing'
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand install" -l tld -d 'The dev TLD (default: `tld` from config.yaml, else `test`)' -r
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand install" -l address -d 'Address the names resolve to (repeatable). For resolved, the local resolver\'s address. Default: 127.0.0.1 and `::1` for dnsmasq, 127.0.0.1 for hosts and resolved' -r
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand install" -l dns-port -d 'For resolved: the port the local resolver listens on' -r
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand install" -l listen -d 'For dnsmasq: listen only on this address (adds `listen-address` and `bind-interfaces`), so dnsmasq and systemd-resolved\'s stub (127.0.0.53) can both use port 53' -r
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand install" -l root -d 'Write under this folder instead of / (for tests and packaging; no reload)' -r -F
+complete -c dnsconf -n "__fish_dnsconf_using_subcommand install" -l allow-empty -d 'Accept an input (or a registry) that holds no project: by default that is an error (exit 2), so that a script whose stdin carries nothing never acts on nothing'
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand install" -l dry-run -d 'Show the file that would be written (on stdout) and change nothing'
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand install" -l no-reload -d 'Do not restart dnsmasq or systemd-resolved'
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'

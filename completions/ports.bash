@@ -55,7 +55,7 @@ _ports() {
             return 0
             ;;
         ports__subcmd__alloc)
-            opts="-n -h --range --count --json --format --help"
+            opts="-n -h --range --count --claim --json --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -73,6 +73,10 @@ _ports() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --claim)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json ndjson csv" -- "${cur}"))
                     return 0
@@ -85,7 +89,7 @@ _ports() {
             return 0
             ;;
         ports__subcmd__check)
-            opts="-h --registry --running --probe --json --format --help"
+            opts="-h --registry --running --probe --allow-empty --json --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

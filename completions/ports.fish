@@ -45,10 +45,12 @@ csv\t'Comma-separated values with a header row'"
 complete -c ports -n "__fish_ports_using_subcommand check" -l registry -d 'Check the registered projects'
 complete -c ports -n "__fish_ports_using_subcommand check" -l running -d 'Only projects whose status is running (the rule for startup)'
 complete -c ports -n "__fish_ports_using_subcommand check" -l probe -d 'Also report ports something on this machine listens on now'
+complete -c ports -n "__fish_ports_using_subcommand check" -l allow-empty -d 'Accept an input (or a registry) that holds no project: by default that is an error (exit 2), so that a script whose stdin carries nothing never acts on nothing'
 complete -c ports -n "__fish_ports_using_subcommand check" -l json -d 'Print JSON (same as --format json)'
 complete -c ports -n "__fish_ports_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ports -n "__fish_ports_using_subcommand alloc" -l range -d 'The range, A-B (default: `port_range` from config.yaml, else 5000-5999)' -r
 complete -c ports -n "__fish_ports_using_subcommand alloc" -s n -l count -d 'How many ports' -r
+complete -c ports -n "__fish_ports_using_subcommand alloc" -l claim -d 'Reserve the ports for project NAME (not registered yet) in the same step, under the registry\'s lock: no other allocation hands them out until `registry add` registers NAME, or for 10 minutes' -r
 complete -c ports -n "__fish_ports_using_subcommand alloc" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'

@@ -46,7 +46,7 @@ _proxyconf() {
             return 0
             ;;
         proxyconf__subcmd__caddy)
-            opts="-o -h --tld --https-port --http-port --certs-dir --output --admin --help"
+            opts="-o -h --allow-empty --tld --https-port --http-port --certs-dir --output --admin --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -118,7 +118,7 @@ _proxyconf() {
             return 0
             ;;
         proxyconf__subcmd__traefik)
-            opts="-o -h --tld --https-port --http-port --certs-dir --output --web-entrypoint --websecure-entrypoint --help"
+            opts="-o -h --allow-empty --tld --https-port --http-port --certs-dir --output --web-entrypoint --websecure-entrypoint --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

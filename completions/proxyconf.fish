@@ -35,6 +35,7 @@ complete -c proxyconf -n "__fish_proxyconf_using_subcommand caddy" -l http-port 
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand caddy" -l certs-dir -d 'Take certificates from DIR/DOMAIN/{fullchain.pem,key.pem} instead of certgen\'s folder (e.g. a copy the proxy\'s user can read)' -r -F
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand caddy" -s o -l output -d 'Write to FILE (atomically) instead of stdout' -r -F
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand caddy" -l admin -d 'The admin API address Caddy listens on (the `admin` global option; Caddy\'s default is localhost:2019)' -r
+complete -c proxyconf -n "__fish_proxyconf_using_subcommand caddy" -l allow-empty -d 'Accept an input (or a registry) that holds no project: by default that is an error (exit 2), so that a script whose stdin carries nothing never acts on nothing'
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand caddy" -s h -l help -d 'Print help'
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand traefik" -l tld -d 'The dev TLD (default: `tld` from config.yaml, else `test`)' -r
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand traefik" -l https-port -d 'The port HTTPS is served on' -r
@@ -43,6 +44,7 @@ complete -c proxyconf -n "__fish_proxyconf_using_subcommand traefik" -l certs-di
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand traefik" -s o -l output -d 'Write to FILE (atomically) instead of stdout' -r -F
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand traefik" -l web-entrypoint -d 'The plain-HTTP entry point\'s name in Traefik\'s static configuration' -r
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand traefik" -l websecure-entrypoint -d 'The HTTPS entry point\'s name in Traefik\'s static configuration' -r
+complete -c proxyconf -n "__fish_proxyconf_using_subcommand traefik" -l allow-empty -d 'Accept an input (or a registry) that holds no project: by default that is an error (exit 2), so that a script whose stdin carries nothing never acts on nothing'
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand traefik" -s h -l help -d 'Print help'
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand reload" -l config -d 'The configuration file' -r -F
 complete -c proxyconf -n "__fish_proxyconf_using_subcommand reload" -l adapter -d 'Its format, as a Caddy config adapter (`json` for Caddy\'s own JSON)' -r

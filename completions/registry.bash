@@ -76,7 +76,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__add)
-            opts="-n -p -s -h --name --port --stack --json --format --help"
+            opts="-n -p -s -h --name --port --stack --web-service --allow-empty --json --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -103,6 +103,10 @@ _registry() {
                     return 0
                     ;;
                 -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --web-service)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -214,7 +218,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__import)
-            opts="-y -h --merge --replace --yes --dry-run --help"
+            opts="-y -h --merge --replace --yes --dry-run --allow-empty --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -38,10 +38,12 @@ complete -c registry -n "__fish_registry_needs_command" -f -a "import" -d 'Load 
 complete -c registry -n "__fish_registry_using_subcommand add" -s n -l name -d 'The project\'s name (a DNS label: a-z, 0-9, \'-\')' -r
 complete -c registry -n "__fish_registry_using_subcommand add" -s p -l port -d 'Use this HTTP port instead of allocating one' -r
 complete -c registry -n "__fish_registry_using_subcommand add" -s s -l stack -d 'The stack the project was generated from (django, laravel, ...)' -r
+complete -c registry -n "__fish_registry_using_subcommand add" -l web-service -d 'The compose service whose published port is the project\'s HTTP port' -r
 complete -c registry -n "__fish_registry_using_subcommand add" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
+complete -c registry -n "__fish_registry_using_subcommand add" -l allow-empty -d 'Accept an input (or a registry) that holds no project: by default that is an error (exit 2), so that a script whose stdin carries nothing never acts on nothing'
 complete -c registry -n "__fish_registry_using_subcommand add" -l json -d 'Print JSON (same as --format json)'
 complete -c registry -n "__fish_registry_using_subcommand add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c registry -n "__fish_registry_using_subcommand list" -l status -d 'Only projects with this status' -r
@@ -89,4 +91,5 @@ complete -c registry -n "__fish_registry_using_subcommand import" -l merge -d 'A
 complete -c registry -n "__fish_registry_using_subcommand import" -l replace -d 'Replace the whole registry with the file\'s projects'
 complete -c registry -n "__fish_registry_using_subcommand import" -s y -l yes -d 'Do not ask before --replace (needed when not on a terminal)'
 complete -c registry -n "__fish_registry_using_subcommand import" -l dry-run -d 'Check the file and show what would change, write nothing'
+complete -c registry -n "__fish_registry_using_subcommand import" -l allow-empty -d 'Accept an input (or a registry) that holds no project: by default that is an error (exit 2), so that a script whose stdin carries nothing never acts on nothing'
 complete -c registry -n "__fish_registry_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::fmt::Write as _;
+
 use common::Harness;
 
 #[test]
@@ -116,6 +118,7 @@ fn closed_pipe_ends_quietly() {
 /// Project JSON, unless --allow-empty; with no input argument and nothing
 /// piped (cron, systemd, `< /dev/null`), the registry is read.
 #[test]
+#[allow(clippy::too_many_lines)] // tables of cases
 fn empty_input_is_an_error_and_no_input_reads_the_registry() {
     let h = Harness::new();
     // An empty registry: a check or a config of nothing is an error too.
@@ -243,15 +246,15 @@ fn empty_input_is_an_error_and_no_input_reads_the_registry() {
 fn parallel_stackgen_pipelines_get_distinct_ports_that_match_their_env() {
     let h = Harness::new();
     h.write("home/config.yaml", "port_range: 7300-7399\n");
-    let script = (0..16)
-        .map(|i| {
-            format!(
-                "(set -o pipefail; timeout 120 stackgen new django p{i} --no-generator --services none --json \
-                 | timeout 120 registry add - > /dev/null 2> err{i}.txt; echo $? > rc{i}.txt) &\n"
-            )
-        })
-        .collect::<String>()
-        + "wait\n";
+    let mut script = String::new();
+    for i in 0..16 {
+        let _ = writeln!(
+            script,
+            "(set -o pipefail; timeout 120 stackgen new django p{i} --no-generator --services none --json \
+             | timeout 120 registry add - > /dev/null 2> err{i}.txt; echo $? > rc{i}.txt) &"
+        );
+    }
+    script.push_str("wait\n");
     h.sh(&script).run().success();
     let mut failed = Vec::new();
     for i in 0..16 {

@@ -692,6 +692,7 @@ fn writers_killed_with_sigkill_never_corrupt_the_registry() {
 /// Issue #14: `add -` and `import` stored any domain, port 0 and paths with
 /// `..` or newlines. Every way in checks every field with one validator.
 #[test]
+#[allow(clippy::too_many_lines)] // tables of cases
 fn every_way_in_checks_every_field_and_writes_nothing_bad() {
     let h = Harness::new();
     h.project("ok", &[]);
@@ -701,39 +702,39 @@ fn every_way_in_checks_every_field_and_writes_nothing_bad() {
     let dir = dir.display();
     let bad: Vec<(String, &str)> = vec![
         (
-            format!(r#"{{"name":"a","domain":"example.com"}}"#),
+            r#"{"name":"a","domain":"example.com"}"#.to_owned(),
             "domain 'example.com' is outside the dev TLD '.test'",
         ),
         (
-            format!(r#"{{"name":"a","domain":"*.test"}}"#),
+            r#"{"name":"a","domain":"*.test"}"#.to_owned(),
             "character '*' not allowed",
         ),
         (
-            format!(r#"{{"name":"a","domain":"a.test\nb.test"}}"#),
+            r#"{"name":"a","domain":"a.test\nb.test"}"#.to_owned(),
             "character '\\n' not allowed",
         ),
         (
-            format!(r#"{{"name":"a","domain":"{{x}}.test"}}"#),
+            r#"{"name":"a","domain":"{x}.test"}"#.to_owned(),
             "character '{' not allowed",
         ),
         (
-            format!(r#"{{"name":"a","domain":"\u001b]0;pwned\u0007.test"}}"#),
+            r#"{"name":"a","domain":"\u001b]0;pwned\u0007.test"}"#.to_owned(),
             "character '\\u{1b}' not allowed",
         ),
         (
-            format!(r#"{{"name":"a","domain":"\u001b[2Ja.test"}}"#),
+            r#"{"name":"a","domain":"\u001b[2Ja.test"}"#.to_owned(),
             "character '\\u{1b}' not allowed",
         ),
         (
-            format!(r#"{{"name":"a","port":0}}"#),
+            r#"{"name":"a","port":0}"#.to_owned(),
             "port 0 is not a port",
         ),
         (
-            format!(r#"{{"name":"a","stack":"Dj\u001b"}}"#),
+            r#"{"name":"a","stack":"Dj\u001b"}"#.to_owned(),
             "invalid stack name",
         ),
         (
-            format!(r#"{{"name":"a","service_ports":[{{"service":"w\u001bx","target":80}}]}}"#),
+            r#"{"name":"a","service_ports":[{"service":"w\u001bx","target":80}]}"#.to_owned(),
             "invalid service name",
         ),
         (
@@ -746,19 +747,19 @@ fn every_way_in_checks_every_field_and_writes_nothing_bad() {
     // Only import stores paths as they are (add makes them canonical).
     let import_only: Vec<(String, &str)> = vec![
         (
-            format!(r#"{{"name":"a","path":"/srv/../etc"}}"#),
+            r#"{"name":"a","path":"/srv/../etc"}"#.to_owned(),
             "holds '.' or '..'",
         ),
         (
-            format!(r#"{{"name":"a","path":"/srv/a\nb"}}"#),
+            r#"{"name":"a","path":"/srv/a\nb"}"#.to_owned(),
             "control character '\\n'",
         ),
         (
-            format!(r#"{{"name":"a","path":"srv/a"}}"#),
+            r#"{"name":"a","path":"srv/a"}"#.to_owned(),
             "is not absolute",
         ),
         (
-            format!(r#"{{"name":"a","compose_files":["/srv/a/../../etc/compose.yaml"]}}"#),
+            r#"{"name":"a","compose_files":["/srv/a/../../etc/compose.yaml"]}"#.to_owned(),
             "compose file",
         ),
     ];
@@ -797,6 +798,14 @@ fn every_way_in_checks_every_field_and_writes_nothing_bad() {
         .success();
     let a = h.projects().into_iter().find(|p| p["name"] == "a").unwrap();
     assert_eq!(a["domain"], "a.test", "an empty domain is NAME.TLD");
+    // `env set` is a way in too.
+    let before = h.registry_bytes();
+    h.cmd("registry")
+        .args(["env", "set", "a", "X=\u{1b}]0;pwned\u{7}"])
+        .run()
+        .code_is(2)
+        .stderr_has("project 'a': environment variable X: value holds control character");
+    assert_eq!(h.registry_bytes(), before);
 }
 
 /// Issue #14: a bad entry already on disk (written by hand, or by an older

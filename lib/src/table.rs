@@ -3,6 +3,7 @@
 //! characters are shown escaped (`\u{1b}`), so no value reaches the terminal
 //! as an escape sequence; only the colours this module paints do.
 
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 use tabled::builder::Builder;
@@ -78,7 +79,7 @@ pub fn escape_controls(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         if unsafe_char(c) {
-            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
         } else {
             out.push(c);
         }

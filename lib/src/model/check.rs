@@ -89,10 +89,7 @@ impl Project {
         for (k, v) in &self.environment {
             check_env_key(k)?;
             if let Some(c) = v.chars().find(|c| c.is_control() && *c != '\t') {
-                bail!(
-                    "environment variable {k}: value holds control character {:?}",
-                    c
-                );
+                bail!("environment variable {k}: value holds control character {c:?}");
             }
         }
         Ok(())

@@ -365,8 +365,8 @@ impl Registry {
     }
 
     /// Change one project under the lock; `change` returns `(write, result)`.
-    /// The changed project is appended to the journal: the others are not
-    /// read whole. The name cannot change.
+    /// The changed project is checked ([`Checked::check`]) and appended to
+    /// the journal: the others are not read whole. The name cannot change.
     pub fn update_project<R>(
         &self,
         name: &str,
@@ -378,6 +378,10 @@ impl Registry {
             let (write, result) = change(&mut project)?;
             if project.name != name {
                 anyhow::bail!("cannot rename '{name}' to '{}'", project.name);
+            }
+            if write {
+                // The same checks as every other way in.
+                project.check()?;
             }
             let changes = if write {
                 vec![Change::Put(
@@ -887,6 +891,7 @@ mod tests {
     fn project(name: &str, port: u16) -> Project {
         Project {
             name: name.into(),
+            domain: format!("{name}.test"),
             port: Some(port),
             exposed_ports: vec![port],
             ..Project::default()
@@ -1106,6 +1111,39 @@ mod tests {
             "{err}"
         );
         assert!(out.is_empty(), "nothing is written before the check");
+    }
+
+    #[test]
+    fn an_invalid_project_in_the_snapshot_is_left_out_and_the_index_says_so() {
+        let (_dir, reg) = registry();
+        let mut bad = project("b", 5001);
+        bad.domain = "\u{1b}[2J.test".into();
+        seed(&reg, vec![project("a", 5000), bad, project("c", 5002)]);
+        let index = std::fs::read(&reg.index).unwrap();
+        assert_eq!(disk::index_head(&index).map(|(_, bad)| bad), Some(1));
+        let mut out = Vec::new();
+        reg.write_raw(&mut out, true).unwrap();
+        let listed: Vec<Project> = out
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        let names: Vec<&str> = listed.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["a", "c"]);
+        let valid: Vec<Project> = reg.load_valid().unwrap();
+        assert_eq!(valid.len(), 2);
+        // Port readers check the fields they read: its ports are fine.
+        let ports: Vec<ProjectPorts> = reg.load_valid().unwrap();
+        assert_eq!(ports.len(), 3);
+        assert_eq!(reg.load().unwrap().len(), 3, "load (export, show) keeps it");
+        // Once it is gone, the index vouches for the snapshot again.
+        reg.update(|ps| {
+            ps.retain(|p| p.name != "b");
+            Ok((true, ()))
+        })
+        .unwrap();
+        let index = std::fs::read(&reg.index).unwrap();
+        assert_eq!(disk::index_head(&index).map(|(_, bad)| bad), Some(0));
     }
 
     #[test]

@@ -218,7 +218,7 @@ fn from_json(p: &mut Project, config: &Config) -> anyhow::Result<()> {
             format!(
                 "project '{}': folder {} does not exist",
                 p.name,
-                p.path.display()
+                p.path.display().to_string().escape_debug()
             )
         })?;
         if p.services.is_empty() {

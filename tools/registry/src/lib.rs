@@ -39,9 +39,15 @@ Examples:
 Files:
   $BERTH_HOME/registry.json, else $XDG_DATA_HOME/berth/registry.json
     the snapshot, one project a line; beside it registry.journal (changes
-    since the snapshot, one a line) and registry.index (a cache for add)
+    since the snapshot, one a line), registry.index (a cache for add) and
+    registry.reservations (ports held for projects about to be registered,
+    by stackgen new and ports alloc --claim; 10 minutes at most)
   $BERTH_HOME/config.yaml, else $XDG_CONFIG_HOME/berth/config.yaml
     (port_range: 5000-5999, tld: test, backup_dir: .berth/backups)
+
+Every field is checked on every way in (add, add -, import) and when the
+files are read back: an invalid entry on disk is named on stderr and left
+out of list, so it never breaks the other projects.
 
 Exit status:
   0 success; 2 an error (bad usage, bad input, I/O)."

@@ -84,17 +84,19 @@ struct Fixed {
 }
 
 impl Ctx {
-    /// The app's host port (`fixed`, or allocated) and `extra` more ports,
+    /// The app's host port (`fixed`, or allocated) and `extra` more ports.
+    /// Without `keep`, only picked. With `keep` (the ports picked before),
     /// reserved for the project `name` in the registry in the same step
-    /// under its lock (not with `dry_run`): no other `stackgen new`, `ports
-    /// alloc --claim` or `registry add` takes them before `registry add`
-    /// registers this project, or within [`registry::RESERVATION_TTL`].
+    /// under its lock: those when they are still free, else others. No
+    /// other `stackgen new`, `ports alloc --claim` or `registry add` takes
+    /// them before `registry add` registers this project, or within
+    /// [`registry::RESERVATION_TTL`].
     fn reserve(
         &self,
         name: &str,
         fixed: Option<Fixed>,
         extra: usize,
-        dry_run: bool,
+        keep: Option<&[u16]>,
     ) -> anyhow::Result<(u16, Vec<u16>)> {
         let system = berth::netstat::listeners();
         let range = self.config.port_range;
@@ -107,6 +109,27 @@ impl Ctx {
         let pick = |projects: &[berth::ProjectPorts], held: &[registry::Reservation]| {
             let others: Vec<(&str, u16)> = registry::held_by_others(held, name).collect();
             let mut also: Vec<u16> = others.iter().map(|(_, p)| *p).collect();
+            if let Some(keep) = keep {
+                let claimed = claims::claimed_ports(
+                    &projects
+                        .iter()
+                        .filter(|p| p.name != name)
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+                let free = |(i, p): (usize, &u16)| {
+                    (i == 0 && fixed.is_some())
+                        || (!claimed.contains(*p)
+                            && !also.contains(p)
+                            && !berth::netstat::in_use(*p, berth::Protocol::Tcp, system.as_deref()))
+                };
+                if keep.iter().enumerate().all(free) {
+                    if let Some(f) = fixed.filter(|f| f.checked) {
+                        check_fixed(f, name, projects, &others)?;
+                    }
+                    return Ok(keep.to_vec());
+                }
+            }
             let app = if let Some(f) = fixed {
                 if f.checked {
                     check_fixed(f, name, projects, &others)?;
@@ -125,10 +148,10 @@ impl Ctx {
             Ok(std::iter::once(app).chain(more).collect::<Vec<u16>>())
         };
         let reg = Registry::open(&self.paths);
-        let ports = if dry_run {
-            pick(&reg.load_ports()?, &reg.reservations()?)?
-        } else {
+        let ports = if keep.is_some() {
             reg.reserve(name, pick)?
+        } else {
+            pick(&reg.load_ports()?, &reg.reservations()?)?
         };
         Ok((ports[0], ports[1..].to_vec()))
     }
@@ -179,6 +202,7 @@ fn is_secret_in(keys: &BTreeSet<String>) -> impl Fn(&str) -> bool + '_ {
 }
 
 /// `new`.
+#[allow(clippy::too_many_lines)] // one sequence: check, pick, generate, reserve, write
 pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
     names::validate_label("project name", &a.name)?;
     let ctx = Ctx::load()?;
@@ -205,23 +229,55 @@ pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
     let dir = a.dir.clone().unwrap_or_else(|| PathBuf::from(&a.name));
     let mode = choose_mode(&ctx.lib, &stack, &dir, a.mode)?;
 
-    let (app_port, published) = new_ports(&ctx, &stack, &dir, a)?;
+    // Ports picked now, reserved only once everything is generated (so a
+    // run that fails writes nothing, not even a reservation).
+    let (fixed, wanted) = new_ports(&ctx, &stack, &dir, a)?;
+    let (app_port, hosts) = ctx.reserve(&a.name, fixed, wanted.len(), None)?;
 
     let kinds = secret_kinds(&ctx.lib, &stack, &services)?;
-    let spec = Spec {
+    let mut spec = Spec {
         name: a.name.clone(),
         tld: ctx.config.tld.clone(),
         services: services.clone(),
-        published: published.clone(),
+        published: published_of(&wanted, &hosts),
         app_port,
         secrets: crate::secrets::generate_all(&kinds)?,
     };
 
     // Generate everything before anything runs or is written.
-    let files = stack_files(&ctx.lib, &stack, &spec)?;
-    let services_yaml = services_file(&ctx.lib, &stack, &spec)?;
     let generator = generator_for(mode, &stack, &spec, a.no_generator)?;
-    let patches = crate::generate::patches(&ctx.lib, &stack, &spec)?;
+    let build = |spec: &Spec| -> anyhow::Result<(Plan, State)> {
+        let files = stack_files(&ctx.lib, &stack, spec)?;
+        let services_yaml = services_file(&ctx.lib, &stack, spec)?;
+        let patches = crate::generate::patches(&ctx.lib, &stack, spec)?;
+        let mut state = State {
+            name: spec.name.clone(),
+            stack: stack.name.clone(),
+            tld: spec.tld.clone(),
+            app_port: spec.app_port,
+            services: services.clone(),
+            published: spec.published.clone(),
+            env: BTreeMap::new(),
+        };
+        let mut plan = new_plan(
+            &ctx.lib,
+            &stack,
+            spec,
+            &dir,
+            mode,
+            files,
+            services_yaml,
+            &mut state,
+        )?;
+        if generator.is_some() {
+            apply_patches(&mut plan, patches)?;
+        }
+        Ok((plan, state))
+    };
+    // The templates render before the generator runs.
+    stack_files(&ctx.lib, &stack, &spec)?;
+    services_file(&ctx.lib, &stack, &spec)?;
+    crate::generate::patches(&ctx.lib, &stack, &spec)?;
     if let Some(argv) = &generator
         && !a.dry_run
     {
@@ -236,29 +292,23 @@ pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
             return Err(e);
         }
     }
-
-    let mut state = State {
-        name: spec.name.clone(),
-        stack: stack.name.clone(),
-        tld: spec.tld.clone(),
-        app_port,
-        services: services.clone(),
-        published,
-        env: BTreeMap::new(),
-    };
-    let mut plan = new_plan(
-        &ctx.lib,
-        &stack,
-        &spec,
-        &dir,
-        mode,
-        files,
-        services_yaml,
-        &mut state,
-    )?;
-    if generator.is_some() {
-        apply_patches(&mut plan, patches)?;
+    let (mut plan, mut state) = build(&spec)?;
+    if !a.dry_run {
+        // Allocation and claim in one step under the registry's lock: the
+        // ports picked above when still free, else others (a parallel run
+        // took them), and the files are generated again with those.
+        let chosen: Vec<u16> = std::iter::once(app_port)
+            .chain(hosts.iter().copied())
+            .collect();
+        let (reserved_app, reserved_hosts) =
+            ctx.reserve(&a.name, fixed, wanted.len(), Some(&chosen))?;
+        if reserved_app != app_port || reserved_hosts != hosts {
+            spec.app_port = reserved_app;
+            spec.published = published_of(&wanted, &reserved_hosts);
+            (plan, state) = build(&spec)?;
+        }
     }
+    let app_port = spec.app_port;
 
     let secret_keys: BTreeSet<String> = kinds.keys().cloned().collect();
     let is_secret = is_secret_in(&secret_keys);
@@ -341,14 +391,14 @@ fn choose_mode(
     Ok(mode)
 }
 
-/// The app's host port (--port, the port .env names, or allocated) and the
-/// published services' ports (allocated).
+/// The app's host port as the user fixed it (--port, or the port .env
+/// names; `None`: allocated), and the published services' container ports.
 fn new_ports(
     ctx: &Ctx,
     stack: &Stack,
     dir: &Path,
     a: &NewArgs,
-) -> anyhow::Result<(u16, crate::generate::Published)> {
+) -> anyhow::Result<(Option<Fixed>, Wanted)> {
     let env_port = berth::compose::read_dotenv(&dir.join(".env"))?
         .get("APP_PORT")
         .and_then(|p| p.parse::<u16>().ok())
@@ -372,12 +422,22 @@ fn new_ports(
             wanted.push((s.clone(), target));
         }
     }
-    let (app_port, hosts) = ctx.reserve(&a.name, fixed, wanted.len(), a.dry_run)?;
+    Ok((fixed, wanted))
+}
+
+/// The published services and their container ports, one pair each.
+type Wanted = Vec<(String, u16)>;
+
+/// The published services' host ports, paired with their container ports.
+fn published_of(wanted: &[(String, u16)], hosts: &[u16]) -> crate::generate::Published {
     let mut published: BTreeMap<String, Vec<(u16, u16)>> = BTreeMap::new();
-    for ((s, target), host) in wanted.into_iter().zip(hosts) {
-        published.entry(s).or_default().push((host, target));
+    for ((s, target), host) in wanted.iter().zip(hosts) {
+        published
+            .entry(s.clone())
+            .or_default()
+            .push((*host, *target));
     }
-    Ok((app_port, published))
+    published
 }
 
 /// The files of a new project as a plan against the folder: starter files
