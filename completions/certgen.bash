@@ -55,7 +55,7 @@ _certgen() {
             return 0
             ;;
         certgen__subcmd__init)
-            opts="-y -h --key --tld --force --yes --json --format --help"
+            opts="-y -h --key --tld --allow-public-tld --force --yes --json --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

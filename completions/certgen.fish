@@ -39,6 +39,7 @@ complete -c certgen -n "__fish_certgen_using_subcommand init" -l format -d 'Outp
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
+complete -c certgen -n "__fish_certgen_using_subcommand init" -l allow-public-tld -d 'Let the CA sign for a public TLD or domain (e.g. com): whoever gets its key can then impersonate every site under it to this machine'
 complete -c certgen -n "__fish_certgen_using_subcommand init" -l force -d 'Replace an existing CA'
 complete -c certgen -n "__fish_certgen_using_subcommand init" -s y -l yes -d 'Confirm replacing the CA when not on a terminal'
 complete -c certgen -n "__fish_certgen_using_subcommand init" -l json -d 'Print JSON (same as --format json)'

@@ -1662,3 +1662,99 @@ fn status_says_an_older_ca_lacks_the_constraints_and_keeps_it() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(snapshot(&dir), before, "the old CA is kept as it was");
 }
+
+/// Go's verifier (Caddy's reverse proxy as a TLS client) accepts the CA (its
+/// name constraints are not critical, which Go needs for a directory name)
+/// and still enforces them: a certgen leaf is trusted, a forged google.com is not.
+#[test]
+fn go_trusts_certgen_leaves_and_refuses_a_forged_one() {
+    if !require("openssl") || !require("caddy") || !require("curl") {
+        return;
+    }
+    let h = Harness::new();
+    init(&h);
+    h.cmd("certgen").args(["issue", "x.test"]).run().success();
+    let forged = forge_with(
+        &h,
+        "google",
+        "/",
+        "subjectAltName=DNS:google.com\nextendedKeyUsage=serverAuth",
+    );
+    let chain = |cert: &Path| {
+        let mut pem = std::fs::read_to_string(cert).unwrap();
+        pem.push_str(&std::fs::read_to_string(ca_pem(&h)).unwrap());
+        pem
+    };
+    let forged_chain = h.write("forged-google.chain", &chain(&forged));
+    let leaf = cert_dir(&h, "x.test");
+    let mut ports = Vec::new();
+    while ports.len() < 4 {
+        let p = free_port();
+        if !ports.contains(&p) {
+            ports.push(p);
+        }
+    }
+    let [good, bad, via_good, via_bad] = [ports[0], ports[1], ports[2], ports[3]];
+    let config = h.write(
+        "Caddyfile",
+        &format!(
+            "{{\n  admin off\n  auto_https disable_redirects\n  skip_install_trust\n  storage file_system {data}\n}}\n\
+             https://x.test:{good} {{\n  bind 127.0.0.1\n  tls {full} {key}\n  respond \"x.test over TLS\"\n}}\n\
+             https://google.com:{bad} {{\n  bind 127.0.0.1\n  tls {fchain} {fkey}\n  respond \"forged\"\n}}\n\
+             http://127.0.0.1:{via_good} {{\n  bind 127.0.0.1\n  reverse_proxy https://127.0.0.1:{good} {{\n    header_up Host x.test\n    transport http {{\n      tls_trusted_ca_certs {ca}\n      tls_server_name x.test\n    }}\n  }}\n}}\n\
+             http://127.0.0.1:{via_bad} {{\n  bind 127.0.0.1\n  reverse_proxy https://127.0.0.1:{bad} {{\n    header_up Host google.com\n    transport http {{\n      tls_trusted_ca_certs {ca}\n      tls_server_name google.com\n    }}\n  }}\n}}\n",
+            data = s(&h.path().join("caddy-data")),
+            full = s(&leaf.join("fullchain.pem")),
+            key = s(&leaf.join("key.pem")),
+            fchain = s(&forged_chain),
+            fkey = s(&h.path().join("forged-google.key")),
+            ca = s(&ca_pem(&h)),
+        ),
+    );
+    let log = h.path().join("caddy.log");
+    let home = h.path().join("caddy-home");
+    let _caddy = Server(
+        Command::new("caddy")
+            .args(["run", "--adapter", "caddyfile", "--config", s(&config)])
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start caddy"),
+    );
+    let get = |port: u16| {
+        let (_, out) = prog(
+            "curl",
+            &[
+                "-sS",
+                "--max-time",
+                "5",
+                "-w",
+                "\n%{http_code}",
+                &format!("http://127.0.0.1:{port}/"),
+            ],
+        );
+        out
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut answer = get(via_good);
+    while !answer.ends_with("200") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        answer = get(via_good);
+    }
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        answer.starts_with("x.test over TLS") && answer.ends_with("200"),
+        "{answer}\n{}",
+        logged()
+    );
+    let answer = get(via_bad);
+    assert!(answer.ends_with("502"), "{answer}");
+    assert!(
+        logged().contains("not authorized to sign for this name"),
+        "{}",
+        logged()
+    );
+}

@@ -194,7 +194,7 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The NameConstraints value: permitted DNS `tlds`, 127.0.0.0/8 and ::1;
+/// The `NameConstraints` value: permitted DNS `tlds`, 127.0.0.0/8 and `::1`;
 /// every email address and URI excluded; directory names only `CN=invalid`.
 ///
 /// Directory names are limited by a permitted subtree alone: NSS counts the
@@ -323,54 +323,11 @@ pub fn load(paths: &Paths) -> anyhow::Result<Ca> {
             key_path.display()
         )));
     }
-    let (constraints, excluded) = x
-        .name_constraints()
-        .ok()
-        .flatten()
-        .map(|nc| {
-            (
-                nc.value.permitted_subtrees.clone().unwrap_or_default(),
-                nc.value.excluded_subtrees.clone().unwrap_or_default(),
-            )
-        })
-        .unwrap_or_default();
-    let mut permitted_dns = Vec::new();
-    let mut permitted_ip = Vec::new();
-    for subtree in &constraints {
-        match &subtree.base {
-            GeneralName::DNSName(d) => permitted_dns.push(d.to_ascii_lowercase()),
-            GeneralName::IPAddress(b) => permitted_ip.push(cidr(b)),
-            _ => {}
-        }
-    }
-    let mut missing_limits = Vec::new();
-    let server_only = x.extended_key_usage().ok().flatten().is_some_and(|e| {
-        let u = &e.value;
-        u.server_auth
-            && !(u.any
-                || u.client_auth
-                || u.code_signing
-                || u.email_protection
-                || u.time_stamping
-                || u.ocsp_signing)
-            && u.other.is_empty()
-    });
-    if !server_only {
-        missing_limits.push("server-auth-only");
-    }
-    let excludes = |f: fn(&GeneralName<'_>) -> bool| excluded.iter().any(|s| f(&s.base));
-    if !excludes(|n| matches!(n, GeneralName::RFC822Name(_))) {
-        missing_limits.push("no-email");
-    }
-    if !excludes(|n| matches!(n, GeneralName::URI(_))) {
-        missing_limits.push("no-uri");
-    }
-    let dir_limited = constraints
-        .iter()
-        .any(|s| matches!(s.base, GeneralName::DirectoryName(_)));
-    if !dir_limited {
-        missing_limits.push("no-directory-name");
-    }
+    let Constrained {
+        permitted_dns,
+        permitted_ip,
+        missing_limits,
+    } = constrained(&x);
     let reserved = Config::load(paths)
         .map(|c| c.reserved_tlds)
         .unwrap_or_default();
@@ -419,6 +376,68 @@ pub fn load(paths: &Paths) -> anyhow::Result<Ca> {
         key,
         info,
     })
+}
+
+/// What a CA certificate limits: its permitted names and what it lacks of
+/// berth's current limits.
+struct Constrained {
+    permitted_dns: Vec<String>,
+    permitted_ip: Vec<String>,
+    missing_limits: Vec<&'static str>,
+}
+
+fn constrained(x: &X509Certificate<'_>) -> Constrained {
+    let (permitted, excluded) = x
+        .name_constraints()
+        .ok()
+        .flatten()
+        .map(|nc| {
+            (
+                nc.value.permitted_subtrees.clone().unwrap_or_default(),
+                nc.value.excluded_subtrees.clone().unwrap_or_default(),
+            )
+        })
+        .unwrap_or_default();
+    let mut permitted_dns = Vec::new();
+    let mut permitted_ip = Vec::new();
+    for subtree in &permitted {
+        match &subtree.base {
+            GeneralName::DNSName(d) => permitted_dns.push(d.to_ascii_lowercase()),
+            GeneralName::IPAddress(b) => permitted_ip.push(cidr(b)),
+            _ => {}
+        }
+    }
+    let mut missing_limits = Vec::new();
+    let server_only = x.extended_key_usage().ok().flatten().is_some_and(|e| {
+        let u = &e.value;
+        u.server_auth
+            && !(u.any
+                || u.client_auth
+                || u.code_signing
+                || u.email_protection
+                || u.time_stamping
+                || u.ocsp_signing)
+            && u.other.is_empty()
+    });
+    if !server_only {
+        missing_limits.push("server-auth-only");
+    }
+    let has = |list: &[x509_parser::extensions::GeneralSubtree<'_>],
+               f: fn(&GeneralName<'_>) -> bool| { list.iter().any(|s| f(&s.base)) };
+    if !has(&excluded, |n| matches!(n, GeneralName::RFC822Name(_))) {
+        missing_limits.push("no-email");
+    }
+    if !has(&excluded, |n| matches!(n, GeneralName::URI(_))) {
+        missing_limits.push("no-uri");
+    }
+    if !has(&permitted, |n| matches!(n, GeneralName::DirectoryName(_))) {
+        missing_limits.push("no-directory-name");
+    }
+    Constrained {
+        permitted_dns,
+        permitted_ip,
+        missing_limits,
+    }
 }
 
 /// `a.b.c.d/n` or `addr/n` from the address-and-mask bytes of a name constraint.

@@ -38,7 +38,8 @@ const TOOL: &str = "certgen";
 /// anything else it signs, so a leaked key cannot be used against real sites,
 /// for S/MIME or for client authentication. A TLD must be reserved for
 /// private use (test, localhost, internal, home.arpa, local, example, invalid,
-/// or listed under `reserved_tlds` in config.yaml) unless --allow-public-tld. `certgen issue` makes certificates for project domains
+/// or listed under `reserved_tlds` in config.yaml) unless --allow-public-tld.
+/// `certgen issue` makes certificates for project domains
 /// (with a wildcard for service subdomains), `certgen trust` installs the CA in
 /// the system store and the NSS databases of Firefox and Chromium.
 ///
@@ -67,7 +68,8 @@ Examples:
 
 Exit status:
   0 success (status: nothing expires within --within);
-  1 status found a certificate or the CA expiring within --within, expired, or not from the CA;
+  1 status found a certificate or the CA expiring within --within, expired, or not from the CA,
+    or a CA lacking the limits certgen sets now or able to sign for public names;
   2 an error (bad usage, a domain outside the dev TLDs, an unreadable or foreign CA,
     a missing trust tool, no root for the system store, I/O)."
 )]

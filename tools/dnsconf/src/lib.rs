@@ -540,16 +540,13 @@ fn test_target(raw: &str) -> anyhow::Result<(String, Option<String>, Option<Stri
     let paths = Paths::from_env()?;
     let tld = tld(None)?;
     let projects = Registry::open(&paths).load()?;
-    match projects.iter().find(|p| p.name == name) {
-        Some(p) => {
-            let domain = sites::domain_of(p, &tld)
-                .with_context(|| format!("project {name} in the registry"))?;
-            Ok((domain, Some(name), None))
-        }
-        None => {
-            let guess = format!("{name}.{tld}");
-            Ok((name, None, Some(guess)))
-        }
+    if let Some(p) = projects.iter().find(|p| p.name == name) {
+        let domain =
+            sites::domain_of(p, &tld).with_context(|| format!("project {name} in the registry"))?;
+        Ok((domain, Some(name), None))
+    } else {
+        let guess = format!("{name}.{tld}");
+        Ok((name, None, Some(guess)))
     }
 }
 
