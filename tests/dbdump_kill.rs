@@ -32,17 +32,29 @@ struct Server {
 impl Server {
     fn start(kind: &'static str) -> Option<Server> {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bed/services.sh");
-        let o = Command::new("timeout")
-            .arg("180")
-            .arg("bash")
-            .arg(&script)
-            .arg(kind)
-            .env("BED_PG_PASSWORD", SECRET)
-            .env("BED_PG_DB", "shop")
-            .env("BED_MARIADB_PASSWORD", SECRET)
-            .env("BED_MARIADB_DB", "shop")
-            .output()
-            .unwrap();
+        let start = || {
+            Command::new("timeout")
+                .arg("180")
+                .arg("bash")
+                .arg(&script)
+                .arg(kind)
+                .env("BED_PG_PASSWORD", SECRET)
+                .env("BED_PG_DB", "shop")
+                .env("BED_MARIADB_PASSWORD", SECRET)
+                .env("BED_MARIADB_DB", "shop")
+                .output()
+                .unwrap()
+        };
+        // mariadb-install-db can trip over another one starting at the same
+        // moment (its temp tables in /tmp): try again.
+        let mut o = start();
+        for _ in 0..2 {
+            if o.status.success() {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(2));
+            o = start();
+        }
         if !o.status.success() {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),

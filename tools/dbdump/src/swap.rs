@@ -654,7 +654,9 @@ fn my_swap(
     let q = |s: &str| quote_ident(Family::MySql, s);
     let now_live = inventory(db, live)?;
     let now_in = inventory(db, incoming)?;
-    let mut script = String::new();
+    // A session holding a table open makes RENAME TABLE wait; give up
+    // after 30 s (and undo) rather than the server's default of a year.
+    let mut script = String::from("SET SESSION lock_wait_timeout = 30;\n");
     for (kind, name) in &now_in.objects {
         if kind == "TRIGGER" {
             let _ = writeln!(
