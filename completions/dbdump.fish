@@ -29,7 +29,7 @@ complete -c dbdump -n "__fish_dbdump_needs_command" -s V -l version -d 'Print ve
 complete -c dbdump -n "__fish_dbdump_needs_command" -f -a "backup" -d 'Take a backup'
 complete -c dbdump -n "__fish_dbdump_needs_command" -f -a "list" -d 'List the backups: date, size, engine, label'
 complete -c dbdump -n "__fish_dbdump_needs_command" -f -a "restore" -d 'Restore a backup over the database'
-complete -c dbdump -n "__fish_dbdump_needs_command" -f -a "reset" -d 'Drop and recreate the database, then run the framework\'s migrations'
+complete -c dbdump -n "__fish_dbdump_needs_command" -f -a "reset" -d 'Replace the database with an empty one, then run the framework\'s migrations'
 complete -c dbdump -n "__fish_dbdump_needs_command" -f -a "shell" -d 'Open the database\'s interactive client (psql, mariadb, mysql)'
 complete -c dbdump -n "__fish_dbdump_needs_command" -f -a "prune" -d 'Delete all but the newest N backups'
 complete -c dbdump -n "__fish_dbdump_needs_command" -f -a "verify" -d 'Check a backup: checksum, decompression, completeness. Exit 1 when damaged'

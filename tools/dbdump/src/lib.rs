@@ -689,10 +689,10 @@ fn load_scratch(
         None => Ok(()),
     });
     let interrupted = signals.raised();
-    if loaded.is_err() || interrupted {
-        if let Err(e) = guard.discard(db) {
-            berth::cli::warn("dbdump", format!("{e:#}"));
-        }
+    if (loaded.is_err() || interrupted)
+        && let Err(e) = guard.discard(db)
+    {
+        berth::cli::warn("dbdump", format!("{e:#}"));
     }
     if interrupted {
         bail!(
@@ -846,6 +846,37 @@ struct AppStep {
     argv: Vec<String>,
 }
 
+/// The project's application container: running, not the database, not a
+/// cache, mail catcher or proxy; a service named like an app first.
+fn app_container<'a>(
+    all: &'a [berth::docker::ContainerInfo],
+    db_container: &str,
+) -> Option<&'a berth::docker::ContainerInfo> {
+    let preferred = ["app", "web", "php", "laravel", "django", "backend", "api"];
+    let others = [
+        "redis",
+        "memcached",
+        "mailpit",
+        "mailhog",
+        "nginx",
+        "caddy",
+        "traefik",
+    ];
+    let apps: Vec<_> = all
+        .iter()
+        .filter(|c| {
+            c.state == "running"
+                && c.id != db_container
+                && engine::Engine::from_image(&c.image).is_none()
+                && !others.iter().any(|x| c.image.contains(x))
+        })
+        .collect();
+    apps.iter()
+        .find(|c| preferred.contains(&c.service.as_str()))
+        .or_else(|| apps.first())
+        .copied()
+}
+
 /// Find the project's application container and check the step can run
 /// there: `<interpreter> <script> --version` must succeed.
 fn plan_step(db: &Db, interpreters: &[&str], args: &[String]) -> anyhow::Result<AppStep> {
@@ -869,33 +900,7 @@ fn plan_step(db: &Db, interpreters: &[&str], args: &[String]) -> anyhow::Result<
         docker,
         &[project.as_str()],
     ))?;
-    let preferred = ["app", "web", "php", "laravel", "django", "backend", "api"];
-    let apps: Vec<_> = all
-        .iter()
-        .filter(|c| {
-            c.state == "running"
-                && c.id != *container
-                && engine::Engine::from_image(&c.image).is_none()
-        })
-        .filter(|c| {
-            ![
-                "redis",
-                "memcached",
-                "mailpit",
-                "mailhog",
-                "nginx",
-                "caddy",
-                "traefik",
-            ]
-            .iter()
-            .any(|x| c.image.contains(x))
-        })
-        .collect();
-    let Some(app) = apps
-        .iter()
-        .find(|c| preferred.contains(&c.service.as_str()))
-        .or_else(|| apps.first())
-    else {
+    let Some(app) = app_container(&all, container) else {
         return Err(error_with_hint(
             format!(
                 "no running application container in project {project} to run `{shown}`; nothing was changed"
@@ -921,12 +926,12 @@ fn plan_step(db: &Db, interpreters: &[&str], args: &[String]) -> anyhow::Result<
         ));
         match r {
             Ok(r) if r.success() => {
-                let mut argv = vec![(*interp).to_owned()];
-                argv.extend(args.iter().cloned());
+                let mut command = vec![(*interp).to_owned()];
+                command.extend(args.iter().cloned());
                 return Ok(AppStep {
                     container: app.id.clone(),
                     name: app.name.clone(),
-                    argv,
+                    argv: command,
                 });
             }
             Ok(r) => tried.push(format!(

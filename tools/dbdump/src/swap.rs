@@ -13,6 +13,7 @@
 //! short stretch is the one window a reader can see (tables without their
 //! triggers and views); `dbdump restore` prints its length.
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Read as _};
 use std::path::PathBuf;
@@ -450,18 +451,15 @@ fn pg_swap(db: &Db, live: &str, incoming: &str, out: &str) -> anyhow::Result<Dur
         l(incoming)
     );
     if have.iter().any(|n| n == live) {
-        sql.push_str(&format!(
-            " ALTER DATABASE {} RENAME TO {};",
-            q(live),
-            q(out)
-        ));
+        let _ = write!(sql, " ALTER DATABASE {} RENAME TO {};", q(live), q(out));
     }
-    sql.push_str(&format!(
+    let _ = write!(
+        sql,
         " ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} WITH ALLOW_CONNECTIONS true; COMMIT;",
         q(incoming),
         q(live),
         q(live)
-    ));
+    );
     // A client that connects between the terminate and the rename makes
     // the rename fail (and the transaction roll back): try again.
     let mut tries = 0;
@@ -627,15 +625,16 @@ fn objects_script(live: &str, current: &[(String, String)], objects: &[Object]) 
     let q = |s: &str| quote_ident(Family::MySql, s);
     let mut script = String::new();
     for (kind, name) in current {
-        script.push_str(&format!("DROP {kind} IF EXISTS {}.{};\n", q(live), q(name)));
+        let _ = writeln!(script, "DROP {kind} IF EXISTS {}.{};", q(live), q(name));
     }
-    script.push_str(&format!("USE {};\nDELIMITER {DELIMITER}\n", q(live)));
+    let _ = writeln!(script, "USE {};\nDELIMITER {DELIMITER}", q(live));
     for o in objects {
-        script.push_str(&format!(
-            "SET SESSION sql_mode = {}{DELIMITER}\n{}{DELIMITER}\n",
+        let _ = writeln!(
+            script,
+            "SET SESSION sql_mode = {}{DELIMITER}\n{}{DELIMITER}",
             quote_literal(Family::MySql, &o.sql_mode),
             o.create
-        ));
+        );
     }
     script.push_str("DELIMITER ;\n");
     script
@@ -655,21 +654,24 @@ fn my_swap(
     let q = |s: &str| quote_ident(Family::MySql, s);
     let now_live = inventory(db, live)?;
     let now_in = inventory(db, incoming)?;
-    let mut script = String::new();
+    // A session holding a table open makes RENAME TABLE wait; give up
+    // after 30 s (and undo) rather than the server's default of a year.
+    let mut script = String::from("SET SESSION lock_wait_timeout = 30;\n");
     for (kind, name) in &now_in.objects {
         if kind == "TRIGGER" {
-            script.push_str(&format!(
-                "DROP TRIGGER IF EXISTS {}.{};\n",
+            let _ = writeln!(
+                script,
+                "DROP TRIGGER IF EXISTS {}.{};",
                 q(incoming),
                 q(name)
-            ));
+            );
         }
     }
     // Triggers first: a table with triggers cannot change database.
     let mut live_objects = now_live.objects.clone();
     live_objects.sort_by_key(|(kind, _)| kind != "TRIGGER");
     for (kind, name) in &live_objects {
-        script.push_str(&format!("DROP {kind} IF EXISTS {}.{};\n", q(live), q(name)));
+        let _ = writeln!(script, "DROP {kind} IF EXISTS {}.{};", q(live), q(name));
     }
     let mut moves: Vec<String> = now_live
         .tables
@@ -683,7 +685,7 @@ fn my_swap(
             .map(|t| format!("{}.{} TO {}.{}", q(incoming), q(t), q(live), q(t))),
     );
     if !moves.is_empty() {
-        script.push_str(&format!("RENAME TABLE {};\n", moves.join(", ")));
+        let _ = writeln!(script, "RENAME TABLE {};", moves.join(", "));
     }
     script.push_str(&objects_script(live, &[], objects));
     let started = Instant::now();
