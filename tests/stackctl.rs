@@ -924,6 +924,23 @@ fn start_returns_when_the_app_answers_prints_its_urls_and_exec_runs_in_it() {
         .run()
         .code_is(7);
     assert_eq!(exec.stdout, "got hello\nnotty\n");
+    // On a terminal (script(1) gives it one) the command gets a TTY.
+    let on_tty = Command::new("timeout")
+        .args(["60", "script", "-qec"])
+        .arg(format!(
+            "{} exec {name} -- sh -c 'test -t 0 && test -t 1 && echo tty-yes'",
+            common::bin("stackctl").display()
+        ))
+        .arg("/dev/null")
+        .env("BERTH_HOME", h.home())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&on_tty.stdout);
+    assert!(
+        on_tty.status.success() && text.contains("tty-yes"),
+        "{text}"
+    );
     h.cmd("stackctl")
         .args(["exec", &name, "--service", "nope", "--", "true"])
         .run()

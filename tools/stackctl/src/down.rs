@@ -47,7 +47,11 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         eprintln!(
             "{}: {} {}",
             plan.project,
-            if a.dry_run { "would remove" } else { "removes" },
+            if a.dry_run {
+                "would remove"
+            } else {
+                "will remove"
+            },
             plan.describe()
         );
     }

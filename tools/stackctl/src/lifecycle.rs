@@ -257,8 +257,8 @@ fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
     hooks::run("pre_start", hooks.pre_start.as_ref(), p)?;
     let env = hooks::environment(p, false)?;
     let files = crate::compose_files(p);
-    let mut progress = Progress::new(opts.progress);
     eprintln!("{}: starting with {}", p.name, ctx.driver.name);
+    let mut progress = Progress::new(opts.progress);
     let plan = StackPlan::load(p, &files, &env);
     let up = ctx
         .rt
