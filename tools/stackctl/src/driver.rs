@@ -41,11 +41,33 @@ fn answers(program: &Path, args: &[&str]) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The `docker compose` plugin, where the docker CLI looks for plugins
+/// (looking is cheaper than starting the CLI to ask it).
+fn compose_plugin() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(config) = std::env::var_os("DOCKER_CONFIG") {
+        dirs.push(PathBuf::from(config).join("cli-plugins"));
+    } else if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".docker/cli-plugins"));
+    }
+    for d in [
+        "/usr/local/lib/docker/cli-plugins",
+        "/usr/local/libexec/docker/cli-plugins",
+        "/usr/lib/docker/cli-plugins",
+        "/usr/libexec/docker/cli-plugins",
+    ] {
+        dirs.push(PathBuf::from(d));
+    }
+    dirs.into_iter()
+        .map(|d| d.join("docker-compose"))
+        .find(|p| p.is_file())
+}
+
 impl Driver {
     /// Find the compose driver, in the order of preference.
     pub fn detect() -> anyhow::Result<Self> {
         if let Some(docker) = which("docker")
-            && answers(&docker, &["compose", "version"])
+            && compose_plugin().is_some()
         {
             return Ok(Self {
                 name: "docker compose",

@@ -98,7 +98,12 @@ impl StackPlan {
     }
 }
 
-/// The poll interval: 50 ms for the first 10 s, then slower.
+/// How often the app's port is probed once only it is left, and for how
+/// long before the containers are looked at again.
+const PROBE_EVERY: Duration = Duration::from_millis(20);
+const PROBE_ROUND: Duration = Duration::from_millis(500);
+
+/// The poll interval of the engine: 50 ms for the first 10 s, then slower.
 fn interval(elapsed: Duration) -> Duration {
     match elapsed.as_secs() {
         0..10 => Duration::from_millis(50),
@@ -197,18 +202,30 @@ pub async fn wait(
         if !services.is_empty() && waiting.is_empty() && missing.is_empty() {
             match probe {
                 None => return Ok(services),
-                Some((app, port)) => match answers(port) {
-                    Ok(_) => return Ok(services),
-                    Err(e) => {
-                        progress.say(&format!(
-                            "{}: waiting for {app} to answer on http://127.0.0.1:{port}/",
-                            p.name
-                        ));
-                        probe_error = Some(format!(
-                            "{app} does not answer on http://127.0.0.1:{port}/ ({e})"
-                        ));
+                Some((app, port)) => {
+                    // Only the port is left: probe it closely (a connection
+                    // on loopback is cheap), looking at the containers again
+                    // every PROBE_ROUND to see a crash.
+                    let round = Instant::now();
+                    loop {
+                        match answers(port) {
+                            Ok(_) => return Ok(services),
+                            Err(e) => {
+                                progress.say(&format!(
+                                    "{}: waiting for {app} to answer on http://127.0.0.1:{port}/",
+                                    p.name
+                                ));
+                                probe_error = Some(format!(
+                                    "{app} does not answer on http://127.0.0.1:{port}/ ({e})"
+                                ));
+                            }
+                        }
+                        if round.elapsed() >= PROBE_ROUND || began.elapsed() >= timeout {
+                            break;
+                        }
+                        tokio::time::sleep(PROBE_EVERY).await;
                     }
-                },
+                }
             }
         } else {
             progress.say(&format!("{}: waiting for {}", p.name, waiting.join(", ")));
