@@ -254,7 +254,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__remove)
-            opts="-y -h --yes --dry-run --help"
+            opts="-y -h --yes --dry-run --down --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

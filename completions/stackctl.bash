@@ -19,6 +19,12 @@ _stackctl() {
             stackctl,doctor)
                 cmd="stackctl__subcmd__doctor"
                 ;;
+            stackctl,down)
+                cmd="stackctl__subcmd__down"
+                ;;
+            stackctl,exec)
+                cmd="stackctl__subcmd__exec"
+                ;;
             stackctl,health)
                 cmd="stackctl__subcmd__health"
                 ;;
@@ -50,7 +56,7 @@ _stackctl() {
 
     case "${cmd}" in
         stackctl)
-            opts="-h -V --help --version start stop restart stop-all status logs health watch doctor"
+            opts="-h -V --help --version start stop restart stop-all status exec down logs health watch doctor"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -72,6 +78,46 @@ _stackctl() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "table json ndjson csv" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stackctl__subcmd__down)
+            opts="-y -h --with-data --yes --dry-run --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stackctl__subcmd__exec)
+            opts="-s -h --service --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -112,7 +158,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__logs)
-            opts="-s -f -n -h --service --follow --tail --help"
+            opts="-s -f -n -t -h --service --follow --tail --timestamps --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -142,7 +188,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__restart)
-            opts="-h --force --stop-timeout --timeout --help"
+            opts="-h --force --stop-timeout --timeout --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -164,7 +210,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__start)
-            opts="-h --force --timeout --help"
+            opts="-h --force --timeout --progress --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

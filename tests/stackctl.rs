@@ -768,3 +768,417 @@ fn doctor_names_the_engine_and_the_compose_driver_and_says_what_is_missing() {
     );
     assert_eq!(get(&checks, "socket")["ok"], true);
 }
+
+/// The ids of a compose project's `kind` (`ps -a`, `network ls`, `volume ls`)
+/// as the engine lists them by compose's project label.
+fn engine_ids(kind: &str, project: &str) -> Vec<String> {
+    let list: Vec<&str> = match kind {
+        "container" => vec!["ps", "-aq"],
+        "network" => vec!["network", "ls", "-q"],
+        _ => vec!["volume", "ls", "-q"],
+    };
+    let out = Command::new("timeout")
+        .arg("30")
+        .arg("docker")
+        .args(&list)
+        .arg("--filter")
+        .arg(format!("label=com.docker.compose.project={project}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "docker {list:?} failed");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn image_exists(image: &str) -> bool {
+    Command::new("timeout")
+        .args(["30", "docker", "image", "inspect", image])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// An app on `port` that runs `script` (sh) as its command, without a
+/// healthcheck, as generated stacks had it.
+fn bare_app(port: u16, script: &str, extra: &str) -> String {
+    format!(
+        "  web:
+    image: berth/debian:bookworm
+    command: [\"sh\", \"-c\", \"{script}\"]
+    stop_signal: SIGINT
+    ports: [\"127.0.0.1:{port}:8000\"]
+{extra}"
+    )
+}
+
+#[test]
+fn start_fails_for_an_app_that_exits_at_once_naming_it_with_its_code_and_last_lines() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let (crash, done) = (unique("crash"), unique("exit0"));
+    let _clean = Cleanup(vec![crash.clone(), done.clone()]);
+    // The issue's Next.js app: it dies at once, and compose restarts it.
+    let http = free_port();
+    let script = "echo Error: Cannot find module next >&2; exit 1";
+    register(
+        &h,
+        &crash,
+        &bare_app(http, script, "    restart: unless-stopped\n"),
+        http,
+    );
+    let run = h
+        .cmd("stackctl")
+        .args(["start", &crash, "--timeout", "60"])
+        .run()
+        .code_is(2)
+        .stderr_has("service web exited (1)")
+        .stderr_has("Cannot find module next")
+        .stderr_has("recorded as error");
+    assert!(!run.stderr.contains("running in"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("waiting for"),
+        "quiet in a pipe: {}",
+        run.stderr
+    );
+    assert_eq!(listed(&h, &crash)["status"], "error");
+
+    // An app that exits 0 is not a finished one-shot: it serves the port.
+    let http = free_port();
+    register(&h, &done, &bare_app(http, "echo bye; exit 0", ""), http);
+    h.cmd("stackctl")
+        .args(["start", &done, "--timeout", "60"])
+        .run()
+        .code_is(2)
+        .stderr_has("service web exited (0), but it is meant to keep running")
+        .stderr_has("bye");
+    assert_eq!(listed(&h, &done)["status"], "error");
+    assert_eq!(status_json(&h, &done)["status"], "error");
+}
+
+/// One GET of http://127.0.0.1:`port`/: the status line, or the error.
+fn get_status_line(port: u16) -> Result<String, String> {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text.lines()
+        .next()
+        .map(str::to_owned)
+        .ok_or_else(|| "empty reply".to_owned())
+}
+
+#[test]
+fn start_returns_when_the_app_answers_prints_its_urls_and_exec_runs_in_it() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let name = unique("slow");
+    let _clean = Cleanup(vec![name.clone()]);
+    let http = free_port();
+    // Up at once, answering only after 3 s (a dev server compiling).
+    let script = "sleep 3; exec python3 -m http.server 8000";
+    register(&h, &name, &bare_app(http, script, ""), http);
+    let run = h
+        .cmd("stackctl")
+        .args(["start", &name, "--timeout", "90"])
+        .run()
+        .success();
+    let answer = get_status_line(http);
+    assert!(
+        answer.as_deref().is_ok_and(|l| l.contains(" 200 ")),
+        "the app must answer once start returned: {answer:?}\n{}",
+        run.stderr
+    );
+    let run = run
+        .stderr_has(&format!(
+            "{name}: http://127.0.0.1:{http}/  https://{name}.test/"
+        ))
+        .stderr_has("running in");
+    assert!(
+        !run.stderr.contains("waiting for"),
+        "quiet in a pipe: {}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.is_empty(),
+        "data only with --json: {}",
+        run.stdout
+    );
+
+    // exec: in the app by default, the exit status passed through, no TTY
+    // in a pipe; stdin reaches the command.
+    let exec = h
+        .cmd("stackctl")
+        .args(["exec", &name, "--", "sh", "-c"])
+        .arg("read line; echo \"got $line\"; test -t 1 || echo notty; exit 7")
+        .stdin("hello\n")
+        .run()
+        .code_is(7);
+    assert_eq!(exec.stdout, "got hello\nnotty\n");
+    // On a terminal (script(1) gives it one) the command gets a TTY.
+    let on_tty = Command::new("timeout")
+        .args(["60", "script", "-qec"])
+        .arg(format!(
+            "{} exec {name} -- sh -c 'test -t 0 && test -t 1 && echo tty-yes'",
+            common::bin("stackctl").display()
+        ))
+        .arg("/dev/null")
+        .env("BERTH_HOME", h.home())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&on_tty.stdout);
+    assert!(
+        on_tty.status.success() && text.contains("tty-yes"),
+        "{text}"
+    );
+    h.cmd("stackctl")
+        .args(["exec", &name, "--service", "nope", "--", "true"])
+        .run()
+        .code_is(2)
+        .stderr_has("no container for service 'nope'")
+        .stderr_has("--service: web");
+
+    // With --progress the wait is shown in a pipe too; --json is data.
+    h.cmd("stackctl")
+        .args(["stop", &name, "--timeout", "2"])
+        .run()
+        .success();
+    let run = h
+        .cmd("stackctl")
+        .args(["start", &name, "--progress", "--json", "--timeout", "90"])
+        .run()
+        .success()
+        .stderr_has(&format!(
+            "waiting for web to answer on http://127.0.0.1:{http}/"
+        ));
+    let json = run.json();
+    assert_eq!(json[0]["name"], name.as_str());
+    assert_eq!(json[0]["status"], "running");
+    assert!(get_status_line(http).is_ok_and(|l| l.contains(" 200 ")));
+
+    // down refuses without a terminal or --yes, then removes it all.
+    h.cmd("stackctl")
+        .args(["down", &name])
+        .run()
+        .code_is(2)
+        .stderr_has("pass --yes");
+    assert_eq!(engine_ids("container", &name).len(), 1);
+    h.cmd("stackctl")
+        .args(["down", &name, "--yes", "--timeout", "2"])
+        .run()
+        .success()
+        .stderr_has(&format!(
+            "removed container {name}_web_1, network {name}_default"
+        ));
+    assert!(engine_ids("container", &name).is_empty());
+    assert!(engine_ids("network", &name).is_empty());
+    assert_eq!(listed(&h, &name)["status"], "stopped");
+}
+
+#[test]
+fn down_keeps_data_unless_asked_and_registry_remove_down_takes_the_stack_away() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let name = unique("down");
+    let _clean = Cleanup(vec![name.clone()]);
+    h.write(
+        &format!("{name}/Dockerfile"),
+        "FROM berth/debian:bookworm\nRUN echo built > /built\nCMD [\"sleep\", \"infinity\"]\n",
+    );
+    let services = "  box:
+    build: .
+    init: true
+    volumes: [\"data:/data\"]
+volumes:
+  data: {}
+";
+    register(&h, &name, services, free_port());
+    let image = format!("{name}_box");
+    let start = |progress: bool| {
+        let mut args = vec!["start", name.as_str(), "--timeout", "120"];
+        if progress {
+            args.push("--progress");
+        }
+        h.cmd("stackctl").args(&args).run().success()
+    };
+    start(true)
+        .stderr_has(&format!(
+            "building box: step 1 of 3: FROM berth/debian:bookworm"
+        ))
+        .stderr_has("step 3 of 3");
+    assert!(image_exists(&image));
+    assert_eq!(engine_ids("volume", &name).len(), 1);
+
+    h.cmd("stackctl")
+        .args(["down", &name, "--yes"])
+        .run()
+        .success();
+    assert!(engine_ids("container", &name).is_empty());
+    assert!(engine_ids("network", &name).is_empty());
+    assert_eq!(engine_ids("volume", &name).len(), 1, "the data stays");
+    assert!(image_exists(&image), "the built image stays");
+
+    start(false);
+    h.cmd("stackctl")
+        .args(["down", &name, "--with-data", "--dry-run"])
+        .run()
+        .success()
+        .stderr_has(&format!("would remove container {name}_box_1, network {name}_default, volume {name}_data, image {image}"));
+    assert_eq!(engine_ids("container", &name).len(), 1, "dry run");
+    h.cmd("stackctl")
+        .args(["down", &name, "--with-data", "--yes"])
+        .run()
+        .success();
+    assert!(engine_ids("container", &name).is_empty());
+    assert!(engine_ids("network", &name).is_empty());
+    assert!(engine_ids("volume", &name).is_empty());
+    assert!(!image_exists(&image), "the built image is gone");
+    assert!(image_exists("berth/debian:bookworm"), "pulled images stay");
+
+    start(false);
+    h.cmd("registry")
+        .args(["remove", &name, "--down", "--yes"])
+        .run()
+        .success()
+        .stderr_has(&format!("removed: {name}"));
+    assert!(engine_ids("container", &name).is_empty());
+    assert!(engine_ids("network", &name).is_empty());
+    assert!(h.projects().iter().all(|p| p["name"] != name.as_str()));
+}
+
+#[test]
+fn a_failed_build_leaves_no_container_no_raw_escapes_and_the_registry_stopped() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let name = unique("badbuild");
+    let _clean = Cleanup(vec![name.clone()]);
+    h.write(
+        &format!("{name}/app/Dockerfile"),
+        "FROM berth/debian:bookworm\nRUN printf '\\033[31mcompiling failed\\033[0m\\n'; exit 3\n",
+    );
+    let services = "  box:
+    image: berth/debian:bookworm
+    command: [\"sleep\", \"infinity\"]
+    init: true
+  app:
+    build: ./app
+";
+    register(&h, &name, services, free_port());
+    let run = h
+        .cmd("stackctl")
+        .args(["start", &name, "--timeout", "120"])
+        .run()
+        .code_is(2)
+        .stderr_has("cannot build app")
+        .stderr_has("returned a non-zero code: 3")
+        .stderr_has("recorded as stopped");
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "raw ANSI escapes: {:?}",
+        run.stderr
+    );
+    assert!(
+        engine_ids("container", &name).is_empty(),
+        "no container after a failed build"
+    );
+    assert_eq!(listed(&h, &name)["status"], "stopped");
+}
+
+#[test]
+fn an_image_that_cannot_be_pulled_is_named_with_the_images_config_key() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let name = unique("nopull");
+    let _clean = Cleanup(vec![name.clone()]);
+    let image = format!("berthmissing{}/none:1", std::process::id());
+    let services = format!("  app:\n    image: {image}\n");
+    register(&h, &name, &services, free_port());
+    h.cmd("stackctl")
+        .args(["start", &name, "--timeout", "60"])
+        .run()
+        .code_is(2)
+        .stderr_has(&format!("cannot pull image {image} (service app)"))
+        .stderr_has("`images:` in ")
+        .stderr_has("config.yaml")
+        .stderr_has("recorded as stopped");
+    assert!(engine_ids("container", &name).is_empty());
+    assert_eq!(listed(&h, &name)["status"], "stopped");
+}
+
+#[test]
+fn logs_interleave_the_services_in_time_order() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let name = unique("logs");
+    let _clean = Cleanup(vec![name.clone()]);
+    // The two take turns through a shared volume, so the order does not
+    // hang on when compose starts each.
+    let wait = |f: &str| format!("until [ -e /s/{f} ]; do sleep 0.1; done");
+    let services = format!(
+        "  a:
+    image: berth/debian:bookworm
+    command: [\"sh\", \"-c\", \"echo a1; touch /s/a1; {}; echo a3; touch /s/a3; exec sleep infinity\"]
+    init: true
+    volumes: [\"turns:/s\"]
+  b:
+    image: berth/debian:bookworm
+    command: [\"sh\", \"-c\", \"{}; echo b2; touch /s/b2; {}; echo b4; exec sleep infinity\"]
+    init: true
+    volumes: [\"turns:/s\"]
+volumes:
+  turns: {{}}
+",
+        wait("b2"),
+        wait("a1"),
+        wait("a3")
+    );
+    register(&h, &name, &services, free_port());
+    h.cmd("stackctl")
+        .args(["start", &name, "--timeout", "60"])
+        .run()
+        .success();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let logs = loop {
+        let run = h.cmd("stackctl").args(["logs", &name]).run().success();
+        if run.stdout.contains("b4") || Instant::now() > deadline {
+            break run;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(logs.stdout, "a | a1\nb | b2\na | a3\nb | b4\n");
+    let stamped = h
+        .cmd("stackctl")
+        .args(["logs", &name, "--timestamps"])
+        .run()
+        .success();
+    let lines: Vec<&str> = stamped.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", stamped.stdout);
+    for (line, (svc, text)) in
+        lines
+            .iter()
+            .zip([("a", "a1"), ("b", "b2"), ("a", "a3"), ("b", "b4")])
+    {
+        let rest = line.strip_prefix(&format!("{svc} | ")).expect(line);
+        let (time, t) = rest.split_once(' ').expect(line);
+        assert_eq!(t, text);
+        assert!(time.starts_with("20") && time.ends_with('Z'), "{line}");
+    }
+}

@@ -167,11 +167,13 @@ pub async fn project_containers(
     Ok(out)
 }
 
-/// The exit code in a status line such as `Exited (0) 5 seconds ago`
-/// (Docker and Podman both write it so), which spares an inspect per
-/// container.
+/// The exit code in a status line such as `Exited (0) 5 seconds ago` or
+/// `Restarting (1) 2 seconds ago` (Docker and Podman both write it so),
+/// which spares an inspect per container.
 pub fn exit_code_from_status(status: &str) -> Option<i64> {
-    let rest = status.strip_prefix("Exited (")?;
+    let rest = status
+        .strip_prefix("Exited (")
+        .or_else(|| status.strip_prefix("Restarting ("))?;
     rest[..rest.find(')')?].parse().ok()
 }
 
@@ -356,9 +358,223 @@ pub async fn container_env(docker: &Docker, container: &str) -> anyhow::Result<V
     Ok(info.config.and_then(|c| c.env).unwrap_or_default())
 }
 
+/// What taking a compose project down removes: its containers and
+/// networks, and with data its volumes and the images compose built for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Teardown {
+    pub project: String,
+    /// Whether the data goes too (volumes, anonymous ones included, and images).
+    pub with_data: bool,
+    /// Container names.
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+    /// Images compose built for the project (`PROJECT_SERVICE` or
+    /// `PROJECT-SERVICE`, no custom tag: what `down --rmi local` removes).
+    pub images: Vec<String>,
+}
+
+impl Teardown {
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty()
+            && self.networks.is_empty()
+            && self.volumes.is_empty()
+            && self.images.is_empty()
+    }
+
+    /// `2 containers (a, b), network n` for messages.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (what, list) in [
+            ("container", &self.containers),
+            ("network", &self.networks),
+            ("volume", &self.volumes),
+            ("image", &self.images),
+        ] {
+            match list.len() {
+                0 => {}
+                1 => parts.push(format!("{what} {}", list[0])),
+                n => parts.push(format!("{n} {what}s ({})", list.join(", "))),
+            }
+        }
+        if parts.is_empty() {
+            "nothing".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([(
+        "label".to_owned(),
+        vec![format!("{COMPOSE_PROJECT}={project}")],
+    )])
+}
+
+/// Find what `down` would remove for a compose project, from the engine's
+/// labels (compose labels containers, networks and volumes with the
+/// project's name); nothing is changed.
+pub async fn teardown_plan(
+    docker: &Docker,
+    project: &str,
+    with_data: bool,
+) -> anyhow::Result<Teardown> {
+    use bollard::query_parameters::{ListNetworksOptions, ListVolumesOptions};
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(project_filter(project)),
+            ..Default::default()
+        }))
+        .await
+        .context("cannot list containers")?;
+    let mut plan = Teardown {
+        project: project.to_owned(),
+        with_data,
+        ..Teardown::default()
+    };
+    let mut images = Vec::new();
+    for c in &containers {
+        if let Some(name) = c.names.as_ref().and_then(|n| n.first()) {
+            plan.containers
+                .push(name.trim_start_matches('/').to_owned());
+        }
+        let service = c
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(COMPOSE_SERVICE))
+            .map_or("", String::as_str);
+        let image = c.image.as_deref().unwrap_or_default();
+        let image = image.strip_suffix(":latest").unwrap_or(image);
+        if !service.is_empty()
+            && (image == format!("{project}_{service}") || image == format!("{project}-{service}"))
+            && !images.iter().any(|i| i == image)
+        {
+            images.push(image.to_owned());
+        }
+    }
+    plan.containers.sort();
+    let networks = docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(project_filter(project)),
+        }))
+        .await
+        .context("cannot list networks")?;
+    plan.networks = networks.into_iter().filter_map(|n| n.name).collect();
+    plan.networks.sort();
+    if with_data {
+        let volumes = docker
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(project_filter(project)),
+            }))
+            .await
+            .context("cannot list volumes")?;
+        plan.volumes = volumes
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        plan.volumes.sort();
+        images.sort();
+        plan.images = images;
+    }
+    Ok(plan)
+}
+
+/// Remove what `plan` names: stop the containers (SIGTERM, SIGKILL after
+/// `stop_timeout` seconds, all at once), remove them (with their anonymous
+/// volumes when the plan removes data), then the networks, volumes and
+/// images. Every step is tried; the failures are reported together.
+pub async fn teardown(docker: &Docker, plan: &Teardown, stop_timeout: i32) -> anyhow::Result<()> {
+    use bollard::query_parameters::{
+        RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions, StopContainerOptions,
+    };
+    let with_data = plan.with_data;
+    let mut failed: Vec<String> = Vec::new();
+    let stops = plan.containers.iter().map(|c| async move {
+        let _ = docker
+            .stop_container(
+                c,
+                Some(StopContainerOptions {
+                    t: Some(stop_timeout),
+                    signal: None,
+                }),
+            )
+            .await;
+        docker
+            .remove_container(
+                c,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    v: with_data,
+                    link: false,
+                }),
+            )
+            .await
+            .map_err(|e| format!("container {c}: {e}"))
+    });
+    for r in futures_util::future::join_all(stops).await {
+        failed.extend(r.err());
+    }
+    for n in &plan.networks {
+        if let Err(e) = docker.remove_network(n).await {
+            failed.push(format!("network {n}: {e}"));
+        }
+    }
+    for v in &plan.volumes {
+        if let Err(e) = docker
+            .remove_volume(v, Some(RemoveVolumeOptions { force: true }))
+            .await
+        {
+            failed.push(format!("volume {v}: {e}"));
+        }
+    }
+    for i in &plan.images {
+        if let Err(e) = docker
+            .remove_image(i, Some(RemoveImageOptions::default()), None)
+            .await
+        {
+            failed.push(format!("image {i}: {e}"));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "cannot remove everything of project '{}': {}",
+            plan.project,
+            failed.join("; ")
+        )
+    }
+}
+
+/// Take a compose project down at once (for tools that only need that):
+/// its containers and networks, with `with_data` its volumes and built
+/// images. Returns what was removed.
+pub fn take_down(project: &str, with_data: bool, stop_timeout: i32) -> anyhow::Result<Teardown> {
+    runtime()?.block_on(async {
+        let docker = connect().await?;
+        let plan = teardown_plan(&docker, project, with_data).await?;
+        teardown(&docker, &plan, stop_timeout).await?;
+        Ok(plan)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exit_codes_are_read_from_the_status_line() {
+        assert_eq!(exit_code_from_status("Exited (3) 1 second ago"), Some(3));
+        assert_eq!(
+            exit_code_from_status("Restarting (1) 2 seconds ago"),
+            Some(1)
+        );
+        assert_eq!(exit_code_from_status("Up 2 seconds"), None);
+    }
 
     #[test]
     fn health_is_read_from_the_status_line() {

@@ -101,6 +101,10 @@ struct RemoveArgs {
     /// Show what would be removed, change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Also take the stacks down: remove their containers and networks
+    /// (volumes stay; `stackctl down NAME --with-data` removes those).
+    #[arg(long)]
+    down: bool,
 }
 
 /// Record a project's state (stackctl calls this).
@@ -182,7 +186,7 @@ fn remove(reg: &Registry, a: &RemoveArgs) -> anyhow::Result<Outcome> {
     let projects = reg.load()?;
     for name in &a.names {
         let p = registry::find(&projects, name)?;
-        if p.status == Status::Running {
+        if p.status == Status::Running && !a.down {
             berth::cli::warn(
                 TOOL,
                 format!("'{name}' is running; removing it does not stop it (stackctl stop {name})"),
@@ -194,9 +198,18 @@ fn remove(reg: &Registry, a: &RemoveArgs) -> anyhow::Result<Outcome> {
         eprintln!("would remove: {list}");
         return Ok(Outcome::Clean);
     }
-    if !confirm(&format!("remove {list} from the registry?"), a.yes)? {
+    let down = if a.down {
+        " and remove their containers and networks"
+    } else {
+        ""
+    };
+    if !confirm(&format!("remove {list} from the registry{down}?"), a.yes)? {
         eprintln!("nothing removed");
         return Ok(Outcome::Clean);
+    }
+    for name in a.names.iter().filter(|_| a.down) {
+        let gone = berth::docker::take_down(name, false, 10)?;
+        eprintln!("{name}: removed {}", gone.describe());
     }
     reg.remove(&a.names)?;
     eprintln!("removed: {list}");

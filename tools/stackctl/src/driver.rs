@@ -41,11 +41,33 @@ fn answers(program: &Path, args: &[&str]) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The `docker compose` plugin, where the docker CLI looks for plugins
+/// (looking is cheaper than starting the CLI to ask it).
+fn compose_plugin() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(config) = std::env::var_os("DOCKER_CONFIG") {
+        dirs.push(PathBuf::from(config).join("cli-plugins"));
+    } else if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".docker/cli-plugins"));
+    }
+    for d in [
+        "/usr/local/lib/docker/cli-plugins",
+        "/usr/local/libexec/docker/cli-plugins",
+        "/usr/lib/docker/cli-plugins",
+        "/usr/libexec/docker/cli-plugins",
+    ] {
+        dirs.push(PathBuf::from(d));
+    }
+    dirs.into_iter()
+        .map(|d| d.join("docker-compose"))
+        .find(|p| p.is_file())
+}
+
 impl Driver {
     /// Find the compose driver, in the order of preference.
     pub fn detect() -> anyhow::Result<Self> {
         if let Some(docker) = which("docker")
-            && answers(&docker, &["compose", "version"])
+            && compose_plugin().is_some()
         {
             return Ok(Self {
                 name: "docker compose",
@@ -114,7 +136,8 @@ impl Driver {
 
     /// Run `compose <project args> <action...>` in the project folder with
     /// the registry's variables in the environment. Compose's own output is
-    /// captured and returned; a failure is an error carrying its last lines.
+    /// captured (without ANSI escapes) and returned; a failure is an error
+    /// carrying its last lines.
     pub fn run(
         &self,
         project: &Project,
@@ -122,14 +145,27 @@ impl Driver {
         env: &BTreeMap<String, String>,
         action: &[&str],
     ) -> anyhow::Result<String> {
+        self.run_lines(project, files, env, action, &mut |_| {})
+    }
+
+    /// [`Driver::run`], handing each line of compose's output (stdout and
+    /// stderr together, ANSI escapes removed) to `line` as it comes.
+    pub fn run_lines(
+        &self,
+        project: &Project,
+        files: &[PathBuf],
+        env: &BTreeMap<String, String>,
+        action: &[&str],
+        line: &mut dyn FnMut(&str),
+    ) -> anyhow::Result<String> {
+        use std::io::BufRead as _;
         let mut args: Vec<OsString> = self.prefix.iter().map(OsString::from).collect();
         args.extend(Self::project_args(project, files));
         args.extend(action.iter().map(OsString::from));
         let mut cmd = duct::cmd(&self.program, &args)
             .dir(&project.path)
             .stdin_null()
-            .stdout_to_stderr()
-            .stderr_capture()
+            .stderr_to_stdout()
             .unchecked()
             // -p and -f say which project; the caller's own choices must not.
             .env_remove("COMPOSE_PROJECT_NAME")
@@ -137,23 +173,50 @@ impl Driver {
         for (k, v) in env {
             cmd = cmd.env(k, v);
         }
-        let out = cmd
-            .run()
+        let reader = cmd
+            .reader()
             .with_context(|| format!("cannot run {}", self.name))?;
-        let text = String::from_utf8_lossy(&out.stderr).into_owned();
-        if !out.status.success() {
-            let why = last_lines(&text, 4);
-            let code = out
-                .status
-                .code()
-                .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"));
-            anyhow::bail!(
-                "`{} {}` failed ({code}): {why}",
-                self.name,
-                action.join(" ")
-            );
+        let mut kept: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+        let mut lines = std::io::BufReader::new(&reader);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            let n = lines
+                .read_until(b'\n', &mut buf)
+                .with_context(|| format!("cannot read the output of {}", self.name))?;
+            if n == 0 {
+                break;
+            }
+            let raw = String::from_utf8_lossy(&buf);
+            // Progress redraws (\r) keep only their last state.
+            let raw = raw.trim_end().rsplit('\r').next().unwrap_or_default();
+            let clean = console::strip_ansi_codes(raw);
+            line(&clean);
+            // The last lines are what tell; keep those.
+            if kept.len() == 200 {
+                kept.pop_front();
+            }
+            kept.push_back(clean.into_owned());
         }
-        Ok(text)
+        let text = Vec::from(kept).join("\n");
+        let status = reader
+            .try_wait()
+            .with_context(|| format!("cannot run {}", self.name))?
+            .map(|o| o.status);
+        match status {
+            Some(s) if s.success() => Ok(text),
+            other => {
+                let why = last_lines(&text, 4);
+                let code = other
+                    .and_then(|s| s.code())
+                    .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"));
+                anyhow::bail!(
+                    "`{} {}` failed ({code}): {why}",
+                    self.name,
+                    action.join(" ")
+                );
+            }
+        }
     }
 }
 

@@ -49,7 +49,12 @@ struct Answer {
 }
 
 /// GET once; the status code, or why there is none.
-fn get(addr: SocketAddr, host: &str, path: &str, timeout: Duration) -> Result<u16, String> {
+pub(crate) fn get(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    timeout: Duration,
+) -> Result<u16, String> {
     let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;

@@ -1,14 +1,20 @@
 //! `stackctl`: run the compose stacks of registered projects: start (after a
-//! port check), stop, restart, status from the engine, logs, health, watch,
-//! hooks, and a doctor for the engine and the compose driver.
+//! port check, until the app answers), stop, restart, down, exec, status
+//! from the engine, logs, health, watch, hooks, and a doctor for the engine
+//! and the compose driver.
 
 mod doctor;
+mod down;
 mod driver;
 mod engine;
+mod exec;
 mod health;
 mod hooks;
+mod images;
 mod lifecycle;
 mod logs;
+mod progress;
+mod ready;
 mod status;
 mod watch;
 
@@ -40,9 +46,13 @@ const TOOL: &str = "stackctl";
     version,
     after_long_help = "\
 Examples:
-  stackctl start shop                      check ports, start, wait until healthy
+  stackctl start shop && curl http://127.0.0.1:8000/   returns once the app answers
+  stackctl start shop --json | jq '.[0].services'
   stackctl status --json | jq '.[] | select(.status != \"running\")'
   stackctl logs shop --service db --tail 50
+  stackctl logs shop --timestamps          every service, in time order
+  stackctl exec shop -- python manage.py migrate
+  stackctl down shop --with-data --yes     containers, network, volumes, built images
   stackctl health shop || stackctl restart shop
   stackctl watch --restart --interval 5    bring back what dies
   stackctl stop-all                        at the end of the day
@@ -65,11 +75,13 @@ Files:
   <project>/.berth/config.yaml             hooks (pre_start, post_start, pre_stop, post_stop)
 
 Exit status:
+  (exec: the command's own exit status.)
   0 success (started, stopped, healthy, nothing missing);
   1 something found (a port conflict stopped a start; the app is not healthy;
     doctor found something missing);
   2 an error (bad usage, unknown project, engine or compose missing, project
-    folder gone, a failing pre-hook, a stack that did not come up)."
+    folder gone, a failing pre-hook, an image that cannot be pulled or built,
+    a service that exited or never answered: a stack that did not come up)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -83,6 +95,8 @@ enum Command {
     Restart(lifecycle::RestartArgs),
     StopAll(lifecycle::StopAllArgs),
     Status(status::Args),
+    Exec(exec::Args),
+    Down(down::Args),
     Logs(logs::Args),
     Health(health::Args),
     Watch(watch::Args),
@@ -97,6 +111,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Restart(a) => lifecycle::restart(&a),
         Command::StopAll(a) => lifecycle::stop_all(&a),
         Command::Status(a) => status::run(&a),
+        Command::Exec(a) => exec::run(&a),
+        Command::Down(a) => down::run(&a),
         Command::Logs(a) => logs::run(&a),
         Command::Health(a) => health::run(&a),
         Command::Watch(a) => watch::run(&a),

@@ -2,7 +2,7 @@
 //! ports before a start, wait for health, run hooks, record the status.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use berth::claims::{self, CheckOptions};
@@ -13,18 +13,28 @@ use berth::{ClaimSource, Conflict, Project, ProjectPorts, Protocol, Status, nets
 use bollard::Docker;
 
 use crate::driver::Driver;
-use crate::engine::{self, ServiceState};
-use crate::{TOOL, hooks, parse_seconds, project_dir, record, registry, select};
+use crate::engine;
+use crate::progress::Progress;
+use crate::ready::{self, StackPlan};
+use crate::{TOOL, hooks, images, parse_seconds, project_dir, record, registry, select};
 
-/// Start projects: check ports, run the stack detached, wait until healthy.
+/// Start projects: check ports, run the stack detached, wait until the app answers.
 ///
 /// Every host port the project publishes is checked against the projects
 /// running now and against what listens on this machine (`ports check
 /// --running --probe`). A conflict refuses the start (exit 1) unless
-/// --force. Then `pre_start` runs, compose brings the stack up (`up -d`)
-/// with the project's compose files, `.env` and registry variables, and
-/// stackctl waits until every container runs and every healthcheck passes.
-/// The registry records `running` and `last_started`, or `error`.
+/// --force. Then `pre_start` runs; images missing here are pulled (an image
+/// that cannot be pulled is named, with the `images:` config key that maps
+/// it to another) and built ones are built, before any container exists;
+/// compose brings the stack up (`up -d`) with the project's compose files,
+/// `.env` and registry variables. stackctl then waits until every
+/// long-running service runs and passes its healthcheck and, when the app
+/// (the service publishing the project's HTTP port) has no healthcheck,
+/// until http://127.0.0.1:PORT/ answers (any status below 500), polling
+/// every 50 ms. A service that exits, restarts or turns unhealthy fails the
+/// start at once (exit 2) with its exit code and last log lines. The
+/// registry records `running` and `last_started`, or what the engine shows.
+/// The app's URLs end the output on stderr.
 #[derive(Debug, clap::Args)]
 pub struct StartArgs {
     /// Names of registered projects.
@@ -33,9 +43,16 @@ pub struct StartArgs {
     /// Start even when a port is taken (a warning instead of a refusal).
     #[arg(long)]
     force: bool,
-    /// Seconds to wait for the services to run and be healthy.
+    /// Seconds to wait for the services to run and the app to answer.
     #[arg(long, value_name = "S", default_value = "120", value_parser = parse_seconds)]
     timeout: Duration,
+    /// Show progress (pulls, build steps, what is waited for) on stderr even
+    /// when it is not a terminal.
+    #[arg(long)]
+    progress: bool,
+    /// Print the started projects' status as JSON on stdout (as `status --json`).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Stop projects gracefully (SIGTERM or the image's stop signal, then SIGKILL after --timeout).
@@ -61,9 +78,19 @@ pub struct RestartArgs {
     /// Seconds each container gets to stop before it is killed.
     #[arg(long, value_name = "S", default_value_t = 10)]
     stop_timeout: u32,
-    /// Seconds to wait for the services to run and be healthy.
+    /// Seconds to wait for the services to run and the app to answer.
     #[arg(long, value_name = "S", default_value = "120", value_parser = parse_seconds)]
     timeout: Duration,
+    /// Show progress on stderr even when it is not a terminal.
+    #[arg(long)]
+    progress: bool,
+}
+
+/// How to start one project.
+struct StartOpts {
+    force: bool,
+    timeout: Duration,
+    progress: bool,
 }
 
 /// Stop every project that runs (or is recorded as running).
@@ -117,10 +144,21 @@ pub fn start(a: &StartArgs) -> anyhow::Result<Outcome> {
     let (reg, selected) = prepare(&a.names)?;
     let ctx = Ctx::new(reg)?;
     let mut outcome = Outcome::Clean;
+    let opts = StartOpts {
+        force: a.force,
+        timeout: a.timeout,
+        progress: a.progress,
+    };
     for p in &selected {
-        if !start_one(&ctx, p, a.force, a.timeout)? {
+        if !start_one(&ctx, p, &opts)? {
             outcome = Outcome::Found;
         }
+    }
+    if a.json {
+        let projects = ctx.reg.load()?;
+        let started = select(&projects, &a.names)?;
+        let containers = ctx.containers(&a.names.iter().map(String::as_str).collect::<Vec<_>>())?;
+        berth::io::write_json(&crate::status::states_from(&started, &containers))?;
     }
     Ok(outcome)
 }
@@ -140,7 +178,12 @@ pub fn restart(a: &RestartArgs) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::Clean;
     for p in &selected {
         stop_one(&ctx, p, a.stop_timeout)?;
-        if !start_one(&ctx, p, a.force, a.timeout)? {
+        let opts = StartOpts {
+            force: a.force,
+            timeout: a.timeout,
+            progress: a.progress,
+        };
+        if !start_one(&ctx, p, &opts)? {
             outcome = Outcome::Found;
         }
     }
@@ -203,61 +246,65 @@ fn stop_one(ctx: &Ctx, p: &Project, timeout: u32) -> anyhow::Result<()> {
 }
 
 /// Start one project. `Ok(false)` when a port conflict refused the start.
-fn start_one(ctx: &Ctx, p: &Project, force: bool, timeout: Duration) -> anyhow::Result<bool> {
+fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
     let hooks = hooks::load(&p.path)?;
     let all = ctx.reg.load()?;
     let containers = ctx.containers(&[])?;
     let conflicts = port_conflicts(p, &all, &containers);
-    if !conflicts.is_empty() {
-        for c in &conflicts {
-            let line = describe(p, c);
-            if force {
-                warn(
-                    TOOL,
-                    format!("starting '{}' anyway (--force): {line}", p.name),
-                );
-            } else {
-                eprintln!("{TOOL}: cannot start '{}': {line}", p.name);
-            }
-        }
-        if !force {
-            let others: Vec<String> = conflicts
-                .iter()
-                .flat_map(|c| &c.claims)
-                .filter(|c| c.source == ClaimSource::Registry && c.project != p.name)
-                .map(|c| c.project.clone())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let stop = if others.is_empty() {
-                "stop what holds the port".to_owned()
-            } else {
-                format!(
-                    "stop {} first (stackctl stop {})",
-                    others.join(", "),
-                    others.join(" ")
-                )
-            };
-            eprintln!(
-                "hint: {stop}, give '{}' another port in its compose file, or pass --force to start anyway",
-                p.name
-            );
-            return Ok(false);
-        }
+    if !go_ahead(p, &conflicts, opts.force) {
+        return Ok(false);
     }
     hooks::run("pre_start", hooks.pre_start.as_ref(), p)?;
     let env = hooks::environment(p, false)?;
-    let began = Instant::now();
+    let files = crate::compose_files(p);
     eprintln!("{}: starting with {}", p.name, ctx.driver.name);
+    let mut progress = Progress::new(opts.progress);
+    let plan = StackPlan::load(p, &files, &env);
     let up = ctx
-        .driver
-        .run(p, &crate::compose_files(p), &env, &["up", "-d"])
-        .and_then(|_| ctx.rt.block_on(wait_ready(&ctx.docker, &p.name, timeout)));
+        .rt
+        .block_on(images::prepare(
+            &ctx.docker,
+            &ctx.driver,
+            p,
+            &files,
+            &env,
+            &plan,
+            &mut progress,
+        ))
+        .and_then(|()| {
+            progress.say(&format!("{}: creating and starting the containers", p.name));
+            ctx.driver.run(p, &files, &env, &["up", "-d"])
+        })
+        .and_then(|_| {
+            ctx.rt.block_on(ready::wait(
+                &ctx.docker,
+                p,
+                &plan,
+                opts.timeout,
+                &mut progress,
+            ))
+        });
+    progress.finish();
     let services = match up {
         Ok(s) => s,
         Err(e) => {
-            record(&ctx.reg, &p.name, Status::Error)?;
-            return Err(e.context(format!("'{}' did not start (recorded as error)", p.name)));
+            // What the engine shows now (no containers after a failed pull
+            // or build: stopped); a stack seen failing is an error even when
+            // a restart has it running again for a moment.
+            let status = match ctx.containers(&[p.name.as_str()]) {
+                Ok(c) => {
+                    match engine::summarize(Status::Running, &engine::services_of(&c, &p.name)).0 {
+                        Status::Running => Status::Error,
+                        other => other,
+                    }
+                }
+                Err(_) => Status::Error,
+            };
+            record(&ctx.reg, &p.name, status)?;
+            return Err(e.context(format!(
+                "'{}' did not start (recorded as {status}, as the engine shows it)",
+                p.name
+            )));
         }
     };
     record(&ctx.reg, &p.name, Status::Running)?;
@@ -271,13 +318,78 @@ fn start_one(ctx: &Ctx, p: &Project, force: bool, timeout: Duration) -> anyhow::
     eprintln!(
         "{}: running in {:.1}s: {}",
         p.name,
-        began.elapsed().as_secs_f64(),
+        progress.elapsed(),
         list.join(", ")
     );
+    let urls = if plan.app.is_some() {
+        urls(p)
+    } else {
+        Vec::new()
+    };
+    if !urls.is_empty() {
+        eprintln!("{}: {}", p.name, urls.join("  "));
+    }
     if let Err(e) = hooks::run("post_start", hooks.post_start.as_ref(), p) {
         warn(TOOL, format!("{e:#}"));
     }
     Ok(true)
+}
+
+/// Report port conflicts: refusals (with a hint), or warnings under --force.
+/// Whether the start goes ahead.
+fn go_ahead(p: &Project, conflicts: &[Conflict], force: bool) -> bool {
+    if conflicts.is_empty() {
+        return true;
+    }
+    for c in conflicts {
+        let line = describe(p, c);
+        if force {
+            warn(
+                TOOL,
+                format!("starting '{}' anyway (--force): {line}", p.name),
+            );
+        } else {
+            eprintln!("{TOOL}: cannot start '{}': {line}", p.name);
+        }
+    }
+    if !force {
+        let others: Vec<String> = conflicts
+            .iter()
+            .flat_map(|c| &c.claims)
+            .filter(|c| c.source == ClaimSource::Registry && c.project != p.name)
+            .map(|c| c.project.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let stop = if others.is_empty() {
+            "stop what holds the port".to_owned()
+        } else {
+            format!(
+                "stop {} first (stackctl stop {})",
+                others.join(", "),
+                others.join(" ")
+            )
+        };
+        eprintln!(
+            "hint: {stop}, give '{}' another port in its compose file, or pass --force to start anyway",
+            p.name
+        );
+        return false;
+    }
+    true
+}
+
+/// The app's addresses: its port on loopback and its dev domain (served
+/// by the proxy `proxyconf` configures).
+fn urls(p: &Project) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(port) = p.port {
+        out.push(format!("http://127.0.0.1:{port}/"));
+        if !p.domain.is_empty() {
+            out.push(format!("https://{}/", p.domain));
+        }
+    }
+    out
 }
 
 /// Conflicts on `p`'s ports: with the projects running now (by the engine's
@@ -372,62 +484,4 @@ fn describe(p: &Project, c: &Conflict) -> String {
         c.protocol,
         mine.join(", ")
     )
-}
-
-/// Wait until every container of the project runs and passes its healthcheck.
-async fn wait_ready(
-    docker: &Docker,
-    name: &str,
-    timeout: Duration,
-) -> anyhow::Result<Vec<ServiceState>> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let containers = berth::docker::project_containers(docker, &[name]).await?;
-        let services = engine::services_of(&containers, name);
-        if let Some(s) = services.iter().find(|s| s.failed()) {
-            let tail = crate::logs::tail_text(docker, &s.container, 5).await;
-            let code = s.exit_code.map(|c| format!(" ({c})")).unwrap_or_default();
-            anyhow::bail!(
-                "service {} {}{code} right after the start{tail}",
-                s.service,
-                s.state
-            );
-        }
-        if let Some(s) = services
-            .iter()
-            .find(|s| s.health.as_deref() == Some("unhealthy"))
-        {
-            anyhow::bail!("service {} is unhealthy (its healthcheck fails)", s.service);
-        }
-        let ready = |s: &ServiceState| {
-            s.completed()
-                || (s.state == "running" && s.health.as_deref().is_none_or(|h| h == "healthy"))
-        };
-        if !services.is_empty() && services.iter().all(ready) {
-            return Ok(services);
-        }
-        if Instant::now() >= deadline {
-            let waiting: Vec<String> = services
-                .iter()
-                .filter(|s| !ready(s))
-                .map(|s| {
-                    format!(
-                        "{} ({})",
-                        s.service,
-                        s.health.as_deref().unwrap_or(&s.state)
-                    )
-                })
-                .collect();
-            let waiting = if services.is_empty() {
-                "no containers appeared".to_owned()
-            } else {
-                format!("still waiting for {}", waiting.join(", "))
-            };
-            return Err(berth::cli::error_with_hint(
-                format!("not healthy within {}s: {waiting}", timeout.as_secs()),
-                format!("see `stackctl logs {name}`, or allow longer with --timeout"),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(400)).await;
-    }
 }

@@ -1,0 +1,84 @@
+//! `stackctl down`: remove a project's containers and networks, and with
+//! `--with-data` its volumes and the images compose built for it.
+
+use berth::Status;
+use berth::cli::{Outcome, confirm};
+
+use crate::{record, registry, select};
+
+/// Remove a project's containers and network (and with --with-data its data).
+///
+/// Finds everything by compose's project labels, says what goes, asks on a
+/// terminal (--yes otherwise), then stops and removes the containers and
+/// removes the networks. --with-data also removes the project's volumes
+/// (its databases) and the images compose built for it (`PROJECT_SERVICE`,
+/// as `down --rmi local`); pulled images stay. The registry keeps the
+/// project, recorded `stopped`; `registry remove NAME --down` forgets it too.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Names of registered projects.
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+    /// Also remove the volumes and the locally built images.
+    #[arg(long)]
+    with_data: bool,
+    /// Do not ask.
+    #[arg(long, short)]
+    yes: bool,
+    /// Show what would be removed, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Seconds each container gets to stop before it is killed.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    timeout: u16,
+}
+
+pub fn run(a: &Args) -> anyhow::Result<Outcome> {
+    let reg = registry()?;
+    let projects = reg.load()?;
+    let selected = select(&projects, &a.names)?;
+    let rt = berth::docker::runtime()?;
+    let docker = rt.block_on(crate::engine::connect())?;
+    let mut plans = Vec::new();
+    for p in &selected {
+        plans.push(rt.block_on(berth::docker::teardown_plan(&docker, &p.name, a.with_data))?);
+    }
+    for plan in &plans {
+        eprintln!(
+            "{}: {} {}",
+            plan.project,
+            if a.dry_run {
+                "would remove"
+            } else {
+                "will remove"
+            },
+            plan.describe()
+        );
+    }
+    if a.dry_run || plans.iter().all(berth::docker::Teardown::is_empty) {
+        if !a.dry_run {
+            for p in &selected {
+                record(&reg, &p.name, Status::Stopped)?;
+            }
+        }
+        return Ok(Outcome::Clean);
+    }
+    let what = if a.with_data {
+        "containers, networks, volumes and built images"
+    } else {
+        "containers and networks"
+    };
+    if !confirm(
+        &format!("remove the {what} of {}?", a.names.join(", ")),
+        a.yes,
+    )? {
+        eprintln!("nothing removed");
+        return Ok(Outcome::Clean);
+    }
+    for plan in &plans {
+        rt.block_on(berth::docker::teardown(&docker, plan, i32::from(a.timeout)))?;
+        record(&reg, &plan.project, Status::Stopped)?;
+        eprintln!("{}: removed {}", plan.project, plan.describe());
+    }
+    Ok(Outcome::Clean)
+}
