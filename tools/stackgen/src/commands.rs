@@ -39,6 +39,7 @@ impl Ctx {
     fn load() -> anyhow::Result<Self> {
         let paths = Paths::from_env()?;
         let config = Config::load(&paths)?;
+        config.check_images(&paths)?;
         let lib = Library::load(&paths, &config)?;
         Ok(Self { config, paths, lib })
     }
@@ -114,6 +115,8 @@ pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
         published: published.clone(),
         app_port,
         secrets: crate::secrets::generate_all(&kinds)?,
+        base_image: a.base_image.clone(),
+        images: ctx.config.images.clone(),
     };
 
     // Generate everything before anything runs or is written.
@@ -144,6 +147,7 @@ pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
         services: services.clone(),
         published,
         env: BTreeMap::new(),
+        base_image: a.base_image.clone(),
     };
     let mut plan = new_plan(
         &ctx.lib,
@@ -569,7 +573,7 @@ fn show_and_confirm(
 }
 
 /// The spec of an existing project from its state (no secrets: they are in .env).
-fn spec_of(state: &State) -> Spec {
+fn spec_of(state: &State, config: &Config) -> Spec {
     Spec {
         name: state.name.clone(),
         tld: state.tld.clone(),
@@ -577,6 +581,8 @@ fn spec_of(state: &State) -> Spec {
         published: state.published.clone(),
         app_port: state.app_port,
         secrets: BTreeMap::new(),
+        base_image: state.base_image.clone(),
+        images: config.images.clone(),
     }
 }
 
@@ -626,7 +632,7 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
         state.published.entry(s).or_default().push((host, target));
     }
     let kinds = secret_kinds(&ctx.lib, &stack, &added)?;
-    let mut spec = spec_of(&state);
+    let mut spec = spec_of(&state, &ctx.config);
     spec.services.clone_from(&services);
     spec.secrets = crate::secrets::generate_all(&kinds)?;
 
@@ -702,7 +708,7 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
         .context("the remaining services would not work")?;
 
     let mut plan = Plan::new(&a.dir);
-    let mut spec = spec_of(&state);
+    let mut spec = spec_of(&state, &ctx.config);
     spec.services.clone_from(&rest);
     for s in &removed {
         spec.published.remove(s);
@@ -968,6 +974,8 @@ pub fn validate_library(lib: &Library) -> anyhow::Result<()> {
                 .keys()
                 .map(|k| (k.clone(), PLACEHOLDER.into()))
                 .collect(),
+            base_image: None,
+            images: BTreeMap::new(),
         };
         stack_files(lib, &stack, &spec)?;
         services_file(lib, &stack, &spec)?;
