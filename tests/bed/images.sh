@@ -339,8 +339,14 @@ build_php() {
 		'CMD ["apache2-foreground"]'
 }
 
+# /usr/bin/composer is Debian's, which finds its files next to itself
+# (../share/php): made to load them from /usr/share/php, so the file that a
+# Dockerfile's `COPY --from=composer:2 /usr/bin/composer` takes runs in the
+# bed's php image, which carries Debian's Composer.
 build_composer() {
-	printf 'FROM php:8.3-apache\nWORKDIR /app\nCMD ["composer"]\n' |
+	printf '%s\n' 'FROM php:8.3-apache' \
+		"RUN sed -i \"s#require __DIR__ . '/../share/php/Composer/autoload.php';#require '/usr/share/php/Composer/autoload.php';#\" /usr/bin/composer && grep -q \"require '/usr/share/php/Composer/autoload.php'\" /usr/bin/composer" \
+		'WORKDIR /app' 'CMD ["composer"]' |
 		derive composer "$(recipe_hash /dev/null | cut -c1-8)$(image_id php:8.3-apache | cut -c8-15)" "composer:2" "$HERE/php"
 }
 
