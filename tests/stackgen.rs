@@ -1731,6 +1731,18 @@ fn run_pipeline(dir: &Path, env: &BTreeMap<String, String>, steps: &[(String, St
     }
 }
 
+/// Removes a container when dropped.
+struct Rm(String);
+impl Drop for Rm {
+    fn drop(&mut self) {
+        let _ = Command::new("timeout")
+            .args(["60", "docker", "rm", "-f", &self.0])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 #[test]
 fn fresh_python_stacks_pass_their_generated_pipeline() {
     if !require("python3") || !require("django-admin") || !docker_ready(&["postgres:16"]) {
@@ -1751,16 +1763,6 @@ fn fresh_python_stacks_pass_their_generated_pipeline() {
         c
     });
     assert!(ok, "docker run postgres: {err}");
-    struct Rm(String);
-    impl Drop for Rm {
-        fn drop(&mut self) {
-            let _ = Command::new("timeout")
-                .args(["60", "docker", "rm", "-f", &self.0])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
     let _rm = Rm(pg.clone());
     let start = Instant::now();
     while !Command::new("timeout")
@@ -1815,4 +1817,38 @@ fn fresh_python_stacks_pass_their_generated_pipeline() {
         }
         run_pipeline(&dir, &env, &steps);
     }
+}
+
+#[test]
+fn fresh_nextjs_passes_its_generated_pipeline() {
+    if !require("node") || !require("npm") || !require("python3") {
+        return;
+    }
+    let h = Harness::new();
+    // The stack's starter (create-next-app@latest is not pinned).
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "nextjs",
+            "ci-next",
+            "--no-generator",
+            "--port",
+            "5995",
+        ])
+        .run()
+        .success();
+    let dir = h.path().join("ci-next");
+    h.cmd("cigen")
+        .args(["generate", "--platform", "github"])
+        .arg(&dir)
+        .run()
+        .success();
+    let (steps, env) = workflow_steps(&dir);
+    let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"Build"), "{names:?}");
+    run_pipeline(&dir, &env, &steps);
+    assert!(
+        dir.join(".next/BUILD_ID").is_file(),
+        "next build wrote its output"
+    );
 }

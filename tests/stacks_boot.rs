@@ -430,7 +430,7 @@ fn laravel_boots_with_mysql_and_redis_restarts_and_is_removed() {
     // `composer create-project` needs packagist, which is not reachable here.
     let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bed/apps/laravel");
     let p = generate("laravel", &["--mode", "existing"], |dir| {
-        copy_dir(&app, dir)
+        copy_dir(&app, dir);
     });
     p.start("start");
     assert_eq!(p.get_200("/"), "laravel ok");
