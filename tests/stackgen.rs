@@ -1488,3 +1488,367 @@ fn add_service_publishes_a_service_already_there() {
         Some("service_healthy")
     );
 }
+
+// ---------------------------------------------------------------------------
+// Image references: `images:` in config.yaml, --base-image, healthchecks
+
+#[test]
+fn images_mapping_and_base_image_are_written_where_images_are_named() {
+    let h = Harness::new();
+    h.write(
+        "home/config.yaml",
+        "images:\n  python:3.12-slim: mirror.local/python:3.12-slim\n  postgres:16: mirror.local/postgres:16\n  \
+         composer:2: mirror.local/composer:2\n  redis:7: mirror.local/redis:7\n",
+    );
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            "mapped",
+            "--no-generator",
+            "--port",
+            "5990",
+        ])
+        .run()
+        .success();
+    let dir = h.path().join("mapped");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    assert!(
+        read("Dockerfile").contains("ARG BASE_IMAGE=mirror.local/python:3.12-slim\n"),
+        "{}",
+        read("Dockerfile")
+    );
+    assert!(read("compose.yaml").contains("${BASE_IMAGE:-mirror.local/python:3.12-slim}"));
+    assert_eq!(dotenv(&dir)["BASE_IMAGE"], "mirror.local/python:3.12-slim");
+    let services = read(".berth/compose.services.yaml");
+    assert!(
+        services.contains("image: mirror.local/postgres:16"),
+        "{services}"
+    );
+    assert!(!services.contains("image: postgres:16"), "{services}");
+
+    // The Dockerfile's other images (COPY --from) and unmapped ones as they are.
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "laravel",
+            "mapped-php",
+            "--no-generator",
+            "--port",
+            "5991",
+        ])
+        .run()
+        .success();
+    let dir = h.path().join("mapped-php");
+    let docker = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+    assert!(
+        docker.contains("COPY --from=mirror.local/composer:2 /usr/bin/composer"),
+        "{docker}"
+    );
+    assert!(
+        docker.contains("ARG BASE_IMAGE=php:8.3-apache\n"),
+        "{docker}"
+    );
+    let services = std::fs::read_to_string(dir.join(".berth/compose.services.yaml")).unwrap();
+    assert!(
+        services.contains("image: mirror.local/redis:7"),
+        "{services}"
+    );
+    assert!(services.contains("image: mysql:8"), "{services}");
+
+    // --base-image, mapped too, and kept for later regenerations (a worker).
+    h.write(
+        "home/config.yaml",
+        "images:\n  my.registry/py:3.11: mirror.local/py:3.11\n",
+    );
+    h.cmd("stackgen")
+        .args(["new", "django", "based", "--no-generator", "--port", "5992"])
+        .args([
+            "--base-image",
+            "my.registry/py:3.11",
+            "--services",
+            "postgres,redis",
+        ])
+        .run()
+        .success();
+    let dir = h.path().join("based");
+    let docker = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+    assert!(
+        docker.contains("ARG BASE_IMAGE=mirror.local/py:3.11\n"),
+        "{docker}"
+    );
+    assert_eq!(dotenv(&dir)["BASE_IMAGE"], "mirror.local/py:3.11");
+    h.cmd("stackgen")
+        .args(["add-service", "celery", "--yes", "--dir"])
+        .arg(&dir)
+        .run()
+        .success();
+    let services = std::fs::read_to_string(dir.join(".berth/compose.services.yaml")).unwrap();
+    assert!(
+        services.contains("BASE_IMAGE: ${BASE_IMAGE:-mirror.local/py:3.11}"),
+        "{services}"
+    );
+
+    // Bad references: exit 2, the reason, nothing written.
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            "bad",
+            "--no-generator",
+            "--base-image",
+            "a b",
+        ])
+        .run()
+        .code_is(2)
+        .stderr_has("invalid base image 'a b'");
+    assert!(!h.path().join("bad").exists());
+    h.write("home/config.yaml", "images:\n  redis:7: \"-x\"\n");
+    h.cmd("stackgen")
+        .args(["new", "django", "bad", "--no-generator"])
+        .run()
+        .code_is(2)
+        .stderr_has("config.yaml")
+        .stderr_has("invalid image for 'redis:7'");
+    assert!(!h.path().join("bad").exists());
+}
+
+#[test]
+fn every_app_has_a_healthcheck_and_no_image_is_latest() {
+    let h = Harness::new();
+    for (stack, tool) in [
+        ("django", "python3"),
+        ("fastapi", "python3"),
+        ("nextjs", "node"),
+        ("laravel", "php"),
+        ("wordpress", "php"),
+    ] {
+        let info = stacks(&h).into_iter().find(|s| s["name"] == stack).unwrap();
+        let all = strings(&info["services"]).join(",");
+        let name = format!("hc-{stack}");
+        h.cmd("stackgen")
+            .args(["new", stack, &name, "--no-generator", "--port", "5993"])
+            .args(["--services", &all])
+            .run()
+            .success();
+        let dir = h.path().join(&name);
+        let (ok, config, err) = output({
+            let mut c = compose(&dir);
+            c.arg("config");
+            c
+        });
+        if !require("docker-compose") {
+            return;
+        }
+        assert!(ok, "{stack}: docker-compose config: {err}");
+        let doc: serde_yaml::Value = serde_yaml::from_str(&config).unwrap();
+        let test = &doc["services"]["app"]["healthcheck"]["test"];
+        let argv: Vec<&str> = test
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{stack}: no app healthcheck:\n{config}"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(argv[..2], ["CMD", tool], "{stack}: {argv:?}");
+        assert!(!config.contains("curl"), "{stack}: {config}");
+        for (svc, def) in doc["services"].as_mapping().unwrap() {
+            if let Some(image) = def["image"].as_str() {
+                assert!(
+                    image.contains(':') && !image.ends_with(":latest"),
+                    "{stack}: {svc:?} uses {image}"
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The CI pipeline cigen generates passes on a fresh project
+
+/// The `run:` scripts and the `env:` of the generated GitHub workflow's test job.
+fn workflow_steps(dir: &Path) -> (Vec<(String, String)>, BTreeMap<String, String>) {
+    let text = std::fs::read_to_string(dir.join(".github/workflows/test.yml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let job = &doc["jobs"]["test"];
+    let steps = job["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s["name"].as_str()?.to_owned(),
+                s["run"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    let env = job["env"]
+        .as_mapping()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let v = v
+                        .as_str()
+                        .map_or_else(|| serde_yaml::to_string(v).unwrap(), str::to_owned);
+                    (k.as_str().unwrap().to_owned(), v)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (steps, env)
+}
+
+/// Run the generated workflow's steps in the project, in a virtualenv, as
+/// the pipeline's runner would; panics with the failing step's output.
+fn run_pipeline(dir: &Path, env: &BTreeMap<String, String>, steps: &[(String, String)]) {
+    let venv = dir.join(".venv-ci");
+    let (ok, out, err) = output({
+        let mut c = Command::new("timeout");
+        c.args(["300", "python3", "-m", "venv"]).arg(&venv);
+        c
+    });
+    assert!(ok, "python3 -m venv: {out}{err}");
+    let path = format!(
+        "{}:{}",
+        venv.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (name, script) in steps {
+        let began = Instant::now();
+        let (ok, out, err) = output({
+            let mut c = Command::new("timeout");
+            c.args(["900", "bash", "-eo", "pipefail", "-c", script])
+                .current_dir(dir)
+                .env("PATH", &path)
+                .env("VIRTUAL_ENV", &venv)
+                .env("CI", "true")
+                .env_remove("PYTHONPATH")
+                .env_remove("DJANGO_SETTINGS_MODULE")
+                .envs(env);
+            c
+        });
+        assert!(ok, "pipeline step {name:?} failed:\n{script}\n{out}\n{err}");
+        eprintln!("pipeline step {name:?}: ok in {:.0?}", began.elapsed());
+    }
+}
+
+/// Removes a container when dropped.
+struct Rm(String);
+impl Drop for Rm {
+    fn drop(&mut self) {
+        let _ = Command::new("timeout")
+            .args(["60", "docker", "rm", "-f", &self.0])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn fresh_python_stacks_pass_their_generated_pipeline() {
+    if !require("python3") || !require("django-admin") || !docker_ready(&["postgres:16"]) {
+        return;
+    }
+    let h = Harness::new();
+    let pid = std::process::id();
+    // The PostgreSQL the workflow's `services:` asks for, on a free port.
+    let pg = format!("berth-ci-pg-{pid}");
+    let port = free_port();
+    let (ok, _, err) = output({
+        let mut c = Command::new("timeout");
+        c.args(["120", "docker", "run", "-d", "--rm", "--name", &pg])
+            .args(["-e", "POSTGRES_USER=app", "-e", "POSTGRES_PASSWORD=app"])
+            .args(["-e", "POSTGRES_DB=app_test", "-p"])
+            .arg(format!("127.0.0.1:{port}:5432"))
+            .arg("postgres:16");
+        c
+    });
+    assert!(ok, "docker run postgres: {err}");
+    let _rm = Rm(pg.clone());
+    let start = Instant::now();
+    while !Command::new("timeout")
+        .args([
+            "10",
+            "docker",
+            "exec",
+            &pg,
+            "pg_isready",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "app",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "postgres did not start"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    for (stack, extra) in [("django", &[][..]), ("fastapi", &["--no-generator"][..])] {
+        let name = format!("ci-{stack}");
+        h.cmd("stackgen")
+            .args(["new", stack, &name, "--port", "5994"])
+            .args(extra)
+            .run()
+            .success();
+        let dir = h.path().join(&name);
+        h.cmd("cigen")
+            .args(["generate", "--platform", "github"])
+            .arg(&dir)
+            .run()
+            .success();
+        let (steps, mut env) = workflow_steps(&dir);
+        let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(names.contains(&"Lint (ruff)"), "{stack}: {names:?}");
+        assert!(names.contains(&"Test"), "{stack}: {names:?}");
+        let lint = &steps.iter().find(|(n, _)| n == "Lint (ruff)").unwrap().1;
+        assert!(lint.contains("ruff=="), "ruff is pinned: {lint}");
+        // The job's database is ours, on its port.
+        for v in env.values_mut() {
+            *v = v.replace("127.0.0.1:5432", &format!("127.0.0.1:{port}"));
+        }
+        if env.contains_key("DB_PORT") {
+            env.insert("DB_PORT".into(), port.to_string());
+        }
+        run_pipeline(&dir, &env, &steps);
+    }
+}
+
+#[test]
+fn fresh_nextjs_passes_its_generated_pipeline() {
+    if !require("node") || !require("npm") || !require("python3") {
+        return;
+    }
+    let h = Harness::new();
+    // The stack's starter (create-next-app@latest is not pinned).
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "nextjs",
+            "ci-next",
+            "--no-generator",
+            "--port",
+            "5995",
+        ])
+        .run()
+        .success();
+    let dir = h.path().join("ci-next");
+    h.cmd("cigen")
+        .args(["generate", "--platform", "github"])
+        .arg(&dir)
+        .run()
+        .success();
+    let (steps, env) = workflow_steps(&dir);
+    let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"Build"), "{names:?}");
+    run_pipeline(&dir, &env, &steps);
+    assert!(
+        dir.join(".next/BUILD_ID").is_file(),
+        "next build wrote its output"
+    );
+}

@@ -1,6 +1,7 @@
 //! `config.yaml`: the port range, the dev TLD, where backups go. Every key is
 //! optional; unknown keys are ignored so older tools read newer files.
 
+use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -75,6 +76,10 @@ pub struct Config {
     /// Names besides the reserved TLDs that are private here (a company's
     /// internal domain): certgen's CA may sign for them without --allow-public-tld.
     pub reserved_tlds: Vec<String>,
+    /// Image references replaced by others in what berth generates
+    /// (`python:3.12-slim: mirror.local/python:3.12-slim`): a mirror, an
+    /// offline copy, the test bed's own images.
+    pub images: BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -85,7 +90,43 @@ impl Default for Config {
             backup_dir: PathBuf::from(".berth/backups"),
             templates: None,
             reserved_tlds: Vec::new(),
+            images: BTreeMap::new(),
         }
+    }
+}
+
+/// Check an image reference (`name[:tag][@digest]`): not empty, no spaces or
+/// control characters, no leading `-` (it reaches docker's argv and files).
+pub fn check_image_ref(what: &str, reference: &str) -> anyhow::Result<()> {
+    if reference.is_empty()
+        || reference.len() > 255
+        || reference.starts_with('-')
+        || reference
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | '\'' | '$'))
+    {
+        bail!(
+            "invalid {what} '{}': expected an image reference such as python:3.12-slim",
+            reference.escape_debug()
+        );
+    }
+    Ok(())
+}
+
+impl Config {
+    /// The image to use for `reference`: its `images:` mapping, or itself.
+    pub fn image<'a>(&'a self, reference: &'a str) -> &'a str {
+        self.images.get(reference).map_or(reference, String::as_str)
+    }
+
+    /// Check every `images:` entry, naming the config file on error.
+    pub fn check_images(&self, paths: &Paths) -> anyhow::Result<()> {
+        for (from, to) in &self.images {
+            check_image_ref("image in `images:`", from)
+                .and_then(|()| check_image_ref(&format!("image for '{from}' in `images:`"), to))
+                .with_context(|| format!("invalid config {}", paths.config_file().display()))?;
+        }
+        Ok(())
     }
 }
 
@@ -157,5 +198,40 @@ mod tests {
             Config::load(&Paths::in_folder(dir.path())).unwrap_err()
         );
         assert!(err.contains("a device"), "{err}");
+    }
+
+    #[test]
+    fn images_map_references_and_bad_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::in_folder(dir.path());
+        std::fs::write(
+            dir.path().join("config.yaml"),
+            "images:\n  python:3.12-slim: mirror.local/python:3.12-slim\n  redis:7: mirror.local/redis:7\n",
+        )
+        .unwrap();
+        let c = Config::load(&paths).unwrap();
+        c.check_images(&paths).unwrap();
+        assert_eq!(c.image("python:3.12-slim"), "mirror.local/python:3.12-slim");
+        assert_eq!(c.image("redis:7"), "mirror.local/redis:7");
+        assert_eq!(c.image("postgres:16"), "postgres:16");
+        for bad in ["", "-x", "a b", "x$y", "a\nb"] {
+            assert!(check_image_ref("image", bad).is_err(), "{bad:?}");
+        }
+        std::fs::write(
+            dir.path().join("config.yaml"),
+            "images:\n  redis:7: \"a b\"\n",
+        )
+        .unwrap();
+        let err = format!(
+            "{:#}",
+            Config::load(&paths)
+                .unwrap()
+                .check_images(&paths)
+                .unwrap_err()
+        );
+        assert!(
+            err.contains("config.yaml") && err.contains("'a b'"),
+            "{err}"
+        );
     }
 }

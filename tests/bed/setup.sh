@@ -2,7 +2,8 @@
 # Bring the container test bed up: a running Docker engine and the locally
 # built images.  Idempotent: a second run takes a few seconds.
 #
-#   tests/bed/setup.sh [IMAGE...]     (IMAGE: postgres mariadb base; default all)
+#   tests/bed/setup.sh [IMAGE...]     (IMAGE: postgres mariadb base python node
+#                                     redis php composer wordpress; default all)
 #
 # Expects .ci/install-deps to have run.  Prints one summary line per part
 # (dockerd, each image) and a final "bed: ready in Ns".  The env of

@@ -497,13 +497,18 @@ fn python_install(d: &Detection, steps: &mut Vec<Step>) {
     steps.push(step("install", "Install dependencies", &lines));
 }
 
+/// ruff pinned: a new release can enable rules by default (0.17 added the
+/// import sorting and unused-noqa checks) and fail a pipeline on code that
+/// did not change.
+const RUFF_INSTALL: &str = "python -m pip install ruff==0.17.6";
+
 fn ruff_step(d: &Detection, steps: &mut Vec<Step>) {
     let lines = match d.python_package_manager.as_deref() {
         Some("uv") if d.tools.contains("ruff") => vec![s("uv run ruff check .")],
         Some("uv") => vec![s("uvx ruff check .")],
         Some("poetry") if d.tools.contains("ruff") => vec![s("poetry run ruff check .")],
         _ if d.tools.contains("ruff") => vec![s("ruff check .")],
-        _ => vec![s("python -m pip install ruff"), s("ruff check .")],
+        _ => vec![s(RUFF_INSTALL), s("ruff check .")],
     };
     steps.push(step("lint", "Lint (ruff)", &lines));
 }

@@ -39,6 +39,7 @@ impl Ctx {
     fn load() -> anyhow::Result<Self> {
         let paths = Paths::from_env()?;
         let config = Config::load(&paths)?;
+        config.check_images(&paths)?;
         let lib = Library::load(&paths, &config)?;
         Ok(Self { config, paths, lib })
     }
@@ -242,6 +243,8 @@ pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
         published: published_of(&wanted, &hosts),
         app_port,
         secrets: crate::secrets::generate_all(&kinds)?,
+        base_image: a.base_image.clone(),
+        images: ctx.config.images.clone(),
     };
 
     // Generate everything before anything runs or is written.
@@ -258,6 +261,7 @@ pub fn new(a: &NewArgs) -> anyhow::Result<Outcome> {
             services: services.clone(),
             published: spec.published.clone(),
             env: BTreeMap::new(),
+            base_image: a.base_image.clone(),
         };
         let mut plan = new_plan(
             &ctx.lib,
@@ -739,7 +743,7 @@ fn show_and_confirm(
 }
 
 /// The spec of an existing project from its state (no secrets: they are in .env).
-fn spec_of(state: &State) -> Spec {
+fn spec_of(state: &State, config: &Config) -> Spec {
     Spec {
         name: state.name.clone(),
         tld: state.tld.clone(),
@@ -747,6 +751,8 @@ fn spec_of(state: &State) -> Spec {
         published: state.published.clone(),
         app_port: state.app_port,
         secrets: BTreeMap::new(),
+        base_image: state.base_image.clone(),
+        images: config.images.clone(),
     }
 }
 
@@ -796,7 +802,7 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
         state.published.entry(s).or_default().push((host, target));
     }
     let kinds = secret_kinds(&ctx.lib, &stack, &added)?;
-    let mut spec = spec_of(&state);
+    let mut spec = spec_of(&state, &ctx.config);
     spec.services.clone_from(&services);
     spec.secrets = crate::secrets::generate_all(&kinds)?;
 
@@ -872,7 +878,7 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
         .context("the remaining services would not work")?;
 
     let mut plan = Plan::new(&a.dir);
-    let mut spec = spec_of(&state);
+    let mut spec = spec_of(&state, &ctx.config);
     spec.services.clone_from(&rest);
     for s in &removed {
         spec.published.remove(s);
@@ -1138,6 +1144,8 @@ pub fn validate_library(lib: &Library) -> anyhow::Result<()> {
                 .keys()
                 .map(|k| (k.clone(), PLACEHOLDER.into()))
                 .collect(),
+            base_image: None,
+            images: BTreeMap::new(),
         };
         stack_files(lib, &stack, &spec)?;
         services_file(lib, &stack, &spec)?;

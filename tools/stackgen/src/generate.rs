@@ -34,9 +34,30 @@ pub struct Spec {
     pub app_port: u16,
     /// Values of every secret (app and services).
     pub secrets: BTreeMap<String, String>,
+    /// The app's base image from `--base-image` (default: the stack's).
+    pub base_image: Option<String>,
+    /// `images:` of config.yaml: image references replaced in what is written.
+    pub images: BTreeMap<String, String>,
 }
 
 impl Spec {
+    /// An image reference as it is written: its `images:` mapping, or itself.
+    pub fn image(&self, reference: &str) -> String {
+        self.images
+            .get(reference)
+            .cloned()
+            .unwrap_or_else(|| reference.to_owned())
+    }
+
+    /// The app's base image as it is written (`--base-image` or the stack's, mapped).
+    pub fn base_image(&self, stack: &Stack) -> String {
+        self.image(
+            self.base_image
+                .as_deref()
+                .unwrap_or(&stack.manifest.base_image),
+        )
+    }
+
     /// The Python/PHP-friendly identifier of the name (`my-shop` -> `my_shop`).
     pub fn module(&self) -> String {
         self.name.replace('-', "_")
@@ -175,7 +196,8 @@ fn stack_context(
         "style": m.style,
         "app_port": m.app_port,
         "app_port_host": spec.app_port,
-        "base_image": m.base_image,
+        "base_image": spec.base_image(stack),
+        "images": spec.images,
         "runtime": m.runtime.name,
         "runtime_version": m.runtime.version,
         "services": spec.services,
@@ -322,11 +344,11 @@ fn env_value(env: &BTreeMap<String, String>) -> Value {
 }
 
 /// The `build:` of the app, for workers built from the same image.
-fn app_build(stack: &Stack) -> Value {
+fn app_build(stack: &Stack, spec: &Spec) -> Value {
     let mut args = Mapping::new();
     args.insert(
         s("BASE_IMAGE"),
-        s(&format!("${{BASE_IMAGE:-{}}}", stack.manifest.base_image)),
+        s(&format!("${{BASE_IMAGE:-{}}}", spec.base_image(stack))),
     );
     let mut build = Mapping::new();
     build.insert(s("context"), s("."));
@@ -358,10 +380,14 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
     for (name, def) in &defs {
         let mut m = Mapping::new();
         if def.app_like {
-            m.insert(s("build"), app_build(stack));
+            m.insert(s("build"), app_build(stack, spec));
         }
         for (k, v) in &def.service {
-            m.insert(k.clone(), v.clone());
+            let v = match v {
+                Value::String(image) if k.as_str() == Some("image") => s(&spec.image(image)),
+                _ => v.clone(),
+            };
+            m.insert(k.clone(), v);
         }
         m.insert(s("container_name"), s(&format!("{}-{name}", spec.name)));
         if def.app_like {

@@ -126,6 +126,11 @@ struct NewArgs {
     /// Take the --port another project claims anyway (the two cannot run at once).
     #[arg(long, requires = "port")]
     force: bool,
+    /// The app's base image (default: the stack's, see `stackgen stacks`),
+    /// written into the Dockerfile, compose.yaml and .env; `images:` in
+    /// config.yaml maps it like any other image.
+    #[arg(long, value_name = "IMAGE", value_parser = parse_image)]
+    base_image: Option<String>,
     /// Show what would be written (a unified diff) and write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -231,4 +236,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Stacks(a) => commands::stacks(&a),
         Command::Update(a) => update::run(&a),
     }
+}
+
+/// `--base-image`: an image reference.
+fn parse_image(s: &str) -> Result<String, String> {
+    berth::config::check_image_ref("base image", s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.to_string())
 }

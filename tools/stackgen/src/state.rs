@@ -28,6 +28,9 @@ pub struct State {
     /// What was appended to `.env` per service.
     #[serde(default)]
     pub env: BTreeMap<String, Appended>,
+    /// The app's base image given to `new --base-image` (none: the stack's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_image: Option<String>,
 }
 
 impl State {

@@ -225,6 +225,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> anyhow::Result<()> 
 pub fn render(source: &Source, ctx: &tera::Context) -> anyhow::Result<String> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
+    // `{{ "composer:2" | image }}`: an image reference through `images:` of config.yaml.
+    let images = ctx.get("images").cloned().unwrap_or_default();
+    tera.register_filter(
+        "image",
+        move |v: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let r = v
+                .as_str()
+                .ok_or_else(|| tera::Error::msg("filter `image` expects an image reference"))?;
+            Ok(images.get(r).cloned().unwrap_or_else(|| v.clone()))
+        },
+    );
     tera.add_raw_template(&source.shown, &source.text)
         .map_err(|e| anyhow::anyhow!("{}", berth::cli::error_chain(&e)))
         .with_context(|| format!("broken template {}", source.shown))?;

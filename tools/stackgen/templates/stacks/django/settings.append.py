@@ -1,30 +1,36 @@
 
 
 # --- Added by stackgen: settings from the environment (.env and compose). ---
-import os as _os  # noqa: E402
-from urllib.parse import unquote as _unquote, urlparse as _urlparse  # noqa: E402
+def _settings_from_environment(settings):
+    """Override the settings above from the variables .env and compose set."""
+    import os
+    from urllib.parse import unquote, urlparse
 
-SECRET_KEY = _os.environ.get("DJANGO_SECRET_KEY", SECRET_KEY)
-DEBUG = _os.environ.get("DJANGO_DEBUG", "1" if DEBUG else "0") == "1"
-ALLOWED_HOSTS = _os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
-if _os.environ.get("DATABASE_URL"):
-    _db = _urlparse(_os.environ["DATABASE_URL"])
-    if _db.scheme == "mysql":
-        import pymysql  # noqa: E402
+    env = os.environ
+    settings["SECRET_KEY"] = env.get("DJANGO_SECRET_KEY", settings["SECRET_KEY"])
+    settings["DEBUG"] = env.get("DJANGO_DEBUG", "1" if settings["DEBUG"] else "0") == "1"
+    settings["ALLOWED_HOSTS"] = env.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
+    if env.get("DATABASE_URL"):
+        db = urlparse(env["DATABASE_URL"])
+        if db.scheme == "mysql":
+            import pymysql
 
-        pymysql.install_as_MySQLdb()
-    DATABASES["default"] = {
-        "ENGINE": {
-            "postgresql": "django.db.backends.postgresql",
-            "postgres": "django.db.backends.postgresql",
-            "mysql": "django.db.backends.mysql",
-        }[_db.scheme],
-        "NAME": _db.path.lstrip("/"),
-        "USER": _unquote(_db.username or ""),
-        "PASSWORD": _unquote(_db.password or ""),
-        "HOST": _db.hostname or "",
-        "PORT": _db.port or "",
-    }
-if _os.environ.get("EMAIL_HOST"):
-    EMAIL_HOST = _os.environ["EMAIL_HOST"]
-    EMAIL_PORT = int(_os.environ.get("EMAIL_PORT", "25"))
+            pymysql.install_as_MySQLdb()
+        settings["DATABASES"]["default"] = {
+            "ENGINE": {
+                "postgresql": "django.db.backends.postgresql",
+                "postgres": "django.db.backends.postgresql",
+                "mysql": "django.db.backends.mysql",
+            }[db.scheme],
+            "NAME": db.path.lstrip("/"),
+            "USER": unquote(db.username or ""),
+            "PASSWORD": unquote(db.password or ""),
+            "HOST": db.hostname or "",
+            "PORT": db.port or "",
+        }
+    if env.get("EMAIL_HOST"):
+        settings["EMAIL_HOST"] = env["EMAIL_HOST"]
+        settings["EMAIL_PORT"] = int(env.get("EMAIL_PORT", "25"))
+
+
+_settings_from_environment(globals())
