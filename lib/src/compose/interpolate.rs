@@ -275,7 +275,7 @@ mod tests {
         let t = std::time::Instant::now();
         let err = run(&input).unwrap_err();
         assert!(err.contains("nested more than 32 levels"), "{err}");
-        assert!(t.elapsed() < std::time::Duration::from_millis(500));
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
         let ok = format!("{}x{}", "${U:-".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
         assert_eq!(run(&ok).as_deref(), Ok("x"));
     }

@@ -252,7 +252,8 @@ mod tests {
             err.contains("expands to more than") || err.contains("repetition limit"),
             "{err}"
         );
-        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        // Wall time on a shared machine; tests/hostile.rs bounds CPU time.
+        assert!(t.elapsed() < std::time::Duration::from_secs(10));
         // One big string repeated: few nodes, many bytes.
         let doc = format!(
             "a: &a \"{}\"\nb: [{}]\n",

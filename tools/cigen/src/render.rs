@@ -142,14 +142,14 @@ impl Renderer {
             let mut source = "builtin".to_string();
             if let Some(dir) = user_dir {
                 let path = dir.join("ci").join(name);
-                match std::fs::read_to_string(&path) {
-                    Ok(t) => {
-                        body = t;
+                match berth::fsread::read_text(&path, None, berth::fsread::TEXT_LIMIT) {
+                    Ok(Some(t)) => {
+                        body = t.text;
                         source = path.display().to_string();
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Ok(None) => {}
                     Err(e) => {
-                        return Err(anyhow!(e))
+                        return Err(e)
                             .with_context(|| format!("cannot read template {}", path.display()));
                     }
                 }

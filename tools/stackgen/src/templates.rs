@@ -115,7 +115,8 @@ impl Library {
                         .unwrap_or(&path)
                         .to_string_lossy()
                         .replace('\\', "/");
-                    let bytes = std::fs::read(&path)
+                    let bytes = berth::fsread::read_bounded(&path, berth::fsread::TEXT_LIMIT)
+                        .and_then(|b| b.ok_or_else(|| anyhow::anyhow!("it does not exist")))
                         .with_context(|| format!("cannot read template {}", path.display()))?;
                     let text = String::from_utf8(bytes).map_err(|_| {
                         anyhow::anyhow!("template {} is not UTF-8 text", path.display())
