@@ -18,6 +18,7 @@ use berth::cli::{Outcome, ResultExt as _, error_with_hint, warn};
 use berth::config::Config;
 use berth::io::{self, OutputArgs};
 use berth::paths::Paths;
+use berth::registry::Registry;
 use berth::{Project, sites, table};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
