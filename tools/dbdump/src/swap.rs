@@ -101,13 +101,16 @@ fn hex(bytes: &[u8]) -> String {
 pub struct Guard {
     _lock: File,
     journal: PathBuf,
+    /// Exists while scratch databases may exist (before any journal), so
+    /// read-only commands ask the server only when there is something to do.
+    marker: PathBuf,
     pub new: String,
     pub old: String,
 }
 
 /// Where the lock and journal of `db` live: berth's data folder, keyed by
 /// the project (or server) and database.
-fn state_files(db: &Db) -> anyhow::Result<(PathBuf, PathBuf)> {
+fn state_files(db: &Db) -> anyhow::Result<(PathBuf, PathBuf, PathBuf)> {
     let paths = berth::paths::Paths::from_env()?;
     let dir = paths.data.join("dbdump");
     std::fs::create_dir_all(&dir)
@@ -123,6 +126,7 @@ fn state_files(db: &Db) -> anyhow::Result<(PathBuf, PathBuf)> {
     Ok((
         dir.join(format!("{key}.lock")),
         dir.join(format!("{key}.journal.json")),
+        dir.join(format!("{key}.scratch")),
     ))
 }
 
@@ -130,7 +134,7 @@ impl Guard {
     /// Take the lock of `db` (exit 2 when another restore or reset holds
     /// it), then finish what an interrupted run left.
     pub fn acquire(db: &Db) -> anyhow::Result<Guard> {
-        let (lock, journal) = state_files(db)?;
+        let (lock, journal, marker) = state_files(db)?;
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -149,6 +153,7 @@ impl Guard {
         let g = Guard {
             _lock: file,
             journal,
+            marker,
             new: side_name(&db.creds.database, "new"),
             old: side_name(&db.creds.database, "old"),
         };
@@ -159,9 +164,12 @@ impl Guard {
     /// Finish what a killed run left, when no restore or reset is running:
     /// for commands that only read the database.
     pub fn recover_if_idle(db: &Db) {
-        let Ok((lock, journal)) = state_files(db) else {
+        let Ok((lock, journal, marker)) = state_files(db) else {
             return;
         };
+        if !journal.exists() && !marker.exists() {
+            return;
+        }
         let Ok(file) = File::options()
             .create(true)
             .truncate(false)
@@ -176,6 +184,7 @@ impl Guard {
         let g = Guard {
             _lock: file,
             journal,
+            marker,
             new: side_name(&db.creds.database, "new"),
             old: side_name(&db.creds.database, "old"),
         };
@@ -211,11 +220,7 @@ impl Guard {
     }
 
     fn remove_journal(&self) -> anyhow::Result<()> {
-        match std::fs::remove_file(&self.journal) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e).context(format!("cannot remove {}", self.journal.display())),
-        }
+        remove_if_there(&self.journal)
     }
 
     /// Finish (restore) or undo (reset) a journalled swap, then drop the
@@ -271,11 +276,22 @@ impl Guard {
             ));
             drop_dbs(db, &left.iter().map(String::as_str).collect::<Vec<_>>())?;
         }
-        Ok(())
+        remove_if_there(&self.marker)
+    }
+
+    /// Drop both scratch databases; then nothing is left to clean up.
+    fn drop_scratch(&self, db: &Db) -> anyhow::Result<()> {
+        drop_dbs(db, &[&self.new, &self.old])?;
+        remove_if_there(&self.marker)
     }
 
     /// Create the empty scratch databases, as the live one was created.
     pub fn prepare(&self, db: &Db) -> anyhow::Result<()> {
+        berth::atomic::write(
+            &self.marker,
+            format!("{}\n{}\n", self.new, self.old).as_bytes(),
+            0o600,
+        )?;
         let maint = db.maintenance_db();
         let live = &db.creds.database;
         let described = db.query(&maint, &[crate::engine::describe_db_sql(db.family, live)])?;
@@ -303,7 +319,7 @@ impl Guard {
 
     /// Drop the scratch databases (after a failed or interrupted load).
     pub fn discard(&self, db: &Db) -> anyhow::Result<()> {
-        drop_dbs(db, &[&self.new, &self.old])
+        self.drop_scratch(db)
     }
 
     /// Swap the loaded scratch database in. For a restore the old database
@@ -355,7 +371,7 @@ impl Guard {
                 let undone = roll_back(db, &j);
                 return match undone {
                 Ok(()) => {
-                    drop_dbs(db, &[&self.new, &self.old])?;
+                    self.drop_scratch(db)?;
                     self.remove_journal()?;
                     Err(e.context(format!(
                         "cannot swap the new contents into database {live}; it was left as it was"
@@ -369,7 +385,7 @@ impl Guard {
             }
         };
         if op == Op::Restore {
-            drop_dbs(db, &[&self.old, &self.new])?;
+            self.drop_scratch(db)?;
             self.remove_journal()?;
         }
         Ok(took)
@@ -377,7 +393,7 @@ impl Guard {
 
     /// The reset went through: drop the old database, remove the journal.
     pub fn finish(&self, db: &Db) -> anyhow::Result<()> {
-        drop_dbs(db, &[&self.old, &self.new])?;
+        self.drop_scratch(db)?;
         self.remove_journal()
     }
 
@@ -387,8 +403,16 @@ impl Guard {
             .read_journal()?
             .ok_or_else(|| anyhow!("the journal {} is gone", self.journal.display()))?;
         roll_back(db, &j)?;
-        drop_dbs(db, &[&self.new, &self.old])?;
+        self.drop_scratch(db)?;
         self.remove_journal()
+    }
+}
+
+fn remove_if_there(path: &std::path::Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).context(format!("cannot remove {}", path.display())),
     }
 }
 
