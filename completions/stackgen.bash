@@ -81,7 +81,7 @@ _stackgen() {
             return 0
             ;;
         stackgen__subcmd__new)
-            opts="-d -s -p -h --dir --services --publish --mode --no-generator --port --base-image --dry-run --diff --json --help"
+            opts="-d -s -p -h --dir --services --publish --mode --no-generator --port --force --base-image --dry-run --diff --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

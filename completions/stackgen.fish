@@ -37,9 +37,10 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s s -l services 
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l publish -d 'Services whose ports are published on 127.0.0.1, comma-separated' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l mode -d 'Fresh or existing project (default: fresh for a missing or empty folder)' -r -f -a "fresh\t'A new project: the folder must be missing or empty; the framework\'s generator runs'
 existing\t'Add the Docker setup to the framework project already in the folder'"
-complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s p -l port -d 'Use this host port for the app instead of allocating one' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s p -l port -d 'Use this host port for the app instead of allocating one (refused when another project claims it, unless --force)' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l base-image -d 'The app\'s base image (default: the stack\'s, see `stackgen stacks`), written into the Dockerfile, compose.yaml and .env; `images:` in config.yaml maps it like any other image' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l no-generator -d 'Do not run the framework\'s generator in fresh mode: write the Docker setup and the stack\'s starter files only'
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l force -d 'Take the --port another project claims anyway (the two cannot run at once)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l dry-run -d 'Show what would be written (a unified diff) and write nothing'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l diff -d 'Show the unified diff of every file before writing'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l json -d 'Print the Project as JSON (for `registry add -`)'

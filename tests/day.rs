@@ -107,7 +107,8 @@ fn http_status(port: u16) -> Option<u16> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
     let mut head = [0u8; 12];
     s.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
@@ -142,7 +143,12 @@ fn a_day_with_berth_as_the_readme_tells_it() {
         .run()
         .success()
         .stderr_has(&format!("registered {name} at {name}.test"));
-    let project = h.cmd("registry").args(["show", &name, "--json"]).run().success().json();
+    let project = h
+        .cmd("registry")
+        .args(["show", &name, "--json"])
+        .run()
+        .success()
+        .json();
     let port = u16::try_from(project["port"].as_u64().expect("an HTTP port")).unwrap();
     let dotenv = std::fs::read_to_string(dir.join(".env")).unwrap();
     assert!(
@@ -167,7 +173,12 @@ fn a_day_with_berth_as_the_readme_tells_it() {
         "the app answers 200 right after start returned 0:\n{}",
         run.stderr
     );
-    let status = h.cmd("stackctl").args(["status", &name, "--json"]).run().success().json();
+    let status = h
+        .cmd("stackctl")
+        .args(["status", &name, "--json"])
+        .run()
+        .success()
+        .json();
     let status = status.as_array().map_or(&status, |a| &a[0]).to_string();
     assert!(status.contains("running"), "status after start: {status}");
 
@@ -206,10 +217,18 @@ fn a_day_with_berth_as_the_readme_tells_it() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let code = loop {
         let mut c = Command::new("curl");
-        c.args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20"])
-            .args(["--resolve", &resolve, "--cacert"])
-            .arg(&ca)
-            .arg(&url);
+        c.args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "20",
+        ])
+        .args(["--resolve", &resolve, "--cacert"])
+        .arg(&ca)
+        .arg(&url);
         let out = common::output_within(&mut c, Duration::from_secs(30));
         let code = String::from_utf8_lossy(&out.stdout).into_owned();
         if code == "200" || Instant::now() > deadline {
@@ -236,7 +255,9 @@ fn a_day_with_berth_as_the_readme_tells_it() {
         "CREATE TABLE day_marker (x int); INSERT INTO day_marker VALUES (42);",
     )
     .success();
-    sql(&h, &name, &dir, "SELECT x FROM day_marker;").success().stdout_has("42");
+    sql(&h, &name, &dir, "SELECT x FROM day_marker;")
+        .success()
+        .stdout_has("42");
     h.cmd("dbdump")
         .args(["restore", "--project", &name, "--latest", "--yes"])
         .timeout(Duration::from_secs(180))
@@ -258,8 +279,13 @@ fn a_day_with_berth_as_the_readme_tells_it() {
         .run()
         .success();
     sql(&h, &name, &dir, "SELECT x FROM day_marker;").code_is(2);
-    let migrations = sql(&h, &name, &dir, "SELECT count(*) > 5 AS migrated FROM django_migrations;")
-        .success();
+    let migrations = sql(
+        &h,
+        &name,
+        &dir,
+        "SELECT count(*) > 5 AS migrated FROM django_migrations;",
+    )
+    .success();
     assert!(
         migrations.stdout.contains(" t"),
         "migrate ran after the reset: {}",
@@ -304,7 +330,11 @@ fn a_day_with_berth_as_the_readme_tells_it() {
         .timeout(START)
         .run()
         .success();
-    assert_eq!(http_status(port), Some(200), "the app answers after restart");
+    assert_eq!(
+        http_status(port),
+        Some(200),
+        "the app answers after restart"
+    );
 
     // Stop everything, then remove the project's containers, network and data.
     h.cmd("stackctl")
@@ -313,15 +343,30 @@ fn a_day_with_berth_as_the_readme_tells_it() {
         .run()
         .success();
     assert_eq!(http_status(port), None, "nothing answers after stop-all");
-    let status = h.cmd("stackctl").args(["status", &name, "--json"]).run().success().json();
-    assert!(status.to_string().contains("stopped"), "status after stop-all: {status}");
+    let status = h
+        .cmd("stackctl")
+        .args(["status", &name, "--json"])
+        .run()
+        .success()
+        .json();
+    assert!(
+        status.to_string().contains("stopped"),
+        "status after stop-all: {status}"
+    );
     h.cmd("stackctl")
         .args(["down", &name, "--with-data", "--yes"])
         .timeout(Duration::from_secs(180))
         .run()
         .success();
-    for kind in [&["ps", "-aq"][..], &["network", "ls", "-q"], &["volume", "ls", "-q"]] {
+    for kind in [
+        &["ps", "-aq"][..],
+        &["network", "ls", "-q"],
+        &["volume", "ls", "-q"],
+    ] {
         let left = docker_ids(kind, &name);
-        assert!(left.is_empty(), "docker {kind:?} after down --with-data: {left:?}");
+        assert!(
+            left.is_empty(),
+            "docker {kind:?} after down --with-data: {left:?}"
+        );
     }
 }
