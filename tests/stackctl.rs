@@ -860,7 +860,7 @@ fn start_fails_for_an_app_that_exits_at_once_naming_it_with_its_code_and_last_li
     assert_eq!(status_json(&h, &done)["status"], "error");
 }
 
-/// One GET of http://127.0.0.1:`port`/: the status line, or the error.
+/// One GET of `http://127.0.0.1:PORT/`: the status line, or the error.
 fn get_status_line(port: u16) -> Result<String, String> {
     use std::io::{Read as _, Write as _};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
@@ -1014,9 +1014,7 @@ volumes:
         h.cmd("stackctl").args(&args).run().success()
     };
     start(true)
-        .stderr_has(&format!(
-            "building box: step 1 of 3: FROM berth/debian:bookworm"
-        ))
+        .stderr_has("building box: step 1 of 3: FROM berth/debian:bookworm")
         .stderr_has("step 3 of 3");
     assert!(image_exists(&image));
     assert_eq!(engine_ids("volume", &name).len(), 1);
