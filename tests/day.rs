@@ -1,5 +1,5 @@
 //! The README's "day with berth", as written, as one test: generate a Django
-//! project with PostgreSQL and Redis, register it, start it, give it a
+//! project with `PostgreSQL` and Redis, register it, start it, give it a
 //! certificate and a Caddy route, reach it over HTTPS with the CA trusted
 //! (no `-k`), back up, change data, restore, reset, add and remove a
 //! service, stop everything and remove it. Every command's exit status and
@@ -124,6 +124,7 @@ fn sql(h: &Harness, name: &str, dir: &Path, query: &str) -> Run {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one user's day, step by step, reads best in one piece
 fn a_day_with_berth_as_the_readme_tells_it() {
     if !ready() {
         return;

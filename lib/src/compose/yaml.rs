@@ -237,14 +237,16 @@ mod tests {
 
     #[test]
     fn billion_laughs_fails_fast() {
+        use std::fmt::Write as _;
         let mut doc = String::from(
             "a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
         );
         for i in 1..10 {
             let p = i - 1;
-            doc.push_str(&format!(
-                "a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"
-            ));
+            let _ = writeln!(
+                doc,
+                "a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]"
+            );
         }
         let t = std::time::Instant::now();
         let err = parse(&doc, BUDGET).unwrap_err();

@@ -200,6 +200,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // a table of cases
     fn a_good_project_passes_and_every_bad_field_is_named() {
         good().validate(Some("test")).unwrap();
         Project {
