@@ -1217,6 +1217,34 @@ fn prune_list_and_restore_never_follow_symlinks() {
     }
     assert!(!dir.join("20200101T000003Z.sql").exists());
 
+    // A project whose backup folder itself is a link out of it: list and
+    // prune refuse (exit 2) and delete nothing there.
+    let linked = h.path().join("linked");
+    std::fs::create_dir_all(linked.join(".berth")).unwrap();
+    h.write(
+        "linked/compose.yaml",
+        "services:\n  db:\n    image: postgres:16\n",
+    );
+    let elsewhere = h.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("20200101T000009Z.sql"), "SELECT 1;\n").unwrap();
+    std::fs::write(
+        elsewhere.join("20200101T000009Z.sql.json"),
+        fake_meta(&elsewhere.join("20200101T000009Z.sql")),
+    )
+    .unwrap();
+    symlink(&elsewhere, linked.join(".berth/backups")).unwrap();
+    for args in [&["list"][..], &["prune", "--keep", "0", "--yes"]] {
+        h.cmd("dbdump")
+            .args(args)
+            .current_dir(&linked)
+            .run()
+            .code_is(2)
+            .stderr_has("symbolic link");
+    }
+    assert!(elsewhere.join("20200101T000009Z.sql").is_file());
+    assert!(elsewhere.join("20200101T000009Z.sql.json").is_file());
+
     // restore and verify refuse a link: exit 2, nothing read through it.
     for cmd in ["restore", "verify"] {
         let mut c = h.cmd("dbdump").arg(cmd);

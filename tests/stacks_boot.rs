@@ -233,8 +233,8 @@ impl Booted {
 
     /// Remove it as a user would; check nothing of it is left.
     fn remove(&self) {
-        let (code, out, err) = self.compose(&["down", "-v", "--rmi", "local", "--remove-orphans"]);
-        assert_eq!(code, 0, "docker-compose down -v: {out}{err}");
+        let (code, out, err) = self.stackctl(&["down", &self.name, "--with-data", "--yes"]);
+        assert_eq!(code, 0, "stackctl down --with-data: {out}{err}");
         let filter = format!("label=com.docker.compose.project={}", self.name);
         for (what, args) in [
             ("container", vec!["ps", "-aq", "--filter", filter.as_str()]),

@@ -585,14 +585,31 @@ pub fn backup_dir(dir: Option<&Path>, project: Option<&ProjectRef>) -> anyhow::R
         Some(p) => p.dir.clone(),
         None => std::env::current_dir()?,
     };
-    Ok(if config.backup_dir.is_absolute() {
-        match project {
+    if config.backup_dir.is_absolute() {
+        return Ok(match project {
             Some(p) => config.backup_dir.join(&p.name),
             None => config.backup_dir.clone(),
+        });
+    }
+    // A folder inside the project that is a link (a cloned repository can ship
+    // `.berth/backups -> /somewhere`) would have prune delete, and backup write,
+    // outside the project: refused; `--dir` names such a folder on purpose.
+    let mut at = base.clone();
+    for part in config.backup_dir.components() {
+        at.push(part);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(berth::cli::error_with_hint(
+                format!(
+                    "the backup folder {} is reached through a symbolic link ({}); \
+                     dbdump does not follow links out of the project",
+                    base.join(&config.backup_dir).display(),
+                    at.display()
+                ),
+                "pass --dir with the real folder to use it anyway",
+            ));
         }
-    } else {
-        base.join(&config.backup_dir)
-    })
+    }
+    Ok(base.join(&config.backup_dir))
 }
 
 #[cfg(test)]
