@@ -11,6 +11,8 @@
 
 mod common;
 
+use common::free_port;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,14 +49,6 @@ fn ready() -> bool {
         return false;
     }
     true
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// What docker lists for a compose project's label (containers, networks or volumes).

@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::free_port;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -389,10 +391,6 @@ fn a_huge_invalid_name_is_cut_and_control_characters_escaped() {
 }
 
 /// A port nothing listens on now, so `ports check` sees only the registry.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 #[test]
 fn a_port_published_through_a_merge_key_conflicts() {

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::free_port;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -30,14 +32,6 @@ fn docker_ready() -> bool {
         eprintln!("skipped: the Docker engine does not answer");
     }
     ok
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A unique project name for this test run.

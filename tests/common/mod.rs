@@ -21,6 +21,15 @@ pub fn bin(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A temp folder with its own `BERTH_HOME`.
 pub struct Harness {
     pub dir: tempfile::TempDir,

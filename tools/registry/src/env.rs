@@ -54,21 +54,6 @@ impl Row for Var<'_> {
     }
 }
 
-fn check_key(key: &str) -> anyhow::Result<()> {
-    let mut chars = key.chars();
-    let ok = chars
-        .next()
-        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
-        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
-    if !ok {
-        bail!(
-            "invalid variable name '{}': use letters, digits and '_', not starting with a digit",
-            key.escape_debug()
-        );
-    }
-    Ok(())
-}
-
 pub fn run(reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
     match a.command {
         EnvCommand::Set { name, pairs } => {
@@ -77,7 +62,7 @@ pub fn run(reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
                 let Some((k, v)) = pair.split_once('=') else {
                     bail!("'{pair}' is not KEY=VALUE");
                 };
-                check_key(k)?;
+                berth::model::check_env_key(k)?;
                 parsed.push((k.to_owned(), v.to_owned()));
             }
             reg.update_project(&name, |p| {
