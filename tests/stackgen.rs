@@ -1619,8 +1619,11 @@ fn every_app_has_a_healthcheck_and_no_image_is_latest() {
         let info = stacks(&h).into_iter().find(|s| s["name"] == stack).unwrap();
         let all = strings(&info["services"]).join(",");
         let name = format!("hc-{stack}");
+        // Each its own port: a port stackgen new reserved for one project is
+        // refused to the next.
         h.cmd("stackgen")
-            .args(["new", stack, &name, "--no-generator", "--port", "5993"])
+            .args(["new", stack, &name, "--no-generator", "--port"])
+            .arg(free_port().to_string())
             .args(["--services", &all])
             .run()
             .success();
