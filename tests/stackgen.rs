@@ -1555,7 +1555,8 @@ fn images_mapping_and_base_image_are_written_where_images_are_named() {
         "images:\n  my.registry/py:3.11: mirror.local/py:3.11\n",
     );
     h.cmd("stackgen")
-        .args(["new", "django", "based", "--no-generator", "--port", "5992"])
+        .args(["new", "django", "based", "--no-generator", "--port"])
+        .arg(free_port().to_string())
         .args([
             "--base-image",
             "my.registry/py:3.11",
@@ -1788,7 +1789,8 @@ fn fresh_python_stacks_pass_their_generated_pipeline() {
     for (stack, extra) in [("django", &[][..]), ("fastapi", &["--no-generator"][..])] {
         let name = format!("ci-{stack}");
         h.cmd("stackgen")
-            .args(["new", stack, &name, "--port", "5994"])
+            .args(["new", stack, &name, "--port"])
+            .arg(free_port().to_string())
             .args(extra)
             .run()
             .success();
