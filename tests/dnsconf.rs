@@ -66,6 +66,27 @@ fn start_dnsmasq(dir: &Path, conf: &Path) -> (Guard, u16) {
     (Guard(child), port)
 }
 
+/// Waits until dnsmasq at `server` answers for `name` (it starts in well
+/// under a second); fails the test after 10 s with dnsconf's last error.
+fn wait_for_dnsmasq(h: &Harness, server: &str, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = h
+            .cmd("dnsconf")
+            .args(["test", name, "--server", server, "--timeout", "300"])
+            .run();
+        if r.code == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "dnsmasq never answered: {}",
+            r.stderr
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn generated_dnsmasq_config_makes_the_real_dnsmasq_answer_the_whole_tld() {
     if !require(dnsmasq()) {
@@ -91,23 +112,7 @@ fn generated_dnsmasq_config_makes_the_real_dnsmasq_answer_the_whole_tld() {
 
     let (_dnsmasq, port) = start_dnsmasq(h.path(), &conf);
     let server = format!("127.0.0.1:{port}");
-    // Wait until dnsmasq answers (it starts in well under a second).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let r = h
-            .cmd("dnsconf")
-            .args(["test", "shop.test", "--server", &server, "--timeout", "300"])
-            .run();
-        if r.code == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "dnsmasq never answered: {}",
-            r.stderr
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_dnsmasq(&h, &server, "shop.test");
     for name in ["shop.test", "x.shop.test", "db.shop.test", "test"] {
         let r = h
             .cmd("dnsconf")
@@ -190,24 +195,7 @@ fn another_tld_and_addresses() {
 
     let (_dnsmasq, port) = start_dnsmasq(h.path(), &conf);
     let server = format!("127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while h
-        .cmd("dnsconf")
-        .args([
-            "test",
-            "a.internal",
-            "--server",
-            &server,
-            "--timeout",
-            "300",
-        ])
-        .run()
-        .code
-        != 0
-    {
-        assert!(Instant::now() < deadline, "dnsmasq never answered");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_dnsmasq(&h, &server, "a.internal");
     let r = h
         .cmd("dnsconf")
         .args(["test", "a.internal", "--server", &server])
@@ -656,24 +644,7 @@ fn test_takes_a_project_name_and_suggests_the_domain_for_others() {
     );
     let (_dnsmasq, port) = start_dnsmasq(h.path(), &conf);
     let server = format!("127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while h
-        .cmd("dnsconf")
-        .args([
-            "test",
-            "probe.test",
-            "--server",
-            &server,
-            "--timeout",
-            "300",
-        ])
-        .run()
-        .code
-        != 0
-    {
-        assert!(Instant::now() < deadline, "dnsmasq never answered");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_dnsmasq(&h, &server, "probe.test");
     let r = h
         .cmd("dnsconf")
         .args(["test", "shop", "--server", &server, "--json"])
