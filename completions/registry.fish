@@ -61,7 +61,7 @@ complete -c registry -n "__fish_registry_using_subcommand show" -l json -d 'Prin
 complete -c registry -n "__fish_registry_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c registry -n "__fish_registry_using_subcommand remove" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c registry -n "__fish_registry_using_subcommand remove" -l dry-run -d 'Show what would be removed, change nothing'
-complete -c registry -n "__fish_registry_using_subcommand remove" -l down -d 'Also take the stacks down: remove their containers and networks (volumes stay; `stackctl down NAME --with-data` removes those)'
+complete -c registry -n "__fish_registry_using_subcommand remove" -l down -d 'Also take the stacks down: remove their containers and networks (volumes stay; `stackctl down NAME --with-data` removes those). The project\'s stop hooks do not run here; `stackctl down` runs them'
 complete -c registry -n "__fish_registry_using_subcommand remove" -s h -l help -d 'Print help'
 complete -c registry -n "__fish_registry_using_subcommand update" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'

@@ -604,6 +604,40 @@ fn a_failing_pre_start_hook_prevents_the_start_and_hooks_see_the_projects_enviro
         .code_is(2)
         .stderr_has("pre_stop hook");
     assert_eq!(listed(&h, &name)["status"], "running");
+    // down stops as stop does: a failing pre_stop removes nothing ...
+    h.cmd("stackctl")
+        .args(["down", &name, "--yes", "--timeout", "2"])
+        .run()
+        .code_is(2)
+        .stderr_has("pre_stop hook");
+    assert!(!container_of(&status_json(&h, &name), "box").is_empty());
+    // ... and a working pair runs around the removal.
+    std::fs::remove_file(dir.join("pre_stop.out")).unwrap();
+    std::fs::remove_file(dir.join("post_stop.out")).unwrap();
+    h.write(
+        &format!("{name}/.berth/config.yaml"),
+        "hooks:\n  pre_stop: 'echo \"$GREETING\" > pre_stop.out'\n  post_stop: [\"touch\", \"post_stop.out\"]\n",
+    );
+    h.cmd("stackctl")
+        .args(["down", &name, "--yes", "--timeout", "2"])
+        .run()
+        .success()
+        .stderr_has("removed");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pre_stop.out"))
+            .unwrap()
+            .trim(),
+        "hello from the registry"
+    );
+    assert!(dir.join("post_stop.out").exists());
+    assert_eq!(listed(&h, &name)["status"], "stopped");
+    // Nothing is running any more: a second down runs no hook.
+    std::fs::remove_file(dir.join("post_stop.out")).unwrap();
+    h.cmd("stackctl")
+        .args(["down", &name, "--yes"])
+        .run()
+        .success();
+    assert!(!dir.join("post_stop.out").exists());
 }
 
 /// A registry with one project whose folder holds a compose file.
@@ -941,6 +975,15 @@ fn start_returns_when_the_app_answers_prints_its_urls_and_exec_runs_in_it() {
         .code_is(2)
         .stderr_has("no container for service 'nope'")
         .stderr_has("--service: web");
+    // No version round trip before the query: an engine that is not there
+    // is still named, with what to do.
+    h.cmd("stackctl")
+        .args(["exec", &name, "--", "true"])
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .run()
+        .code_is(2)
+        .stderr_has("/nonexistent.sock")
+        .stderr_has("stackctl doctor");
 
     // With --progress the wait is shown in a pipe too; --json is data.
     h.cmd("stackctl")

@@ -40,14 +40,17 @@ fn candidate_sockets() -> Vec<String> {
     v
 }
 
-/// Connect to the engine (`DOCKER_HOST`, else Docker's socket, else Podman's)
-/// and agree on an API version both sides speak.
-pub async fn connect() -> anyhow::Result<Docker> {
-    let hint =
-        "start the engine (`sudo systemctl start docker`, or `dockerd &`), or set DOCKER_HOST";
-    let docker = match std::env::var("DOCKER_HOST") {
+const ENGINE_HINT: &str =
+    "start the engine (`sudo systemctl start docker`, or `dockerd &`), or set DOCKER_HOST";
+
+/// A client for the engine (`DOCKER_HOST`, else Docker's socket, else
+/// Podman's), without a round trip: the first request finds out whether the
+/// engine answers. bollard sends unversioned paths over a local socket, so
+/// the engine answers in its own API version either way.
+pub fn client() -> anyhow::Result<Docker> {
+    match std::env::var("DOCKER_HOST") {
         Ok(host) if !host.is_empty() => Docker::connect_with_defaults()
-            .with_context(|| format!("cannot use DOCKER_HOST={host}"))?,
+            .with_context(|| format!("cannot use DOCKER_HOST={host}")),
         _ => {
             let socket = candidate_sockets()
                 .into_iter()
@@ -57,17 +60,22 @@ pub async fn connect() -> anyhow::Result<Docker> {
                     "no Docker or Podman socket found ({})",
                     candidate_sockets().join(", ")
                 ))
-                .hint(hint);
+                .hint(ENGINE_HINT);
             };
             Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
-                .with_context(|| format!("cannot connect to {socket}"))?
+                .with_context(|| format!("cannot connect to {socket}"))
         }
-    };
-    docker
+    }
+}
+
+/// Connect to the engine and agree on an API version both sides speak
+/// (one round trip, which also shows that the engine answers).
+pub async fn connect() -> anyhow::Result<Docker> {
+    client()?
         .negotiate_version()
         .await
         .context("the container engine does not answer")
-        .hint(hint)
+        .hint(ENGINE_HINT)
 }
 
 /// A container of a compose project, as the engine reports it.
@@ -94,17 +102,29 @@ pub async fn project_containers(
     docker: &Docker,
     projects: &[&str],
 ) -> anyhow::Result<Vec<ContainerInfo>> {
-    let mut filters = HashMap::new();
-    filters.insert("label".to_owned(), vec![COMPOSE_PROJECT.to_owned()]);
-    let opts = ListContainersOptions {
-        all: true,
-        filters: Some(filters),
-        ..Default::default()
+    let list_by = |label: String| {
+        let filters = HashMap::from([("label".to_owned(), vec![label])]);
+        docker.list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
     };
-    let list = docker
-        .list_containers(Some(opts))
-        .await
-        .context("cannot list containers")?;
+    // One project: let the engine filter (its containers only cross the
+    // socket); a project known by berth's label alone takes the wide query.
+    let mut list = match projects {
+        [one] => list_by(format!("{COMPOSE_PROJECT}={one}"))
+            .await
+            .context("cannot list containers")
+            .hint(ENGINE_HINT)?,
+        _ => Vec::new(),
+    };
+    if list.is_empty() {
+        list = list_by(COMPOSE_PROJECT.to_owned())
+            .await
+            .context("cannot list containers")
+            .hint(ENGINE_HINT)?;
+    }
     let mut out = Vec::new();
     for c in list {
         let labels = c.labels.unwrap_or_default();

@@ -102,7 +102,8 @@ struct RemoveArgs {
     #[arg(long)]
     dry_run: bool,
     /// Also take the stacks down: remove their containers and networks
-    /// (volumes stay; `stackctl down NAME --with-data` removes those).
+    /// (volumes stay; `stackctl down NAME --with-data` removes those). The
+    /// project's stop hooks do not run here; `stackctl down` runs them.
     #[arg(long)]
     down: bool,
 }

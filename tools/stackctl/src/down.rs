@@ -4,7 +4,7 @@
 use berth::Status;
 use berth::cli::{Outcome, confirm};
 
-use crate::{record, registry, select};
+use crate::{hooks, record, registry, select};
 
 /// Remove a project's containers and network (and with --with-data its data).
 ///
@@ -14,6 +14,8 @@ use crate::{record, registry, select};
 /// (its databases) and the images compose built for it (`PROJECT_SERVICE`,
 /// as `down --rmi local`); pulled images stay. The registry keeps the
 /// project, recorded `stopped`; `registry remove NAME --down` forgets it too.
+/// A running project's pre_stop and post_stop hooks run around the removal,
+/// as for `stackctl stop` (a failing pre_stop removes nothing).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Names of registered projects.
@@ -75,10 +77,29 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         eprintln!("nothing removed");
         return Ok(Outcome::Clean);
     }
-    for plan in &plans {
+    for (p, plan) in selected.iter().zip(&plans) {
+        // A running project is stopped first, so its stop hooks run as for
+        // `stackctl stop`: a failing pre_stop keeps it as it is.
+        let running = !plan.containers.is_empty()
+            && rt
+                .block_on(berth::docker::project_containers(
+                    &docker,
+                    &[p.name.as_str()],
+                ))?
+                .iter()
+                .any(|c| c.state == "running");
+        let hooks = if running && p.path.is_dir() {
+            hooks::load(&p.path)?
+        } else {
+            hooks::Hooks::default()
+        };
+        hooks::run("pre_stop", hooks.pre_stop.as_ref(), p)?;
         rt.block_on(berth::docker::teardown(&docker, plan, i32::from(a.timeout)))?;
         record(&reg, &plan.project, Status::Stopped)?;
         eprintln!("{}: removed {}", plan.project, plan.describe());
+        if let Err(e) = hooks::run("post_stop", hooks.post_stop.as_ref(), p) {
+            berth::cli::warn(crate::TOOL, format!("{e:#}"));
+        }
     }
     Ok(Outcome::Clean)
 }

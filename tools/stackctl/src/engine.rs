@@ -113,21 +113,23 @@ pub fn services_of(containers: &[ContainerInfo], project: &str) -> Vec<ServiceSt
 
 /// Connect to the engine, with a hint when it cannot be reached.
 pub async fn connect() -> anyhow::Result<bollard::Docker> {
-    berth::docker::connect().await.hint(
-        "start the engine (`dockerd &`, `sudo systemctl start docker`, or \
-         `systemctl --user start podman.socket`), or point DOCKER_HOST at a running one; \
-         `stackctl doctor` checks it",
-    )
+    berth::docker::connect().await.hint(ENGINE_HINT)
 }
 
-/// Connect to the engine and list the containers of these projects (all
-/// compose projects when empty), in one query.
+const ENGINE_HINT: &str = "start the engine (`dockerd &`, `sudo systemctl start docker`, or \
+     `systemctl --user start podman.socket`), or point DOCKER_HOST at a running one; \
+     `stackctl doctor` checks it";
+
+/// List the containers of these projects (all compose projects when empty)
+/// in one query: no version round trip first, the query itself shows
+/// whether the engine answers.
 pub fn containers(projects: &[&str]) -> anyhow::Result<Vec<ContainerInfo>> {
     let rt = berth::docker::runtime()?;
     rt.block_on(async {
-        let docker = connect().await?;
+        let docker = berth::docker::client()?;
         berth::docker::project_containers(&docker, projects).await
     })
+    .hint(ENGINE_HINT)
 }
 
 #[cfg(test)]
