@@ -14,8 +14,8 @@ use crate::{hooks, record, registry, select};
 /// (its databases) and the images compose built for it (`PROJECT_SERVICE`,
 /// as `down --rmi local`); pulled images stay. The registry keeps the
 /// project, recorded `stopped`; `registry remove NAME --down` forgets it too.
-/// A running project's pre_stop and post_stop hooks run around the removal,
-/// as for `stackctl stop` (a failing pre_stop removes nothing).
+/// A running project's `pre_stop` and `post_stop` hooks run around the removal,
+/// as for `stackctl stop` (a failing `pre_stop` removes nothing).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Names of registered projects.
