@@ -604,16 +604,34 @@ fn a_failing_pre_start_hook_prevents_the_start_and_hooks_see_the_projects_enviro
         .code_is(2)
         .stderr_has("pre_stop hook");
     assert_eq!(listed(&h, &name)["status"], "running");
-    // down stops as stop does: a failing pre_stop removes nothing ...
+}
+
+#[test]
+fn down_runs_the_stop_hooks_of_a_running_project_and_a_failing_pre_stop_removes_nothing() {
+    if !docker_ready() {
+        return;
+    }
+    let h = Harness::new();
+    let name = unique("downhook");
+    let _clean = Cleanup(vec![name.clone()]);
+    let dir = one_project(&h, &name);
+    h.cmd("registry")
+        .args(["env", "set", &name, "GREETING=hello from the registry"])
+        .run()
+        .success();
+    h.write(
+        &format!("{name}/.berth/config.yaml"),
+        "hooks:\n  pre_stop: [\"false\"]\n",
+    );
+    h.cmd("stackctl").args(["start", &name]).run().success();
     h.cmd("stackctl")
         .args(["down", &name, "--yes", "--timeout", "2"])
         .run()
         .code_is(2)
         .stderr_has("pre_stop hook");
     assert!(!container_of(&status_json(&h, &name), "box").is_empty());
-    // ... and a working pair runs around the removal.
-    std::fs::remove_file(dir.join("pre_stop.out")).unwrap();
-    std::fs::remove_file(dir.join("post_stop.out")).unwrap();
+    assert_eq!(listed(&h, &name)["status"], "running");
+    // A working pair runs around the removal.
     h.write(
         &format!("{name}/.berth/config.yaml"),
         "hooks:\n  pre_stop: 'echo \"$GREETING\" > pre_stop.out'\n  post_stop: [\"touch\", \"post_stop.out\"]\n",
@@ -638,6 +656,22 @@ fn a_failing_pre_start_hook_prevents_the_start_and_hooks_see_the_projects_enviro
         .run()
         .success();
     assert!(!dir.join("post_stop.out").exists());
+}
+
+#[test]
+fn exec_without_an_engine_names_the_socket_and_what_to_do() {
+    let h = Harness::new();
+    let name = unique("noengine");
+    one_project(&h, &name);
+    // No version round trip before the query: an engine that is not there
+    // is still named, with what to do.
+    h.cmd("stackctl")
+        .args(["exec", &name, "--", "true"])
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .run()
+        .code_is(2)
+        .stderr_has("/nonexistent.sock")
+        .stderr_has("stackctl doctor");
 }
 
 /// A registry with one project whose folder holds a compose file.
@@ -975,15 +1009,6 @@ fn start_returns_when_the_app_answers_prints_its_urls_and_exec_runs_in_it() {
         .code_is(2)
         .stderr_has("no container for service 'nope'")
         .stderr_has("--service: web");
-    // No version round trip before the query: an engine that is not there
-    // is still named, with what to do.
-    h.cmd("stackctl")
-        .args(["exec", &name, "--", "true"])
-        .env("DOCKER_HOST", "unix:///nonexistent.sock")
-        .run()
-        .code_is(2)
-        .stderr_has("/nonexistent.sock")
-        .stderr_has("stackctl doctor");
 
     // With --progress the wait is shown in a pipe too; --json is data.
     h.cmd("stackctl")
