@@ -275,7 +275,7 @@ fn show_describes_a_running_django_project_and_keeps_its_password_back() {
     assert_eq!(service(&shown, "postgres")["state"], "not created");
 }
 
-/// A MariaDB project whose root password is written in the compose file.
+/// A `MariaDB` project whose root password is written in the compose file.
 fn mariadb_project(h: &Harness, name: &str, port: u16) {
     h.write(
         &format!("{name}/compose.yaml"),

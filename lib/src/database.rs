@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     Postgres,
-    /// MySQL and MariaDB (wire-compatible, one client family).
+    /// `MySQL` and `MariaDB` (wire-compatible, one client family).
     MySql,
 }
 

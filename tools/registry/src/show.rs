@@ -28,7 +28,7 @@ use crate::TOOL;
 /// each service with its state as the container engine reports it
 /// (running, healthy, unhealthy, exited (CODE), not created; `unknown` when
 /// no engine answers), its address on the project network (SERVICE:PORT) and
-/// on this machine (HOST_IP:PORT), each database's name and user and where
+/// on this machine (`HOST_IP:PORT`), each database's name and user and where
 /// its password is set; the password itself only with --show-secrets.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
@@ -172,20 +172,20 @@ pub fn run(paths: &Paths, reg: &Registry, a: &Args) -> anyhow::Result<Outcome> {
     let p = registry::find(&projects, &a.name)?;
     let tld = sites::tld(a.tld.as_deref(), paths)?;
     let urls = urls(p, &tld).unwrap_or_else(|e| {
-        berth::cli::warn(
-            TOOL,
-            format!(
-                "cannot tell the URLs of {}: {}",
-                p.name,
-                berth::cli::error_chain(e.as_ref())
-            ),
-        );
+        warn(&format!(
+            "cannot tell the URLs of {}: {}",
+            p.name,
+            berth::cli::error_chain(e.as_ref())
+        ));
         Vec::new()
     });
     let (compose, dotenv) = read_compose(p);
     let (containers, engine) = containers(&p.name);
     if let Some(e) = &engine.error {
-        eprintln!("{TOOL}: note: no container engine answers ({e}); service states are unknown");
+        eprintln!(
+            "{TOOL}: note: no container engine answers ({}); service states are unknown",
+            table::escape_controls(e)
+        );
     }
     let mut details = services(p, compose.as_ref(), containers.as_deref());
     for s in &mut details {
@@ -230,6 +230,12 @@ pub fn run(paths: &Paths, reg: &Registry, a: &Args) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Clean)
+}
+
+/// A warning on stderr, its control characters escaped (the entry shown may
+/// be one the validator refuses).
+fn warn(message: &str) {
+    berth::cli::warn(TOOL, table::escape_controls(message));
 }
 
 /// `http://` and `https://` for every hostname of the project (its domain,
@@ -287,14 +293,11 @@ fn read_compose(p: &Project) -> (Option<Compose>, HashMap<String, String>) {
         Ok((Some(compose::load_files(&files, &env)?), dotenv))
     });
     loaded.unwrap_or_else(|e| {
-        berth::cli::warn(
-            TOOL,
-            format!(
-                "cannot read the compose files of {}: {}; showing what the registry knows",
-                p.name,
-                berth::cli::error_chain(e.as_ref())
-            ),
-        );
+        warn(&format!(
+            "cannot read the compose files of {}: {}; showing what the registry knows",
+            p.name,
+            berth::cli::error_chain(e.as_ref())
+        ));
         (None, HashMap::new())
     })
 }
@@ -499,14 +502,14 @@ fn database(
     let mut none = |_: &FromFile| None;
     let mut found = creds_with_source(engine.family(), &def.environment, &mut none).ok();
     let mut in_container = false;
-    if found.as_ref().is_none_or(|(_, from)| from.is_none()) {
-        if let Some(env) = container.and_then(|c| container_env(c)) {
-            let mut env = env;
-            env.extend(def.environment.clone());
-            if let Ok(f) = creds_with_source(engine.family(), &env, &mut none) {
-                in_container = f.1.is_some();
-                found = Some(f);
-            }
+    // What the compose files do not say, the container's environment may.
+    if found.as_ref().is_none_or(|(_, from)| from.is_none())
+        && let Some(mut env) = container.and_then(container_env)
+    {
+        env.extend(def.environment.clone());
+        if let Ok(f) = creds_with_source(engine.family(), &env, &mut none) {
+            in_container = f.1.is_some();
+            found = Some(f);
         }
     }
     let (creds, from) = found?;
@@ -656,6 +659,7 @@ fn text(d: &Described<'_>, show_secrets: bool) -> String {
         .unwrap_or_default();
     field(&mut out, "project", &[format!("{}{stack}", p.name)]);
     field(&mut out, "path", &[p.path.display().to_string()]);
+    field(&mut out, "domain", std::slice::from_ref(&p.domain));
     field(&mut out, "status", &[p.status.to_string()]);
     field(&mut out, "urls", &d.urls);
     out.push('\n');
@@ -693,8 +697,8 @@ fn text(d: &Described<'_>, show_secrets: bool) -> String {
             db.engine,
             esc(&s.service)
         );
-        field(&mut out, "  name", &[db.database.clone()]);
-        field(&mut out, "  user", &[db.user.clone()]);
+        field(&mut out, "  name", std::slice::from_ref(&db.database));
+        field(&mut out, "  user", std::slice::from_ref(&db.user));
         let password = match &db.password {
             Some(pw) if show_secrets => format!("{pw}  ({})", db.password_source),
             _ if db.password_source == "none set" => "none set".to_owned(),
