@@ -353,6 +353,31 @@ fn without_an_engine_states_are_unknown_and_the_rest_is_shown() {
 }
 
 #[test]
+fn an_allocated_port_that_nothing_publishes_is_no_url() {
+    let h = Harness::new();
+    h.write(
+        "quiet/compose.yaml",
+        "services:\n  db:\n    image: postgres:16\n",
+    );
+    h.cmd("registry").args(["add", "quiet"]).run().success();
+    let shown = h
+        .cmd("registry")
+        .args(["show", "quiet", "--json"])
+        .env("DOCKER_HOST", "unix:///nonexistent")
+        .run()
+        .success()
+        .json();
+    assert!(shown["port"].is_u64(), "an HTTP port is allocated: {shown}");
+    assert_eq!(
+        shown["urls"],
+        serde_json::json!(["http://quiet.test", "https://quiet.test"])
+    );
+    let db = service(&shown, "db");
+    assert_eq!(db["database"]["user"], "postgres");
+    assert_eq!(db["database"]["password_source"], "none set");
+}
+
+#[test]
 fn an_unknown_name_exits_2_with_did_you_mean_and_a_bad_tld_is_refused() {
     let h = Harness::new();
     mariadb_project(&h, "shop", free_port());

@@ -246,22 +246,23 @@ fn urls(p: &Project, tld: &str) -> anyhow::Result<Vec<String>> {
         out.push(format!("http://{}", site.host));
         out.push(format!("https://{}", site.host));
         let Some(port) = site.port else { continue };
-        // The project's own port may be bound to one address (`127.0.0.2:8000:8000`).
-        let bound = site
-            .service
-            .is_none()
-            .then(|| {
-                p.service_ports
-                    .iter()
-                    .find(|b| b.published == Some(port) && b.protocol == Protocol::Tcp)
-                    .map(|b| b.host_ip)
-                    .filter(|ip| !ip.is_unspecified())
-            })
-            .flatten();
-        out.push(format!(
-            "http://{}",
-            host_port(bound.unwrap_or(site.ip), port)
-        ));
+        let mut ip = site.ip;
+        if site.service.is_none() {
+            // The project's own port: only when a service publishes it (an
+            // allocated port nothing publishes is no URL), on the address it
+            // is bound to (`127.0.0.2:8000:8000`).
+            let Some(binding) = p
+                .service_ports
+                .iter()
+                .find(|b| b.published == Some(port) && b.protocol == Protocol::Tcp)
+            else {
+                continue;
+            };
+            if !binding.host_ip.is_unspecified() {
+                ip = binding.host_ip;
+            }
+        }
+        out.push(format!("http://{}", host_port(ip, port)));
     }
     Ok(out)
 }
