@@ -28,7 +28,7 @@ complete -c registry -n "__fish_registry_needs_command" -s h -l help -d 'Print h
 complete -c registry -n "__fish_registry_needs_command" -s V -l version -d 'Print version'
 complete -c registry -n "__fish_registry_needs_command" -f -a "add" -d 'Register a project folder, or Project JSON with `-`'
 complete -c registry -n "__fish_registry_needs_command" -f -a "list" -d 'List registered projects'
-complete -c registry -n "__fish_registry_needs_command" -f -a "show" -d 'Show one project'
+complete -c registry -n "__fish_registry_needs_command" -f -a "show" -d 'Show one project: URLs, services with their state, databases, commands'
 complete -c registry -n "__fish_registry_needs_command" -f -a "remove" -d 'Remove projects from the registry (their folders are not touched)'
 complete -c registry -n "__fish_registry_needs_command" -f -a "update" -d 'Rescan a project\'s folder and apply what changed'
 complete -c registry -n "__fish_registry_needs_command" -f -a "status" -d 'Record a project\'s state (stackctl calls this)'
@@ -53,10 +53,12 @@ ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c registry -n "__fish_registry_using_subcommand list" -l json -d 'Print JSON (same as --format json)'
 complete -c registry -n "__fish_registry_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c registry -n "__fish_registry_using_subcommand show" -l tld -d 'The dev TLD of the URLs (default: `tld` from config.yaml, else `test`)' -r
 complete -c registry -n "__fish_registry_using_subcommand show" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
+complete -c registry -n "__fish_registry_using_subcommand show" -l show-secrets -d 'Also print the database passwords (otherwise only where they are set)'
 complete -c registry -n "__fish_registry_using_subcommand show" -l json -d 'Print JSON (same as --format json)'
 complete -c registry -n "__fish_registry_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c registry -n "__fish_registry_using_subcommand remove" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'

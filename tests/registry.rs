@@ -133,7 +133,8 @@ fn list_show_and_formats() {
         .args(["show", "shop"])
         .run()
         .success()
-        .stdout_has("db: 0.0.0.0:5432->5432/tcp");
+        .stdout_has("db:5432")
+        .stdout_has("0.0.0.0:5432");
     h.cmd("registry")
         .args(["show", "nope"])
         .run()

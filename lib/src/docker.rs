@@ -29,6 +29,17 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// `f`, or an error saying that `what` did not answer within `limit`.
+pub async fn with_timeout<T>(
+    limit: std::time::Duration,
+    what: &str,
+    f: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::time::timeout(limit, f)
+        .await
+        .map_err(|_| anyhow::anyhow!("{what} did not answer within {} s", limit.as_secs()))?
+}
+
 /// Sockets tried in order when `DOCKER_HOST` is not set.
 fn candidate_sockets() -> Vec<String> {
     let mut v = vec!["/var/run/docker.sock".to_owned()];

@@ -7,6 +7,7 @@ pub mod claims;
 pub mod cli;
 pub mod compose;
 pub mod config;
+pub mod database;
 #[cfg(feature = "docker")]
 pub mod docker;
 pub mod fsread;

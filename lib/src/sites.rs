@@ -39,6 +39,20 @@ pub fn validate_tld(tld: &str) -> anyhow::Result<()> {
     validate_label("dev TLD", tld)
 }
 
+/// The dev TLD: the `--tld` flag when given, else `tld` from config.yaml
+/// (else `test`), checked to be one DNS label.
+pub fn tld(flag: Option<&str>, paths: &crate::paths::Paths) -> anyhow::Result<String> {
+    let tld = match flag {
+        Some(t) => t.to_owned(),
+        None => crate::config::Config::load(paths)?.tld,
+    };
+    crate::cli::ResultExt::hint(
+        validate_tld(&tld),
+        "a dev TLD is one DNS label, e.g. --tld test",
+    )?;
+    Ok(tld)
+}
+
 /// Check a hostname: dot-separated DNS labels, at most 253 characters.
 pub fn validate_hostname(what: &str, name: &str) -> anyhow::Result<()> {
     if name.len() > 253 {

@@ -851,12 +851,34 @@ impl<'a> Registered<'a> {
     }
 }
 
-/// Find a project by name, with an error that names it and a hint.
+/// Find a project by name, with an error that names it and a hint: the
+/// closest registered name when one is close.
 pub fn find<'a>(projects: &'a [Project], name: &str) -> anyhow::Result<&'a Project> {
-    projects
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| not_found(name))
+    projects.iter().find(|p| p.name == name).ok_or_else(|| {
+        match closest(projects.iter().map(|p| p.name.as_str()), name) {
+            Some(near) => crate::cli::error_with_hint(
+                format!("no project named '{name}' in the registry"),
+                format!("did you mean '{near}'? (`registry list` shows the names)"),
+            ),
+            None => not_found(name),
+        }
+    })
+}
+
+/// The name among `names` closest to `typed`, when it is close: within an
+/// edit distance of a third of its length (at least 1), or one that starts
+/// with what was typed.
+pub fn closest<'a>(names: impl Iterator<Item = &'a str>, typed: &str) -> Option<&'a str> {
+    let limit = (typed.chars().count() / 3).max(1);
+    names
+        .filter(|_| !typed.is_empty())
+        .map(|n| {
+            let d = strsim::damerau_levenshtein(n, typed);
+            (if n.starts_with(typed) { 0 } else { d }, n)
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, n)| n)
 }
 
 fn not_found(name: &str) -> anyhow::Error {
@@ -896,6 +918,26 @@ mod tests {
             exposed_ports: vec![port],
             ..Project::default()
         }
+    }
+
+    #[test]
+    fn an_unknown_name_suggests_the_closest_one() {
+        let projects = vec![project("shop", 5000), project("blog", 5001)];
+        let hint =
+            |name: &str| crate::cli::render_error("registry", &find(&projects, name).unwrap_err());
+        assert!(
+            hint("shpo").contains("did you mean 'shop'?"),
+            "{}",
+            hint("shpo")
+        );
+        assert!(hint("sh").contains("did you mean 'shop'?"));
+        assert!(hint("blg").contains("did you mean 'blog'?"));
+        assert!(
+            !hint("zzzzzz").contains("did you mean"),
+            "{}",
+            hint("zzzzzz")
+        );
+        assert_eq!(find(&projects, "shop").unwrap().name, "shop");
     }
 
     fn names(reg: &Registry) -> Vec<String> {

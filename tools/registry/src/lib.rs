@@ -4,6 +4,7 @@
 mod add;
 mod env;
 mod import;
+mod show;
 mod update;
 mod view;
 
@@ -61,7 +62,7 @@ pub struct Cli {
 enum Command {
     Add(add::Args),
     List(ListArgs),
-    Show(ShowArgs),
+    Show(show::Args),
     Remove(RemoveArgs),
     Update(update::Args),
     Status(StatusArgs),
@@ -76,15 +77,6 @@ struct ListArgs {
     /// Only projects with this status.
     #[arg(long, value_name = "STATUS")]
     status: Option<Status>,
-    #[command(flatten)]
-    output: OutputArgs,
-}
-
-/// Show one project.
-#[derive(Debug, clap::Args)]
-struct ShowArgs {
-    /// The project's name.
-    name: String,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -153,11 +145,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             view::write_projects(a.output.format(), &projects)?;
             Ok(Outcome::Clean)
         }
-        Command::Show(a) => {
-            let projects = reg.load()?;
-            view::write_project(a.output.format(), registry::find(&projects, &a.name)?)?;
-            Ok(Outcome::Clean)
-        }
+        Command::Show(a) => show::run(&paths, &reg, &a),
         Command::Remove(a) => remove(&reg, &a),
         Command::Update(a) => update::run(&paths, &reg, a),
         Command::Status(a) => {
