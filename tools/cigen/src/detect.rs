@@ -392,11 +392,30 @@ pub fn detect(dir: &Path, hints: &Hints) -> anyhow::Result<Detection> {
         }
     }
 
+    // The stack the registry or stackgen (.berth/stackgen.json) recorded:
+    // it names the framework where the files only show the language (an
+    // app over Debian's Laravel, a WordPress site's empty wp-content).
+    let recorded = match &hints.project_stack {
+        Some(s) => Stack::from_name(s),
+        None => f
+            .json(".berth/stackgen.json")
+            .ok()
+            .flatten()
+            .and_then(|v| v.get("stack")?.as_str().and_then(Stack::from_name)),
+    }
+    .filter(|s| *s != Stack::Generic);
+    let generic = [Stack::Node, Stack::Python, Stack::Php];
     let stack = match hints.stack {
         Some(s) => s,
         None => match signals.as_slice() {
-            [] => match hints.project_stack.as_deref().and_then(Stack::from_name) {
-                Some(s) if s != Stack::Generic => s,
+            [one]
+                if generic.contains(&one.stack)
+                    && recorded.is_some_and(|r| r.language() == one.stack.language()) =>
+            {
+                recorded.unwrap_or(one.stack)
+            }
+            [] => match recorded {
+                Some(s) => s,
                 _ => {
                     return Err(error_with_hint(
                         format!(
@@ -437,6 +456,8 @@ pub fn detect(dir: &Path, hints: &Hints) -> anyhow::Result<Detection> {
         .collect();
     if hints.stack.is_some() {
         evidence.insert(0, "--stack".into());
+    } else if evidence.is_empty() && recorded == Some(stack) {
+        evidence.push(format!("stack {stack} recorded for the project"));
     }
 
     let dockerfile_text = f.read("Dockerfile")?;
