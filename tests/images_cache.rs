@@ -1,7 +1,7 @@
 //! Image builds reuse pip downloads: `stackctl start` builds the stacks'
-//! Dockerfiles with BuildKit, whose cache mount keeps pip's wheels between
+//! Dockerfiles with `BuildKit`, whose cache mount keeps pip's wheels between
 //! builds, so a second fresh project with the same requirements builds with
-//! the network cut (`build.network: none`); without BuildKit it falls back to
+//! the network cut (`build.network: none`); without `BuildKit` it falls back to
 //! the legacy builder with the cache mounts left out, and says so.
 //!
 //! Real parts: the Docker engine, docker-compose v1 and the test bed's
@@ -169,7 +169,9 @@ fn a_second_fresh_project_builds_its_requirements_with_the_network_cut() {
     if !bed_ready() {
         return;
     }
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let h = Harness::new();
 
     // The first project fills the download cache (or finds it filled).
@@ -218,7 +220,9 @@ fn without_buildkit_the_legacy_builder_builds_without_the_cache_mounts() {
     if !bed_ready() {
         return;
     }
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let h = Harness::new();
     let p = Project::new(&h, "l");
     let dockerfile = std::fs::read_to_string(p.dir.join("Dockerfile")).unwrap();

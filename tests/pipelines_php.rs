@@ -6,7 +6,7 @@
 //!
 //! Laravel uses existing mode on tests/bed/apps/laravel (packagist, which
 //! `composer create-project` needs, is not reachable here); that app has no
-//! PHPUnit (it would come from packagist), so its pipeline has no Test step.
+//! `PHPUnit` (it would come from packagist), so its pipeline has no Test step.
 
 mod common;
 
@@ -160,6 +160,51 @@ fn names(steps: &[(String, String)]) -> Vec<&str> {
     steps.iter().map(|(n, _)| n.as_str()).collect()
 }
 
+/// The job's `MySQL` service (the bed's mysql:8) on a free port: the
+/// container (removed when dropped), its port, and a query runner.
+fn start_mysql(job: &serde_yaml::Value) -> (Rm, u16, impl Fn(&str) -> (bool, String)) {
+    let svc = &job["services"]["mysql"];
+    assert_eq!(svc["image"].as_str(), Some("mysql:8"));
+    let port = free_port();
+    let db = format!("berth-ci-mysql-{}", std::process::id());
+    let mut args: Vec<String> = ["run", "-d", "--name", &db, "-p"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    args.push(format!("127.0.0.1:{port}:3306"));
+    for (k, v) in svc["env"].as_mapping().unwrap() {
+        args.push("-e".into());
+        args.push(format!("{}={}", k.as_str().unwrap(), v.as_str().unwrap()));
+    }
+    args.push("mysql:8".into());
+    let (ok, out) = run(Command::new("docker").args(&args), 120);
+    assert!(ok, "docker run mysql: {out}");
+    let rm = Rm(db.clone());
+    let sql = move |q: &str| {
+        docker(&[
+            "exec",
+            &db,
+            "mariadb",
+            "-h",
+            "127.0.0.1",
+            "-uapp",
+            "-papp",
+            "app_test",
+            "-Nse",
+            q,
+        ])
+    };
+    let began = Instant::now();
+    while !sql("select 1").0 {
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "mysql did not start"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    (rm, port, sql)
+}
+
 #[test]
 fn laravel_pipeline_steps_pass_on_the_stackgen_project() {
     if !bed_ready(&[PHP_IMAGE, "mysql:8"]) {
@@ -199,46 +244,7 @@ fn laravel_pipeline_steps_pass_on_the_stackgen_project() {
     );
     assert_eq!(env["DB_CONNECTION"], "mysql");
 
-    // The job's MySQL service (the bed's mysql:8), on a free port.
-    let svc = &job["services"]["mysql"];
-    assert_eq!(svc["image"].as_str(), Some("mysql:8"));
-    let port = free_port();
-    let db = format!("berth-ci-mysql-{pid}");
-    let mut args: Vec<String> = ["run", "-d", "--name", &db, "-p"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-    args.push(format!("127.0.0.1:{port}:3306"));
-    for (k, v) in svc["env"].as_mapping().unwrap() {
-        args.push("-e".into());
-        args.push(format!("{}={}", k.as_str().unwrap(), v.as_str().unwrap()));
-    }
-    args.push("mysql:8".into());
-    let (ok, out) = run(Command::new("docker").args(&args), 120);
-    assert!(ok, "docker run mysql: {out}");
-    let _rm = Rm(db.clone());
-    let sql = |q: &str| {
-        docker(&[
-            "exec",
-            &db,
-            "mariadb",
-            "-h",
-            "127.0.0.1",
-            "-uapp",
-            "-papp",
-            "app_test",
-            "-Nse",
-            q,
-        ])
-    };
-    let began = Instant::now();
-    while !sql("select 1").0 {
-        assert!(
-            began.elapsed() < Duration::from_secs(120),
-            "mysql did not start"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let (_rm, port, sql) = start_mysql(&job);
     env.insert("DB_PORT".into(), port.to_string());
     for v in env.values_mut() {
         *v = v.replace("127.0.0.1:3306", &format!("127.0.0.1:{port}"));

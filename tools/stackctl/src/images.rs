@@ -2,7 +2,7 @@
 //! that cannot be pulled is named, with the config key that maps it), and
 //! build the missing built ones with compose, before any container exists.
 //!
-//! Builds use BuildKit where the docker CLI offers it, so the stacks'
+//! Builds use `BuildKit` where the docker CLI offers it, so the stacks'
 //! `RUN --mount=type=cache` keep pip and npm downloads between builds; with
 //! only the legacy builder, the cache mounts are left out of a copy of the
 //! Dockerfile in `.berth/` (the build works, downloads are not kept) and a
@@ -164,10 +164,10 @@ pub async fn prepare(
 
 /// How this machine builds images.
 enum Builder {
-    /// Compose's own way (docker compose v2, podman: BuildKit or buildah,
+    /// Compose's own way (docker compose v2, podman: `BuildKit` or buildah,
     /// both of which take cache mounts).
     Engine,
-    /// `docker-compose` v1 through a docker CLI that builds with BuildKit;
+    /// `docker-compose` v1 through a docker CLI that builds with `BuildKit`;
     /// `path` puts that CLI first when another `docker` comes first on PATH.
     BuildKit {
         cli: PathBuf,
@@ -178,8 +178,8 @@ enum Builder {
     Legacy(String),
 }
 
-/// The builder for `driver` here: BuildKit through the first docker CLI on
-/// PATH that has it (buildx, or a 18.09 to 22.x CLI with BuildKit built in),
+/// The builder for `driver` here: `BuildKit` through the first docker CLI on
+/// PATH that has it (buildx, or a 18.09 to 22.x CLI with `BuildKit` built in),
 /// unless `DOCKER_BUILDKIT=0` or `COMPOSE_DOCKER_CLI_BUILD=0` asks otherwise.
 async fn builder(docker: &Docker, driver: &Driver) -> Builder {
     if driver.name != "docker-compose" {
@@ -258,10 +258,10 @@ fn cli_version(cli: &Path) -> Option<String> {
     (!v.is_empty()).then_some(v)
 }
 
-/// A CLI with the buildx plugin, or one from 18.09 to 22.x (BuildKit built
+/// A CLI with the buildx plugin, or one from 18.09 to 22.x (`BuildKit` built
 /// in; from 23 on the CLI needs buildx for it).
 fn builds_with_buildkit(cli: &Path, version: &str) -> bool {
-    let builtin = parse_major_minor(version).is_some_and(|v| v >= (18, 9) && v < (23, 0));
+    let builtin = parse_major_minor(version).is_some_and(|v| ((18, 9)..(23, 0)).contains(&v));
     builtin
         || duct::cmd(cli, ["buildx", "version"])
             .stdin_null()
