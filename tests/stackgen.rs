@@ -1104,7 +1104,14 @@ fn wait_for_200(dir: &Path, port: u16, limit: Duration) -> String {
 fn up(dir: &Path) {
     let (ok, out, err) = output({
         let mut c = compose(dir);
-        c.args(["up", "-d", "--build"]).env("BASE_IMAGE", BED_BASE);
+        // The Dockerfiles' cache mounts need BuildKit: Debian's docker CLI
+        // (20.10, /usr/bin) has it built in; a newer one first on PATH
+        // without buildx would refuse DOCKER_BUILDKIT=1.
+        let path = format!("/usr/bin:{}", std::env::var("PATH").unwrap_or_default());
+        c.args(["up", "-d", "--build"])
+            .env("BASE_IMAGE", BED_BASE)
+            .env("DOCKER_BUILDKIT", "1")
+            .env("PATH", path);
         c
     });
     assert!(ok, "docker-compose up failed:\n{out}\n{err}");

@@ -355,7 +355,8 @@ impl<'a> Manifests<'a> {
 pub fn detect(dir: &Path, hints: &Hints) -> anyhow::Result<Detection> {
     let m = Manifests::read(dir)?;
     let signals = signals(&m)?;
-    let stack = choose_stack(dir, hints, &signals)?;
+    let recorded = recorded_stack(&m, hints);
+    let stack = choose_stack(dir, hints, &signals, recorded)?;
     let mut evidence: Vec<String> = signals
         .iter()
         .filter(|s| s.stack == stack)
@@ -363,6 +364,8 @@ pub fn detect(dir: &Path, hints: &Hints) -> anyhow::Result<Detection> {
         .collect();
     if hints.stack.is_some() {
         evidence.insert(0, "--stack".into());
+    } else if evidence.is_empty() && recorded == Some(stack) {
+        evidence.push(format!("stack {stack} recorded for the project"));
     }
 
     let f = &m.f;
@@ -504,14 +507,42 @@ fn signals(m: &Manifests<'_>) -> anyhow::Result<Vec<Signal>> {
 
 /// The stack: `--stack`, else the one signal, else the Project's stack when
 /// there is no signal; no signal or several are an error.
-fn choose_stack(dir: &Path, hints: &Hints, signals: &[Signal]) -> anyhow::Result<Stack> {
+/// The stack the registry or stackgen (.berth/stackgen.json) recorded: it
+/// names the framework where the files only show the language (an app over
+/// Debian's Laravel, a WordPress site's empty wp-content).
+fn recorded_stack(m: &Manifests<'_>, hints: &Hints) -> Option<Stack> {
+    match &hints.project_stack {
+        Some(s) => Stack::from_name(s),
+        None => {
+            m.f.json(".berth/stackgen.json")
+                .ok()
+                .flatten()
+                .and_then(|v| v.get("stack")?.as_str().and_then(Stack::from_name))
+        }
+    }
+    .filter(|s| *s != Stack::Generic)
+}
+
+fn choose_stack(
+    dir: &Path,
+    hints: &Hints,
+    signals: &[Signal],
+    recorded: Option<Stack>,
+) -> anyhow::Result<Stack> {
     if let Some(s) = hints.stack {
         return Ok(s);
     }
+    let generic = [Stack::Node, Stack::Python, Stack::Php];
     match signals {
-        [] => match hints.project_stack.as_deref().and_then(Stack::from_name) {
-            Some(s) if s != Stack::Generic => Ok(s),
-            _ => Err(error_with_hint(
+        [one]
+            if generic.contains(&one.stack)
+                && recorded.is_some_and(|r| r.language() == one.stack.language()) =>
+        {
+            Ok(recorded.unwrap_or(one.stack))
+        }
+        [] => match recorded {
+            Some(s) => Ok(s),
+            None => Err(error_with_hint(
                 format!(
                     "no project found in {}: no artisan, manage.py, package.json, composer.json, pyproject.toml, requirements.txt, style.css or plugin header",
                     dir.display()

@@ -592,6 +592,7 @@ fn laravel_steps(d: &Detection, steps: &mut Vec<Step>) {
     }
     prepare.push(s("php artisan key:generate"));
     steps.push(step("env", "Prepare environment", &prepare));
+    steps.push(php_lint());
     if d.node.is_some() && d.scripts.contains("build") {
         node_steps(d, steps, false);
     }
@@ -614,7 +615,14 @@ fn laravel_steps(d: &Detection, steps: &mut Vec<Step>) {
         "Migrate",
         &[s("php artisan migrate --force")],
     ));
-    steps.push(step("test", "Test", &[s("php artisan test")]));
+    // `artisan test` runs PHPUnit or Pest (through nunomaduro/collision, in
+    // every new Laravel app's require-dev): a project with neither has no tests to run.
+    if ["phpunit", "pest", "phpunit-config"]
+        .iter()
+        .any(|t| d.tools.contains(*t))
+    {
+        steps.push(step("test", "Test", &[s("php artisan test")]));
+    }
 }
 
 fn php_lint() -> Step {

@@ -223,7 +223,7 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
         plan.apply()?;
         eprint!("{}", plan.summary());
         eprintln!(
-            "{TOOL}: {} ({}) ready in {}: cd there and run `docker-compose up --build`; the app answers on http://localhost:{app_port}",
+            "{TOOL}: {} ({}) ready in {}: cd there and run `DOCKER_BUILDKIT=1 docker-compose up --build` (its Dockerfile caches downloads with BuildKit), or `stackctl start` once registered; the app answers on http://localhost:{app_port}",
             spec.name,
             stack.name,
             dir.display()
