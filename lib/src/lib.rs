@@ -9,6 +9,7 @@ pub mod compose;
 pub mod config;
 #[cfg(feature = "docker")]
 pub mod docker;
+pub mod duration;
 pub mod fsread;
 pub mod io;
 pub mod model;
