@@ -8,8 +8,6 @@ use std::process::{Command, Output};
 use anyhow::Context as _;
 use berth::cli::{Outcome, error_with_hint};
 
-use crate::TOOL;
-
 /// Validate a Caddy configuration with Caddy itself, then reload the running Caddy with it.
 ///
 /// Runs `caddy validate` (which loads and provisions every module, the
@@ -90,9 +88,9 @@ pub fn run(a: &ReloadArgs) -> anyhow::Result<Outcome> {
             "the running Caddy keeps its current configuration; fix the file (or regenerate it) and retry",
         ));
     }
-    eprintln!("{TOOL}: {} is valid", a.config.display());
+    berth::info!("{} is valid", a.config.display());
     if a.dry_run {
-        eprintln!("{TOOL}: not reloaded (dry run)");
+        berth::info!("not reloaded (dry run)");
         return Ok(Outcome::Clean);
     }
     let address: Vec<&str> = a
@@ -115,6 +113,6 @@ pub fn run(a: &ReloadArgs) -> anyhow::Result<Outcome> {
             ),
         ));
     }
-    eprintln!("{TOOL}: Caddy reloaded {}", a.config.display());
+    berth::info!("Caddy reloaded {}", a.config.display());
     Ok(Outcome::Clean)
 }
