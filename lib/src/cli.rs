@@ -319,7 +319,10 @@ mod tests {
             .try_get_matches_from(["tool", "--port", "x"])
             .unwrap_err();
         let shown = render_clap_error("tool", &e);
-        assert!(shown.starts_with("tool: error: invalid value 'x'"), "{shown}");
+        assert!(
+            shown.starts_with("tool: error: invalid value 'x'"),
+            "{shown}"
+        );
         assert!(shown.contains("try '--help'"), "{shown}");
         let m = cmd.try_get_matches_from(["tool", "-q"]).unwrap();
         assert!(m.get_flag(QUIET_ID));

@@ -85,7 +85,18 @@ mod tests {
     #[test]
     fn bad_durations_are_refused() {
         for bad in [
-            "", "s", "10x", "-1", "1..2s", ".5", "5.", "10 s", "1d2", "1e9", "36501d", "30S",
+            "",
+            "s",
+            "10x",
+            "-1",
+            "1..2s",
+            ".5",
+            "5.",
+            "10 s",
+            "1d2",
+            "1e9",
+            "36501d",
+            "30S",
             "\u{1b}[31m",
         ] {
             let e = parse(bad).unwrap_err();
