@@ -23,8 +23,8 @@ pub struct ReloadArgs {
     #[arg(long, value_name = "ADAPTER", default_value = "caddyfile")]
     adapter: String,
     /// The running Caddy's admin API (default: the `admin` option of the file, else localhost:2019).
-    #[arg(long, value_name = "ADDR")]
-    address: Option<String>,
+    #[arg(long, value_name = "ADDR", alias = "address")]
+    admin: Option<String>,
     /// Validate only; do not reload.
     #[arg(long)]
     dry_run: bool,
@@ -94,7 +94,7 @@ pub fn run(a: &ReloadArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Clean);
     }
     let address: Vec<&str> = a
-        .address
+        .admin
         .as_deref()
         .map(|addr| vec!["--address", addr])
         .unwrap_or_default();
