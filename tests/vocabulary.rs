@@ -299,6 +299,24 @@ fn the_readme_table_lists_every_shared_flag() {
     );
 }
 
+/// Subcommands whose verb is destructive must be in DESTRUCTIVE.
+fn walk_destructive(cmd: &Command, path: &str, problems: &mut Vec<String>) {
+    for s in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let p = format!("{path} {}", s.get_name());
+        let verb = s.get_name();
+        if DESTRUCTIVE_VERBS
+            .iter()
+            .any(|v| verb == *v || verb.ends_with(&format!("-{v}")))
+            && !DESTRUCTIVE.contains(&p.as_str())
+        {
+            problems.push(format!(
+                "{p} looks destructive: add it to DESTRUCTIVE, with --yes"
+            ));
+        }
+        walk_destructive(s, &p, problems);
+    }
+}
+
 #[test]
 fn destructive_subcommands_take_yes_and_every_tool_takes_quiet() {
     let tools = tools();
@@ -313,24 +331,8 @@ fn destructive_subcommands_take_yes_and_every_tool_takes_quiet() {
             problems.push(format!("{path} lacks -y/--yes"));
         }
     }
-    fn walk(cmd: &Command, path: &str, problems: &mut Vec<String>) {
-        for s in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-            let p = format!("{path} {}", s.get_name());
-            let verb = s.get_name();
-            if DESTRUCTIVE_VERBS
-                .iter()
-                .any(|v| verb == *v || verb.ends_with(&format!("-{v}")))
-                && !DESTRUCTIVE.contains(&p.as_str())
-            {
-                problems.push(format!(
-                    "{p} looks destructive: add it to DESTRUCTIVE, with --yes"
-                ));
-            }
-            walk(s, &p, problems);
-        }
-    }
     for t in &tools {
-        walk(t, t.get_name(), &mut problems);
+        walk_destructive(t, t.get_name(), &mut problems);
         let quiet = t.get_arguments().find(|a| a.get_long() == Some("quiet"));
         if quiet.is_none_or(|a| a.get_short() != Some('q') || !a.is_global_set()) {
             problems.push(format!("{} lacks a global -q/--quiet", t.get_name()));
