@@ -22,7 +22,7 @@ with open(f"{work}/root/etc/hosts", "w") as f:
         f.write(f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}\thost-{i}.lan\n")
 PY
 
-dnsconf generate dnsmasq > "$work/berth.conf"
+dnsconf print dnsmasq > "$work/berth.conf"
 port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 dnsmasq --no-daemon --conf-file="$work/berth.conf" --port="$port" --listen-address=127.0.0.1 \
     --bind-interfaces --no-resolv --no-hosts --pid-file="$work/dnsmasq.pid" 2>/dev/null &

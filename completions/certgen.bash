@@ -41,7 +41,7 @@ _certgen() {
 
     case "${cmd}" in
         certgen)
-            opts="-h -V --help --version init issue renew status trust untrust"
+            opts="-q -h -V --quiet --help --version init issue renew status trust untrust"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -55,7 +55,7 @@ _certgen() {
             return 0
             ;;
         certgen__subcmd__init)
-            opts="-y -h --key --tld --allow-public-tld --force --yes --json --format --help"
+            opts="-y -q -h --key --tld --allow-public-tld --force --yes --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -81,7 +81,7 @@ _certgen() {
             return 0
             ;;
         certgen__subcmd__issue)
-            opts="-h --allow-empty --force --within --days --no-wildcard --key --dry-run --json --format --help"
+            opts="-q -h --allow-empty --force --within --days --no-wildcard --key --dry-run --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -111,7 +111,7 @@ _certgen() {
             return 0
             ;;
         certgen__subcmd__renew)
-            opts="-h --within --force --dry-run --json --format --help"
+            opts="-q -h --within --force --dry-run --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -133,7 +133,7 @@ _certgen() {
             return 0
             ;;
         certgen__subcmd__status)
-            opts="-h --within --root --no-system --no-nss --json --format --help"
+            opts="-q -h --within --root --no-system --no-nss --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -159,7 +159,7 @@ _certgen() {
             return 0
             ;;
         certgen__subcmd__trust)
-            opts="-h --root --no-system --no-nss --dry-run --json --format --help"
+            opts="-q -h --root --no-system --no-nss --dry-run --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -181,7 +181,7 @@ _certgen() {
             return 0
             ;;
         certgen__subcmd__untrust)
-            opts="-h --root --no-system --no-nss --dry-run --json --format --help"
+            opts="-y -q -h --root --no-system --no-nss --dry-run --json --format --yes --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

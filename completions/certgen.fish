@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_certgen_global_optspecs
-    string join \n h/help V/version
+    string join \n q/quiet h/help V/version
 end
 
 function __fish_certgen_needs_command
@@ -24,6 +24,7 @@ function __fish_certgen_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c certgen -n "__fish_certgen_needs_command" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c certgen -n "__fish_certgen_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c certgen -n "__fish_certgen_needs_command" -s V -l version -d 'Print version'
 complete -c certgen -n "__fish_certgen_needs_command" -f -a "init" -d 'Create the local CA, limited to the dev TLDs and loopback'
@@ -43,9 +44,10 @@ complete -c certgen -n "__fish_certgen_using_subcommand init" -l allow-public-tl
 complete -c certgen -n "__fish_certgen_using_subcommand init" -l force -d 'Replace an existing CA'
 complete -c certgen -n "__fish_certgen_using_subcommand init" -s y -l yes -d 'Confirm replacing the CA when not on a terminal'
 complete -c certgen -n "__fish_certgen_using_subcommand init" -l json -d 'Print JSON (same as --format json)'
+complete -c certgen -n "__fish_certgen_using_subcommand init" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c certgen -n "__fish_certgen_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c certgen -n "__fish_certgen_using_subcommand issue" -l within -d 'Reissue a certificate expiring within this time (e.g. 30d, 12h)' -r
-complete -c certgen -n "__fish_certgen_using_subcommand issue" -l days -d 'Days a new certificate is valid (1 to 397)' -r
+complete -c certgen -n "__fish_certgen_using_subcommand issue" -l within -d 'Reissue a certificate expiring within this time (e.g. 30d, 12h; a bare number is seconds)' -r
+complete -c certgen -n "__fish_certgen_using_subcommand issue" -l days -d 'Days a new certificate is valid (1 to 397): a number of days, not a duration' -r
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -l key -d 'Key type of the certificates' -r -f -a "ecdsa\t'ECDSA on P-256 (fast, small; what browsers prefer)'
 rsa\t'RSA 3072 for the CA, 2048 for certificates (for old clients)'"
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
@@ -57,8 +59,9 @@ complete -c certgen -n "__fish_certgen_using_subcommand issue" -l force -d 'Reis
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -l no-wildcard -d 'Do not add *.DOMAIN'
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -l dry-run -d 'Show what would be issued; write nothing'
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -l json -d 'Print JSON (same as --format json)'
+complete -c certgen -n "__fish_certgen_using_subcommand issue" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c certgen -n "__fish_certgen_using_subcommand renew" -l within -d 'Renew what expires within this time (e.g. 30d)' -r
+complete -c certgen -n "__fish_certgen_using_subcommand renew" -l within -d 'Renew what expires within this time (e.g. 30d; a bare number is seconds)' -r
 complete -c certgen -n "__fish_certgen_using_subcommand renew" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
@@ -66,8 +69,9 @@ csv\t'Comma-separated values with a header row'"
 complete -c certgen -n "__fish_certgen_using_subcommand renew" -l force -d 'Reissue every certificate'
 complete -c certgen -n "__fish_certgen_using_subcommand renew" -l dry-run -d 'Show what would be renewed; write nothing'
 complete -c certgen -n "__fish_certgen_using_subcommand renew" -l json -d 'Print JSON (same as --format json)'
+complete -c certgen -n "__fish_certgen_using_subcommand renew" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c certgen -n "__fish_certgen_using_subcommand renew" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c certgen -n "__fish_certgen_using_subcommand status" -l within -d 'Exit 1 when the CA or a certificate expires within this time' -r
+complete -c certgen -n "__fish_certgen_using_subcommand status" -l within -d 'Exit 1 when the CA or a certificate expires within this time (e.g. 30d; a bare number is seconds)' -r
 complete -c certgen -n "__fish_certgen_using_subcommand status" -l root -d 'Root of the system store, instead of / (for tests and packaging); needs no root privileges' -r -F
 complete -c certgen -n "__fish_certgen_using_subcommand status" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
@@ -76,6 +80,7 @@ csv\t'Comma-separated values with a header row'"
 complete -c certgen -n "__fish_certgen_using_subcommand status" -l no-system -d 'Leave the system store alone'
 complete -c certgen -n "__fish_certgen_using_subcommand status" -l no-nss -d 'Leave the NSS databases (Firefox, Chromium) alone'
 complete -c certgen -n "__fish_certgen_using_subcommand status" -l json -d 'Print JSON (same as --format json)'
+complete -c certgen -n "__fish_certgen_using_subcommand status" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c certgen -n "__fish_certgen_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c certgen -n "__fish_certgen_using_subcommand trust" -l root -d 'Root of the system store, instead of / (for tests and packaging); needs no root privileges' -r -F
 complete -c certgen -n "__fish_certgen_using_subcommand trust" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
@@ -86,6 +91,7 @@ complete -c certgen -n "__fish_certgen_using_subcommand trust" -l no-system -d '
 complete -c certgen -n "__fish_certgen_using_subcommand trust" -l no-nss -d 'Leave the NSS databases (Firefox, Chromium) alone'
 complete -c certgen -n "__fish_certgen_using_subcommand trust" -l dry-run -d 'Show what would change; change nothing'
 complete -c certgen -n "__fish_certgen_using_subcommand trust" -l json -d 'Print JSON (same as --format json)'
+complete -c certgen -n "__fish_certgen_using_subcommand trust" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c certgen -n "__fish_certgen_using_subcommand trust" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c certgen -n "__fish_certgen_using_subcommand untrust" -l root -d 'Root of the system store, instead of / (for tests and packaging); needs no root privileges' -r -F
 complete -c certgen -n "__fish_certgen_using_subcommand untrust" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
@@ -96,4 +102,6 @@ complete -c certgen -n "__fish_certgen_using_subcommand untrust" -l no-system -d
 complete -c certgen -n "__fish_certgen_using_subcommand untrust" -l no-nss -d 'Leave the NSS databases (Firefox, Chromium) alone'
 complete -c certgen -n "__fish_certgen_using_subcommand untrust" -l dry-run -d 'Show what would change; change nothing'
 complete -c certgen -n "__fish_certgen_using_subcommand untrust" -l json -d 'Print JSON (same as --format json)'
+complete -c certgen -n "__fish_certgen_using_subcommand untrust" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
+complete -c certgen -n "__fish_certgen_using_subcommand untrust" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c certgen -n "__fish_certgen_using_subcommand untrust" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -32,7 +32,7 @@ _cigen() {
 
     case "${cmd}" in
         cigen)
-            opts="-h -V --help --version generate detect secrets"
+            opts="-q -h -V --quiet --help --version generate detect secrets"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -46,7 +46,7 @@ _cigen() {
             return 0
             ;;
         cigen__subcmd__detect)
-            opts="-h --stack --json --format --help"
+            opts="-q -h --stack --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -68,7 +68,7 @@ _cigen() {
             return 0
             ;;
         cigen__subcmd__generate)
-            opts="-h --platform --deploy --dry-run --force --stack --json --format --help"
+            opts="-y -q -h --platform --deploy --dry-run --yes --stack --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -94,7 +94,7 @@ _cigen() {
             return 0
             ;;
         cigen__subcmd__secrets)
-            opts="-h --platform --json --format --help"
+            opts="-q -h --platform --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

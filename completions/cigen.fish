@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_cigen_global_optspecs
-    string join \n h/help V/version
+    string join \n q/quiet h/help V/version
 end
 
 function __fish_cigen_needs_command
@@ -24,6 +24,7 @@ function __fish_cigen_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c cigen -n "__fish_cigen_needs_command" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c cigen -n "__fish_cigen_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cigen -n "__fish_cigen_needs_command" -s V -l version -d 'Print version'
 complete -c cigen -n "__fish_cigen_needs_command" -f -a "generate" -d 'Write the CI pipeline of a project'
@@ -47,8 +48,9 @@ ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c cigen -n "__fish_cigen_using_subcommand generate" -l deploy -d 'Also write the deploy pipeline (needs a Dockerfile)'
 complete -c cigen -n "__fish_cigen_using_subcommand generate" -l dry-run -d 'Print what would be written; write nothing'
-complete -c cigen -n "__fish_cigen_using_subcommand generate" -l force -d 'Overwrite existing pipeline files'
+complete -c cigen -n "__fish_cigen_using_subcommand generate" -s y -l yes -d 'Replace existing pipeline files without asking (needed when not on a terminal)'
 complete -c cigen -n "__fish_cigen_using_subcommand generate" -l json -d 'Print JSON (same as --format json)'
+complete -c cigen -n "__fish_cigen_using_subcommand generate" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c cigen -n "__fish_cigen_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cigen -n "__fish_cigen_using_subcommand detect" -l stack -d 'Use this stack instead of detecting one' -r -f -a "laravel\t'Laravel: artisan and laravel/framework in composer.json'
 wordpress-theme\t'A WordPress theme: style.css with a Theme Name header'
@@ -65,6 +67,7 @@ json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c cigen -n "__fish_cigen_using_subcommand detect" -l json -d 'Print JSON (same as --format json)'
+complete -c cigen -n "__fish_cigen_using_subcommand detect" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c cigen -n "__fish_cigen_using_subcommand detect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cigen -n "__fish_cigen_using_subcommand secrets" -l platform -d 'The CI platform' -r -f -a "github\t''
 gitlab\t''"
@@ -73,4 +76,5 @@ json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c cigen -n "__fish_cigen_using_subcommand secrets" -l json -d 'Print JSON (same as --format json)'
+complete -c cigen -n "__fish_cigen_using_subcommand secrets" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c cigen -n "__fish_cigen_using_subcommand secrets" -s h -l help -d 'Print help (see more with \'--help\')'

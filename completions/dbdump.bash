@@ -44,7 +44,7 @@ _dbdump() {
 
     case "${cmd}" in
         dbdump)
-            opts="-h -V --help --version backup list restore reset shell prune verify"
+            opts="-q -h -V --quiet --help --version backup list restore reset shell prune verify"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -58,17 +58,13 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__backup)
-            opts="-p -s -n -c -h --project --service --url --database --dir --name --compress --json --format --help"
+            opts="-s -c -q -h --project --service --url --database --backup-dir --label --compress --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --project)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -p)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -88,15 +84,11 @@ _dbdump() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --dir)
+                --backup-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
+                --label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -120,7 +112,7 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__list)
-            opts="-p -h --project --dir --json --format --help"
+            opts="-q -h --project --backup-dir --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -130,11 +122,7 @@ _dbdump() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -p)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --dir)
+                --backup-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -150,7 +138,7 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__prune)
-            opts="-p -y -h --project --dir --keep --dry-run --yes --json --format --help"
+            opts="-y -q -h --project --backup-dir --keep --dry-run --yes --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -160,11 +148,7 @@ _dbdump() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -p)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --dir)
+                --backup-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -184,17 +168,13 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__reset)
-            opts="-p -s -y -h --project --service --url --database --dir --seed --yes --no-safety-backup --help"
+            opts="-s -y -q -h --project --service --url --database --backup-dir --seed --yes --no-safety-backup --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --project)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -p)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -214,7 +194,7 @@ _dbdump() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --dir)
+                --backup-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -226,17 +206,13 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__restore)
-            opts="-p -s -y -h --project --service --url --database --dir --latest --yes --no-safety-backup --help"
+            opts="-s -y -q -h --project --service --url --database --backup-dir --latest --yes --no-safety-backup --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --project)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -p)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -256,7 +232,7 @@ _dbdump() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --dir)
+                --backup-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -268,17 +244,13 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__shell)
-            opts="-p -s -h --project --service --url --database --dir --help"
+            opts="-s -q -h --project --service --url --database --backup-dir --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --project)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -p)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -298,7 +270,7 @@ _dbdump() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --dir)
+                --backup-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -310,7 +282,7 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__verify)
-            opts="-h --json --format --help"
+            opts="-q -h --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

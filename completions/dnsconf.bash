@@ -16,11 +16,11 @@ _dnsconf() {
             ",$1")
                 cmd="dnsconf"
                 ;;
-            dnsconf,generate)
-                cmd="dnsconf__subcmd__generate"
-                ;;
             dnsconf,install)
                 cmd="dnsconf__subcmd__install"
+                ;;
+            dnsconf,print)
+                cmd="dnsconf__subcmd__print"
                 ;;
             dnsconf,status)
                 cmd="dnsconf__subcmd__status"
@@ -38,7 +38,7 @@ _dnsconf() {
 
     case "${cmd}" in
         dnsconf)
-            opts="-h -V --help --version generate install uninstall test status"
+            opts="-q -h -V --quiet --help --version print install uninstall test status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -51,38 +51,8 @@ _dnsconf() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        dnsconf__subcmd__generate)
-            opts="-h --allow-empty --tld --address --dns-port --listen --help dnsmasq resolved hosts"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --tld)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --address)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --dns-port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --listen)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         dnsconf__subcmd__install)
-            opts="-h --allow-empty --tld --address --dns-port --listen --root --dry-run --no-reload --help dnsmasq resolved hosts"
+            opts="-q -h --allow-empty --tld --address --dns-port --listen --root --dry-run --no-reload --quiet --help dnsmasq resolved hosts"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -115,8 +85,38 @@ _dnsconf() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dnsconf__subcmd__print)
+            opts="-q -h --allow-empty --tld --address --dns-port --listen --quiet --help dnsmasq resolved hosts"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tld)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dnsconf__subcmd__status)
-            opts="-h --root --tld --server --json --format --help"
+            opts="-q -h --root --tld --server --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -146,7 +146,7 @@ _dnsconf() {
             return 0
             ;;
         dnsconf__subcmd__test)
-            opts="-h --server --timeout --json --format --help"
+            opts="-q -h --server --timeout --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -172,7 +172,7 @@ _dnsconf() {
             return 0
             ;;
         dnsconf__subcmd__uninstall)
-            opts="-h --root --dry-run --no-reload --help dnsmasq resolved hosts"
+            opts="-y -q -h --root --dry-run --no-reload --yes --quiet --help dnsmasq resolved hosts"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

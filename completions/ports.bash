@@ -41,7 +41,7 @@ _ports() {
 
     case "${cmd}" in
         ports)
-            opts="-h -V --help --version scan check alloc free usage who"
+            opts="-q -h -V --quiet --help --version scan check alloc free usage who"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -55,7 +55,7 @@ _ports() {
             return 0
             ;;
         ports__subcmd__alloc)
-            opts="-n -h --range --count --claim --json --format --help"
+            opts="-q -h --range --count --claim --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,10 +66,6 @@ _ports() {
                     return 0
                     ;;
                 --count)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -89,7 +85,7 @@ _ports() {
             return 0
             ;;
         ports__subcmd__check)
-            opts="-h --registry --running --probe --allow-empty --json --format --help"
+            opts="-q -h --registry --running --probe --allow-empty --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -107,7 +103,7 @@ _ports() {
             return 0
             ;;
         ports__subcmd__free)
-            opts="-h --protocol --json --format --help"
+            opts="-q -h --protocol --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -129,7 +125,7 @@ _ports() {
             return 0
             ;;
         ports__subcmd__scan)
-            opts="-h --json --format --help"
+            opts="-q -h --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -147,7 +143,7 @@ _ports() {
             return 0
             ;;
         ports__subcmd__usage)
-            opts="-h --json --format --help"
+            opts="-q -h --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -165,7 +161,7 @@ _ports() {
             return 0
             ;;
         ports__subcmd__who)
-            opts="-h --json --format --help"
+            opts="-q -h --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ports_global_optspecs
-    string join \n h/help V/version
+    string join \n q/quiet h/help V/version
 end
 
 function __fish_ports_needs_command
@@ -24,6 +24,7 @@ function __fish_ports_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c ports -n "__fish_ports_needs_command" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c ports -n "__fish_ports_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ports -n "__fish_ports_needs_command" -s V -l version -d 'Print version'
 complete -c ports -n "__fish_ports_needs_command" -f -a "scan" -d 'Show the ports compose files or project folders publish'
@@ -37,6 +38,7 @@ json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c ports -n "__fish_ports_using_subcommand scan" -l json -d 'Print JSON (same as --format json)'
+complete -c ports -n "__fish_ports_using_subcommand scan" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c ports -n "__fish_ports_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ports -n "__fish_ports_using_subcommand check" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
@@ -47,15 +49,17 @@ complete -c ports -n "__fish_ports_using_subcommand check" -l running -d 'Only p
 complete -c ports -n "__fish_ports_using_subcommand check" -l probe -d 'Also report ports something on this machine listens on now'
 complete -c ports -n "__fish_ports_using_subcommand check" -l allow-empty -d 'Accept an input (or a registry) that holds no project: by default that is an error (exit 2), so that a script whose stdin carries nothing never acts on nothing'
 complete -c ports -n "__fish_ports_using_subcommand check" -l json -d 'Print JSON (same as --format json)'
+complete -c ports -n "__fish_ports_using_subcommand check" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c ports -n "__fish_ports_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ports -n "__fish_ports_using_subcommand alloc" -l range -d 'The range, A-B (default: `port_range` from config.yaml, else 5000-5999)' -r
-complete -c ports -n "__fish_ports_using_subcommand alloc" -s n -l count -d 'How many ports' -r
+complete -c ports -n "__fish_ports_using_subcommand alloc" -l count -d 'How many ports' -r
 complete -c ports -n "__fish_ports_using_subcommand alloc" -l claim -d 'Reserve the ports for project NAME (not registered yet) in the same step, under the registry\'s lock: no other allocation hands them out until `registry add` registers NAME, or for 10 minutes' -r
 complete -c ports -n "__fish_ports_using_subcommand alloc" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c ports -n "__fish_ports_using_subcommand alloc" -l json -d 'Print JSON (same as --format json)'
+complete -c ports -n "__fish_ports_using_subcommand alloc" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c ports -n "__fish_ports_using_subcommand alloc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ports -n "__fish_ports_using_subcommand free" -l protocol -r
 complete -c ports -n "__fish_ports_using_subcommand free" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
@@ -63,16 +67,19 @@ json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c ports -n "__fish_ports_using_subcommand free" -l json -d 'Print JSON (same as --format json)'
+complete -c ports -n "__fish_ports_using_subcommand free" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c ports -n "__fish_ports_using_subcommand free" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ports -n "__fish_ports_using_subcommand usage" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c ports -n "__fish_ports_using_subcommand usage" -l json -d 'Print JSON (same as --format json)'
+complete -c ports -n "__fish_ports_using_subcommand usage" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c ports -n "__fish_ports_using_subcommand usage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ports -n "__fish_ports_using_subcommand who" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c ports -n "__fish_ports_using_subcommand who" -l json -d 'Print JSON (same as --format json)'
+complete -c ports -n "__fish_ports_using_subcommand who" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c ports -n "__fish_ports_using_subcommand who" -s h -l help -d 'Print help (see more with \'--help\')'

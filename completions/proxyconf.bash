@@ -32,7 +32,7 @@ _proxyconf() {
 
     case "${cmd}" in
         proxyconf)
-            opts="-h -V --help --version caddy traefik reload"
+            opts="-q -h -V --quiet --help --version caddy traefik reload"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -46,7 +46,7 @@ _proxyconf() {
             return 0
             ;;
         proxyconf__subcmd__caddy)
-            opts="-o -h --allow-empty --tld --https-port --http-port --certs-dir --output --admin --help"
+            opts="-o -q -h --allow-empty --tld --https-port --http-port --certs-dir --output --admin --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -88,7 +88,7 @@ _proxyconf() {
             return 0
             ;;
         proxyconf__subcmd__reload)
-            opts="-h --config --adapter --address --dry-run --caddy --help"
+            opts="-q -h --config --adapter --admin --dry-run --caddy --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -102,7 +102,7 @@ _proxyconf() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --address)
+                --admin)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -118,7 +118,7 @@ _proxyconf() {
             return 0
             ;;
         proxyconf__subcmd__traefik)
-            opts="-o -h --allow-empty --tld --https-port --http-port --certs-dir --output --web-entrypoint --websecure-entrypoint --help"
+            opts="-o -q -h --allow-empty --tld --https-port --http-port --certs-dir --output --web-entrypoint --websecure-entrypoint --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -34,11 +34,11 @@ _registry() {
             registry,remove)
                 cmd="registry__subcmd__remove"
                 ;;
+            registry,set-status)
+                cmd="registry__subcmd__set__subcmd__status"
+                ;;
             registry,show)
                 cmd="registry__subcmd__show"
-                ;;
-            registry,status)
-                cmd="registry__subcmd__status"
                 ;;
             registry,update)
                 cmd="registry__subcmd__update"
@@ -62,7 +62,7 @@ _registry() {
 
     case "${cmd}" in
         registry)
-            opts="-h -V --help --version add list show remove update status env export import"
+            opts="-q -h -V --quiet --help --version add list show remove update set-status env export import"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -76,17 +76,13 @@ _registry() {
             return 0
             ;;
         registry__subcmd__add)
-            opts="-n -p -s -h --name --port --stack --web-service --allow-empty --json --format --help"
+            opts="-p -q -h --name --port --stack --web-service --allow-empty --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -99,10 +95,6 @@ _registry() {
                     return 0
                     ;;
                 --stack)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -s)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -122,7 +114,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__env)
-            opts="-h --help set get unset list"
+            opts="-q -h --quiet --help set get unset list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -136,7 +128,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__env__subcmd__get)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -150,7 +142,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__env__subcmd__list)
-            opts="-h --json --format --help"
+            opts="-q -h --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,7 +160,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__env__subcmd__set)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -182,7 +174,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__env__subcmd__unset)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -196,7 +188,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__export)
-            opts="-o -h --output --help"
+            opts="-o -q -h --output --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -218,7 +210,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__import)
-            opts="-y -h --merge --replace --yes --dry-run --allow-empty --help"
+            opts="-y -q -h --merge --replace --yes --dry-run --allow-empty --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,7 +224,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__list)
-            opts="-h --status --json --format --help"
+            opts="-q -h --status --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -254,7 +246,21 @@ _registry() {
             return 0
             ;;
         registry__subcmd__remove)
-            opts="-y -h --yes --dry-run --down --help"
+            opts="-y -q -h --yes --dry-run --down --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        registry__subcmd__set__subcmd__status)
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -268,7 +274,7 @@ _registry() {
             return 0
             ;;
         registry__subcmd__show)
-            opts="-h --tld --show-secrets --json --format --help"
+            opts="-q -h --tld --show-secrets --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,22 +295,8 @@ _registry() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        registry__subcmd__status)
-            opts="-h --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         registry__subcmd__update)
-            opts="-y -h --dry-run --yes --json --format --help"
+            opts="-y -q -h --dry-run --yes --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

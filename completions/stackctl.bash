@@ -56,7 +56,7 @@ _stackctl() {
 
     case "${cmd}" in
         stackctl)
-            opts="-h -V --help --version start stop restart stop-all status exec down logs health watch doctor"
+            opts="-q -h -V --quiet --help --version start stop restart stop-all status exec down logs health watch doctor"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -70,7 +70,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__doctor)
-            opts="-h --json --format --help"
+            opts="-q -h --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -88,7 +88,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__down)
-            opts="-y -h --with-data --yes --dry-run --timeout --help"
+            opts="-y -q -h --with-data --yes --dry-run --timeout --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -106,7 +106,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__exec)
-            opts="-s -h --service --help"
+            opts="-s -q -h --service --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -128,7 +128,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__health)
-            opts="-h --path --retries --interval --timeout --json --help"
+            opts="-q -h --path --retries --interval --timeout --json --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -158,7 +158,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__logs)
-            opts="-s -f -n -t -h --service --follow --tail --timestamps --help"
+            opts="-s -f -n -t -q -h --service --follow --tail --timestamps --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -188,7 +188,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__restart)
-            opts="-h --force --stop-timeout --timeout --progress --help"
+            opts="-q -h --force --stop-timeout --timeout --progress --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,7 +210,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__start)
-            opts="-h --force --timeout --progress --json --help"
+            opts="-q -h --force --timeout --progress --json --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,7 +228,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__status)
-            opts="-h --no-update --json --format --help"
+            opts="-q -h --no-update --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -246,7 +246,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__stop)
-            opts="-h --timeout --help"
+            opts="-q -h --timeout --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -264,7 +264,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__stop__subcmd__all)
-            opts="-h --timeout --help"
+            opts="-y -q -h --yes --timeout --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -282,7 +282,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__watch)
-            opts="-h --restart --interval --iterations --once --json --help"
+            opts="-q -h --restart --interval --iterations --once --json --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_stackctl_global_optspecs
-    string join \n h/help V/version
+    string join \n q/quiet h/help V/version
 end
 
 function __fish_stackctl_needs_command
@@ -24,12 +24,13 @@ function __fish_stackctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c stackctl -n "__fish_stackctl_needs_command" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackctl -n "__fish_stackctl_needs_command" -s V -l version -d 'Print version'
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "start" -d 'Start projects: check ports, run the stack detached, wait until the app answers'
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "stop" -d 'Stop projects gracefully (SIGTERM or the image\'s stop signal, then SIGKILL after --timeout)'
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "restart" -d 'Stop, then start projects (hooks and the port check included)'
-complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "stop-all" -d 'Stop every project that runs (or is recorded as running)'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "stop-all" -d 'Stop every project that runs (or is recorded as running); asks first'
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "status" -d 'Show what runs: per project its status, per service state, health, ports'
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "exec" -d 'Run a command in a running service (the app by default)'
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "down" -d 'Remove a project\'s containers and network (and with --with-data its data)'
@@ -37,19 +38,24 @@ complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "logs" -d 'Print t
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "health" -d 'Check that the project\'s app answers HTTP: exit 0 healthy, 1 not'
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "watch" -d 'Report state changes; with --restart, restart failed services'
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "doctor" -d 'Check the engine, socket permissions, the compose driver and the registry'
-complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l timeout -d 'Seconds to wait for the services to run and the app to answer' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l timeout -d 'How long to wait for the services to run and the app to answer (e.g. 2m, 90s; a bare number is seconds)' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l force -d 'Start even when a port is taken (a warning instead of a refusal)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l progress -d 'Show progress (pulls, build steps, what is waited for) on stderr even when it is not a terminal'
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l json -d 'Print the started projects\' status as JSON on stdout (as `status --json`)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand start" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c stackctl -n "__fish_stackctl_using_subcommand stop" -l timeout -d 'Seconds each container gets to stop before it is killed' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand stop" -l timeout -d 'How long each container gets to stop before it is killed (e.g. 10s; a bare number is seconds)' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand stop" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand stop" -s h -l help -d 'Print help'
-complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -l stop-timeout -d 'Seconds each container gets to stop before it is killed' -r
-complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -l timeout -d 'Seconds to wait for the services to run and the app to answer' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -l stop-timeout -d 'How long each container gets to stop before it is killed (e.g. 10s; a bare number is seconds)' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -l timeout -d 'How long to wait for the services to run and the app to answer (e.g. 2m, 90s; a bare number is seconds)' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -l force -d 'Start even when a port is taken'
 complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -l progress -d 'Show progress on stderr even when it is not a terminal'
+complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand restart" -s h -l help -d 'Print help'
-complete -c stackctl -n "__fish_stackctl_using_subcommand stop-all" -l timeout -d 'Seconds each container gets to stop before it is killed' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand stop-all" -l timeout -d 'How long each container gets to stop before it is killed (e.g. 10s; a bare number is seconds)' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand stop-all" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand stop-all" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand stop-all" -s h -l help -d 'Print help'
 complete -c stackctl -n "__fish_stackctl_using_subcommand status" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
@@ -57,34 +63,41 @@ ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c stackctl -n "__fish_stackctl_using_subcommand status" -l no-update -d 'Do not correct the registry'
 complete -c stackctl -n "__fish_stackctl_using_subcommand status" -l json -d 'Print JSON (same as --format json)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand status" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackctl -n "__fish_stackctl_using_subcommand exec" -s s -l service -d 'The service to run in (default: the app)' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand exec" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c stackctl -n "__fish_stackctl_using_subcommand down" -l timeout -d 'Seconds each container gets to stop before it is killed' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand down" -l timeout -d 'How long each container gets to stop before it is killed (e.g. 10s; a bare number is seconds)' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand down" -l with-data -d 'Also remove the volumes and the locally built images'
 complete -c stackctl -n "__fish_stackctl_using_subcommand down" -s y -l yes -d 'Do not ask'
 complete -c stackctl -n "__fish_stackctl_using_subcommand down" -l dry-run -d 'Show what would be removed, change nothing'
+complete -c stackctl -n "__fish_stackctl_using_subcommand down" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand down" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackctl -n "__fish_stackctl_using_subcommand logs" -s s -l service -d 'Only this service' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand logs" -s n -l tail -d 'Only the last N lines of each container' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand logs" -s f -l follow -d 'Keep printing new lines until interrupted'
 complete -c stackctl -n "__fish_stackctl_using_subcommand logs" -s t -l timestamps -d 'Show each line\'s time (RFC 3339, from the engine)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand logs" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand logs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l path -d 'The path to GET' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l retries -d 'Further tries after the first' -r
-complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l interval -d 'Seconds between tries' -r
-complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l timeout -d 'Seconds one try may take' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l interval -d 'How long between tries (e.g. 1s, 200ms; a bare number is seconds)' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l timeout -d 'How long one try may take (e.g. 5s; a bare number is seconds)' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l json -d 'Print the answer as JSON'
+complete -c stackctl -n "__fish_stackctl_using_subcommand health" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l interval -d 'Seconds between looks' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l interval -d 'How long between looks (e.g. 5s, 1m; a bare number is seconds)' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l iterations -d 'Stop after N looks (default: run until interrupted)' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l restart -d 'Restart failed services of projects meant to run'
 complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l once -d 'One look, then exit (same as --iterations 1)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l json -d 'Print events as JSON lines'
+complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -l json -d 'Print JSON (same as --format json)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'

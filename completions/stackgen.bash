@@ -31,8 +31,8 @@ _stackgen() {
             stackgen,stacks)
                 cmd="stackgen__subcmd__stacks"
                 ;;
-            stackgen,update)
-                cmd="stackgen__subcmd__update"
+            stackgen,update-templates)
+                cmd="stackgen__subcmd__update__subcmd__templates"
                 ;;
             *)
                 ;;
@@ -41,7 +41,7 @@ _stackgen() {
 
     case "${cmd}" in
         stackgen)
-            opts="-h -V --help --version new add-service remove-service services stacks update"
+            opts="-q -h -V --quiet --help --version new add-service remove-service services stacks update-templates"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -55,7 +55,7 @@ _stackgen() {
             return 0
             ;;
         stackgen__subcmd__add__subcmd__service)
-            opts="-d -y -h --dir --publish --dry-run --yes --help"
+            opts="-d -y -q -h --dir --project --publish --dry-run --yes --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,6 +66,10 @@ _stackgen() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -81,7 +85,7 @@ _stackgen() {
             return 0
             ;;
         stackgen__subcmd__new)
-            opts="-d -s -p -h --dir --services --publish --mode --no-generator --port --force --base-image --dry-run --diff --json --help"
+            opts="-d -p -q -h --dir --services --publish --mode --no-generator --port --force --base-image --dry-run --diff --json --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -96,10 +100,6 @@ _stackgen() {
                     return 0
                     ;;
                 --services)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -s)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -131,7 +131,7 @@ _stackgen() {
             return 0
             ;;
         stackgen__subcmd__remove__subcmd__service)
-            opts="-d -y -h --dir --with-data --dry-run --yes --help"
+            opts="-d -y -q -h --dir --project --with-data --dry-run --yes --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -145,6 +145,10 @@ _stackgen() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -153,7 +157,7 @@ _stackgen() {
             return 0
             ;;
         stackgen__subcmd__services)
-            opts="-d -h --dir --json --format --help"
+            opts="-d -q -h --dir --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -179,7 +183,7 @@ _stackgen() {
             return 0
             ;;
         stackgen__subcmd__stacks)
-            opts="-h --json --format --help"
+            opts="-q -h --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -196,8 +200,8 @@ _stackgen() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        stackgen__subcmd__update)
-            opts="-h --from --dry-run --json --format --help"
+        stackgen__subcmd__update__subcmd__templates)
+            opts="-q -h --from --dry-run --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_stackgen_global_optspecs
-    string join \n h/help V/version
+    string join \n q/quiet h/help V/version
 end
 
 function __fish_stackgen_needs_command
@@ -24,6 +24,7 @@ function __fish_stackgen_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c stackgen -n "__fish_stackgen_needs_command" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackgen -n "__fish_stackgen_needs_command" -s V -l version -d 'Print version'
 complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "new" -d 'Generate a stack: Docker files, .env, and (fresh) the framework\'s project'
@@ -31,9 +32,9 @@ complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "add-service" -d '
 complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "remove-service" -d 'Remove catalog services from a generated project'
 complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "services" -d 'List the service catalog (and which services a project uses)'
 complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "stacks" -d 'List the available stacks with their runtime and services'
-complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "update" -d 'Refresh the template cache from a folder or a git repository'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "update-templates" -d 'Refresh the template cache from a folder or a git repository'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s d -l dir -d 'The project folder (default: ./NAME)' -r -F
-complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s s -l services -d 'Catalog services, comma-separated (default: the stack\'s defaults; `none` for none)' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l services -d 'Catalog services, comma-separated (default: the stack\'s defaults; `none` for none)' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l publish -d 'Services whose ports are published on 127.0.0.1, comma-separated' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l mode -d 'Fresh or existing project (default: fresh for a missing or empty folder)' -r -f -a "fresh\t'A new project: the folder must be missing or empty; the framework\'s generator runs'
 existing\t'Add the Docker setup to the framework project already in the folder'"
@@ -44,35 +45,43 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l force -d 'Take
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l dry-run -d 'Show what would be written (a unified diff) and write nothing'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l diff -d 'Show the unified diff of every file before writing'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l json -d 'Print the Project as JSON (for `registry add -`)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s d -l dir -d 'The project folder' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l project -d 'The registered project, instead of --dir' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l publish -d 'Publish these services\' ports on 127.0.0.1 (allocated ports)' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l dry-run -d 'Show the diff and change nothing'
-complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s y -l yes -d 'Apply without asking (it asks only on a terminal)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s d -l dir -d 'The project folder' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -l project -d 'The registered project, instead of --dir' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -l with-data -d 'Also delete the services\' containers and data volumes'
 complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -l dry-run -d 'Show the diff and change nothing'
-complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s y -l yes -d 'Do not ask for confirmation'
+complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c stackgen -n "__fish_stackgen_using_subcommand services" -s d -l dir -d 'A generated project: mark the services it uses' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand services" -s d -l dir -d 'The project folder of a generated project: mark the services it uses' -r -F
 complete -c stackgen -n "__fish_stackgen_using_subcommand services" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c stackgen -n "__fish_stackgen_using_subcommand services" -l json -d 'Print JSON (same as --format json)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand services" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand services" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -l json -d 'Print JSON (same as --format json)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c stackgen -n "__fish_stackgen_using_subcommand update" -l from -d 'A template folder or a git URL' -r
-complete -c stackgen -n "__fish_stackgen_using_subcommand update" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -l from -d 'A template folder or a git URL' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
-complete -c stackgen -n "__fish_stackgen_using_subcommand update" -l dry-run -d 'Show what would change and keep the cache as it is'
-complete -c stackgen -n "__fish_stackgen_using_subcommand update" -l json -d 'Print JSON (same as --format json)'
-complete -c stackgen -n "__fish_stackgen_using_subcommand update" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -l dry-run -d 'Show what would change and keep the cache as it is'
+complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -l json -d 'Print JSON (same as --format json)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -s h -l help -d 'Print help (see more with \'--help\')'

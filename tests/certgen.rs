@@ -907,7 +907,17 @@ fn trust_and_untrust_change_the_system_store_and_nss_with_the_real_tools() {
         .collect();
     assert_eq!(trusted, ["system", "nss"], "{v}");
 
-    let v = trust("untrust", &[]).run().success().json();
+    // Untrust is destructive: off a terminal it needs --yes and changes nothing without.
+    trust("untrust", &[])
+        .run()
+        .code_is(2)
+        .stderr_has("certgen: error: remove the berth CA from the trust stores?")
+        .stderr_has("hint: pass --yes");
+    assert!(
+        Path::new(installed).exists(),
+        "a refused untrust leaves the CA trusted"
+    );
+    let v = trust("untrust", &["--yes"]).run().success().json();
     assert!(
         v.as_array()
             .unwrap()
@@ -926,7 +936,7 @@ fn trust_and_untrust_change_the_system_store_and_nss_with_the_real_tools() {
     );
     let (_, list) = prog("certutil", &["-L", "-d", &db]);
     assert!(!list.contains("berth development CA"), "{list}");
-    let v = trust("untrust", &[]).run().success().json();
+    let v = trust("untrust", &["--yes"]).run().success().json();
     assert!(
         v.as_array()
             .unwrap()
@@ -1289,7 +1299,7 @@ fn untrust_also_removes_an_earlier_ca() {
         .success();
     let v = h
         .cmd("certgen")
-        .arg("untrust")
+        .args(["untrust", "--yes"])
         .args(args)
         .env("HOME", &home)
         .run()

@@ -1289,7 +1289,7 @@ fn set_mode(p: &Path, mode: u32) {
 }
 
 #[test]
-fn existing_files_are_kept_without_force_and_dry_run_writes_nothing() {
+fn changed_files_are_kept_without_yes_and_dry_run_writes_nothing() {
     let h = Harness::new();
     let dir = django(&h, "dj", Db::Postgres);
     h.write("dj/.github/workflows/test.yml", "name: mine\n");
@@ -1297,8 +1297,8 @@ fn existing_files_are_kept_without_force_and_dry_run_writes_nothing() {
         .args(["generate", "dj"])
         .run()
         .code_is(2)
-        .stderr_has("test.yml exists; nothing written")
-        .stderr_has("--force");
+        .stderr_has("test.yml exists: replace it?")
+        .stderr_has("hint: pass --yes");
     assert_eq!(
         text(&dir.join(".github/workflows/test.yml")),
         "name: mine\n"
@@ -1335,11 +1335,13 @@ fn existing_files_are_kept_without_force_and_dry_run_writes_nothing() {
         "name: mine\n"
     );
     h.cmd("cigen")
-        .args(["generate", "dj", "--force", "--json"])
+        .args(["generate", "dj", "--yes", "--json"])
         .run()
         .success()
         .stdout_has("\"overwritten\"");
     assert!(text(&dir.join(".github/workflows/test.yml")).contains("python manage.py test"));
+    // A file that already holds what would be written is no change: no question.
+    h.cmd("cigen").args(["generate", "dj"]).run().success();
     // GitLab goes to its own file.
     h.cmd("cigen")
         .args(["generate", "dj", "--platform", "gitlab"])

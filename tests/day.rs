@@ -239,7 +239,7 @@ fn a_day_with_berth_as_the_readme_tells_it() {
 
     // Back up, change data, restore: the change is gone.
     h.cmd("dbdump")
-        .args(["backup", "--project", &name, "--name", "before-migration"])
+        .args(["backup", "--project", &name, "--label", "before-migration"])
         .timeout(Duration::from_secs(120))
         .run()
         .success();
@@ -333,7 +333,7 @@ fn a_day_with_berth_as_the_readme_tells_it() {
 
     // Stop everything, then remove the project's containers, network and data.
     h.cmd("stackctl")
-        .args(["stop-all"])
+        .args(["stop-all", "--yes"])
         .timeout(Duration::from_secs(180))
         .run()
         .success();

@@ -341,7 +341,7 @@ fn roundtrip(engine: &str, service: &str, schema: &str, fingerprint: &str, drop_
                 "backup",
                 "--compress",
                 compression,
-                "--name",
+                "--label",
                 &format!("rt-{compression}"),
                 "--json",
             ])
@@ -605,7 +605,7 @@ fn consistent_under_writes(engine: &str, service: &str) {
                 "backup",
                 "--compress",
                 "zstd",
-                "--name",
+                "--label",
                 &format!("w{i}"),
                 "--json",
             ])
@@ -918,7 +918,7 @@ fn url_roundtrip(kind: &str, url_var: &str, client: &[&str], schema: &str, finge
     let r = no_secret_in_argv(|| {
         h.cmd("dbdump")
             .env(pw_env, SECRET)
-            .args(["backup", "--url", &url, "--dir"])
+            .args(["backup", "--url", &url, "--backup-dir"])
             .arg(&dir)
             .args(["--json"])
             .run()
@@ -932,7 +932,7 @@ fn url_roundtrip(kind: &str, url_var: &str, client: &[&str], schema: &str, finge
     no_secret_in_argv(|| {
         h.cmd("dbdump")
             .env(pw_env, SECRET)
-            .args(["restore", "--url", &url, "--dir"])
+            .args(["restore", "--url", &url, "--backup-dir"])
             .arg(&dir)
             .args(["--yes", &file])
             .run()
@@ -940,7 +940,7 @@ fn url_roundtrip(kind: &str, url_var: &str, client: &[&str], schema: &str, finge
     });
     assert_eq!(sql(fingerprint), before);
     h.cmd("dbdump")
-        .args(["list", "--dir"])
+        .args(["list", "--backup-dir"])
         .arg(&dir)
         .arg("--json")
         .run()
@@ -968,7 +968,7 @@ fn url_roundtrip(kind: &str, url_var: &str, client: &[&str], schema: &str, finge
     h.cmd("dbdump")
         .env(pw_env, SECRET)
         .env("DBDUMP_URL", &bad)
-        .args(["backup", "--dir"])
+        .args(["backup", "--backup-dir"])
         .arg(h.path().join("none"))
         .run()
         .code_is(2);
@@ -1039,7 +1039,7 @@ fn bad_input_exits_2_and_writes_nothing() {
             "backup",
             "--url",
             "postgres://x@127.0.0.1:1/db",
-            "--name",
+            "--label",
             "../evil",
         ])
         .run()
@@ -1055,7 +1055,7 @@ fn bad_input_exits_2_and_writes_nothing() {
             "backup",
             "--url",
             "postgres://x@127.0.0.1:1/db",
-            "--dir",
+            "--backup-dir",
             "out",
         ])
         .run()
@@ -1071,12 +1071,12 @@ fn bad_input_exits_2_and_writes_nothing() {
         .code_is(2)
         .stderr_has("missing.sql.zst");
     h.cmd("dbdump")
-        .args(["restore", "--latest", "--yes", "--dir", "empty"])
+        .args(["restore", "--latest", "--yes", "--backup-dir", "empty"])
         .run()
         .code_is(2)
         .stderr_has("no backups");
     h.cmd("dbdump")
-        .args(["restore", "--dir", "empty"])
+        .args(["restore", "--backup-dir", "empty"])
         .run()
         .code_is(2)
         .stderr_has("--latest");
@@ -1092,7 +1092,7 @@ fn bad_input_exits_2_and_writes_nothing() {
         .code_is(1)
         .stdout_has("\"ok\":false");
     h.cmd("dbdump")
-        .args(["list", "--dir", "empty", "--json"])
+        .args(["list", "--backup-dir", "empty", "--json"])
         .run()
         .success()
         .stdout_has("[]");
@@ -1172,7 +1172,7 @@ fn prune_list_and_restore_never_follow_symlinks() {
 
     let r = h
         .cmd("dbdump")
-        .args(["list", "--json", "--dir"])
+        .args(["list", "--json", "--backup-dir"])
         .arg(&dir)
         .run()
         .success()
@@ -1189,7 +1189,7 @@ fn prune_list_and_restore_never_follow_symlinks() {
 
     let r = h
         .cmd("dbdump")
-        .args(["prune", "--keep", "0", "--yes", "--dir"])
+        .args(["prune", "--keep", "0", "--yes", "--backup-dir"])
         .arg(&dir)
         .run()
         .success();
@@ -1274,7 +1274,7 @@ fn list_outside_a_project_says_where_it_looked() {
             .code_is(2)
             .stderr_has("no project in")
             .stderr_has("--project NAME")
-            .stderr_has("--dir");
+            .stderr_has("--backup-dir");
         assert!(
             r.stderr.contains(here.to_str().unwrap()),
             "names the folder: {}",

@@ -337,7 +337,7 @@ impl Bed {
 
     fn restore(&self, file: &Path) -> Command {
         let mut c = self.dbdump();
-        c.args(["restore", "--yes", "--no-safety-backup", "--dir"])
+        c.args(["restore", "--yes", "--no-safety-backup", "--backup-dir"])
             .arg(&self.dir)
             .arg(file);
         c
@@ -350,7 +350,7 @@ impl Bed {
             .env("BERTH_HOME", self.h.home())
             .env("DBDUMP_URL", &self.url)
             .env("NO_COLOR", "1")
-            .args(["restore", "--yes", "--no-safety-backup", "--dir"])
+            .args(["restore", "--yes", "--no-safety-backup", "--backup-dir"])
             .arg(&self.dir)
             .arg(file)
             .stdin(Stdio::null())
@@ -403,7 +403,7 @@ fn bed(kind: &'static str, rows: usize) -> Option<(Bed, String, String, PathBuf,
     let backup = |label: &str| -> PathBuf {
         let o = bed
             .dbdump()
-            .args(["backup", "--json", "--name", label, "--dir"])
+            .args(["backup", "--json", "--label", label, "--backup-dir"])
             .arg(&bed.dir)
             .output()
             .unwrap();

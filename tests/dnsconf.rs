@@ -73,7 +73,7 @@ fn wait_for_dnsmasq(h: &Harness, server: &str, name: &str) {
     loop {
         let r = h
             .cmd("dnsconf")
-            .args(["test", name, "--server", server, "--timeout", "300"])
+            .args(["test", name, "--server", server, "--timeout", "300ms"])
             .run();
         if r.code == 0 {
             return;
@@ -93,11 +93,7 @@ fn generated_dnsmasq_config_makes_the_real_dnsmasq_answer_the_whole_tld() {
         return;
     }
     let h = Harness::new();
-    let run = h
-        .cmd("dnsconf")
-        .args(["generate", "dnsmasq"])
-        .run()
-        .success();
+    let run = h.cmd("dnsconf").args(["print", "dnsmasq"]).run().success();
     assert!(
         run.stdout.lines().any(|l| l == "address=/test/127.0.0.1"),
         "{}",
@@ -162,7 +158,7 @@ fn another_tld_and_addresses() {
     let run = h
         .cmd("dnsconf")
         .args([
-            "generate",
+            "print",
             "dnsmasq",
             "--tld",
             "internal",
@@ -211,11 +207,7 @@ fn another_tld_and_addresses() {
 #[test]
 fn resolved_dropin_routes_only_the_tld() {
     let h = Harness::new();
-    let r = h
-        .cmd("dnsconf")
-        .args(["generate", "resolved"])
-        .run()
-        .success();
+    let r = h.cmd("dnsconf").args(["print", "resolved"]).run().success();
     assert!(
         r.stdout
             .contains("[Resolve]\nDNS=127.0.0.1\nDomains=~test\n"),
@@ -225,7 +217,7 @@ fn resolved_dropin_routes_only_the_tld() {
     let r = h
         .cmd("dnsconf")
         .args([
-            "generate",
+            "print",
             "resolved",
             "--tld",
             "internal",
@@ -313,7 +305,7 @@ fn hosts_block_install_reinstall_change_uninstall_keeps_the_rest_byte_for_byte()
     );
 
     h.cmd("dnsconf")
-        .args(["uninstall", "hosts", "--root"])
+        .args(["uninstall", "hosts", "--yes", "--root"])
         .arg(&root)
         .run()
         .success();
@@ -327,7 +319,7 @@ fn hosts_block_install_reinstall_change_uninstall_keeps_the_rest_byte_for_byte()
     std::fs::write(hosts_path(&root), original).unwrap();
     install(PROJECTS);
     h.cmd("dnsconf")
-        .args(["uninstall", "hosts", "--root"])
+        .args(["uninstall", "hosts", "--yes", "--root"])
         .arg(&root)
         .run()
         .success();
@@ -337,7 +329,7 @@ fn hosts_block_install_reinstall_change_uninstall_keeps_the_rest_byte_for_byte()
     );
     // Uninstalling again is a no-op.
     h.cmd("dnsconf")
-        .args(["uninstall", "hosts", "--root"])
+        .args(["uninstall", "hosts", "--yes", "--root"])
         .arg(&root)
         .run()
         .success()
@@ -380,7 +372,7 @@ fn dropins_install_status_dry_run_and_uninstall_under_root() {
     }
     let generated = h
         .cmd("dnsconf")
-        .args(["generate", "dnsmasq"])
+        .args(["print", "dnsmasq"])
         .run()
         .success()
         .stdout;
@@ -413,9 +405,42 @@ fn dropins_install_status_dry_run_and_uninstall_under_root() {
         [("dnsmasq", true), ("resolved", true), ("hosts", false)]
     );
 
+    // Removing is destructive: off a terminal it needs --yes, and without it
+    // nothing changes; the dry run says on stdout what would go.
+    h.cmd("dnsconf")
+        .args(["uninstall", "dnsmasq", "--root"])
+        .arg(&root)
+        .run()
+        .code_is(2)
+        .stderr_has("dnsconf: error: remove ")
+        .stderr_has("hint: pass --yes");
+    assert!(dnsmasq.exists(), "refused uninstall removed nothing");
+    h.cmd("dnsconf")
+        .args(["uninstall", "dnsmasq", "--dry-run", "--root"])
+        .arg(&root)
+        .run()
+        .success()
+        .stdout_has("would remove");
+    assert!(dnsmasq.exists(), "dry run removed nothing");
+    // The old verb is a hidden alias of `print`.
+    let old = h
+        .cmd("dnsconf")
+        .args(["generate", "dnsmasq"])
+        .run()
+        .success()
+        .stdout;
+    assert_eq!(old, generated);
+    // --quiet: no "is already up to date" line.
+    let quiet = h
+        .cmd("dnsconf")
+        .args(["-q", "install", "dnsmasq", "--root"])
+        .arg(&root)
+        .run()
+        .success();
+    assert_eq!(quiet.stderr, "", "--quiet prints no informational line");
     for kind in ["dnsmasq", "resolved"] {
         h.cmd("dnsconf")
-            .args(["uninstall", kind, "--root"])
+            .args(["uninstall", kind, "--yes", "--root"])
             .arg(&root)
             .run()
             .success()
@@ -486,7 +511,7 @@ fn bad_input_exits_2_and_writes_nothing() {
         assert!(!root.join("etc/dnsmasq.d").exists(), "{args:?}");
     }
     h.cmd("dnsconf")
-        .args(["generate", "hosts"])
+        .args(["print", "hosts"])
         .stdin("not json")
         .run()
         .code_is(2)
@@ -517,10 +542,7 @@ fn bad_input_exits_2_and_writes_nothing() {
         .args(["test", "shop.test", "--server", "not-an-address"])
         .run()
         .code_is(2);
-    h.cmd("dnsconf")
-        .args(["generate", "bind9"])
-        .run()
-        .code_is(2);
+    h.cmd("dnsconf").args(["print", "bind9"]).run().code_is(2);
 }
 
 #[test]
@@ -534,7 +556,7 @@ fn a_server_that_is_not_there_is_an_error_not_a_failed_check() {
             "--server",
             &format!("127.0.0.1:{port}"),
             "--timeout",
-            "500",
+            "500ms",
         ])
         .run()
         .code_is(2)
@@ -637,7 +659,7 @@ fn test_takes_a_project_name_and_suggests_the_domain_for_others() {
     let conf = h.write(
         "berth.conf",
         &h.cmd("dnsconf")
-            .args(["generate", "dnsmasq"])
+            .args(["print", "dnsmasq"])
             .run()
             .success()
             .stdout,
@@ -669,7 +691,7 @@ fn test_takes_a_project_name_and_suggests_the_domain_for_others() {
     // Not a project: resolved as given; when that fails, the domain is suggested.
     let r = h
         .cmd("dnsconf")
-        .args(["test", "cart", "--server", &server, "--timeout", "500"])
+        .args(["test", "cart", "--server", &server, "--timeout", "500ms"])
         .run()
         .code_is(1)
         .stderr_has("dnsconf: cart does not resolve through the DNS server")
@@ -678,7 +700,7 @@ fn test_takes_a_project_name_and_suggests_the_domain_for_others() {
     // The config's tld is the one suggested and the one a project name gets.
     h.write("home/config.yaml", "tld: internal\n");
     h.cmd("dnsconf")
-        .args(["test", "cart", "--server", &server, "--timeout", "500"])
+        .args(["test", "cart", "--server", &server, "--timeout", "500ms"])
         .run()
         .code_is(1)
         .stderr_has("did you mean cart.internal?");

@@ -125,7 +125,7 @@ fn empty_input_is_an_error_and_no_input_reads_the_registry() {
     let empty_registry: [&[&str]; 4] = [
         &["ports", "check", "--running", "--probe"],
         &["proxyconf", "caddy"],
-        &["dnsconf", "generate", "hosts"],
+        &["dnsconf", "print", "hosts"],
         &["ports", "check", "--registry"],
     ];
     for argv in empty_registry {
@@ -164,7 +164,7 @@ fn empty_input_is_an_error_and_no_input_reads_the_registry() {
         .success()
         .stderr_has("no conflicts among 1 project(s)");
     h.cmd("dnsconf")
-        .args(["generate", "hosts"])
+        .args(["print", "hosts"])
         .run()
         .success()
         .stdout_has("shop.test");
@@ -195,7 +195,7 @@ fn empty_input_is_an_error_and_no_input_reads_the_registry() {
         (&["ports", "check", "-"], "", "no Project JSON on stdin"),
         (&["ports", "check"], "[]", "no Project JSON on stdin"),
         (
-            &["dnsconf", "generate", "hosts", "-"],
+            &["dnsconf", "print", "hosts", "-"],
             "",
             "no Project JSON on stdin",
         ),
@@ -231,7 +231,7 @@ fn empty_input_is_an_error_and_no_input_reads_the_registry() {
     for argv in [
         &["proxyconf", "caddy", "-", "--allow-empty"][..],
         &["ports", "check", "-", "--allow-empty"],
-        &["dnsconf", "generate", "hosts", "-", "--allow-empty"],
+        &["dnsconf", "print", "hosts", "-", "--allow-empty"],
         &["registry", "add", "-", "--allow-empty"],
     ] {
         h.cmd(argv[0]).args(&argv[1..]).stdin("[]").run().success();

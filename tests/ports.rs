@@ -54,7 +54,7 @@ fn check_defaults_to_the_registry_and_honours_running() {
         .run()
         .success();
     h.cmd("registry")
-        .args(["status", "a", "running"])
+        .args(["set-status", "a", "running"])
         .run()
         .success();
     h.cmd("ports")
@@ -62,7 +62,7 @@ fn check_defaults_to_the_registry_and_honours_running() {
         .run()
         .success();
     h.cmd("registry")
-        .args(["status", "b", "running"])
+        .args(["set-status", "b", "running"])
         .run()
         .success();
     h.cmd("ports")
@@ -94,7 +94,7 @@ fn probe_reports_a_real_listener_with_its_process() {
     assert_eq!(system["host_ip"], "127.0.0.1");
     // A running project's own listener is not a conflict with itself.
     h.cmd("registry")
-        .args(["status", "a", "running"])
+        .args(["set-status", "a", "running"])
         .run()
         .success();
     h.cmd("ports")
@@ -150,7 +150,7 @@ fn alloc_skips_claimed_and_busy_ports() {
         "6101\n"
     );
     h.cmd("ports")
-        .args(["alloc", "--range", "6100-6102", "-n", "2"])
+        .args(["alloc", "--range", "6100-6102", "--count", "2"])
         .run()
         .code_is(2)
         .stderr_has("only 1 free port(s) in 6100-6102, 2 asked for");

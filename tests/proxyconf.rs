@@ -579,7 +579,7 @@ fn output_through_a_symlink_replaces_the_target_without_widening_or_giving_it_aw
         .stdin(r#"{"name":"shop","domain":"shop.test","port":5100}"#)
         .run()
         .success()
-        .stderr_has("wrote");
+        .stderr_has("proxyconf: replaced");
     let l = std::fs::symlink_metadata(&link).unwrap();
     assert!(l.file_type().is_symlink(), "the link stays a link");
     let text = std::fs::read_to_string(&target).unwrap();

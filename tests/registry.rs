@@ -142,7 +142,7 @@ fn list_show_and_formats() {
         .stderr_has("registry: error: no project named 'nope'")
         .stderr_has("hint:");
     h.cmd("registry")
-        .args(["status", "shop", "running"])
+        .args(["set-status", "shop", "running"])
         .run()
         .success();
     assert_eq!(
@@ -217,11 +217,11 @@ fn update_shows_and_applies_changes() {
     h.project("cache", &["6379:6379"]);
     h.cmd("registry").args(["add", "cache"]).run().success();
     h.cmd("registry")
-        .args(["status", "cache", "running"])
+        .args(["set-status", "cache", "running"])
         .run()
         .success();
     h.cmd("registry")
-        .args(["status", "shop", "running"])
+        .args(["set-status", "shop", "running"])
         .run()
         .success();
     let v = h
@@ -325,7 +325,32 @@ fn export_import_roundtrip_merge_and_replace() {
     h.cmd("registry")
         .args(["export", "-o", "backup.json"])
         .run()
+        .success()
+        .stderr_has("registry: wrote ");
+    // Again over the file: one atomic write, mode 0644, no lock file left,
+    // and stderr says it replaced the file.
+    std::fs::write(h.path().join("backup.json"), "not a project list").unwrap();
+    h.cmd("registry")
+        .args(["export", "-o", "backup.json"])
+        .run()
+        .success()
+        .stderr_has("registry: replaced ");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(h.path().join("backup.json"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o644);
+    assert!(
+        !h.path().join("backup.json.lock").exists(),
+        "no lock file beside the export"
+    );
+    let quiet = h
+        .cmd("registry")
+        .args(["export", "--quiet", "-o", "backup.json"])
+        .run()
         .success();
+    assert_eq!(quiet.stderr, "");
 
     let other = Harness::new();
     other
@@ -445,7 +470,7 @@ fn bad_input_exits_2_with_a_clear_message_and_writes_nothing() {
             "port 5000 is already claimed by project 'ok'",
         ),
         (
-            vec!["status", "ok", "sleeping"],
+            vec!["set-status", "ok", "sleeping"],
             None,
             "unknown status 'sleeping'",
         ),

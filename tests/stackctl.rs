@@ -415,15 +415,23 @@ fn start_status_logs_health_restart_stop_and_stop_all_show_in_the_registry() {
             .all(|c| c["state"] == "exited")
     );
     h.cmd("stackctl")
-        .args(["health", &name, "--retries", "1", "--interval", "0.2"])
+        .args(["health", &name, "--retries", "1", "--interval", "200ms"])
         .run()
         .code_is(1)
         .stderr_has("not healthy");
 
     h.cmd("stackctl").args(["start", &name]).run().success();
     assert_eq!(listed(&h, &name)["status"], "running");
+    // stop-all asks; off a terminal it needs --yes and stops nothing without.
     h.cmd("stackctl")
         .arg("stop-all")
+        .run()
+        .code_is(2)
+        .stderr_has(&format!("stackctl: error: stop {name}?"))
+        .stderr_has("hint: pass --yes");
+    assert_eq!(listed(&h, &name)["status"], "running");
+    h.cmd("stackctl")
+        .args(["stop-all", "--yes"])
         .run()
         .success()
         .stderr_has("stopped 1 project(s)");
@@ -1095,7 +1103,7 @@ volumes:
         .args(["down", &name, "--with-data", "--dry-run"])
         .run()
         .success()
-        .stderr_has(&format!("would remove container {name}_box_1, network {name}_default, volume {name}_data, image {image}"));
+        .stdout_has(&format!("would remove container {name}_box_1, network {name}_default, volume {name}_data, image {image}"));
     assert_eq!(engine_ids("container", &name).len(), 1, "dry run");
     h.cmd("stackctl")
         .args(["down", &name, "--with-data", "--yes"])

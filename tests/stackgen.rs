@@ -410,28 +410,40 @@ fn add_then_remove_service_gives_back_the_users_files_byte_for_byte() {
         .current_dir(&dir)
         .run()
         .success();
+    // The dry run's diff is its output: on stdout.
     assert!(
-        run.stderr.contains("+++ b/.berth/compose.services.yaml"),
+        run.stdout.contains("+++ b/.berth/compose.services.yaml"),
         "{}",
-        run.stderr
+        run.stdout
     );
     assert!(
-        run.stderr.contains("+MINIO_ROOT_PASSWORD=********"),
+        run.stdout.contains("+MINIO_ROOT_PASSWORD=********"),
         "{}",
-        run.stderr
+        run.stdout
     );
     assert_eq!(snapshot(&dir), before);
 
+    // Adding rewrites files: off a terminal it needs --yes, and changes nothing without.
+    let add = [
+        "add-service",
+        "redis",
+        "mailpit",
+        "minio",
+        "--publish",
+        "mailpit",
+    ];
+    h.cmd("stackgen")
+        .args(add)
+        .current_dir(&dir)
+        .run()
+        .code_is(2)
+        .stderr_has("stackgen: error: add redis, mailpit, minio to ")
+        .stderr_has("hint: pass --yes");
+    assert_eq!(snapshot(&dir), before);
     let run = h
         .cmd("stackgen")
-        .args([
-            "add-service",
-            "redis",
-            "mailpit",
-            "minio",
-            "--publish",
-            "mailpit",
-        ])
+        .args(add)
+        .arg("--yes")
         .current_dir(&dir)
         .run()
         .success();
@@ -923,7 +935,7 @@ fn update_refreshes_the_cache_from_a_folder_or_git_and_rejects_broken_templates(
     }
     let run = h
         .cmd("stackgen")
-        .args(["update", "--json", "--from"])
+        .args(["update-templates", "--json", "--from"])
         .arg(&src)
         .run()
         .success();
@@ -952,7 +964,7 @@ fn update_refreshes_the_cache_from_a_folder_or_git_and_rejects_broken_templates(
     let cache_before = snapshot(&h.home().join("stackgen/templates"));
     h.write("src/stacks/api2/Dockerfile", "FROM {{ oops\n");
     h.cmd("stackgen")
-        .args(["update"])
+        .args(["update-templates"])
         .run()
         .code_is(2)
         .stderr_has("broken");
@@ -981,7 +993,7 @@ fn update_refreshes_the_cache_from_a_folder_or_git_and_rejects_broken_templates(
         let url = format!("file://{}", src.display());
         let run = h
             .cmd("stackgen")
-            .args(["update", "--json", "--from", &url])
+            .args(["update-templates", "--json", "--from", &url])
             .run()
             .success();
         assert_eq!(

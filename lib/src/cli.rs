@@ -5,8 +5,10 @@
 use std::fmt::{self, Write as _};
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::{Arg, ArgAction, CommandFactory, FromArgMatches};
 
 /// How a tool's run ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,23 +135,78 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The tool's clap definition with the options every tool shares
+/// (`--quiet`/`-q`), as `main` parses it and the man pages show it.
+pub fn command<C: CommandFactory>() -> clap::Command {
+    C::command().arg(
+        Arg::new(QUIET_ID)
+            .short('q')
+            .long("quiet")
+            .global(true)
+            .action(ArgAction::SetTrue)
+            .help("Print no informational lines on stderr (errors and warnings still)"),
+    )
+}
+
+const QUIET_ID: &str = "quiet";
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+static TOOL: OnceLock<String> = OnceLock::new();
+
+/// Whether `--quiet` was given.
+pub fn is_quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// Say `TOOL: message` on stderr, unless `--quiet`: the one way a tool
+/// prints an informational line (what it wrote, what it would do, progress).
+pub fn info(message: impl fmt::Display) {
+    if !is_quiet() {
+        let tool = TOOL.get().map_or("berth", String::as_str);
+        let _ = writeln!(io::stderr(), "{tool}: {message}");
+    }
+}
+
+/// `info!("wrote {}", path.display())`: [`info`] with `format!` arguments.
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => {
+        $crate::cli::info(format_args!($($arg)*))
+    };
+}
+
+/// A clap error as the wrapper prints it: `TOOL: error: ...` in place of
+/// clap's bare `error: ...`, the usage and tip lines kept.
+fn render_clap_error(tool: &str, e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    match text.strip_prefix("error: ") {
+        Some(rest) => format!("{tool}: error: {rest}"),
+        None => text,
+    }
+}
+
 /// The entry point of every tool: `fn main() -> ExitCode { berth::cli::main::<Cli>(run) }`.
 ///
-/// Usage errors from clap exit 2 like every other error; `--help` and
-/// `--version` exit 0.
+/// Usage errors from clap exit 2 like every other error, as `TOOL: error:
+/// ...`; `--help` and `--version` exit 0.
 pub fn main<C: CommandFactory + FromArgMatches>(run: fn(C) -> anyhow::Result<Outcome>) -> ExitCode {
-    let cmd = C::command();
+    let cmd = command::<C>();
     let tool = cmd.get_name().to_owned();
-    let parsed = cmd
-        .try_get_matches()
-        .and_then(|mut m| C::from_arg_matches_mut(&mut m));
+    let _ = TOOL.set(tool.clone());
+    let parsed = cmd.try_get_matches().and_then(|mut m| {
+        QUIET.store(m.get_flag(QUIET_ID), Ordering::Relaxed);
+        C::from_arg_matches_mut(&mut m)
+    });
     let cli = match parsed {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            let _ = io::stderr().write_all(render_clap_error(&tool, &e).as_bytes());
+            return ExitCode::from(EXIT_ERROR);
+        }
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
             // A closed pipe while printing help is not worth a message.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
         }
     };
     match run(cli) {
@@ -245,6 +302,30 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("\\u{1b}[31mred"), "{shown}");
+    }
+
+    #[derive(clap::Parser, Debug)]
+    #[command(name = "tool")]
+    struct Demo {
+        #[arg(long)]
+        port: Option<u16>,
+    }
+
+    #[test]
+    fn usage_errors_carry_the_tool_prefix_and_quiet_is_shared() {
+        let cmd = command::<Demo>();
+        let e = cmd
+            .clone()
+            .try_get_matches_from(["tool", "--port", "x"])
+            .unwrap_err();
+        let shown = render_clap_error("tool", &e);
+        assert!(
+            shown.starts_with("tool: error: invalid value 'x'"),
+            "{shown}"
+        );
+        assert!(shown.contains("try '--help'"), "{shown}");
+        let m = cmd.try_get_matches_from(["tool", "-q"]).unwrap();
+        assert!(m.get_flag(QUIET_ID));
     }
 
     #[test]

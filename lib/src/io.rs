@@ -334,6 +334,33 @@ pub fn stdout() -> BufWriter<io::StdoutLock<'static>> {
     BufWriter::with_capacity(1 << 16, io::stdout().lock())
 }
 
+/// Write text to stdout as it is, flushed.
+pub fn write_text(text: &str) -> anyhow::Result<()> {
+    let mut out = stdout();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Write the file a user named with `-o FILE`: atomically (a symlink there
+/// is written through, its target replaced), mode 0644, and say on stderr
+/// whether it was written or replaced an existing file.
+pub fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let existed = path.exists();
+    crate::atomic::write_with(
+        path,
+        bytes,
+        crate::atomic::Options::new(0o644).follow_symlinks(),
+    )
+    .with_context(|| format!("cannot write {}", path.display()))?;
+    if existed {
+        crate::cli::info(format_args!("replaced {}", path.display()));
+    } else {
+        crate::cli::info(format_args!("wrote {}", path.display()));
+    }
+    Ok(())
+}
+
 /// Write a list in the chosen format.
 pub fn write_list<T: Row>(format: Format, items: &[T]) -> anyhow::Result<()> {
     let mut out = stdout();

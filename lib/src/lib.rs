@@ -10,6 +10,7 @@ pub mod config;
 pub mod database;
 #[cfg(feature = "docker")]
 pub mod docker;
+pub mod duration;
 pub mod fsread;
 pub mod io;
 pub mod model;

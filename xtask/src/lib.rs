@@ -4,23 +4,23 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Command, CommandFactory};
+use clap::Command;
 use clap_complete::Shell;
 use clap_mangen::Man;
 use clap_mangen::roff::{Roff, roman};
 
-/// Every tool's command definition.
+/// Every tool's command definition, with the options every tool shares.
 pub fn tools() -> Vec<Command> {
     vec![
-        berth_registry::Cli::command(),
-        berth_ports::Cli::command(),
-        berth_cigen::Cli::command(),
-        berth_stackgen::Cli::command(),
-        berth_dnsconf::Cli::command(),
-        berth_proxyconf::Cli::command(),
-        berth_certgen::Cli::command(),
-        berth_stackctl::Cli::command(),
-        berth_dbdump::Cli::command(),
+        berth::cli::command::<berth_registry::Cli>(),
+        berth::cli::command::<berth_ports::Cli>(),
+        berth::cli::command::<berth_cigen::Cli>(),
+        berth::cli::command::<berth_stackgen::Cli>(),
+        berth::cli::command::<berth_dnsconf::Cli>(),
+        berth::cli::command::<berth_proxyconf::Cli>(),
+        berth::cli::command::<berth_certgen::Cli>(),
+        berth::cli::command::<berth_stackctl::Cli>(),
+        berth::cli::command::<berth_dbdump::Cli>(),
     ]
 }
 

@@ -97,7 +97,7 @@ enum Command {
     /// Remove every berth CA (current and earlier ones) from the stores `trust` uses.
     ///
     /// The same stores and options as `certgen trust`; the system store needs root.
-    Untrust(trust::TrustArgs),
+    Untrust(trust::UntrustArgs),
 }
 
 /// Create the local CA, limited to the dev TLDs and loopback.
@@ -150,10 +150,10 @@ struct IssueArgs {
     /// Reissue even when the certificate is current.
     #[arg(long)]
     force: bool,
-    /// Reissue a certificate expiring within this time (e.g. 30d, 12h).
+    /// Reissue a certificate expiring within this time (e.g. 30d, 12h; a bare number is seconds).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     within: Within,
-    /// Days a new certificate is valid (1 to 397).
+    /// Days a new certificate is valid (1 to 397): a number of days, not a duration.
     #[arg(long, default_value_t = MAX_DAYS, value_parser = clap::value_parser!(i64).range(1..=MAX_DAYS))]
     days: i64,
     /// Do not add *.DOMAIN.
@@ -172,7 +172,7 @@ struct IssueArgs {
 /// Reissue every certificate expiring within --within (or not from the current CA).
 #[derive(Debug, clap::Args)]
 struct RenewArgs {
-    /// Renew what expires within this time (e.g. 30d).
+    /// Renew what expires within this time (e.g. 30d; a bare number is seconds).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     within: Within,
     /// Reissue every certificate.
@@ -188,7 +188,7 @@ struct RenewArgs {
 /// Show the CA, where it is trusted, and every certificate with its days left.
 #[derive(Debug, clap::Args)]
 struct StatusArgs {
-    /// Exit 1 when the CA or a certificate expires within this time.
+    /// Exit 1 when the CA or a certificate expires within this time (e.g. 30d; a bare number is seconds).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     within: Within,
     #[command(flatten)]
@@ -197,31 +197,18 @@ struct StatusArgs {
     output: OutputArgs,
 }
 
-/// A span of time: `30d`, `12h`, `90m`, or a bare number of days.
+/// A span of time in seconds, in berth's one duration syntax
+/// ([`berth::duration`]: `30d`, `12h`, `90m`; a bare number is seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Within(pub i64);
 
 impl FromStr for Within {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("invalid duration '{s}': use e.g. 30d, 12h or 90m");
-        let t = s.trim();
-        let (num, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-            Some((i, _)) => (&t[..i], &t[i..]),
-            None => (t, "d"),
-        };
-        let n: i64 = num.parse().map_err(|_| bad())?;
-        let mult = match unit {
-            "d" => 86_400,
-            "h" => 3_600,
-            "m" => 60,
-            "s" => 1,
-            _ => return Err(bad()),
-        };
-        n.checked_mul(mult)
-            .filter(|v| *v <= 100 * 365 * 86_400)
+        let d = berth::duration::parse(s)?;
+        i64::try_from(d.as_secs())
             .map(Within)
-            .ok_or_else(bad)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -233,8 +220,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Issue(a) => issue(&paths, &a),
         Command::Renew(a) => renew(&paths, &a),
         Command::Status(a) => status(&paths, &a),
-        Command::Trust(a) => trust::trust(&paths, &a, true),
-        Command::Untrust(a) => trust::trust(&paths, &a, false),
+        Command::Trust(a) => trust::trust(&paths, &a, true, None),
+        Command::Untrust(a) => trust::trust(&paths, &a.trust, false, Some(a.yes)),
     }
 }
 
@@ -277,8 +264,8 @@ fn init(paths: &Paths, args: &InitArgs) -> anyhow::Result<Outcome> {
         io::write_json(&ca.info)?;
     } else {
         print_ca(&ca.info, None)?;
-        eprintln!(
-            "certgen: created the CA; next: `certgen trust`, then `certgen issue NAME.{}`",
+        berth::info!(
+            "created the CA; next: `certgen trust`, then `certgen issue NAME.{}`",
             config.tld
         );
     }
@@ -640,8 +627,8 @@ fn status(paths: &Paths, args: &StatusArgs) -> anyhow::Result<Outcome> {
         found = true;
     }
     if ca.is_none() {
-        eprintln!(
-            "certgen: no CA in {} (create one with `certgen init`)",
+        berth::info!(
+            "no CA in {} (create one with `certgen init`)",
             ca_dir(paths).display()
         );
     }
@@ -710,7 +697,11 @@ mod tests {
     #[test]
     fn parses_durations() {
         assert_eq!("30d".parse::<Within>().unwrap(), Within(30 * 86_400));
-        assert_eq!("30".parse::<Within>().unwrap(), Within(30 * 86_400));
+        assert_eq!(
+            "30".parse::<Within>().unwrap(),
+            Within(30),
+            "a bare number is seconds"
+        );
         assert_eq!("12h".parse::<Within>().unwrap(), Within(12 * 3_600));
         assert_eq!("0".parse::<Within>().unwrap(), Within(0));
         for bad in ["", "d", "-1d", "3w", "99999999999999d"] {

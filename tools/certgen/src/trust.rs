@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Context as _;
-use berth::cli::{Outcome, error_with_hint, warn};
+use berth::cli::{Outcome, confirm, error_with_hint, warn};
 use berth::io::{self, OutputArgs, Row};
 use berth::paths::Paths;
 use serde::Serialize;
@@ -38,6 +38,16 @@ pub struct TrustArgs {
     dry_run: bool,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+/// Where to remove the CA from; asks first (`--yes` when not on a terminal).
+#[derive(Debug, clap::Args)]
+pub struct UntrustArgs {
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Do not ask (needed when not on a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 /// One trust store and what happened there.
@@ -449,7 +459,14 @@ fn nss_change(
 }
 
 /// `certgen trust` (add) and `certgen untrust`.
-pub fn trust(paths: &Paths, args: &TrustArgs, add: bool) -> anyhow::Result<Outcome> {
+/// Add the CA to the trust stores (`add`) or remove it; `ask` (untrust's
+/// `--yes`) confirms the removal once every check has passed.
+pub fn trust(
+    paths: &Paths,
+    args: &TrustArgs,
+    add: bool,
+    ask: Option<bool>,
+) -> anyhow::Result<Outcome> {
     let ca = ca::load(paths)?;
     let places = &args.places;
     // Check everything before changing anything: the tools, the privileges.
@@ -480,6 +497,12 @@ pub fn trust(paths: &Paths, args: &TrustArgs, add: bool) -> anyhow::Result<Outco
         nss_databases()
     };
     let certutil = files::which("certutil");
+    if let Some(yes) = ask.filter(|_| !args.dry_run)
+        && !confirm("remove the berth CA from the trust stores?", yes)?
+    {
+        berth::info!("nothing changed");
+        return Ok(Outcome::Clean);
+    }
     let mut out = Vec::new();
     if let Some(system) = &system {
         out.push(system_change(places, system, &ca, add, args.dry_run)?);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use berth::Project;
-use berth::cli::{Outcome, ResultExt as _, error_with_hint, warn};
+use berth::cli::{Outcome, ResultExt as _, confirm, error_with_hint, warn};
 use berth::config::Config;
 use berth::io::{self, OutputArgs, Row};
 use berth::paths::Paths;
@@ -58,7 +58,7 @@ Examples:
 Exit status:
   0 success;
   2 an error (bad usage, no or conflicting project signals, unreadable files,
-    an existing file without --force, a broken template)."
+    an existing file changed without --yes, a broken template)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -75,7 +75,8 @@ enum Command {
 /// Write the CI pipeline of a project.
 ///
 /// GitHub: `.github/workflows/test.yml` (and `deploy.yml` with --deploy).
-/// GitLab: `.gitlab-ci.yml`. Existing files are kept unless --force.
+/// GitLab: `.gitlab-ci.yml`. Replacing an existing file that differs asks
+/// first (on a terminal; `--yes` elsewhere).
 /// PATH is a project folder (default: the current folder), or `-` or a file
 /// of Project JSON; without PATH, Project JSON is read from stdin when stdin
 /// is not a terminal and not empty.
@@ -93,9 +94,9 @@ struct GenerateArgs {
     /// Print what would be written; write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Overwrite existing pipeline files.
-    #[arg(long)]
-    force: bool,
+    /// Replace existing pipeline files without asking (needed when not on a terminal).
+    #[arg(long, short, alias = "force")]
+    yes: bool,
     /// Use this stack instead of detecting one (`generic`: checkout and `make test`).
     #[arg(long, value_enum, value_name = "STACK")]
     stack: Option<Stack>,
@@ -274,6 +275,7 @@ fn generate(a: &GenerateArgs) -> anyhow::Result<Outcome> {
     let renderer = Renderer::new(config.templates.as_deref())?;
     // Everything is rendered and checked before anything is written.
     let mut planned = Vec::new();
+    let mut changed = Vec::new();
     for (dir, hints) in targets(a.path.as_deref(), a.stack)? {
         let d = detect::detect(&dir, &hints)?;
         let deploy = if a.deploy {
@@ -299,14 +301,21 @@ fn generate(a: &GenerateArgs) -> anyhow::Result<Outcome> {
         let outputs = renderer.pipeline(&p, deploy.as_ref(), &d)?;
         for o in &outputs {
             let full = dir.join(&o.path);
-            if full.exists() && !a.force && !a.dry_run {
-                return Err(error_with_hint(
-                    format!("{} exists; nothing written", full.display()),
-                    "pass --force to overwrite it, or --dry-run to see what would be written",
-                ));
+            if full.exists() && std::fs::read(&full).ok().as_deref() != Some(o.content.as_bytes()) {
+                changed.push(full.display().to_string());
             }
         }
         planned.push((dir, d, outputs));
+    }
+    if !a.dry_run
+        && !changed.is_empty()
+        && !confirm(
+            &format!("{} exists: replace it?", changed.join(", ")),
+            a.yes,
+        )?
+    {
+        berth::info!("nothing written");
+        return Ok(Outcome::Clean);
     }
     if a.dry_run {
         // Text: each file after a comment naming it. JSON: the files with their content.

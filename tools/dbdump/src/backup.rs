@@ -28,7 +28,12 @@ pub struct BackupArgs {
     #[command(flatten)]
     target: TargetArgs,
     /// A label for the backup, appended to its file name.
-    #[arg(long, short = 'n', value_name = "LABEL")]
+    #[arg(
+        long = "label",
+        alias = "name",
+        short_alias = 'n',
+        value_name = "LABEL"
+    )]
     name: Option<String>,
     /// Compression of the backup file.
     #[arg(long, short = 'c', value_name = "KIND", default_value = "zstd", value_parser = ["zstd", "gzip", "none"])]

@@ -16,7 +16,7 @@ pub mod swap;
 pub mod target;
 mod verify;
 
-use std::io::{self, IsTerminal as _, Write as _};
+use std::io::{self, IsTerminal as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -28,7 +28,7 @@ use crate::target::Db;
 const AFTER_HELP: &str = "\
 Examples:
   dbdump backup                          back up the database of the project in this folder
-  dbdump backup --project shop --name before-migration --compress gzip
+  dbdump backup --project shop --label before-migration --compress gzip
   dbdump backup --url postgres://app@db.internal:5432/shop   (password from PGPASSWORD or the URL)
   dbdump list --json | jq -r '.[-1].file'
   dbdump restore --latest --yes          restore the newest backup (a safety backup is taken first)
@@ -76,7 +76,7 @@ enum Command {
 #[derive(Debug, Clone, Args)]
 struct TargetArgs {
     /// The registered project (default: the project in the current folder).
-    #[arg(long, short = 'p', value_name = "NAME")]
+    #[arg(long, short_alias = 'p', value_name = "NAME")]
     project: Option<String>,
     /// The database service, when the project has more than one.
     #[arg(long, short = 's', value_name = "SERVICE", conflicts_with = "url")]
@@ -101,7 +101,7 @@ struct TargetArgs {
     database: Option<String>,
     /// The backup folder (default: `.berth/backups` in the project, see
     /// `backup_dir` in config.yaml).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long = "backup-dir", alias = "dir", value_name = "DIR")]
     dir: Option<PathBuf>,
 }
 
@@ -109,10 +109,10 @@ struct TargetArgs {
 #[derive(Debug, Clone, Args)]
 struct DirArgs {
     /// The registered project (default: the project in the current folder).
-    #[arg(long, short = 'p', value_name = "NAME")]
+    #[arg(long, short_alias = 'p', value_name = "NAME")]
     project: Option<String>,
     /// The backup folder (default: `.berth/backups` in the project).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long = "backup-dir", alias = "dir", value_name = "DIR")]
     dir: Option<PathBuf>,
 }
 
@@ -129,7 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 }
 
 fn progress(what: &str, total: Option<u64>) -> Option<indicatif::ProgressBar> {
-    if !io::stderr().is_terminal() {
+    if !io::stderr().is_terminal() || berth::cli::is_quiet() {
         return None;
     }
     let target = indicatif::ProgressDrawTarget::stderr();
@@ -152,7 +152,7 @@ fn progress(what: &str, total: Option<u64>) -> Option<indicatif::ProgressBar> {
 }
 
 pub(crate) fn note(message: impl std::fmt::Display) {
-    let _ = writeln!(io::stderr(), "dbdump: {message}");
+    berth::cli::info(message);
 }
 
 /// The database and the backup folder a command works on.
@@ -192,7 +192,7 @@ fn resolve_dir(d: &DirArgs) -> anyhow::Result<PathBuf> {
             cwd.display(),
             dir.display()
         ),
-        "choose the project with --project NAME (`registry list` shows them), or the backup folder with --dir DIR",
+        "choose the project with --project NAME (`registry list` shows them), or the backup folder with --backup-dir DIR",
     ))
 }
 

@@ -573,7 +573,7 @@ fn names<'a>(it: impl Iterator<Item = &'a berth::compose::Service>) -> String {
     it.map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-/// The backup folder: `--dir`, else the configured folder inside the
+/// The backup folder: `--backup-dir`, else the configured folder inside the
 /// project (or the current folder for `--url`).
 pub fn backup_dir(dir: Option<&Path>, project: Option<&ProjectRef>) -> anyhow::Result<PathBuf> {
     if let Some(d) = dir {
@@ -593,7 +593,7 @@ pub fn backup_dir(dir: Option<&Path>, project: Option<&ProjectRef>) -> anyhow::R
     }
     // A folder inside the project that is a link (a cloned repository can ship
     // `.berth/backups -> /somewhere`) would have prune delete, and backup write,
-    // outside the project: refused; `--dir` names such a folder on purpose.
+    // outside the project: refused; `--backup-dir` names such a folder on purpose.
     let mut at = base.clone();
     for part in config.backup_dir.components() {
         at.push(part);
@@ -605,7 +605,7 @@ pub fn backup_dir(dir: Option<&Path>, project: Option<&ProjectRef>) -> anyhow::R
                     base.join(&config.backup_dir).display(),
                     at.display()
                 ),
-                "pass --dir with the real folder to use it anyway",
+                "pass --backup-dir with the real folder to use it anyway",
             ));
         }
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use berth::atomic;
-use berth::cli::{Outcome, ResultExt as _, error_with_hint, warn};
+use berth::cli::{Outcome, ResultExt as _, confirm, error_with_hint, warn};
 use berth::config::Config;
 use berth::io::{self, OutputArgs};
 use berth::paths::Paths;
@@ -46,7 +46,7 @@ const TOOL: &str = "dnsconf";
     version,
     after_long_help = "\
 Examples:
-  dnsconf generate dnsmasq                         print the dnsmasq drop-in
+  dnsconf print dnsmasq                            print the dnsmasq drop-in
   sudo dnsconf install dnsmasq                     install it, restart dnsmasq
   sudo dnsconf install resolved                    route *.test to it (systemd-resolved)
   registry list --json | sudo dnsconf install hosts   or: a block in /etc/hosts
@@ -68,7 +68,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Generate(GenerateArgs),
+    #[command(alias = "generate")]
+    Print(PrintArgs),
     Install(InstallArgs),
     Uninstall(UninstallArgs),
     Test(TestArgs),
@@ -143,9 +144,9 @@ struct SpecArgs {
     listen: Option<IpAddr>,
 }
 
-/// Print a configuration on stdout.
+/// Print a configuration on stdout (write nothing; `install` writes it).
 #[derive(Debug, clap::Args)]
-struct GenerateArgs {
+struct PrintArgs {
     #[command(flatten)]
     spec: SpecArgs,
 }
@@ -186,6 +187,9 @@ struct UninstallArgs {
     kind: Kind,
     #[command(flatten)]
     target: TargetArgs,
+    /// Do not ask before removing (needed when not on a terminal).
+    #[arg(short, long)]
+    yes: bool,
 }
 
 /// Resolve NAME; exit 0 when every address is loopback, 1 when not or when it does not resolve.
@@ -199,9 +203,9 @@ struct TestArgs {
     /// Ask this DNS server (ADDR:PORT) instead of the system resolver.
     #[arg(long, value_name = "ADDR:PORT")]
     server: Option<SocketAddr>,
-    /// How long to wait for the server, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 2000)]
-    timeout: u64,
+    /// How long to wait for the server (e.g. 2s, 500ms; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = berth::duration::parse)]
+    timeout: Duration,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -225,11 +229,8 @@ struct StatusArgs {
 /// Run the tool.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Generate(a) => {
-            let text = render(&a.spec)?;
-            let mut out = io::stdout();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
+        Command::Print(a) => {
+            io::write_text(&render(&a.spec)?)?;
             Ok(Outcome::Clean)
         }
         Command::Install(a) => install(&a),
@@ -344,32 +345,40 @@ fn sudo_hint(path: &Path, root: Option<&Path>, verb: &str, kind: Kind) -> String
 }
 
 /// Write `text` to the kind's file (or remove it with `None`), then reload.
+/// With `ask`, the change is destructive: confirm it first (`--yes` when
+/// not on a terminal).
 fn apply(
     kind: Kind,
     target: &TargetArgs,
     verb: &str,
     new: Option<&str>,
+    ask: Option<bool>,
 ) -> anyhow::Result<Outcome> {
     let path = kind.path(target.root.as_deref());
     let old = read_existing(&path)?;
     if old.as_deref() == new {
-        eprintln!("{TOOL}: {} is already up to date", path.display());
+        berth::info!("{} is already up to date", path.display());
         return Ok(Outcome::Clean);
     }
     if target.dry_run {
         match new {
             Some(text) => {
-                eprintln!(
-                    "{TOOL}: would write {} (dry run; shown on stdout)",
-                    path.display()
-                );
-                let mut out = io::stdout();
-                out.write_all(text.as_bytes())?;
-                out.flush()?;
+                berth::info!("would write {} (dry run; shown on stdout)", path.display());
+                io::write_text(text)?;
             }
-            None => eprintln!("{TOOL}: would remove {} (dry run)", path.display()),
+            None => io::write_text(&format!("would remove {}\n", path.display()))?,
         }
         return Ok(Outcome::Clean);
+    }
+    if let Some(yes) = ask {
+        let what = match new {
+            Some(_) => format!("remove the berth block from {}", path.display()),
+            None => format!("remove {}", path.display()),
+        };
+        if !confirm(&format!("{what}?"), yes)? {
+            berth::info!("nothing changed");
+            return Ok(Outcome::Clean);
+        }
     }
     let result = match new {
         Some(text) => write_config(kind, target.root.as_deref(), &path, text),
@@ -384,8 +393,8 @@ fn apply(
         return Err(e);
     }
     match new {
-        Some(_) => eprintln!("{TOOL}: wrote {}", path.display()),
-        None => eprintln!("{TOOL}: removed {}", path.display()),
+        Some(_) => berth::info!("wrote {}", path.display()),
+        None => berth::info!("removed {}", path.display()),
     }
     if target.root.is_none() && !target.no_reload {
         reload(kind)?;
@@ -449,7 +458,7 @@ fn reload(kind: Kind) -> anyhow::Result<()> {
             format!("the file is written; check `systemctl status {unit}` (or pass --no-reload)"),
         ));
     }
-    eprintln!("{TOOL}: restarted {unit}");
+    berth::info!("restarted {unit}");
     Ok(())
 }
 
@@ -464,14 +473,14 @@ fn install(a: &InstallArgs) -> anyhow::Result<Outcome> {
     } else {
         text
     };
-    apply(a.spec.kind, &a.target, "install", Some(&new))
+    apply(a.spec.kind, &a.target, "install", Some(&new), None)
 }
 
 fn uninstall(a: &UninstallArgs) -> anyhow::Result<Outcome> {
     let path = a.kind.path(a.target.root.as_deref());
     let Some(old) = read_existing(&path)? else {
-        eprintln!(
-            "{TOOL}: {} is not installed ({} does not exist)",
+        berth::info!(
+            "{} is not installed ({} does not exist)",
             a.kind.as_str(),
             path.display()
         );
@@ -482,12 +491,12 @@ fn uninstall(a: &UninstallArgs) -> anyhow::Result<Outcome> {
             .with_context(|| format!("malformed berth block in {}", path.display()))
             .hint("fix or remove the lines between the berth markers by hand")?;
         if new == old {
-            eprintln!("{TOOL}: no berth block in {}", path.display());
+            berth::info!("no berth block in {}", path.display());
             return Ok(Outcome::Clean);
         }
-        return apply(Kind::Hosts, &a.target, "uninstall", Some(&new));
+        return apply(Kind::Hosts, &a.target, "uninstall", Some(&new), Some(a.yes));
     }
-    apply(a.kind, &a.target, "uninstall", None)
+    apply(a.kind, &a.target, "uninstall", None, Some(a.yes))
 }
 
 /// The result of resolving one name.
@@ -553,7 +562,7 @@ fn test_target(raw: &str) -> anyhow::Result<(String, Option<String>, Option<Stri
 
 fn test(a: &TestArgs) -> anyhow::Result<Outcome> {
     let (name, project, guess) = test_target(&a.name)?;
-    let mut r = resolve(&name, a.server, Duration::from_millis(a.timeout))?;
+    let mut r = resolve(&name, a.server, a.timeout)?;
     r.project = project;
     let did_you_mean = || {
         if let Some(g) = &guess {

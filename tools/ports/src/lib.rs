@@ -101,7 +101,7 @@ struct AllocArgs {
     #[arg(long, value_name = "A-B")]
     range: Option<PortRange>,
     /// How many ports.
-    #[arg(long, short = 'n', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, short_alias = 'n', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     count: u16,
     /// Reserve the ports for project NAME (not registered yet) in the same
     /// step, under the registry's lock: no other allocation hands them out
@@ -208,7 +208,7 @@ fn project_from_path(path: &Path) -> anyhow::Result<Project> {
         warn(TOOL, w);
     }
     for s in &compose.inactive {
-        eprintln!("note: service '{s}' is behind an inactive profile and not counted");
+        berth::info!("note: service '{s}' is behind an inactive profile and not counted");
     }
     let abs = std::fs::canonicalize(&dir).unwrap_or(dir);
     let base = abs
@@ -327,7 +327,7 @@ fn check(a: &CheckArgs) -> anyhow::Result<Outcome> {
     );
     let format = a.output.format();
     if conflicts.is_empty() && format == Format::Table {
-        eprintln!("no conflicts among {} project(s)", projects.len());
+        berth::info!("no conflicts among {} project(s)", projects.len());
     } else {
         let rows: Vec<ConflictRow> = conflicts.iter().cloned().map(ConflictRow).collect();
         io::write_list(format, &rows)?;
@@ -391,17 +391,9 @@ fn alloc(a: &AllocArgs) -> anyhow::Result<Outcome> {
         io::write_json(&ports)?;
     } else {
         let text: Vec<String> = ports.iter().map(ToString::to_string).collect();
-        write_text(&(text.join("\n") + "\n"))?;
+        io::write_text(&(text.join("\n") + "\n"))?;
     }
     Ok(Outcome::Clean)
-}
-
-fn write_text(text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut out = io::stdout();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
 }
 
 /// One claim on a port, as `usage` and `who` list them.
@@ -519,7 +511,7 @@ fn free(a: &FreeArgs) -> anyhow::Result<Outcome> {
     if a.output.is_json() {
         io::write_json(&answer)?;
     } else if uses.is_empty() {
-        write_text(&format!("{}/{} is free\n", a.port, a.protocol))?;
+        io::write_text(&format!("{}/{} is free\n", a.port, a.protocol))?;
     } else {
         let who: Vec<String> = uses
             .iter()
@@ -528,7 +520,7 @@ fn free(a: &FreeArgs) -> anyhow::Result<Outcome> {
                 ClaimSource::System => format!("{} (listening now)", u.service),
             })
             .collect();
-        write_text(&format!(
+        io::write_text(&format!(
             "{}/{} is taken: {}\n",
             a.port,
             a.protocol,
@@ -553,7 +545,7 @@ fn who(a: &WhoArgs) -> anyhow::Result<Outcome> {
     let mut uses = registry_uses(&projects, Some(a.port));
     uses.extend(system_uses(a.port, None));
     if uses.is_empty() && a.output.format() == Format::Table {
-        eprintln!("nothing claims port {}", a.port);
+        berth::info!("nothing claims port {}", a.port);
         return Ok(Outcome::Clean);
     }
     io::write_list(a.output.format(), &uses)?;

@@ -6,16 +6,13 @@ mod reload;
 mod routes;
 mod traefik;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use berth::cli::{Outcome, ResultExt as _};
 use berth::config::Config;
 use berth::paths::Paths;
-use berth::{Project, atomic, io, sites};
+use berth::{Project, io, sites};
 use clap::{Parser, Subcommand};
-
-const TOOL: &str = "proxyconf";
 
 /// Reverse-proxy configuration for every project at `https://NAME.test`, trusted.
 ///
@@ -77,7 +74,7 @@ struct GenArgs {
     /// certgen's folder (e.g. a copy the proxy's user can read).
     #[arg(long, value_name = "DIR")]
     certs_dir: Option<PathBuf>,
-    /// Write to FILE (atomically) instead of stdout.
+    /// Write to FILE (atomically; stderr says when it replaced one) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
 }
@@ -142,7 +139,7 @@ fn prepare(a: &GenArgs) -> anyhow::Result<(Vec<routes::ProjectRoutes>, routes::O
         Some(dir) => routes::CertSource::Dir(dir.clone()),
         None => routes::CertSource::Berth(paths),
     };
-    let table = routes::build(&projects, &tld, &certs, |n| eprintln!("{TOOL}: note: {n}")).hint(
+    let table = routes::build(&projects, &tld, &certs, |n| berth::info!("note: {n}")).hint(
         format!("fix the Project JSON: a name is a DNS label, a domain is NAME.{tld}"),
     )?;
     Ok((
@@ -157,20 +154,9 @@ fn prepare(a: &GenArgs) -> anyhow::Result<(Vec<routes::ProjectRoutes>, routes::O
 /// Print the configuration, or write it to FILE atomically.
 fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<Outcome> {
     match output {
-        None => {
-            let mut out = io::stdout();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-        }
-        Some(path) => {
-            // The user named FILE: a symlink there is written through, its target replaced.
-            atomic::write_with(
-                path,
-                text.as_bytes(),
-                atomic::Options::new(0o644).follow_symlinks(),
-            )?;
-            eprintln!("{TOOL}: wrote {}", path.display());
-        }
+        None => io::write_text(text)?,
+        // The user named FILE: a symlink there is written through, its target replaced.
+        Some(path) => io::write_output(path, text.as_bytes())?,
     }
     Ok(Outcome::Clean)
 }

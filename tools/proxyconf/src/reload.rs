@@ -8,8 +8,6 @@ use std::process::{Command, Output};
 use anyhow::Context as _;
 use berth::cli::{Outcome, error_with_hint};
 
-use crate::TOOL;
-
 /// Validate a Caddy configuration with Caddy itself, then reload the running Caddy with it.
 ///
 /// Runs `caddy validate` (which loads and provisions every module, the
@@ -25,8 +23,8 @@ pub struct ReloadArgs {
     #[arg(long, value_name = "ADAPTER", default_value = "caddyfile")]
     adapter: String,
     /// The running Caddy's admin API (default: the `admin` option of the file, else localhost:2019).
-    #[arg(long, value_name = "ADDR")]
-    address: Option<String>,
+    #[arg(long, value_name = "ADDR", alias = "address")]
+    admin: Option<String>,
     /// Validate only; do not reload.
     #[arg(long)]
     dry_run: bool,
@@ -90,13 +88,13 @@ pub fn run(a: &ReloadArgs) -> anyhow::Result<Outcome> {
             "the running Caddy keeps its current configuration; fix the file (or regenerate it) and retry",
         ));
     }
-    eprintln!("{TOOL}: {} is valid", a.config.display());
+    berth::info!("{} is valid", a.config.display());
     if a.dry_run {
-        eprintln!("{TOOL}: not reloaded (dry run)");
+        berth::info!("not reloaded (dry run)");
         return Ok(Outcome::Clean);
     }
     let address: Vec<&str> = a
-        .address
+        .admin
         .as_deref()
         .map(|addr| vec!["--address", addr])
         .unwrap_or_default();
@@ -115,6 +113,6 @@ pub fn run(a: &ReloadArgs) -> anyhow::Result<Outcome> {
             ),
         ));
     }
-    eprintln!("{TOOL}: Caddy reloaded {}", a.config.display());
+    berth::info!("Caddy reloaded {}", a.config.display());
     Ok(Outcome::Clean)
 }

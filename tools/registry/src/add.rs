@@ -29,13 +29,13 @@ pub struct Args {
     #[arg(default_value = ".", value_name = "PATH")]
     path: PathBuf,
     /// The project's name (a DNS label: a-z, 0-9, '-').
-    #[arg(long, short)]
+    #[arg(long, short_alias = 'n')]
     name: Option<String>,
     /// Use this HTTP port instead of allocating one.
     #[arg(long, short, value_parser = clap::value_parser!(u16).range(1..))]
     port: Option<u16>,
     /// The stack the project was generated from (django, laravel, ...).
-    #[arg(long, short)]
+    #[arg(long, short_alias = 's')]
     stack: Option<String>,
     /// The compose service whose published port is the project's HTTP port.
     #[arg(long, value_name = "SERVICE", conflicts_with = "port")]
@@ -95,8 +95,8 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         if *from == PortFrom::Unset
             && let Some((service, port)) = web_port(p, a.web_service.as_deref())?
         {
-            eprintln!(
-                "{TOOL}: HTTP port {port}, published by service '{service}'{}",
+            berth::info!(
+                "HTTP port {port}, published by service '{service}'{}",
                 if a.web_service.is_some() {
                     ""
                 } else {
@@ -150,7 +150,7 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         warn(TOOL, w);
     }
     for p in &added {
-        eprintln!(
+        berth::info!(
             "registered {} at {} (port {})",
             p.name,
             p.domain,
@@ -248,7 +248,7 @@ pub fn apply_scan(p: &mut Project) -> anyhow::Result<()> {
         warn(TOOL, w);
     }
     for s in &scan.inactive {
-        eprintln!("note: service '{s}' is behind an inactive profile and not counted");
+        berth::info!("note: service '{s}' is behind an inactive profile and not counted");
     }
     // `COMPOSE_FILE=./compose.yaml:../shared.yaml` names files as paths
     // relative to the folder: stored without `.` and `..`.

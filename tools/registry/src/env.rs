@@ -77,9 +77,7 @@ pub fn run(reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
             let Some(v) = p.environment.get(&key) else {
                 bail!("variable '{key}' is not set for project '{name}'");
             };
-            let mut out = io::stdout();
-            std::io::Write::write_all(&mut out, format!("{v}\n").as_bytes())?;
-            std::io::Write::flush(&mut out)?;
+            io::write_text(&format!("{v}\n"))?;
         }
         EnvCommand::Unset { name, keys } => {
             reg.update_project(&name, |p| {

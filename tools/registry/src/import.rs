@@ -1,7 +1,7 @@
 //! `registry export` to a file and `registry import`: the whole catalog as JSON.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use berth::Project;
@@ -11,7 +11,6 @@ use berth::io;
 use berth::names;
 use berth::paths::Paths;
 use berth::registry::Registry;
-use berth::store::JsonFile;
 
 /// Load projects from JSON (what `registry export` writes).
 ///
@@ -73,11 +72,11 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         )
     };
     if a.dry_run {
-        eprintln!("would {summary}");
+        io::write_text(&format!("would {summary}\n"))?;
         return Ok(Outcome::Clean);
     }
     if a.replace && !current.is_empty() && !confirm(&format!("{summary}?"), a.yes)? {
-        eprintln!("nothing imported");
+        berth::info!("nothing imported");
         return Ok(Outcome::Clean);
     }
     reg.update(|projects| {
@@ -90,21 +89,6 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         projects.extend(incoming);
         Ok((true, ()))
     })?;
-    eprintln!("{summary}: done");
+    berth::info!("{summary}: done");
     Ok(Outcome::Clean)
-}
-
-/// Write projects to a file atomically.
-pub fn write_file(path: &Path, projects: &[Project]) -> anyhow::Result<()> {
-    let file = JsonFile::new(path);
-    let list = projects.to_vec();
-    file.update(move |v: &mut Vec<Project>| {
-        *v = list;
-        Ok((true, ()))
-    })
-    .or_else(|_| {
-        // An existing file that is not a project list: replace it all the same.
-        std::fs::write(path, serde_json::to_vec_pretty(projects)?)
-            .with_context(|| format!("cannot write {}", path.display()))
-    })
 }

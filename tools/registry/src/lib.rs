@@ -65,7 +65,8 @@ enum Command {
     Show(show::Args),
     Remove(RemoveArgs),
     Update(update::Args),
-    Status(StatusArgs),
+    #[command(name = "set-status", alias = "status")]
+    SetStatus(StatusArgs),
     Env(env::Args),
     Export(ExportArgs),
     Import(import::Args),
@@ -112,7 +113,7 @@ struct StatusArgs {
 /// Print every project as a JSON array (what `registry import` reads).
 #[derive(Debug, clap::Args)]
 struct ExportArgs {
-    /// Write to this file instead of stdout (atomically).
+    /// Write to this file instead of stdout (atomically, mode 0644; stderr says when it replaced one).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 }
@@ -148,7 +149,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Show(a) => show::run(&paths, &reg, &a),
         Command::Remove(a) => remove(&reg, &a),
         Command::Update(a) => update::run(&paths, &reg, a),
-        Command::Status(a) => {
+        Command::SetStatus(a) => {
             reg.update_project(&a.name, |p| {
                 p.status = a.state;
                 if a.state == Status::Running {
@@ -162,7 +163,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Export(a) => {
             let projects = reg.load()?;
             match a.output {
-                Some(file) => import::write_file(&file, &projects)?,
+                Some(file) => {
+                    let mut bytes = serde_json::to_vec_pretty(&projects)?;
+                    bytes.push(b'\n');
+                    berth::io::write_output(&file, &bytes)?;
+                }
                 None => berth::io::write_json(&projects)?,
             }
             Ok(Outcome::Clean)
@@ -184,7 +189,7 @@ fn remove(reg: &Registry, a: &RemoveArgs) -> anyhow::Result<Outcome> {
     }
     let list = a.names.join(", ");
     if a.dry_run {
-        eprintln!("would remove: {list}");
+        berth::io::write_text(&format!("would remove: {list}\n"))?;
         return Ok(Outcome::Clean);
     }
     let down = if a.down {
@@ -193,15 +198,15 @@ fn remove(reg: &Registry, a: &RemoveArgs) -> anyhow::Result<Outcome> {
         ""
     };
     if !confirm(&format!("remove {list} from the registry{down}?"), a.yes)? {
-        eprintln!("nothing removed");
+        berth::info!("nothing removed");
         return Ok(Outcome::Clean);
     }
     for name in a.names.iter().filter(|_| a.down) {
         let gone = berth::docker::take_down(name, false, 10)?;
-        eprintln!("{name}: removed {}", gone.describe());
+        berth::info!("{name}: removed {}", gone.describe());
     }
     reg.remove(&a.names)?;
-    eprintln!("removed: {list}");
+    berth::info!("removed: {list}");
     Ok(Outcome::Clean)
 }
 

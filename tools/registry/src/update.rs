@@ -161,13 +161,13 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
                 applied: false,
             })?;
         } else {
-            eprintln!("{}: up to date", old.name);
+            berth::info!("{}: up to date", old.name);
         }
         return Ok(Outcome::Clean);
     }
     if !json {
         let lines: Vec<String> = changes.iter().map(|c| format!("  {c}\n")).collect();
-        print_out(&format!("{}:\n{}", old.name, lines.concat()))?;
+        io::write_text(&format!("{}:\n{}", old.name, lines.concat()))?;
     }
     if old.status == Status::Running {
         warn(
@@ -213,17 +213,9 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
             applied,
         })?;
     } else if applied {
-        eprintln!("{}: {} change(s) applied", old.name, changes.len());
+        berth::info!("{}: {} change(s) applied", old.name, changes.len());
     } else if !a.dry_run {
-        eprintln!("nothing applied");
+        berth::info!("nothing applied");
     }
     Ok(Outcome::Clean)
-}
-
-fn print_out(text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut out = io::stdout();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
 }

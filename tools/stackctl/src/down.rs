@@ -30,9 +30,9 @@ pub struct Args {
     /// Show what would be removed, change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Seconds each container gets to stop before it is killed.
-    #[arg(long, value_name = "S", default_value_t = 10)]
-    timeout: u16,
+    /// How long each container gets to stop before it is killed (e.g. 10s; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = berth::duration::parse)]
+    timeout: std::time::Duration,
 }
 
 pub fn run(a: &Args) -> anyhow::Result<Outcome> {
@@ -46,16 +46,15 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         plans.push(rt.block_on(berth::docker::teardown_plan(&docker, &p.name, a.with_data))?);
     }
     for plan in &plans {
-        eprintln!(
-            "{}: {} {}",
-            plan.project,
-            if a.dry_run {
-                "would remove"
-            } else {
-                "will remove"
-            },
-            plan.describe()
-        );
+        if a.dry_run {
+            berth::io::write_text(&format!(
+                "{}: would remove {}\n",
+                plan.project,
+                plan.describe()
+            ))?;
+        } else {
+            berth::info!("{}: will remove {}", plan.project, plan.describe());
+        }
     }
     if a.dry_run || plans.iter().all(berth::docker::Teardown::is_empty) {
         if !a.dry_run {
@@ -74,7 +73,7 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         &format!("remove the {what} of {}?", a.names.join(", ")),
         a.yes,
     )? {
-        eprintln!("nothing removed");
+        berth::info!("nothing removed");
         return Ok(Outcome::Clean);
     }
     for (p, plan) in selected.iter().zip(&plans) {
@@ -94,9 +93,13 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
             hooks::Hooks::default()
         };
         hooks::run("pre_stop", hooks.pre_stop.as_ref(), p)?;
-        rt.block_on(berth::docker::teardown(&docker, plan, i32::from(a.timeout)))?;
+        rt.block_on(berth::docker::teardown(
+            &docker,
+            plan,
+            i32::try_from(berth::duration::whole_seconds(a.timeout)).unwrap_or(i32::MAX),
+        ))?;
         record(&reg, &plan.project, Status::Stopped)?;
-        eprintln!("{}: removed {}", plan.project, plan.describe());
+        berth::info!("{}: removed {}", plan.project, plan.describe());
         if let Err(e) = hooks::run("post_stop", hooks.post_stop.as_ref(), p) {
             berth::cli::warn(crate::TOOL, format!("{e:#}"));
         }

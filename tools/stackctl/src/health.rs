@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use berth::cli::{Outcome, error_with_hint};
 use serde::Serialize;
 
-use crate::{parse_seconds, registry, select};
+use crate::{registry, select};
 
 /// Check that the project's app answers HTTP: exit 0 healthy, 1 not.
 ///
@@ -25,11 +25,11 @@ pub struct Args {
     /// Further tries after the first.
     #[arg(long, default_value_t = 5)]
     retries: u32,
-    /// Seconds between tries.
-    #[arg(long, value_name = "S", default_value = "1", value_parser = parse_seconds)]
+    /// How long between tries (e.g. 1s, 200ms; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = berth::duration::parse)]
     interval: Duration,
-    /// Seconds one try may take.
-    #[arg(long, value_name = "S", default_value = "5", value_parser = parse_seconds)]
+    /// How long one try may take (e.g. 5s; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = berth::duration::parse)]
     timeout: Duration,
     /// Print the answer as JSON.
     #[arg(long)]
@@ -142,7 +142,7 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         berth::io::write_json(&answer)?;
     } else {
         match &answer.error {
-            None => eprintln!(
+            None => berth::info!(
                 "{}: healthy: {} answered {} (try {})",
                 answer.name,
                 answer.url,

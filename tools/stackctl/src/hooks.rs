@@ -117,7 +117,7 @@ pub fn run(which: &str, hook: Option<&Hook>, p: &Project) -> anyhow::Result<()> 
         return Ok(());
     };
     let env = environment(p, true)?;
-    eprintln!("{}: {which} hook: {}", p.name, hook.show());
+    berth::info!("{}: {which} hook: {}", p.name, hook.show());
     let cmd = match hook {
         Hook::Argv(v) => duct::cmd(&v[0], &v[1..]),
         // The user's own text from their own config file; berth adds nothing to it.

@@ -55,7 +55,7 @@ Examples:
   stackctl down shop --with-data --yes     containers, network, volumes, built images
   stackctl health shop || stackctl restart shop
   stackctl watch --restart --interval 5    bring back what dies
-  stackctl stop-all                        at the end of the day
+  stackctl stop-all --yes                  at the end of the day
   stackctl doctor                          engine, compose driver, permissions
 
 Hooks:
@@ -188,15 +188,4 @@ fn record(reg: &Registry, name: &str, status: Status) -> anyhow::Result<()> {
         Ok((true, ()))
     })
     .with_context(|| format!("cannot record the status of '{name}' in the registry"))
-}
-
-/// Parse a duration in seconds (`10`, `0.5`).
-fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
-    if !v.is_finite() || !(0.0..=86_400.0).contains(&v) {
-        return Err(format!("'{s}' is not between 0 and 86400 seconds"));
-    }
-    Ok(std::time::Duration::from_secs_f64(v))
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use berth::claims::{self, CheckOptions};
-use berth::cli::{Outcome, render_error, warn};
+use berth::cli::{Outcome, confirm, render_error, warn};
 use berth::docker::ContainerInfo;
+use berth::duration;
 use berth::registry::Registry;
 use berth::{ClaimSource, Conflict, Project, ProjectPorts, Protocol, Status, netstat};
 use bollard::Docker;
@@ -16,7 +17,7 @@ use crate::driver::Driver;
 use crate::engine;
 use crate::progress::Progress;
 use crate::ready::{self, StackPlan};
-use crate::{TOOL, hooks, images, parse_seconds, project_dir, record, registry, select};
+use crate::{TOOL, hooks, images, project_dir, record, registry, select};
 
 /// Start projects: check ports, run the stack detached, wait until the app answers.
 ///
@@ -43,8 +44,8 @@ pub struct StartArgs {
     /// Start even when a port is taken (a warning instead of a refusal).
     #[arg(long)]
     force: bool,
-    /// Seconds to wait for the services to run and the app to answer.
-    #[arg(long, value_name = "S", default_value = "120", value_parser = parse_seconds)]
+    /// How long to wait for the services to run and the app to answer (e.g. 2m, 90s; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = duration::parse)]
     timeout: Duration,
     /// Show progress (pulls, build steps, what is waited for) on stderr even
     /// when it is not a terminal.
@@ -61,9 +62,9 @@ pub struct StopArgs {
     /// Names of registered projects.
     #[arg(required = true, value_name = "NAME")]
     names: Vec<String>,
-    /// Seconds each container gets to stop before it is killed.
-    #[arg(long, value_name = "S", default_value_t = 10)]
-    timeout: u32,
+    /// How long each container gets to stop before it is killed (e.g. 10s; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse)]
+    timeout: Duration,
 }
 
 /// Stop, then start projects (hooks and the port check included).
@@ -75,11 +76,11 @@ pub struct RestartArgs {
     /// Start even when a port is taken.
     #[arg(long)]
     force: bool,
-    /// Seconds each container gets to stop before it is killed.
-    #[arg(long, value_name = "S", default_value_t = 10)]
-    stop_timeout: u32,
-    /// Seconds to wait for the services to run and the app to answer.
-    #[arg(long, value_name = "S", default_value = "120", value_parser = parse_seconds)]
+    /// How long each container gets to stop before it is killed (e.g. 10s; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse)]
+    stop_timeout: Duration,
+    /// How long to wait for the services to run and the app to answer (e.g. 2m, 90s; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = duration::parse)]
     timeout: Duration,
     /// Show progress on stderr even when it is not a terminal.
     #[arg(long)]
@@ -93,12 +94,15 @@ struct StartOpts {
     progress: bool,
 }
 
-/// Stop every project that runs (or is recorded as running).
+/// Stop every project that runs (or is recorded as running); asks first.
 #[derive(Debug, clap::Args)]
 pub struct StopAllArgs {
-    /// Seconds each container gets to stop before it is killed.
-    #[arg(long, value_name = "S", default_value_t = 10)]
-    timeout: u32,
+    /// Do not ask (needed when not on a terminal).
+    #[arg(short, long)]
+    yes: bool,
+    /// How long each container gets to stop before it is killed (e.g. 10s; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse)]
+    timeout: Duration,
 }
 
 /// What every action needs: the registry, the compose driver, the engine.
@@ -205,13 +209,24 @@ pub fn stop_all(a: &StopAllArgs) -> anyhow::Result<Outcome> {
         .filter(|c| c.state == "running")
         .map(|c| c.project.as_str())
         .collect();
+    let chosen: Vec<&Project> = projects
+        .iter()
+        .filter(|p| {
+            running.contains(p.name.as_str()) || matches!(p.status, Status::Running | Status::Error)
+        })
+        .collect();
+    if chosen.is_empty() {
+        berth::info!("no project runs");
+        return Ok(Outcome::Clean);
+    }
+    let list: Vec<&str> = chosen.iter().map(|p| p.name.as_str()).collect();
+    if !confirm(&format!("stop {}?", list.join(", ")), a.yes)? {
+        berth::info!("nothing stopped");
+        return Ok(Outcome::Clean);
+    }
     let mut failed = 0;
     let mut stopped = 0;
-    for p in &projects {
-        let meant = matches!(p.status, Status::Running | Status::Error);
-        if !running.contains(p.name.as_str()) && !meant {
-            continue;
-        }
+    for p in chosen {
         let result = project_dir(p).and_then(|_| stop_one(&ctx, p, a.timeout));
         match result {
             Ok(()) => stopped += 1,
@@ -224,21 +239,21 @@ pub fn stop_all(a: &StopAllArgs) -> anyhow::Result<Outcome> {
     if failed > 0 {
         anyhow::bail!("{failed} project(s) could not be stopped ({stopped} stopped)");
     }
-    eprintln!("stopped {stopped} project(s)");
+    berth::info!("stopped {stopped} project(s)");
     Ok(Outcome::Clean)
 }
 
 /// Stop one project: `pre_stop`, compose stop, record `stopped`, `post_stop`.
-fn stop_one(ctx: &Ctx, p: &Project, timeout: u32) -> anyhow::Result<()> {
+fn stop_one(ctx: &Ctx, p: &Project, timeout: Duration) -> anyhow::Result<()> {
     let hooks = hooks::load(&p.path)?;
     hooks::run("pre_stop", hooks.pre_stop.as_ref(), p)?;
     let env = hooks::environment(p, false)?;
-    let t = timeout.to_string();
+    let t = duration::whole_seconds(timeout).to_string();
     ctx.driver
         .run(p, &crate::compose_files(p), &env, &["stop", "-t", &t])
         .with_context(|| format!("cannot stop '{}'", p.name))?;
     record(&ctx.reg, &p.name, Status::Stopped)?;
-    eprintln!("{}: stopped", p.name);
+    berth::info!("{}: stopped", p.name);
     if let Err(e) = hooks::run("post_stop", hooks.post_stop.as_ref(), p) {
         warn(TOOL, format!("{e:#}"));
     }
@@ -257,7 +272,7 @@ fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
     hooks::run("pre_start", hooks.pre_start.as_ref(), p)?;
     let env = hooks::environment(p, false)?;
     let files = crate::compose_files(p);
-    eprintln!("{}: starting with {}", p.name, ctx.driver.name);
+    berth::info!("{}: starting with {}", p.name, ctx.driver.name);
     let mut progress = Progress::new(opts.progress);
     let plan = StackPlan::load(p, &files, &env);
     let up = ctx
@@ -315,7 +330,7 @@ fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
             None => s.service.clone(),
         })
         .collect();
-    eprintln!(
+    berth::info!(
         "{}: running in {:.1}s: {}",
         p.name,
         progress.elapsed(),
@@ -327,7 +342,7 @@ fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
         Vec::new()
     };
     if !urls.is_empty() {
-        eprintln!("{}: {}", p.name, urls.join("  "));
+        berth::info!("{}: {}", p.name, urls.join("  "));
     }
     if let Err(e) = hooks::run("post_start", hooks.post_start.as_ref(), p) {
         warn(TOOL, format!("{e:#}"));

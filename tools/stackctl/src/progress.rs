@@ -14,10 +14,10 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A spinner when stderr is a terminal; lines when `forced` (--progress)
-    /// and stderr is not one; else silent.
+    /// A spinner when stderr is a terminal (and not `--quiet`); lines when
+    /// `forced` (--progress) and stderr is not one; else silent.
     pub fn new(forced: bool) -> Self {
-        let tty = std::io::stderr().is_terminal();
+        let tty = std::io::stderr().is_terminal() && !berth::cli::is_quiet();
         let bar = tty.then(|| {
             let bar = indicatif::ProgressBar::with_draw_target(
                 None,

@@ -175,7 +175,7 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         }
     }
     if states.is_empty() && a.output.format() == Format::Table {
-        eprintln!("no registered projects (registry add PATH)");
+        berth::info!("no registered projects (registry add PATH)");
         return Ok(Outcome::Clean);
     }
     match a.output.format() {

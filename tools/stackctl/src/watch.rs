@@ -12,7 +12,7 @@ use bollard::Docker;
 use serde::Serialize;
 
 use crate::status::{correct, states_from};
-use crate::{TOOL, parse_seconds, registry, select};
+use crate::{TOOL, registry, select};
 
 /// Report state changes; with --restart, restart failed services.
 ///
@@ -31,8 +31,8 @@ pub struct Args {
     /// Restart failed services of projects meant to run.
     #[arg(long)]
     restart: bool,
-    /// Seconds between looks.
-    #[arg(long, value_name = "S", default_value = "5", value_parser = parse_seconds)]
+    /// How long between looks (e.g. 5s, 1m; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = berth::duration::parse)]
     interval: Duration,
     /// Stop after N looks (default: run until interrupted).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

@@ -2,7 +2,6 @@
 //! host ports they pick, and showing a plan before it is applied.
 
 use std::collections::BTreeSet;
-use std::io::IsTerminal as _;
 
 use berth::claims;
 use berth::cli::{confirm, error_with_hint, warn};
@@ -15,6 +14,27 @@ use crate::envfile;
 use crate::generate::SERVICES_FILE;
 use crate::plan::Plan;
 use crate::templates::Library;
+
+/// Show a diff or a summary on stderr, unless `--quiet`.
+pub(crate) fn show(text: &str) {
+    if !berth::cli::is_quiet() {
+        eprint!("{text}");
+    }
+}
+
+/// The project folder a command acts on: `--project NAME`'s registered
+/// folder, else `--dir` (default: the current folder).
+pub(crate) fn project_folder(
+    project: Option<&str>,
+    dir: &std::path::Path,
+) -> anyhow::Result<std::path::PathBuf> {
+    let Some(name) = project else {
+        return Ok(dir.to_path_buf());
+    };
+    let paths = Paths::from_env()?;
+    let projects = Registry::open(&paths).load()?;
+    Ok(registry::find(&projects, name)?.path.clone())
+}
 
 /// The environment things a command needs.
 pub(crate) struct Ctx {
@@ -190,34 +210,28 @@ pub(crate) fn is_secret_in(keys: &BTreeSet<String>) -> impl Fn(&str) -> bool + '
     move |k: &str| keys.contains(k) || envfile::looks_secret(k)
 }
 
-/// Show a plan; on a terminal ask before applying unless `yes`.
+/// Show a plan (on stdout for a dry run), then ask before applying it
+/// (`--yes` when not on a terminal).
 pub(crate) fn show_and_confirm(
     plan: &Plan,
     secrets: &BTreeSet<String>,
     dry_run: bool,
-    ask: Option<&str>,
+    question: &str,
     yes: bool,
 ) -> anyhow::Result<bool> {
     if plan.is_empty() {
-        eprintln!("{TOOL}: nothing to change");
+        berth::info!("nothing to change");
         return Ok(false);
     }
-    eprint!("{}", plan.diff(&is_secret_in(secrets)));
+    let diff = plan.diff(&is_secret_in(secrets));
     if dry_run {
-        eprintln!("{TOOL}: dry run: nothing written");
+        berth::io::write_text(&diff)?;
+        berth::info!("dry run: nothing written");
         return Ok(false);
     }
-    // Removal always asks (or needs --yes); adding asks only on a terminal.
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let question = match ask {
-        Some(q) => Some(q),
-        None if !yes && interactive => Some("apply these changes?"),
-        None => None,
-    };
-    if let Some(q) = question
-        && !confirm(q, yes)?
-    {
-        eprintln!("{TOOL}: nothing changed");
+    show(&diff);
+    if !confirm(question, yes)? {
+        berth::info!("nothing changed");
         return Ok(false);
     }
     Ok(true)

@@ -46,7 +46,7 @@ Examples:
   stackgen new nextjs web --mode existing --dir ~/code/web
   stackgen add-service mailpit --publish mailpit     in a generated project
   stackgen remove-service redis --yes
-  stackgen update --from https://example.com/templates.git
+  stackgen update-templates --from https://example.com/templates.git
 
 Exit status:
   0 success;
@@ -65,7 +65,8 @@ enum Command {
     RemoveService(services::RemoveArgs),
     Services(list::ServicesArgs),
     Stacks(list::StacksArgs),
-    Update(update::UpdateArgs),
+    #[command(name = "update-templates", alias = "update")]
+    UpdateTemplates(update::UpdateArgs),
 }
 
 /// Run the tool.
@@ -76,6 +77,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::RemoveService(a) => services::remove_service(&a),
         Command::Services(a) => list::services(&a),
         Command::Stacks(a) => list::stacks(&a),
-        Command::Update(a) => update::run(&a),
+        Command::UpdateTemplates(a) => update::run(&a),
     }
 }

@@ -15,7 +15,7 @@ use crate::state::State;
 /// List the service catalog (and which services a project uses).
 #[derive(Debug, clap::Args)]
 pub struct ServicesArgs {
-    /// A generated project: mark the services it uses.
+    /// The project folder of a generated project: mark the services it uses.
     #[arg(long, short)]
     dir: Option<PathBuf>,
     #[command(flatten)]

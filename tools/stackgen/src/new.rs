@@ -13,6 +13,7 @@ use berth::{PortBinding, Project, Protocol, names};
 use clap::ValueEnum;
 
 use crate::ctx::{Ctx, Fixed, is_secret_in, marker, warn_compose_file};
+use crate::detect;
 use crate::envfile;
 use crate::generate::{
     APP, SERVICES_FILE, Spec, publishable, resolve_services, secret_kinds, service_env,
@@ -22,7 +23,6 @@ use crate::plan::Plan;
 use crate::stack::Stack;
 use crate::state::{STATE_FILE, State};
 use crate::templates::{Library, render};
-use crate::{TOOL, detect};
 
 /// How `new` treats the folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,7 +64,7 @@ pub struct NewArgs {
     dir: Option<PathBuf>,
     /// Catalog services, comma-separated (default: the stack's defaults;
     /// `none` for none).
-    #[arg(long, short, value_delimiter = ',')]
+    #[arg(long, short_alias = 's', value_delimiter = ',')]
     services: Option<Vec<String>>,
     /// Services whose ports are published on 127.0.0.1, comma-separated.
     #[arg(long, value_delimiter = ',')]
@@ -213,17 +213,20 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
 
     let secret_keys: BTreeSet<String> = kinds.keys().cloned().collect();
     let is_secret = is_secret_in(&secret_keys);
-    if a.dry_run || a.diff {
-        eprint!("{}", plan.diff(&is_secret));
+    if a.dry_run && !a.json {
+        // A dry run's output is the diff, on stdout (with --json, the Project).
+        io::write_text(&plan.diff(&is_secret))?;
+    } else if a.dry_run || a.diff {
+        crate::ctx::show(&plan.diff(&is_secret));
     }
     if a.dry_run {
-        eprintln!("{TOOL}: dry run: nothing written");
-        eprint!("{}", plan.summary());
+        berth::info!("dry run: nothing written");
+        crate::ctx::show(&plan.summary());
     } else {
         plan.apply()?;
-        eprint!("{}", plan.summary());
-        eprintln!(
-            "{TOOL}: {} ({}) ready in {}: cd there and run `DOCKER_BUILDKIT=1 docker-compose up --build` (its Dockerfile caches downloads with BuildKit), or `stackctl start` once registered; the app answers on http://localhost:{app_port}",
+        crate::ctx::show(&plan.summary());
+        berth::info!(
+            "{} ({}) ready in {}: cd there and run `DOCKER_BUILDKIT=1 docker-compose up --build` (its Dockerfile caches downloads with BuildKit), or `stackctl start` once registered; the app answers on http://localhost:{app_port}",
             spec.name,
             stack.name,
             dir.display()
@@ -515,7 +518,7 @@ fn find_program(program: &str) -> Option<PathBuf> {
 
 /// Run the framework's generator in `dir`, its output on stderr.
 fn run_generator(dir: &Path, argv: &[String]) -> anyhow::Result<()> {
-    eprintln!("{TOOL}: running {}", argv.join(" "));
+    berth::info!("running {}", argv.join(" "));
     let stderr = std::io::stderr().as_fd().try_clone_to_owned()?;
     let status = Proc::new(&argv[0])
         .args(&argv[1..])

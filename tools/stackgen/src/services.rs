@@ -12,7 +12,7 @@ use berth::names;
 
 use crate::TOOL;
 use crate::catalog::describe;
-use crate::ctx::{Ctx, marker, show_and_confirm, warn_compose_file};
+use crate::ctx::{Ctx, marker, project_folder, show, show_and_confirm, warn_compose_file};
 use crate::envfile;
 use crate::generate::{
     SERVICES_FILE, Spec, publishable, resolve_services, secret_kinds, service_env, services_file,
@@ -31,16 +31,19 @@ pub struct AddArgs {
     /// Services to add.
     #[arg(required = true, value_name = "SERVICE")]
     services: Vec<String>,
-    /// The project folder.
+    /// The project folder (default: the current folder).
     #[arg(long, short, default_value = ".")]
     dir: PathBuf,
+    /// The registered project, instead of --dir.
+    #[arg(long, value_name = "NAME", conflicts_with = "dir")]
+    project: Option<String>,
     /// Publish these services' ports on 127.0.0.1 (allocated ports).
     #[arg(long, value_delimiter = ',')]
     publish: Vec<String>,
     /// Show the diff and change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Apply without asking (it asks only on a terminal).
+    /// Do not ask (needed when not on a terminal).
     #[arg(long, short)]
     yes: bool,
 }
@@ -56,16 +59,19 @@ pub struct RemoveArgs {
     /// Services to remove.
     #[arg(required = true, value_name = "SERVICE")]
     services: Vec<String>,
-    /// The project folder.
+    /// The project folder (default: the current folder).
     #[arg(long, short, default_value = ".")]
     dir: PathBuf,
+    /// The registered project, instead of --dir.
+    #[arg(long, value_name = "NAME", conflicts_with = "dir")]
+    project: Option<String>,
     /// Also delete the services' containers and data volumes.
     #[arg(long)]
     with_data: bool,
     /// Show the diff and change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Do not ask for confirmation.
+    /// Do not ask (needed when not on a terminal).
     #[arg(long, short)]
     yes: bool,
 }
@@ -87,14 +93,15 @@ fn spec_of(state: &State, config: &Config) -> Spec {
 /// `add-service`.
 pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
     let ctx = Ctx::load()?;
-    let mut state = State::read(&a.dir)?;
+    let dir = project_folder(a.project.as_deref(), &a.dir)?;
+    let mut state = State::read(&dir)?;
     let stack = Stack::load(&ctx.lib, &state.stack)?;
     let mut all = state.services.clone();
     let mut added = Vec::new();
     for s in &a.services {
         names::validate_label("service name", s)?;
         if state.services.contains(s) {
-            eprintln!("note: {s} is already in {}", state.name);
+            berth::info!("note: {s} is already in {}", state.name);
         } else if !added.contains(s) {
             added.push(s.clone());
             all.push(s.clone());
@@ -134,7 +141,7 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
     spec.services.clone_from(&services);
     spec.secrets = crate::secrets::generate_all(&kinds)?;
 
-    let mut plan = Plan::new(&a.dir);
+    let mut plan = Plan::new(&dir);
     plan.set(
         SERVICES_FILE,
         Some(services_file(&ctx.lib, &stack, &spec)?),
@@ -155,14 +162,15 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
     plan.set(STATE_FILE, Some(state.to_text()?), 0o644)?;
 
     let secrets: BTreeSet<String> = kinds.keys().cloned().collect();
-    if !show_and_confirm(&plan, &secrets, a.dry_run, None, a.yes)? {
+    let question = format!("add {} to {}?", added.join(", "), state.name);
+    if !show_and_confirm(&plan, &secrets, a.dry_run, &question, a.yes)? {
         return Ok(Outcome::Clean);
     }
     plan.apply()?;
-    eprint!("{}", plan.summary());
+    show(&plan.summary());
     if !added.is_empty() {
-        eprintln!(
-            "{TOOL}: added {} to {}; run `docker-compose up -d` (and `registry update {}` when ports were published)",
+        berth::info!(
+            "added {} to {}; run `docker-compose up -d` (and `registry update {}` when ports were published)",
             added.join(", "),
             state.name,
             state.name
@@ -174,7 +182,8 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
 /// `remove-service`.
 pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
     let ctx = Ctx::load()?;
-    let mut state = State::read(&a.dir)?;
+    let dir = project_folder(a.project.as_deref(), &a.dir)?;
+    let mut state = State::read(&dir)?;
     let stack = Stack::load(&ctx.lib, &state.stack)?;
     let mut removed = Vec::new();
     for s in &a.services {
@@ -205,7 +214,7 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
     let rest = resolve_services(&ctx.lib, &stack, &rest)
         .context("the remaining services would not work")?;
 
-    let mut plan = Plan::new(&a.dir);
+    let mut plan = Plan::new(&dir);
     let mut spec = spec_of(&state, &ctx.config);
     spec.services.clone_from(&rest);
     for s in &removed {
@@ -249,7 +258,7 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
     }
     for (_, v) in &volumes {
         if a.with_data {
-            eprintln!("{TOOL}: the data volume {v} will be deleted (--with-data)");
+            berth::info!("the data volume {v} will be deleted (--with-data)");
         } else {
             warn(
                 TOOL,
@@ -259,12 +268,12 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
             );
         }
     }
-    let question = format!("remove {} from {}", removed.join(", "), state.name);
-    if !show_and_confirm(&plan, &secrets, a.dry_run, Some(&question), a.yes)? {
+    let question = format!("remove {} from {}?", removed.join(", "), state.name);
+    if !show_and_confirm(&plan, &secrets, a.dry_run, &question, a.yes)? {
         return Ok(Outcome::Clean);
     }
     plan.apply()?;
-    eprint!("{}", plan.summary());
+    show(&plan.summary());
     if a.with_data {
         for (s, v) in &volumes {
             drop_container_and_volume(&format!("{}-{s}", state.name), v)?;
@@ -285,7 +294,7 @@ fn drop_container_and_volume(container: &str, volume: &str) -> anyhow::Result<()
     };
     let exists = quiet(&["volume", "inspect", volume]).context("cannot run docker")?;
     if !exists.status.success() {
-        eprintln!("{TOOL}: volume {volume} does not exist; nothing to delete");
+        berth::info!("volume {volume} does not exist; nothing to delete");
         return Ok(());
     }
     let _ = quiet(&["rm", "-f", "-v", container]);
@@ -296,6 +305,6 @@ fn drop_container_and_volume(container: &str, volume: &str) -> anyhow::Result<()
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    eprintln!("{TOOL}: deleted volume {volume}");
+    berth::info!("deleted volume {volume}");
     Ok(())
 }

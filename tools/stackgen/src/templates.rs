@@ -1,5 +1,5 @@
 //! Where templates come from and how they are rendered: the stacks and the
-//! service catalog embedded in the binary, the cache `stackgen update` fills,
+//! service catalog embedded in the binary, the cache `stackgen update-templates` fills,
 //! and the user's own folder (`templates:` in config.yaml), later layers
 //! overriding earlier ones file by file.
 
@@ -23,7 +23,7 @@ include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 pub enum Origin {
     /// Embedded in the binary.
     Builtin,
-    /// The cache `stackgen update` fills.
+    /// The cache `stackgen update-templates` fills.
     Cache,
     /// The user's template folder from config.yaml.
     User,
@@ -59,7 +59,7 @@ pub struct Library {
     memo: RefCell<HashMap<String, Rc<dyn Any>>>,
 }
 
-/// The folder `stackgen update` fills.
+/// The folder `stackgen update-templates` fills.
 pub fn cache_dir(paths: &Paths) -> PathBuf {
     paths.data.join("stackgen").join("templates")
 }

@@ -1,4 +1,4 @@
-//! `stackgen update`: refresh the template cache from a folder or a git
+//! `stackgen update-templates`: refresh the template cache from a folder or a git
 //! repository, check that everything in it renders, show what changed, and
 //! swap it in. Generated projects are never touched.
 
@@ -12,7 +12,6 @@ use berth::io::{self, OutputArgs, Row};
 use berth::paths::Paths;
 use serde::Serialize;
 
-use crate::TOOL;
 use crate::catalog::describe;
 use crate::generate::{
     PLACEHOLDER, Spec, resolve_services, secret_kinds, services_file, stack_files,
@@ -81,7 +80,7 @@ fn fetch(src: &str, work: &Path) -> anyhow::Result<PathBuf> {
     if local.is_dir() {
         Ok(std::fs::canonicalize(local)?)
     } else if is_git_url(src) {
-        eprintln!("{TOOL}: git clone --depth 1 {src}");
+        berth::info!("git clone --depth 1 {src}");
         let out = Command::new("git")
             .args(["clone", "--quiet", "--depth", "1", "--"])
             .arg(src)
@@ -135,7 +134,7 @@ pub fn run(a: &UpdateArgs) -> anyhow::Result<Outcome> {
             .map(|s| s.trim().to_owned())
             .map_err(|_| {
                 error_with_hint(
-                    "no template source: stackgen update has not run with --from yet",
+                    "no template source: stackgen update-templates has not run with --from yet",
                     "pass --from DIR or --from GIT_URL",
                 )
             })?,
@@ -190,9 +189,9 @@ pub fn run(a: &UpdateArgs) -> anyhow::Result<Outcome> {
             mode: 0o644,
         });
     }
-    eprint!("{}", plan.diff(&|_| false));
+    crate::ctx::show(&plan.diff(&|_| false));
     if a.dry_run {
-        eprintln!("{TOOL}: dry run: the cache is unchanged");
+        berth::info!("dry run: the cache is unchanged");
     } else {
         swap_cache(&incoming, work.path(), &cache)?;
         let recorded = if Path::new(&src).is_dir() {
@@ -205,8 +204,8 @@ pub fn run(a: &UpdateArgs) -> anyhow::Result<Outcome> {
             format!("{recorded}\n").as_bytes(),
             0o644,
         )?;
-        eprintln!(
-            "{TOOL}: template cache {} updated from {src}: {} file(s) changed; generated projects are untouched",
+        berth::info!(
+            "template cache {} updated from {src}: {} file(s) changed; generated projects are untouched",
             cache.display(),
             rows.len()
         );
