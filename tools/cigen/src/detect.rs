@@ -507,9 +507,9 @@ fn signals(m: &Manifests<'_>) -> anyhow::Result<Vec<Signal>> {
 
 /// The stack: `--stack`, else the one signal, else the Project's stack when
 /// there is no signal; no signal or several are an error.
-/// The stack the registry or stackgen (.berth/stackgen.json) recorded: it
+/// The stack the registry or stackgen (`.berth/stackgen.json`) recorded: it
 /// names the framework where the files only show the language (an app over
-/// Debian's Laravel, a WordPress site's empty wp-content).
+/// Debian's Laravel, a `WordPress` site's empty `wp-content`).
 fn recorded_stack(m: &Manifests<'_>, hints: &Hints) -> Option<Stack> {
     match &hints.project_stack {
         Some(s) => Stack::from_name(s),
