@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::Timed as _;
+
 use common::free_port;
 
 use std::fmt::Write as _;
@@ -45,7 +47,7 @@ fn limited(h: &Harness, dir: &Path, tool: &str, args: &[&str]) -> Out {
         .env("NO_COLOR", "1")
         .env_remove("COMPOSE_FILE")
         .stdin(Stdio::null())
-        .output()
+        .timed_output()
         .expect("spawn timeout");
     Out {
         code: out.status.code().unwrap_or(-1),
@@ -209,7 +211,7 @@ fn special_files(h: &Harness) -> Vec<(String, PathBuf, &'static str)> {
     std::fs::write(fifo.join("compose.yaml"), service("[\"8080:80\"]")).unwrap();
     let st = Command::new("mkfifo")
         .arg(fifo.join(".env"))
-        .status()
+        .timed_status()
         .unwrap();
     assert!(st.success());
     out.push((
