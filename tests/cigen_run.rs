@@ -1,9 +1,11 @@
-//! The generated pipelines' steps run for real: the Django, FastAPI and
+//! The generated pipelines' steps run for real: the Django, `FastAPI` and
 //! Node jobs' scripts against a real `PostgreSQL` and real node/npm, and the
 //! service containers cigen writes (`PostgreSQL`, `MySQL`, `MariaDB`) started
 //! from the test bed's images with the job's credentials.
 
 mod common;
+
+use common::stdout_of;
 
 use common::Timed as _;
 
@@ -32,8 +34,8 @@ impl Postgres {
         let base = root.join("pg");
         std::fs::create_dir_all(&base).unwrap();
         set_mode(root, 0o755);
-        let uid = cmd_out("id", &["-u", "postgres"]).parse::<u32>().unwrap();
-        let gid = cmd_out("id", &["-g", "postgres"]).parse::<u32>().unwrap();
+        let uid = stdout_of("id", &["-u", "postgres"]).parse::<u32>().unwrap();
+        let gid = stdout_of("id", &["-g", "postgres"]).parse::<u32>().unwrap();
         chown(&base, Some(uid), Some(gid)).unwrap();
         let data = base.join("data");
         let pwfile = base.join("pw");
@@ -104,11 +106,6 @@ impl Drop for Postgres {
     }
 }
 
-fn cmd_out(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).timed_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 fn as_postgres(program: &str, args: &[&str]) {
     let out = Command::new("runuser")
         .args(["-u", "postgres", "--", program])
@@ -138,16 +135,16 @@ const PYPI: [&str; 6] = [
 /// `requirements.txt` naming `packages` (by name) from [`PYPI`]: the pipeline
 /// installs them into the venv that already holds these versions.
 fn requirements(packages: &[&str]) -> String {
-    packages
-        .iter()
-        .map(|name| {
-            let pin = PYPI
-                .iter()
-                .find(|p| p.split(['=', '[']).next() == Some(name))
-                .expect("a pinned package");
-            format!("{pin}\n")
-        })
-        .collect()
+    let mut text = String::new();
+    for name in packages {
+        let pin = PYPI
+            .iter()
+            .find(|p| p.split(['=', '[']).next() == Some(name))
+            .expect("a pinned package");
+        text.push_str(pin);
+        text.push('\n');
+    }
+    text
 }
 
 /// A virtualenv with Django, psycopg and ruff, built once (`PyPI`) and kept under `target/`.
@@ -681,7 +678,7 @@ fn start_service(svc: &Value, port: u16) -> (Container, u16) {
     let container = Container(name.clone());
     let started = std::time::Instant::now();
     loop {
-        let status = cmd_out(
+        let status = stdout_of(
             "docker",
             &["inspect", "-f", "{{.State.Health.Status}}", &name],
         );
@@ -691,11 +688,11 @@ fn start_service(svc: &Value, port: u16) -> (Container, u16) {
         assert!(
             started.elapsed().as_secs() < 120,
             "service never became healthy ({status}): {}",
-            cmd_out("docker", &["logs", &name])
+            stdout_of("docker", &["logs", &name])
         );
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
-    let mapped = cmd_out("docker", &["port", &name, &format!("{port}/tcp")]);
+    let mapped = stdout_of("docker", &["port", &name, &format!("{port}/tcp")]);
     let host_port = mapped
         .lines()
         .next()

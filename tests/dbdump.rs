@@ -15,6 +15,8 @@
 
 mod common;
 
+use common::stdout_of;
+
 use common::{Timed as _, TimedChild as _};
 
 use std::io::Write as _;
@@ -26,14 +28,6 @@ use std::time::{Duration, Instant};
 use common::Harness;
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-fn out(program: &str, args: &[&str]) -> String {
-    let o = Command::new(program)
-        .args(args)
-        .timed_output()
-        .expect("spawn");
-    String::from_utf8_lossy(&o.stdout).trim().to_owned()
-}
 
 /// A compose project started for one test, taken down (with its volumes) on drop.
 struct Stack {
@@ -102,7 +96,7 @@ impl Stack {
     }
 
     fn container(&self) -> String {
-        let id = out(
+        let id = stdout_of(
             "docker-compose",
             &[
                 "-p",
@@ -124,7 +118,7 @@ impl Stack {
         let id = self.container();
         let start = Instant::now();
         loop {
-            let h = out(
+            let h = stdout_of(
                 "docker",
                 &["inspect", "-f", "{{.State.Health.Status}}", &id],
             );
@@ -135,7 +129,7 @@ impl Stack {
                 start.elapsed() < Duration::from_secs(120),
                 "{} not healthy: {h}\n{}",
                 self.name,
-                out("docker", &["logs", &id])
+                stdout_of("docker", &["logs", &id])
             );
             std::thread::sleep(Duration::from_millis(300));
         }
