@@ -6,18 +6,12 @@
 
 mod common;
 
-use common::Kill;
-
-use common::{Timed as _, TimedChild as _};
-
-use common::free_port;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, require};
+use common::{Harness, Kill, Timed as _, TimedChild as _, free_port, require};
 
 fn ca_pem(h: &Harness) -> PathBuf {
     h.home().join("ca/ca.pem")

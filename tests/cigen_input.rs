@@ -4,12 +4,10 @@
 
 mod common;
 
-use common::Timed as _;
-
 use std::process::Command;
 
 use common::cigen::{Db, django, github_scripts, laravel, project, set_mode, text, yaml};
-use common::{Harness, require};
+use common::{Harness, Timed as _, require};
 
 // ---------------------------------------------------------------------------
 // Bad input and safety

@@ -5,16 +5,12 @@
 
 mod common;
 
-use common::stdout_of;
-
-use common::Timed as _;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::cigen::{Db, laravel, project, set_mode, text, yaml};
-use common::{Harness, require};
+use common::{Harness, Timed as _, require, stdout_of};
 use serde_yaml::Value;
 
 // ---------------------------------------------------------------------------

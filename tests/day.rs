@@ -11,17 +11,11 @@
 
 mod common;
 
-use common::Kill;
-
-use common::Timed as _;
-
-use common::free_port;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, Run};
+use common::{Harness, Kill, Run, Timed as _, free_port};
 
 /// `stackctl start` may build the image and pip-install Django first.
 const START: Duration = Duration::from_secs(900);

@@ -15,17 +15,13 @@
 
 mod common;
 
-use common::stdout_of;
-
-use common::{Timed as _, TimedChild as _};
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::Harness;
+use common::{Harness, Timed as _, TimedChild as _, stdout_of};
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 

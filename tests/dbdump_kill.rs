@@ -13,13 +13,11 @@
 
 mod common;
 
-use common::{Timed as _, TimedChild as _};
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Harness;
+use common::{Harness, Timed as _, TimedChild as _};
 
 const SECRET: &str = "Kill-3e1f-pw";
 

@@ -3,16 +3,12 @@
 
 mod common;
 
-use common::Kill;
-
-use common::{Timed as _, TimedChild as _};
-
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, require};
+use common::{Harness, Kill, Timed as _, TimedChild as _, require};
 
 const PROJECTS: &str = r#"[
   {"name":"shop","domain":"shop.test","port":5003,"services":["web","adminer","mailpit"]},

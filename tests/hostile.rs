@@ -9,16 +9,12 @@
 
 mod common;
 
-use common::Timed as _;
-
-use common::free_port;
-
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Harness;
+use common::{Harness, Timed as _, free_port};
 
 /// Address space a tool may use on a hostile input.
 const AS_LIMIT: &str = "--as=268435456";

@@ -4,19 +4,13 @@
 
 mod common;
 
-use common::Kill;
-
-use common::Timed as _;
-
-use common::free_port;
-
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, require};
+use common::{Harness, Kill, Timed as _, free_port, require};
 
 const PROJECTS: &str = r#"[
   {"name":"shop","domain":"shop.test","port":5003,"services":["web","adminer","mailpit"],

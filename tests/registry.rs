@@ -3,13 +3,11 @@
 
 mod common;
 
-use common::Timed as _;
-
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Harness, bin};
+use common::{Harness, Timed as _, bin};
 
 #[test]
 fn add_detects_services_ports_and_allocates_distinct_http_ports() {

@@ -5,16 +5,13 @@
 
 mod common;
 
-use common::Timed as _;
-
-use common::free_port;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::Harness;
 use serde_json::Value;
+
+use common::{Harness, Timed as _, free_port};
 
 /// A unique project name for this test run.
 fn unique(tag: &str) -> String {

@@ -10,19 +10,13 @@
 
 mod common;
 
-use common::docker_ready;
-
-use common::Timed as _;
-
-use common::free_port;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, require};
+use common::{Harness, Timed as _, docker_ready, free_port, require};
 
 // ---------------------------------------------------------------------------
 // Helpers

@@ -10,15 +10,13 @@
 
 mod common;
 
-use common::{Timed as _, TimedChild as _};
-
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{Harness, bin, require};
+use common::{Harness, Timed as _, TimedChild as _, bin, require};
 
 /// One boot at a time: each builds an image and installs packages.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
