@@ -5,7 +5,8 @@
 //! under tests/cmd/ (help/ generated from the clap definitions, list/ and
 //! errors/ written by hand); each runs in a sandbox copy of
 //! tests/cmd/fixtures/ with `BERTH_HOME=home` there, and paths under it
-//! print as `[CWD]`/`[ROOT]`.
+//! print as `[CWD]`/`[ROOT]`, the version as `[VERSION]`. The fixtures'
+//! times are fixed, so no output carries the clock.
 //!
 //! Regenerate every snapshot (and the help cases, when a subcommand comes or
 //! goes) with one command: `make snapshots` (`TRYCMD=overwrite cargo test
@@ -147,6 +148,10 @@ fn cli_snapshots() {
         .env("XDG_CONFIG_HOME", "xdg/config")
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .timeout(Duration::from_secs(60));
+    // A version bump leaves the snapshots as they are (`[VERSION]` in them).
+    cases
+        .insert_var("[VERSION]", env!("CARGO_PKG_VERSION"))
+        .expect("a valid trycmd variable");
     for dir in CASES {
         cases.case(format!("tests/cmd/{dir}/*.toml"));
     }
