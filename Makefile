@@ -9,7 +9,7 @@ TOOLS := $(shell awk '/^\[\[bin\]\]/{getline; gsub(/name = |"/,""); print}' Carg
 FUZZ_CASES ?= 100000
 FUZZ_SEED ?= 196
 
-.PHONY: all build release demo test fuzz generated man completions check-generated bench lint install uninstall clean
+.PHONY: all build release demo test test-fast test-e2e snapshots fuzz generated man completions check-generated bench lint install uninstall clean
 
 all: build
 
@@ -27,6 +27,24 @@ demo: release
 ## bounded fuzz run (tests/fuzz.rs, 1000 inputs).
 test:
 	$(CARGO) test --workspace --no-fail-fast
+
+## The test binaries of the root Cargo.toml; the slow end-to-end ones (stacks
+## booted, databases dumped and killed, pipelines' steps run) apart from the rest.
+## Neither skips anything under CI=true; `make test` runs both and the doc tests.
+TESTS := $(shell awk '/^\[\[test\]\]/{getline; gsub(/name = |"/,""); print}' Cargo.toml)
+E2E_TESTS := stacks_boot day dbdump_kill dbdump stackctl cigen_run
+FAST_TESTS := $(filter-out $(E2E_TESTS),$(TESTS))
+
+test-e2e:
+	$(CARGO) test --no-fail-fast $(addprefix --test ,$(E2E_TESTS))
+
+test-fast:
+	$(CARGO) test --workspace --no-fail-fast --lib --bins $(addprefix --test ,$(FAST_TESTS))
+
+## Rewrite the CLI snapshots (tests/cmd/) from what the tools print now, and the
+## help cases from the clap definitions; review `git diff tests/cmd` and commit.
+snapshots:
+	TRYCMD=overwrite $(CARGO) test --test cli_snapshots
 
 ## Fuzz the readers for longer (debug build: overflow checks stay on).
 fuzz:

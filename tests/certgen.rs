@@ -6,14 +6,12 @@
 
 mod common;
 
-use common::free_port;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, require};
+use common::{Harness, Kill, Timed as _, TimedChild as _, free_port, require};
 
 fn ca_pem(h: &Harness) -> PathBuf {
     h.home().join("ca/ca.pem")
@@ -43,7 +41,7 @@ fn mode(p: &Path) -> u32 {
 fn prog(program: &str, args: &[&str]) -> (i32, String) {
     let out = Command::new(program)
         .args(args)
-        .output()
+        .timed_output()
         .unwrap_or_else(|e| panic!("{program}: {e}"));
     (
         out.status.code().unwrap_or(-1),
@@ -340,17 +338,8 @@ fn a_forged_leaf_outside_the_dev_tlds_is_rejected_by_openssl() {
     assert_eq!(code, 0, "{out}");
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `openssl s_server` on a loopback port, presenting `chain` with `key`.
-fn s_server(chain: &Path, key: &Path) -> (Server, u16) {
+fn s_server(chain: &Path, key: &Path) -> (Kill, u16) {
     let port = free_port();
     let child = Command::new("openssl")
         .args([
@@ -369,7 +358,7 @@ fn s_server(chain: &Path, key: &Path) -> (Server, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("openssl s_server");
-    let server = Server(child);
+    let server = Kill(child);
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -983,7 +972,7 @@ fn the_system_store_needs_root_and_says_so() {
         s.lines()
             .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
     }) {
-        eprintln!("skipped: needs to run as root to drop privileges");
+        common::missing("root, to drop privileges");
         return;
     }
     let h = Harness::new();
@@ -1013,7 +1002,7 @@ fn the_system_store_needs_root_and_says_so() {
         .env("BERTH_HOME", &home)
         .env("HOME", &home)
         .env_remove("BERTH_TRUST_ROOT")
-        .output()
+        .timed_output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let _ = std::fs::remove_dir_all(&home);
@@ -1238,7 +1227,7 @@ fn concurrent_issues_never_mix_a_key_with_another_certificate() {
         })
         .collect();
     for c in children {
-        let out = c.wait_with_output().unwrap();
+        let out = c.timed_wait_with_output().unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -1716,7 +1705,7 @@ fn go_trusts_certgen_leaves_and_refuses_a_forged_one() {
     );
     let log = h.path().join("caddy.log");
     let home = h.path().join("caddy-home");
-    let _caddy = Server(
+    let _caddy = Kill(
         Command::new("caddy")
             .args(["run", "--adapter", "caddyfile", "--config", s(&config)])
             .env("HOME", &home)

@@ -11,44 +11,19 @@
 
 mod common;
 
-use common::free_port;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, Run};
+use common::{Harness, Kill, Run, Timed as _, free_port};
 
 /// `stackctl start` may build the image and pip-install Django first.
 const START: Duration = Duration::from_secs(900);
 
 fn ready() -> bool {
-    let parts = ["docker", "docker-compose", "caddy", "curl", "django-admin"];
-    if !parts.iter().all(|p| common::require(p)) {
-        return false;
-    }
-    let images = ["python:3.12-slim", "postgres:16", "redis:7"];
-    let missing: Vec<&str> = images
-        .iter()
-        .copied()
-        .filter(|i| {
-            !Command::new("docker")
-                .args(["image", "inspect", i])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        .collect();
-    if !missing.is_empty() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "images {missing:?} are required (CI=true): run tests/bed/setup.sh"
-        );
-        eprintln!("skipped: images {missing:?} are missing (tests/bed/setup.sh)");
-        return false;
-    }
-    true
+    let parts = ["caddy", "curl", "django-admin"];
+    parts.iter().all(|p| common::require(p))
+        && common::docker_ready(&["python:3.12-slim", "postgres:16", "redis:7"])
 }
 
 /// What docker lists for a compose project's label (containers, networks or volumes).
@@ -76,22 +51,12 @@ impl Drop for Cleanup {
         ] {
             let ids = docker_ids(list, &self.0);
             if !ids.is_empty() {
-                let _ = Command::new("docker").args(rm).args(&ids).output();
+                let _ = Command::new("docker").args(rm).args(&ids).timed_output();
             }
         }
         let _ = Command::new("docker")
             .args(["image", "rm", "-f", &format!("{}_app", self.0)])
-            .output();
-    }
-}
-
-/// A child process killed when the test ends.
-struct Kill(std::process::Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+            .timed_output();
     }
 }
 

@@ -21,36 +21,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::Harness;
+use common::{Harness, Timed as _, TimedChild as _, stdout_of};
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-/// Whether Docker and docker-compose are here and the engine answers (a skip
-/// line otherwise; under CI=true a missing engine fails).
-fn docker_ready() -> bool {
-    if !common::require("docker") || !common::require("docker-compose") {
-        return false;
-    }
-    let ok = Command::new("docker")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the Docker engine does not answer (CI=true)"
-        );
-        eprintln!("skipped: the Docker engine does not answer");
-    }
-    ok
-}
-
-fn out(program: &str, args: &[&str]) -> String {
-    let o = Command::new(program).args(args).output().expect("spawn");
-    String::from_utf8_lossy(&o.stdout).trim().to_owned()
-}
 
 /// A compose project started for one test, taken down (with its volumes) on drop.
 struct Stack {
@@ -107,7 +80,7 @@ impl Stack {
             .env("COMPOSE_HTTP_TIMEOUT", "600")
             .args(["-p", &stack.name, "up", "-d"])
             .current_dir(&stack.dir)
-            .output()
+            .timed_output()
             .expect("docker-compose");
         assert!(
             st.status.success(),
@@ -119,7 +92,7 @@ impl Stack {
     }
 
     fn container(&self) -> String {
-        let id = out(
+        let id = stdout_of(
             "docker-compose",
             &[
                 "-p",
@@ -141,7 +114,7 @@ impl Stack {
         let id = self.container();
         let start = Instant::now();
         loop {
-            let h = out(
+            let h = stdout_of(
                 "docker",
                 &["inspect", "-f", "{{.State.Health.Status}}", &id],
             );
@@ -152,7 +125,7 @@ impl Stack {
                 start.elapsed() < Duration::from_secs(120),
                 "{} not healthy: {h}\n{}",
                 self.name,
-                out("docker", &["logs", &id])
+                stdout_of("docker", &["logs", &id])
             );
             std::thread::sleep(Duration::from_millis(300));
         }
@@ -206,7 +179,7 @@ impl Drop for Stack {
             .current_dir(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .status();
+            .timed_status();
     }
 }
 
@@ -223,7 +196,7 @@ fn run_stdin(program: &str, args: &[&str], input: &str) -> String {
     let writer = std::thread::spawn(move || {
         let _ = stdin.write_all(input.as_bytes());
     });
-    let o = child.wait_with_output().unwrap();
+    let o = child.timed_wait_with_output().unwrap();
     writer.join().unwrap();
     assert!(
         o.status.success(),
@@ -322,7 +295,7 @@ fn backups_listed(s: &Stack, h: &Harness) -> Vec<serde_json::Value> {
 /// backup → drop → restore → the same fingerprint; damaged backups change
 /// nothing; reset empties the database.
 fn roundtrip(engine: &str, service: &str, schema: &str, fingerprint: &str, drop_sql: &str) {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -521,7 +494,7 @@ fn mariadb_roundtrip_each_compression() {
 /// A writer inserts one row into each of two tables per transaction while
 /// backups run: every backup has as many rows in one as in the other.
 fn consistent_under_writes(engine: &str, service: &str) {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -683,7 +656,7 @@ fn start_backup(s: &Stack, h: &Harness) -> std::process::Child {
             return child;
         }
         if start.elapsed() > Duration::from_secs(60) {
-            let o = child.wait_with_output().unwrap();
+            let o = child.timed_wait_with_output().unwrap();
             panic!(
                 "the backup did not start writing: {}",
                 String::from_utf8_lossy(&o.stderr)
@@ -695,7 +668,7 @@ fn start_backup(s: &Stack, h: &Harness) -> std::process::Child {
 
 #[test]
 fn interrupted_backups_are_never_listed() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -707,11 +680,11 @@ fn interrupted_backups_are_never_listed() {
     assert!(
         Command::new("kill")
             .args(["-INT", &child.id().to_string()])
-            .status()
+            .timed_status()
             .unwrap()
             .success()
     );
-    let o = child.wait_with_output().unwrap();
+    let o = child.timed_wait_with_output().unwrap();
     assert_eq!(
         o.status.code(),
         Some(2),
@@ -727,8 +700,7 @@ fn interrupted_backups_are_never_listed() {
 
     // SIGKILL: a hidden temp file stays, but nothing is listed or picked.
     let mut child = start_backup(&s, &h);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    common::kill_and_wait(&mut child);
     assert!(backups_listed(&s, &h).is_empty());
     let left = temp_files(&s.backups());
     assert!(!left.is_empty(), "the killed backup's temp file");
@@ -754,11 +726,11 @@ fn interrupted_backups_are_never_listed() {
         Command::new("docker")
             .args(["kill", &id])
             .stdout(Stdio::null())
-            .status()
+            .timed_status()
             .unwrap()
             .success()
     );
-    let o = child.wait_with_output().unwrap();
+    let o = child.timed_wait_with_output().unwrap();
     assert_eq!(
         o.status.code(),
         Some(2),
@@ -792,18 +764,13 @@ impl HostServer {
             .arg(kind)
             .env("BED_PG_PASSWORD", SECRET)
             .env("BED_MARIADB_PASSWORD", SECRET)
-            .output()
+            .timed_output()
             .unwrap();
         if !o.status.success() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "services.sh {kind}: {}",
+            common::missing(&format!(
+                "cannot start the host's {kind}: {}",
                 String::from_utf8_lossy(&o.stderr)
-            );
-            eprintln!(
-                "skipped: cannot start the host's {kind}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+            ));
             return None;
         }
         let vars: std::collections::HashMap<String, String> = String::from_utf8_lossy(&o.stdout)
@@ -826,7 +793,7 @@ impl Drop for HostServer {
         let _ = Command::new("bash")
             .arg(script)
             .args(["stop", &self.dir])
-            .output();
+            .timed_output();
     }
 }
 
@@ -908,7 +875,7 @@ fn url_roundtrip(kind: &str, url_var: &str, client: &[&str], schema: &str, finge
             .unwrap()
             .write_all(script.as_bytes())
             .unwrap();
-        let o = child.wait_with_output().unwrap();
+        let o = child.timed_wait_with_output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
@@ -1310,7 +1277,7 @@ sys.exit(2)
 "#;
 
 fn reset_keeps_the_old_database_on_failure(engine: &str, service: &str, schema: &str, fp: &str) {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();

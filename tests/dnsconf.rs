@@ -5,25 +5,15 @@ mod common;
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, require};
+use common::{Harness, Kill, Timed as _, TimedChild as _, require};
 
 const PROJECTS: &str = r#"[
   {"name":"shop","domain":"shop.test","port":5003,"services":["web","adminer","mailpit"]},
   {"name":"blog","port":5010}
 ]"#;
-
-/// A process killed when the test ends, however it ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// dnsmasq lives in /usr/sbin, which a non-login PATH may lack.
 fn dnsmasq() -> &'static str {
@@ -46,7 +36,7 @@ fn free_udp_port() -> u16 {
 }
 
 /// Start dnsmasq with `conf` on a loopback port; only that file, no upstream, no /etc/hosts.
-fn start_dnsmasq(dir: &Path, conf: &Path) -> (Guard, u16) {
+fn start_dnsmasq(dir: &Path, conf: &Path) -> (Kill, u16) {
     let port = free_udp_port();
     let child = Command::new(dnsmasq())
         .arg("--no-daemon")
@@ -63,7 +53,7 @@ fn start_dnsmasq(dir: &Path, conf: &Path) -> (Guard, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start dnsmasq");
-    (Guard(child), port)
+    (Kill(child), port)
 }
 
 /// Waits until dnsmasq at `server` answers for `name` (it starts in well
@@ -181,7 +171,7 @@ fn another_tld_and_addresses() {
     let out = Command::new(dnsmasq())
         .arg("--test")
         .arg(format!("--conf-file={}", conf.display()))
-        .output()
+        .timed_output()
         .unwrap();
     assert!(
         out.status.success(),
@@ -565,7 +555,7 @@ fn a_server_that_is_not_there_is_an_error_not_a_failed_check() {
 
 /// The current user's id.
 fn uid() -> u32 {
-    let out = Command::new("id").arg("-u").output().expect("id -u");
+    let out = Command::new("id").arg("-u").timed_output().expect("id -u");
     String::from_utf8_lossy(&out.stdout)
         .trim()
         .parse()
@@ -614,7 +604,7 @@ fn without_permission_it_says_root_is_needed_and_writes_nothing() {
             .spawn()
             .unwrap();
         std::io::Write::write_all(&mut child.stdin.take().unwrap(), PROJECTS.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = child.timed_wait_with_output().unwrap();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),

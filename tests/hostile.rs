@@ -9,14 +9,12 @@
 
 mod common;
 
-use common::free_port;
-
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Harness;
+use common::{Harness, Timed as _, free_port};
 
 /// Address space a tool may use on a hostile input.
 const AS_LIMIT: &str = "--as=268435456";
@@ -45,7 +43,7 @@ fn limited(h: &Harness, dir: &Path, tool: &str, args: &[&str]) -> Out {
         .env("NO_COLOR", "1")
         .env_remove("COMPOSE_FILE")
         .stdin(Stdio::null())
-        .output()
+        .timed_output()
         .expect("spawn timeout");
     Out {
         code: out.status.code().unwrap_or(-1),
@@ -209,7 +207,7 @@ fn special_files(h: &Harness) -> Vec<(String, PathBuf, &'static str)> {
     std::fs::write(fifo.join("compose.yaml"), service("[\"8080:80\"]")).unwrap();
     let st = Command::new("mkfifo")
         .arg(fifo.join(".env"))
-        .status()
+        .timed_status()
         .unwrap();
     assert!(st.success());
     out.push((

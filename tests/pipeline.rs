@@ -84,11 +84,49 @@ fn distinct_loopback_addresses_do_not_conflict() {
     for p in ["a", "b", "c"] {
         h.cmd("registry").args(["add", p]).run().success();
     }
-    h.sh("registry list --json | ports check").run().success();
-    // NDJSON between the tools works the same.
-    h.sh("registry list --format ndjson | ports check")
+    let run = h
+        .sh("registry list --json | tee carried.json | ports check --json")
         .run()
         .success();
+    assert_eq!(run.json(), serde_json::json!([]));
+    let carried: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(h.path().join("carried.json")).unwrap())
+            .unwrap();
+    let names: Vec<&str> = carried
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    // NDJSON between the tools works the same: one project a line, each with its bindings.
+    h.sh("registry list --format ndjson | tee carried.ndjson | ports check")
+        .run()
+        .success()
+        .stderr_has("no conflicts among 3 project(s)");
+    let lines = std::fs::read_to_string(h.path().join("carried.ndjson")).unwrap();
+    let hosts: Vec<String> = lines
+        .lines()
+        .map(|l| {
+            let p: serde_json::Value = serde_json::from_str(l).expect("one JSON object a line");
+            let b = &p["service_ports"][0];
+            format!(
+                "{} {}:{}/{}",
+                p["name"].as_str().unwrap(),
+                b["host_ip"].as_str().unwrap(),
+                b["published"],
+                b["protocol"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            "a 127.0.0.1:6379/tcp",
+            "b 127.0.0.2:6379/tcp",
+            "c 0.0.0.0:6379/udp"
+        ]
+    );
 }
 
 #[test]
@@ -103,14 +141,23 @@ fn closed_pipe_ends_quietly() {
         .args(["import", "many.json"])
         .run()
         .success();
-    for format in ["table", "json", "ndjson", "csv"] {
+    for (format, start) in [
+        ("table", "NAME"),
+        ("json", "["),
+        ("ndjson", "{\"name\":\"p"),
+        ("csv", "name,"),
+    ] {
         let run = h
             .sh(&format!(
-                "set -o pipefail; registry list --format {format} | head -c 10 >/dev/null"
+                "set -o pipefail; registry list --format {format} | head -c 10 > head.txt"
             ))
             .run();
         assert_eq!(run.code, 0, "{format}: {}", run.stderr);
         assert!(run.stderr.is_empty(), "{format}: {}", run.stderr);
+        // What went through the pipe before it closed: the list's first bytes.
+        let head = std::fs::read_to_string(h.path().join("head.txt")).unwrap();
+        assert_eq!(head.len(), 10, "{format}: {head:?}");
+        assert!(head.trim_start().starts_with(start), "{format}: {head:?}");
     }
 }
 
@@ -245,7 +292,11 @@ fn empty_input_is_an_error_and_no_input_reads_the_registry() {
 #[test]
 fn parallel_stackgen_pipelines_get_distinct_ports_that_match_their_env() {
     let h = Harness::new();
-    h.write("home/config.yaml", "port_range: 7300-7399\n");
+    let base = common::free_range(100);
+    h.write(
+        "home/config.yaml",
+        &format!("port_range: {base}-{}\n", base + 99),
+    );
     let mut script = String::new();
     for i in 0..16 {
         let _ = writeln!(
@@ -271,6 +322,10 @@ fn parallel_stackgen_pipelines_get_distinct_ports_that_match_their_env() {
     for p in &projects {
         let port = p["port"].as_u64().unwrap();
         assert!(ports.insert(port), "port {port} twice");
+        assert!(
+            (u64::from(base)..u64::from(base) + 100).contains(&port),
+            "{port} from the configured range"
+        );
         let env = std::fs::read_to_string(h.path().join(p["name"].as_str().unwrap()).join(".env"))
             .unwrap();
         assert!(
@@ -290,9 +345,16 @@ fn parallel_stackgen_pipelines_get_distinct_ports_that_match_their_env() {
 #[test]
 fn stackgen_new_refuses_a_claimed_port_unless_forced() {
     let h = Harness::new();
+    // Ports nothing listens on: `claimed` for shop, the range's first for api.
+    let base = common::free_range(10);
+    let claimed = (base + 5).to_string();
+    h.write(
+        "home/config.yaml",
+        &format!("port_range: {base}-{}\n", base + 9),
+    );
     h.project("shop", &[]);
     h.cmd("registry")
-        .args(["add", "shop", "--port", "7001"])
+        .args(["add", "shop", "--port", &claimed])
         .run()
         .success();
     h.cmd("stackgen")
@@ -304,11 +366,13 @@ fn stackgen_new_refuses_a_claimed_port_unless_forced() {
             "--services",
             "none",
             "--port",
-            "7001",
+            &claimed,
         ])
         .run()
         .code_is(2)
-        .stderr_has("--port 7001: the port is already claimed by project 'shop'")
+        .stderr_has(&format!(
+            "--port {claimed}: the port is already claimed by project 'shop'"
+        ))
         .stderr_has("--force");
     assert!(!h.path().join("blog").exists(), "nothing generated");
     // Reserved by a pipeline under way counts too.
@@ -316,7 +380,7 @@ fn stackgen_new_refuses_a_claimed_port_unless_forced() {
         .args(["alloc", "--claim", "api"])
         .run()
         .success()
-        .stdout_has("5000\n");
+        .stdout_has(&format!("{base}\n"));
     h.cmd("stackgen")
         .args([
             "new",
@@ -326,7 +390,7 @@ fn stackgen_new_refuses_a_claimed_port_unless_forced() {
             "--services",
             "none",
             "--port",
-            "5000",
+            &base.to_string(),
         ])
         .run()
         .code_is(2)
@@ -340,12 +404,14 @@ fn stackgen_new_refuses_a_claimed_port_unless_forced() {
             "--services",
             "none",
             "--port",
-            "7001",
+            &claimed,
             "--force",
         ])
         .run()
         .success()
-        .stderr_has("port 7001 is also claimed by project 'shop' (--force)");
+        .stderr_has(&format!(
+            "port {claimed} is also claimed by project 'shop' (--force)"
+        ));
     let env = std::fs::read_to_string(h.path().join("blog/.env")).unwrap();
-    assert!(env.contains("APP_PORT=7001"), "{env}");
+    assert!(env.contains(&format!("APP_PORT={claimed}")), "{env}");
 }

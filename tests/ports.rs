@@ -126,42 +126,54 @@ fn probe_reports_a_real_listener_with_its_process() {
 #[test]
 fn alloc_skips_claimed_and_busy_ports() {
     let h = Harness::new();
-    h.write("p.json", r#"[{"name":"a","port":6100,"service_ports":[{"service":"db","published":6102,"target":5432}]}]"#);
+    // A range of 11 ports nothing listens on, so every port's state is known.
+    let base = common::free_range(11);
+    let p = |i: u16| base + i;
+    let range = |last: u16| format!("{base}-{}", p(last));
+    h.write(
+        "p.json",
+        &format!(
+            r#"[{{"name":"a","port":{base},"service_ports":[{{"service":"db","published":{},"target":5432}}]}}]"#,
+            p(2)
+        ),
+    );
     h.cmd("registry").args(["import", "p.json"]).run().success();
-    let busy = TcpListener::bind("0.0.0.0:6103");
+    let _busy = TcpListener::bind(("0.0.0.0", p(3))).expect("a port free_range found free");
     let got = h
         .cmd("ports")
-        .args(["alloc", "--range", "6100-6110", "--count", "3", "--json"])
+        .args(["alloc", "--range", &range(10), "--count", "3", "--json"])
         .run()
         .success()
         .json();
-    let want = if busy.is_ok() {
-        serde_json::json!([6101, 6104, 6105])
-    } else {
-        serde_json::json!([6101, 6103, 6104])
-    };
-    assert_eq!(got, want);
+    assert_eq!(got, serde_json::json!([p(1), p(4), p(5)]));
     assert_eq!(
         h.cmd("ports")
-            .args(["alloc", "--range", "6100-6101"])
+            .args(["alloc", "--range", &range(1)])
             .run()
             .success()
             .stdout,
-        "6101\n"
+        format!("{}\n", p(1))
     );
     h.cmd("ports")
-        .args(["alloc", "--range", "6100-6102", "--count", "2"])
+        .args(["alloc", "--range", &range(2), "--count", "2"])
         .run()
         .code_is(2)
-        .stderr_has("only 1 free port(s) in 6100-6102, 2 asked for");
+        .stderr_has(&format!("only 1 free port(s) in {}, 2 asked for", range(2)));
     h.cmd("ports")
         .args(["alloc", "--range", "7000-6000"])
         .run()
         .code_is(2)
         .stderr_has("start is above end");
     // The configured range is the default.
-    std::fs::write(h.home().join("config.yaml"), "port_range: 6100-6101\n").unwrap();
-    assert_eq!(h.cmd("ports").arg("alloc").run().success().stdout, "6101\n");
+    std::fs::write(
+        h.home().join("config.yaml"),
+        format!("port_range: {}\n", range(1)),
+    )
+    .unwrap();
+    assert_eq!(
+        h.cmd("ports").arg("alloc").run().success().stdout,
+        format!("{}\n", p(1))
+    );
 }
 
 #[test]

@@ -4,15 +4,13 @@
 
 mod common;
 
-use common::free_port;
-
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, require};
+use common::{Harness, Kill, Timed as _, free_port, require};
 
 const PROJECTS: &str = r#"[
   {"name":"shop","domain":"shop.test","port":5003,"services":["web","adminer","mailpit"],
@@ -22,16 +20,6 @@ const PROJECTS: &str = r#"[
   {"name":"blog","port":5010},
   {"name":"docs"}
 ]"#;
-
-/// A process killed when the test ends, however it ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A backend on a loopback port answering every request with `body`.
 fn backend(body: &'static str) -> u16 {
@@ -66,7 +54,7 @@ fn run(program: &str, args: &[&str], dir: &Path) -> Output {
     Command::new(program)
         .args(args)
         .current_dir(dir)
-        .output()
+        .timed_output()
         .unwrap_or_else(|e| panic!("{program}: {e}"))
 }
 
@@ -202,7 +190,7 @@ fn traefik_dynamic_config_routes_every_host_with_tls_and_redirects() {
 }
 
 /// Caddy in a temp home (its storage and autosave stay there), killed at the end.
-fn start_caddy(h: &Harness, config: &Path) -> Guard {
+fn start_caddy(h: &Harness, config: &Path) -> Kill {
     let child = Command::new("caddy")
         .args(["run", "--adapter", "caddyfile", "--config"])
         .arg(config)
@@ -211,7 +199,7 @@ fn start_caddy(h: &Harness, config: &Path) -> Guard {
         .stderr(std::fs::File::create(h.path().join("caddy.log")).unwrap())
         .spawn()
         .expect("start caddy");
-    Guard(child)
+    Kill(child)
 }
 
 /// Run a command (proxyconf running `caddy validate`) with Caddy's files in the temp home.
@@ -247,7 +235,7 @@ fn curl(h: &Harness, host: &str, port: u16, extra: &[&str]) -> (i32, String, Str
         .arg(format!("{host}:{port}:127.0.0.1"))
         .args(extra)
         .arg(format!("https://{host}:{port}/"))
-        .output()
+        .timed_output()
         .expect("run curl");
     (
         out.status.code().unwrap_or(-1),
@@ -353,7 +341,7 @@ fn caddy_serves_https_with_certgen_certificates_and_refuses_forged_leaves_and_ba
             &format!("shop.test:{https}:127.0.0.1"),
         ])
         .arg(format!("https://shop.test:{https}/"))
-        .output()
+        .timed_output()
         .unwrap();
     assert_eq!(
         out.status.code(),
@@ -373,7 +361,7 @@ fn caddy_serves_https_with_certgen_certificates_and_refuses_forged_leaves_and_ba
         ])
         .arg(format!("shop.test:{http}:127.0.0.1"))
         .arg(format!("http://shop.test:{http}/cart?id=7"))
-        .output()
+        .timed_output()
         .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),

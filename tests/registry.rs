@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Harness, bin};
+use common::{Harness, Timed as _, bin};
 
 #[test]
 fn add_detects_services_ports_and_allocates_distinct_http_ports() {
@@ -40,15 +40,17 @@ fn add_detects_services_ports_and_allocates_distinct_http_ports() {
         .json();
     assert_eq!(blog["port"], 5000, "no web service: the first free port");
 
-    // A port in use on this machine is skipped.
+    // A port in use on this machine is skipped: a range of free ports, the
+    // first two then taken.
+    let base = common::free_range(3);
     std::fs::write(
         h.home().join("config.yaml"),
-        "port_range: 5900-5999\ntld: dev\n",
+        format!("port_range: {base}-{}\ntld: dev\n", base + 2),
     )
     .unwrap();
     // On any address: a loopback listener holds the port for everyone.
-    let busy = std::net::TcpListener::bind("127.0.0.1:5900").ok();
-    let busy6 = std::net::TcpListener::bind("[::1]:5901").ok();
+    let busy = std::net::TcpListener::bind(("127.0.0.1", base)).ok();
+    let busy6 = std::net::TcpListener::bind(("::1", base + 1)).ok();
     h.project("api", &[]);
     let api = h
         .cmd("registry")
@@ -57,11 +59,9 @@ fn add_detects_services_ports_and_allocates_distinct_http_ports() {
         .success()
         .json();
     assert_eq!(api["domain"], "api.dev");
-    match (busy.is_some(), busy6.is_some()) {
-        (true, true) => assert_eq!(api["port"], 5902),
-        (true, false) => assert_eq!(api["port"], 5901),
-        _ => {}
-    }
+    assert!(busy.is_some(), "port {base} was free a moment ago");
+    let want = if busy6.is_some() { base + 2 } else { base + 1 };
+    assert_eq!(api["port"], want);
 }
 
 #[test]
@@ -565,7 +565,7 @@ fn concurrent_adds_and_removes_lose_nothing() {
                         .env("BERTH_HOME", &home)
                         .stdout(Stdio::null())
                         .stderr(Stdio::null())
-                        .status()
+                        .timed_status()
                         .unwrap()
                         .success();
                     assert!(ok, "add {name}");
@@ -577,7 +577,7 @@ fn concurrent_adds_and_removes_lose_nothing() {
                             .env("BERTH_HOME", &home)
                             .stdout(Stdio::null())
                             .stderr(Stdio::null())
-                            .status()
+                            .timed_status()
                             .unwrap()
                             .success();
                         assert!(ok, "remove {name}");
@@ -667,8 +667,7 @@ fn writers_killed_with_sigkill_never_corrupt_the_registry() {
             .unwrap();
         // Kill at a spread of moments: before, during and after the write.
         std::thread::sleep(Duration::from_micros(full * 3 / 2 * ((i * 37) % 80) / 80));
-        let _ = child.kill(); // SIGKILL
-        let status = child.wait().unwrap();
+        let status = common::kill_and_wait(&mut child); // SIGKILL
         if status.success() {
             added.push(name);
         } else {

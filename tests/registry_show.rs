@@ -11,42 +11,18 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{Harness, Run, free_port};
+use common::{Harness, Run, Timed as _, free_port};
 use serde_json::Value;
 
 /// `stackctl start` may build the image and pip-install Django first.
 const START: Duration = Duration::from_secs(900);
 
 fn ready() -> bool {
-    let parts = ["docker", "docker-compose", "django-admin"];
-    if !parts.iter().all(|p| common::require(p)) {
-        return false;
-    }
-    let images = ["python:3.12-slim", "postgres:16", "redis:7"];
-    let missing: Vec<&str> = images
-        .iter()
-        .copied()
-        .filter(|i| {
-            !Command::new("docker")
-                .args(["image", "inspect", i])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        .collect();
-    if !missing.is_empty() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "images {missing:?} are required (CI=true): run tests/bed/setup.sh"
-        );
-        eprintln!("skipped: images {missing:?} are missing (tests/bed/setup.sh)");
-        return false;
-    }
-    true
+    common::require("django-admin")
+        && common::docker_ready(&["python:3.12-slim", "postgres:16", "redis:7"])
 }
 
 /// Removes what the test made in the engine, even when it fails.
@@ -68,12 +44,12 @@ impl Drop for Cleanup {
                 .map(str::to_owned)
                 .collect();
             if !ids.is_empty() {
-                let _ = Command::new("docker").args(rm).args(&ids).output();
+                let _ = Command::new("docker").args(rm).args(&ids).timed_output();
             }
         }
         let _ = Command::new("docker")
             .args(["image", "rm", "-f", &format!("{}_app", self.0)])
-            .output();
+            .timed_output();
     }
 }
 

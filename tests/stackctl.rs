@@ -5,34 +5,13 @@
 
 mod common;
 
-use common::free_port;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::Harness;
 use serde_json::Value;
 
-/// Whether the engine and docker-compose are here (a skip line otherwise;
-/// under CI=true their absence fails the test).
-fn docker_ready() -> bool {
-    if !common::require("docker") || !common::require("docker-compose") {
-        return false;
-    }
-    let ok = Command::new("docker")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the Docker engine is required (CI=true) but `docker info` fails"
-        );
-        eprintln!("skipped: the Docker engine does not answer");
-    }
-    ok
-}
+use common::{Harness, Timed as _, free_port};
 
 /// A unique project name for this test run.
 fn unique(tag: &str) -> String {
@@ -58,7 +37,11 @@ impl Drop for Cleanup {
                     vec!["volume", "rm", "-f"],
                 ),
             ] {
-                let Ok(out) = Command::new("docker").args(&list).arg(&label).output() else {
+                let Ok(out) = Command::new("docker")
+                    .args(&list)
+                    .arg(&label)
+                    .timed_output()
+                else {
                     continue;
                 };
                 let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
@@ -66,7 +49,7 @@ impl Drop for Cleanup {
                     .map(str::to_owned)
                     .collect();
                 if !ids.is_empty() {
-                    let _ = Command::new("docker").args(&rm).args(&ids).output();
+                    let _ = Command::new("docker").args(&rm).args(&ids).timed_output();
                 }
             }
         }
@@ -183,7 +166,7 @@ fn container_of(status: &Value, service: &str) -> String {
 
 #[test]
 fn colliding_database_ports_refuse_the_second_start_and_force_records_the_failure() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -211,7 +194,7 @@ fn colliding_database_ports_refuse_the_second_start_and_force_records_the_failur
     let none = Command::new("docker")
         .args(["ps", "-aq", "--filter"])
         .arg(format!("label=com.docker.compose.project={b}"))
-        .output()
+        .timed_output()
         .unwrap();
     assert!(
         none.stdout.is_empty(),
@@ -246,7 +229,7 @@ fn one_shot(name: &str, command: &str) -> String {
 
 #[test]
 fn a_one_shot_service_that_exits_0_is_done_one_that_fails_is_an_error() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -279,7 +262,7 @@ fn a_one_shot_service_that_exits_0_is_done_one_that_fails_is_an_error() {
 #[test]
 #[allow(clippy::too_many_lines)] // one stack through its whole life: starting it costs seconds
 fn start_status_logs_health_restart_stop_and_stop_all_show_in_the_registry() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -376,8 +359,7 @@ fn start_status_logs_health_restart_stop_and_stop_all_show_in_the_registry() {
         }
     });
     let line = rx.recv_timeout(Duration::from_secs(20));
-    let _ = follow.kill();
-    let _ = follow.wait();
+    common::kill_and_wait(&mut follow);
     let line = line.expect("a new log line within 20 s");
     assert!(
         line.starts_with("app | ") && line.contains("GET /"),
@@ -441,7 +423,7 @@ fn start_status_logs_health_restart_stop_and_stop_all_show_in_the_registry() {
 
 #[test]
 fn a_container_killed_behind_berths_back_is_an_error_and_watch_restart_brings_it_back() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -456,7 +438,7 @@ fn a_container_killed_behind_berths_back_is_an_error_and_watch_restart_brings_it
 
     let killed = Command::new("docker")
         .args(["kill", &container])
-        .output()
+        .timed_output()
         .unwrap();
     assert!(killed.status.success());
     let s = status_json(&h, &name);
@@ -510,7 +492,7 @@ fn a_container_killed_behind_berths_back_is_an_error_and_watch_restart_brings_it
 
 #[test]
 fn a_failing_pre_start_hook_prevents_the_start_and_hooks_see_the_projects_environment() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -544,7 +526,7 @@ fn a_failing_pre_start_hook_prevents_the_start_and_hooks_see_the_projects_enviro
     let none = Command::new("docker")
         .args(["ps", "-aq", "--filter"])
         .arg(format!("label=com.docker.compose.project={name}"))
-        .output()
+        .timed_output()
         .unwrap();
     assert!(
         none.stdout.is_empty(),
@@ -580,7 +562,7 @@ fn a_failing_pre_start_hook_prevents_the_start_and_hooks_see_the_projects_enviro
     let container = container_of(&status_json(&h, &name), "box");
     let env = Command::new("docker")
         .args(["inspect", "--format", "{{json .Config.Env}}", &container])
-        .output()
+        .timed_output()
         .unwrap();
     assert!(
         String::from_utf8_lossy(&env.stdout).contains("GREETING=hello from the registry"),
@@ -616,7 +598,7 @@ fn a_failing_pre_start_hook_prevents_the_start_and_hooks_see_the_projects_enviro
 
 #[test]
 fn down_runs_the_stop_hooks_of_a_running_project_and_a_failing_pre_stop_removes_nothing() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -819,7 +801,7 @@ fn doctor_names_the_engine_and_the_compose_driver_and_says_what_is_missing() {
         .code_is(1)
         .stderr_has("hint: start the engine");
 
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let good = h.cmd("stackctl").args(["doctor", "--json"]).run().success();
@@ -853,7 +835,7 @@ fn engine_ids(kind: &str, project: &str) -> Vec<String> {
         .args(&list)
         .arg("--filter")
         .arg(format!("label=com.docker.compose.project={project}"))
-        .output()
+        .timed_output()
         .unwrap();
     assert!(out.status.success(), "docker {list:?} failed");
     String::from_utf8_lossy(&out.stdout)
@@ -865,7 +847,7 @@ fn engine_ids(kind: &str, project: &str) -> Vec<String> {
 fn image_exists(image: &str) -> bool {
     Command::new("timeout")
         .args(["30", "docker", "image", "inspect", image])
-        .output()
+        .timed_output()
         .unwrap()
         .status
         .success()
@@ -886,7 +868,7 @@ fn bare_app(port: u16, script: &str, extra: &str) -> String {
 
 #[test]
 fn start_fails_for_an_app_that_exits_at_once_naming_it_with_its_code_and_last_lines() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -947,7 +929,7 @@ fn get_status_line(port: u16) -> Result<String, String> {
 
 #[test]
 fn start_returns_when_the_app_answers_prints_its_urls_and_exec_runs_in_it() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -1004,7 +986,7 @@ fn start_returns_when_the_app_answers_prints_its_urls_and_exec_runs_in_it() {
         .arg("/dev/null")
         .env("BERTH_HOME", h.home())
         .stdin(std::process::Stdio::null())
-        .output()
+        .timed_output()
         .unwrap();
     let text = String::from_utf8_lossy(&on_tty.stdout);
     assert!(
@@ -1057,7 +1039,7 @@ fn start_returns_when_the_app_answers_prints_its_urls_and_exec_runs_in_it() {
 
 #[test]
 fn down_keeps_data_unless_asked_and_registry_remove_down_takes_the_stack_away() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -1137,7 +1119,7 @@ volumes:
 
 #[test]
 fn a_failed_build_leaves_no_container_no_raw_escapes_and_the_registry_stopped() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -1177,7 +1159,7 @@ fn a_failed_build_leaves_no_container_no_raw_escapes_and_the_registry_stopped() 
 
 #[test]
 fn an_image_that_cannot_be_pulled_is_named_with_the_images_config_key() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();
@@ -1200,7 +1182,7 @@ fn an_image_that_cannot_be_pulled_is_named_with_the_images_config_key() {
 
 #[test]
 fn logs_interleave_the_services_in_time_order() {
-    if !docker_ready() {
+    if !common::docker_ready(&[]) {
         return;
     }
     let h = Harness::new();

@@ -10,15 +10,13 @@
 
 mod common;
 
-use common::free_port;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, require};
+use common::{Harness, Timed as _, docker_ready, free_port, require};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -76,7 +74,7 @@ fn compose(dir: &Path) -> Command {
 }
 
 fn output(mut c: Command) -> (bool, String, String) {
-    let out = c.output().expect("run");
+    let out = c.timed_output().expect("run");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -981,7 +979,7 @@ fn update_refreshes_the_cache_from_a_folder_or_git_and_rejects_broken_templates(
                 .args(["-c", "user.name=t", "-c", "user.email=t@t", "-C"])
                 .arg(&src)
                 .args(args)
-                .output()
+                .timed_output()
                 .unwrap()
                 .status
                 .success();
@@ -1013,45 +1011,6 @@ fn update_refreshes_the_cache_from_a_folder_or_git_and_rejects_broken_templates(
 // ---------------------------------------------------------------------------
 // Booting for real in the Docker test bed
 
-/// Whether the engine and the bed's images are there (CI=true: they must be).
-fn docker_ready(images: &[&str]) -> bool {
-    if !require("docker") || !require("docker-compose") {
-        return false;
-    }
-    let ci = std::env::var("CI").as_deref() == Ok("true");
-    let ok = Command::new("docker")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            !ci,
-            "the Docker engine is required (CI=true) but does not answer"
-        );
-        eprintln!("skipped: the Docker engine does not answer (tests/bed/dockerd.sh)");
-        return false;
-    }
-    for image in images {
-        let ok = Command::new("docker")
-            .args(["image", "inspect", image])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            assert!(
-                !ci,
-                "image {image} is required (CI=true): run tests/bed/images.sh"
-            );
-            eprintln!("skipped: image {image} is missing (tests/bed/images.sh)");
-            return false;
-        }
-    }
-    true
-}
-
 /// `docker-compose down -v --rmi local` when dropped, so a failing test cleans up too.
 struct Down(PathBuf);
 
@@ -1062,7 +1021,7 @@ impl Drop for Down {
             .env("BASE_IMAGE", BED_BASE)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .status();
+            .timed_status();
     }
 }
 
@@ -1283,7 +1242,7 @@ fn django_with_postgres_boots_twice_side_by_side() {
                 .args(["inspect", &object])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
-                .status()
+                .timed_status()
                 .unwrap()
                 .success();
             assert!(
@@ -1320,7 +1279,7 @@ fn remove_service_with_data_deletes_the_volume() {
         let ok = Command::new("docker")
             .args(["volume", "create", &format!("{name}-{svc}-data")])
             .stdout(Stdio::null())
-            .status()
+            .timed_status()
             .unwrap()
             .success();
         assert!(ok);
@@ -1348,7 +1307,7 @@ fn remove_service_with_data_deletes_the_volume() {
             .args(["volume", "inspect", v])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .status()
+            .timed_status()
             .unwrap()
             .success()
     };
@@ -1357,7 +1316,7 @@ fn remove_service_with_data_deletes_the_volume() {
     let _ = Command::new("docker")
         .args(["volume", "rm", &format!("{name}-redis-data")])
         .stdout(Stdio::null())
-        .status();
+        .timed_status();
 }
 
 #[test]
@@ -1398,7 +1357,7 @@ fn nextjs_boots_with_next_dev() {
         .args(["volume", "inspect", &format!("{name}-app-node-modules")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .timed_status()
         .unwrap()
         .success();
     assert!(gone, "down -v removes the node_modules volume");
@@ -1755,7 +1714,7 @@ impl Drop for Rm {
             .args(["60", "docker", "rm", "-f", &self.0])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .status();
+            .timed_status();
     }
 }
 
@@ -1795,7 +1754,7 @@ fn fresh_python_stacks_pass_their_generated_pipeline() {
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .timed_status()
         .is_ok_and(|s| s.success())
     {
         assert!(

@@ -16,17 +16,13 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{Harness, bin, require};
+use common::{Harness, Timed as _, TimedChild as _, bin, require};
 
 /// One boot at a time: each builds an image and installs packages.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Seconds `stackctl start` may wait (first builds install pip/npm packages).
 const START_TIMEOUT: &str = "900";
-
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
 
 /// Run a program with a time limit (`timeout`), capturing its output.
 fn run(
@@ -48,7 +44,7 @@ fn run(
         .env_remove("COMPOSE_PROJECT_NAME")
         .env_remove("BASE_IMAGE")
         .stdin(Stdio::null())
-        .output()
+        .output_in(Duration::from_secs(limit + 30))
         .expect("spawn");
     (
         out.status.code().unwrap_or(-1),
@@ -69,28 +65,7 @@ fn docker(args: &[&str]) -> (i32, String, String) {
 
 /// Whether the engine and the images are there; with CI=true they must be.
 fn bed_ready(images: &[&str]) -> bool {
-    if !require("docker") || !require("docker-compose") || !require("timeout") {
-        return false;
-    }
-    if docker(&["info"]).0 != 0 {
-        assert!(
-            !ci(),
-            "the Docker engine is required (CI=true) but does not answer"
-        );
-        eprintln!("skipped: the Docker engine does not answer (tests/bed/dockerd.sh)");
-        return false;
-    }
-    for image in images {
-        if docker(&["image", "inspect", image]).0 != 0 {
-            assert!(
-                !ci(),
-                "image {image} is required (CI=true): run tests/bed/images.sh"
-            );
-            eprintln!("skipped: image {image} is missing (tests/bed/images.sh)");
-            return false;
-        }
-    }
-    true
+    require("timeout") && common::docker_ready(images)
 }
 
 /// GET a path on 127.0.0.1:port: (status, headers, body).
@@ -303,7 +278,7 @@ fn generate(stack: &str, extra: &[&str], prepare: impl FnOnce(&Path)) -> Booted 
         .spawn()
         .and_then(|mut c| {
             c.stdin.take().unwrap().write_all(json.as_bytes())?;
-            c.wait_with_output()
+            c.timed_wait_with_output()
         })
         .expect("registry add");
     assert!(

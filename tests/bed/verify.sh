@@ -117,7 +117,7 @@ ARG BASE_IMAGE=debian:bookworm
 FROM ${BASE_IMAGE}
 ARG ONLINE=1
 RUN python3 -m venv /venv && /venv/bin/python -c 'import ssl' && node -e 'process.exit(0)' && npm --version >/dev/null \
- && if [ "$ONLINE" = 1 ]; then curl -sSf -o /dev/null https://pypi.org/simple/pip/ && /venv/bin/pip install -q six; fi
+ && if [ "$ONLINE" = 1 ]; then curl -sSf -o /dev/null https://pypi.org/simple/pip/ && /venv/bin/pip install -q six==1.17.0; fi
 DOCKERFILE
 online=1
 [ "${BED_VERIFY_OFFLINE:-0}" != 1 ] || online=0

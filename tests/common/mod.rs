@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod cigen;
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,6 +30,33 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Whether nothing listens on TCP `port` on any address now: it binds on
+/// 0.0.0.0 and on [::] (when this machine has IPv6).
+pub fn port_is_free(port: u16) -> bool {
+    use std::io::ErrorKind;
+    std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
+        && std::net::TcpListener::bind(("::", port))
+            .map_or_else(|e| e.kind() != ErrorKind::AddrInUse, |_| true)
+}
+
+/// The first of `len` consecutive TCP ports that nothing listens on now, so
+/// a test can give a tool a range whose every port it knows. Starts are
+/// spread by process id over 20000-59999 (below the kernel's ephemeral
+/// ports), so parallel tests rarely probe the same ports.
+pub fn free_range(len: u16) -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id().wrapping_mul(7919);
+    for _ in 0..1000 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let start = 20_000 + (seed.wrapping_add(n.wrapping_mul(997)) % 40_000) as u16;
+        if (start..start + len).all(port_is_free) {
+            return start;
+        }
+    }
+    panic!("no {len} consecutive free ports in 20000-59999");
 }
 
 /// A temp folder with its own `BERTH_HOME`.
@@ -182,9 +211,84 @@ pub const TIMEOUT: Duration = Duration::from_secs(300);
 /// Runs `cmd` to completion with its output captured, and panics (after
 /// killing it) when it runs longer than `limit`.
 pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+    try_output_within(cmd, limit).unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))
+}
+
+/// `Command::output` and `Command::status` with a time limit: the way a test
+/// runs a program other than through [`Cmd`]. A program that cannot start is
+/// the `Err` std gives; one that outlives its limit is killed and fails the
+/// test. tests/generated.rs fails on a bare `.output()`, `.status()` or
+/// `.wait()` outside tests/common, so every spawned command has a limit.
+pub trait Timed {
+    /// Output captured, within [`TIMEOUT`].
+    fn timed_output(&mut self) -> std::io::Result<Output>;
+    /// Output captured, within `limit`.
+    fn output_in(&mut self, limit: Duration) -> std::io::Result<Output>;
+    /// stdout and stderr as set (inherited by default), within [`TIMEOUT`].
+    fn timed_status(&mut self) -> std::io::Result<std::process::ExitStatus>;
+}
+
+impl Timed for Command {
+    fn timed_output(&mut self) -> std::io::Result<Output> {
+        try_output_within(self, TIMEOUT)
+    }
+
+    fn output_in(&mut self, limit: Duration) -> std::io::Result<Output> {
+        try_output_within(self, limit)
+    }
+
+    fn timed_status(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        let child = self.spawn()?;
+        Ok(wait_within(child, TIMEOUT, &format!("{self:?}")).status)
+    }
+}
+
+/// Like [`output_within`], but a program that cannot be started (not
+/// installed) is an `Err` for the caller to judge, not a panic. A program
+/// that starts and outlives `limit` still fails the test.
+pub fn try_output_within(cmd: &mut Command, limit: Duration) -> std::io::Result<Output> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    wait_within(child, limit, &format!("{cmd:?}"))
+    let child = cmd.spawn()?;
+    Ok(wait_within(child, limit, &format!("{cmd:?}")))
+}
+
+/// `Child::wait_with_output` with the [`TIMEOUT`]: a child that outlives it
+/// is killed and fails the test.
+pub trait TimedChild {
+    fn timed_wait_with_output(self) -> std::io::Result<Output>;
+}
+
+impl TimedChild for Child {
+    fn timed_wait_with_output(self) -> std::io::Result<Output> {
+        let what = format!("child process {}", self.id());
+        Ok(wait_within(self, TIMEOUT, &what))
+    }
+}
+
+/// Whether `cmd` starts and exits 0 within `limit` (its output discarded).
+pub fn succeeds_within(cmd: &mut Command, limit: Duration) -> bool {
+    try_output_within(cmd, limit).is_ok_and(|o| o.status.success())
+}
+
+/// The trimmed stdout of a program run with the default [`TIMEOUT`].
+pub fn stdout_of(program: &str, args: &[&str]) -> String {
+    let out = output_within(Command::new(program).args(args), TIMEOUT);
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Kills a child and reaps it (a killed child cannot hang the wait).
+pub fn kill_and_wait(child: &mut Child) -> std::process::ExitStatus {
+    let _ = child.kill();
+    child.wait().expect("wait for a killed child")
+}
+
+/// A child process killed (and reaped) when the test ends, however it ends.
+pub struct Kill(pub Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = kill_and_wait(&mut self.0);
+    }
 }
 
 /// Waits for a spawned child (stdout and stderr piped, or not) and panics
@@ -337,19 +441,51 @@ impl Run {
     }
 }
 
+/// Whether the tests run under CI (`CI=true`), where a missing real part fails.
+pub fn ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// Reports a missing real part: a failure under `CI=true`, else one
+/// `skipped:` line. Returns false, for `return missing(...)`.
+#[track_caller]
+pub fn missing(what: &str) -> bool {
+    assert!(!ci(), "{what} (required under CI=true)");
+    eprintln!("skipped: {what}");
+    false
+}
+
+/// Whether the Docker engine answers and has every one of `images` (the test
+/// bed builds them: tests/bed/dockerd.sh, tests/bed/images.sh; no registry is
+/// reachable). docker and docker-compose must be installed. Otherwise one
+/// `skipped:` line, or a failure under `CI=true`.
+#[track_caller]
+pub fn docker_ready(images: &[&str]) -> bool {
+    if !require("docker") || !require("docker-compose") {
+        return false;
+    }
+    let limit = Duration::from_secs(60);
+    if !succeeds_within(Command::new("docker").arg("info"), limit) {
+        return missing("the Docker engine does not answer (tests/bed/dockerd.sh)");
+    }
+    for image in images {
+        if !succeeds_within(
+            Command::new("docker").args(["image", "inspect", image]),
+            limit,
+        ) {
+            return missing(&format!("image {image} is missing (tests/bed/images.sh)"));
+        }
+    }
+    true
+}
+
 /// Whether an external program the test needs is installed. Without it the
 /// test says so in one line and returns early; with `CI=true` a missing
 /// program fails the test instead, so CI never skips an end-to-end test.
+#[track_caller]
 pub fn require(program: &str) -> bool {
     let found = std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
         || Path::new(program).is_file();
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{program} is required (CI=true) but not installed"
-        );
-        eprintln!("skipped: {program} is not installed");
-    }
-    found
+    found || missing(&format!("{program} is not installed"))
 }
