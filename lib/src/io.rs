@@ -330,7 +330,7 @@ impl OutputArgs {
 /// releases, is still accepted (hidden, for one release).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct JsonArgs {
-    /// Print JSON (one object).
+    /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
     /// Deprecated: `--format json` is `--json`.
@@ -361,17 +361,30 @@ pub fn stdout() -> BufWriter<io::StdoutLock<'static>> {
 /// (one object a line), CSV (the JSON field names as header, then one row a
 /// record, nested values as JSON text) or a table of the [`Row`] cells.
 pub fn write_list<T: Row>(format: Format, items: &[T]) -> anyhow::Result<()> {
+    write_records(format, items, || {
+        table::render(T::headers(), items.iter().map(Row::cells).collect())
+    })
+}
+
+/// [`write_list`] for records whose table is not one row a record: the
+/// table is what `table` renders.
+pub fn write_records<T: Serialize>(
+    format: Format,
+    items: &[T],
+    table: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     let mut out = stdout();
-    write_list_to(&mut out, format, items)?;
+    write_records_to(&mut out, format, items, table)?;
     out.flush()?;
     Ok(())
 }
 
-/// [`write_list`] to any writer.
-pub fn write_list_to<T: Row, W: Write>(
+/// [`write_records`] to any writer.
+pub fn write_records_to<T: Serialize, W: Write>(
     out: &mut W,
     format: Format,
     items: &[T],
+    table: impl FnOnce() -> String,
 ) -> anyhow::Result<()> {
     match format {
         Format::Json => json_to(out, items)?,
@@ -382,10 +395,7 @@ pub fn write_list_to<T: Row, W: Write>(
             }
         }
         Format::Csv => write_csv(out, items)?,
-        Format::Table => {
-            let rows: Vec<Vec<String>> = items.iter().map(Row::cells).collect();
-            out.write_all(table::render(T::headers(), rows).as_bytes())?;
-        }
+        Format::Table => out.write_all(table().as_bytes())?,
     }
     Ok(())
 }
@@ -625,7 +635,10 @@ mod tests {
 
     fn written(format: Format, items: &[Out]) -> String {
         let mut out = Vec::new();
-        write_list_to(&mut out, format, items).unwrap();
+        write_records_to(&mut out, format, items, || {
+            table::render(Out::headers(), items.iter().map(Row::cells).collect())
+        })
+        .unwrap();
         String::from_utf8(out).unwrap()
     }
 

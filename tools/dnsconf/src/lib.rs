@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use berth::atomic;
 use berth::cli::{Outcome, ResultExt as _, error_with_hint, warn};
 use berth::config::Config;
-use berth::io::{self, OutputArgs};
+use berth::io::{self, JsonArgs};
 use berth::paths::Paths;
 use berth::registry::Registry;
 use berth::{Project, sites, table};
@@ -203,7 +203,7 @@ struct TestArgs {
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     timeout: u64,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// Show which configurations are installed and whether test-probe.TLD resolves to loopback.
@@ -219,7 +219,7 @@ struct StatusArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     server: Option<SocketAddr>,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// Run the tool.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use berth::cli::{Outcome, error_with_hint, warn};
 use berth::config::{Config, PortRange};
-use berth::io::{self, Format, OutputArgs, Row};
+use berth::io::{self, Format, JsonArgs, OutputArgs, Row};
 use berth::paths::Paths;
 use berth::registry::Registry;
 use berth::{
@@ -109,7 +109,7 @@ struct AllocArgs {
     #[arg(long, value_name = "NAME")]
     claim: Option<String>,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// Exit 0 when PORT is free, 1 when a project claims it or something listens on it.
@@ -120,7 +120,7 @@ struct FreeArgs {
     #[arg(long, default_value = "tcp")]
     protocol: Protocol,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// List every claimed host port with its projects.

@@ -157,10 +157,14 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
             p.port.unwrap_or_default()
         );
     }
-    if a.output.is_json() && added.len() == 1 {
-        view::write_project(a.output.format(), &added[0])?;
-    } else if a.output.is_json() {
-        view::write_projects(a.output.format(), &added)?;
+    // Nothing on stdout unless a format is asked for; JSON of one project is
+    // one object (what `stackgen new --json | registry add -` pipes on).
+    match (a.output.json || a.output.format.is_some(), &added[..]) {
+        (false, _) => {}
+        (true, [one]) if a.output.format() == io::Format::Json => {
+            view::write_project(io::Format::Json, one)?;
+        }
+        (true, many) => view::write_projects(a.output.format(), many)?,
     }
     Ok(Outcome::Clean)
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use berth::cli::{Outcome, confirm, error_with_hint, warn};
-use berth::io::{self, OutputArgs};
+use berth::io::{self, JsonArgs};
 use berth::paths::Paths;
 use berth::registry::{self, Registry};
 use berth::{PortBinding, Project, Protocol, Status};
@@ -29,12 +29,12 @@ pub struct Args {
     #[arg(short, long)]
     yes: bool,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// One difference between the registry and the folder.
 #[derive(Debug, Serialize, PartialEq, Eq)]
-#[serde(tag = "change", rename_all = "snake_case")]
+#[serde(tag = "change", rename_all = "kebab-case")]
 enum Change {
     ComposeFileGone { file: PathBuf },
     ComposeFileAdded { file: PathBuf },

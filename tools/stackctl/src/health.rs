@@ -31,9 +31,8 @@ pub struct Args {
     /// Seconds one try may take.
     #[arg(long, value_name = "S", default_value = "5", value_parser = parse_seconds)]
     timeout: Duration,
-    /// Print the answer as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: berth::io::JsonArgs,
 }
 
 #[derive(Debug, Serialize)]
@@ -138,7 +137,7 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         error,
         elapsed_ms: began.elapsed().as_millis(),
     };
-    if a.json {
+    if a.output.is_json() {
         berth::io::write_json(&answer)?;
     } else {
         match &answer.error {
