@@ -39,7 +39,7 @@ complete -c registry -n "__fish_registry_using_subcommand add" -s n -l name -d '
 complete -c registry -n "__fish_registry_using_subcommand add" -s p -l port -d 'Use this HTTP port instead of allocating one' -r
 complete -c registry -n "__fish_registry_using_subcommand add" -s s -l stack -d 'The stack the project was generated from (django, laravel, ...)' -r
 complete -c registry -n "__fish_registry_using_subcommand add" -l web-service -d 'The compose service whose published port is the project\'s HTTP port' -r
-complete -c registry -n "__fish_registry_using_subcommand add" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c registry -n "__fish_registry_using_subcommand add" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -47,13 +47,13 @@ complete -c registry -n "__fish_registry_using_subcommand add" -l allow-empty -d
 complete -c registry -n "__fish_registry_using_subcommand add" -l json -d 'Print JSON (same as --format json)'
 complete -c registry -n "__fish_registry_using_subcommand add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c registry -n "__fish_registry_using_subcommand list" -l status -d 'Only projects with this status' -r
-complete -c registry -n "__fish_registry_using_subcommand list" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c registry -n "__fish_registry_using_subcommand list" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c registry -n "__fish_registry_using_subcommand list" -l json -d 'Print JSON (same as --format json)'
 complete -c registry -n "__fish_registry_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c registry -n "__fish_registry_using_subcommand show" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c registry -n "__fish_registry_using_subcommand show" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -63,13 +63,10 @@ complete -c registry -n "__fish_registry_using_subcommand remove" -s y -l yes -d
 complete -c registry -n "__fish_registry_using_subcommand remove" -l dry-run -d 'Show what would be removed, change nothing'
 complete -c registry -n "__fish_registry_using_subcommand remove" -l down -d 'Also take the stacks down: remove their containers and networks (volumes stay; `stackctl down NAME --with-data` removes those)'
 complete -c registry -n "__fish_registry_using_subcommand remove" -s h -l help -d 'Print help'
-complete -c registry -n "__fish_registry_using_subcommand update" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
-json\t'One JSON document: an array for lists, an object for one thing'
-ndjson\t'One JSON object per line'
-csv\t'Comma-separated values with a header row'"
+complete -c registry -n "__fish_registry_using_subcommand update" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
 complete -c registry -n "__fish_registry_using_subcommand update" -l dry-run -d 'Show what changed, apply nothing'
 complete -c registry -n "__fish_registry_using_subcommand update" -s y -l yes -d 'Apply without asking (needed when not on a terminal)'
-complete -c registry -n "__fish_registry_using_subcommand update" -l json -d 'Print JSON (same as --format json)'
+complete -c registry -n "__fish_registry_using_subcommand update" -l json -d 'Print JSON instead of text'
 complete -c registry -n "__fish_registry_using_subcommand update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c registry -n "__fish_registry_using_subcommand status" -s h -l help -d 'Print help'
 complete -c registry -n "__fish_registry_using_subcommand env; and not __fish_seen_subcommand_from set get unset list" -s h -l help -d 'Print help'
@@ -80,7 +77,7 @@ complete -c registry -n "__fish_registry_using_subcommand env; and not __fish_se
 complete -c registry -n "__fish_registry_using_subcommand env; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c registry -n "__fish_registry_using_subcommand env; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
 complete -c registry -n "__fish_registry_using_subcommand env; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
-complete -c registry -n "__fish_registry_using_subcommand env; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c registry -n "__fish_registry_using_subcommand env; and __fish_seen_subcommand_from list" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"

@@ -56,20 +56,20 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -l dry
 complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s y -l yes -d 'Do not ask for confirmation'
 complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackgen -n "__fish_stackgen_using_subcommand services" -s d -l dir -d 'A generated project: mark the services it uses' -r -F
-complete -c stackgen -n "__fish_stackgen_using_subcommand services" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand services" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c stackgen -n "__fish_stackgen_using_subcommand services" -l json -d 'Print JSON (same as --format json)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand services" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -l json -d 'Print JSON (same as --format json)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackgen -n "__fish_stackgen_using_subcommand update" -l from -d 'A template folder or a git URL' -r
-complete -c stackgen -n "__fish_stackgen_using_subcommand update" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand update" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"

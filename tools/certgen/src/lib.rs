@@ -618,6 +618,7 @@ fn renew(paths: &Paths, args: &RenewArgs) -> anyhow::Result<Outcome> {
     issue_targets(paths, &targets, &plan)
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Serialize)]
 struct StatusJson {
     ca: Option<ca::CaInfo>,
@@ -697,6 +698,17 @@ fn status(paths: &Paths, args: &StatusArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![
+        ("ca", berth::schema::of::<ca::CaInfo>()),
+        ("cert", berth::schema::of::<Cert>()),
+        ("certgen-status", berth::schema::of::<StatusJson>()),
+        ("trust-place", berth::schema::of::<trust::Place>()),
+    ]
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ pub struct TrustArgs {
 }
 
 /// One trust store and what happened there.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Place {
     /// `system` or `nss`.

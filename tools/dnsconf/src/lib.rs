@@ -76,6 +76,7 @@ enum Command {
 }
 
 /// Which configuration.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 enum Kind {
@@ -491,6 +492,7 @@ fn uninstall(a: &UninstallArgs) -> anyhow::Result<Outcome> {
 }
 
 /// The result of resolving one name.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Resolution {
     name: String,
@@ -598,6 +600,7 @@ fn test(a: &TestArgs) -> anyhow::Result<Outcome> {
 }
 
 /// One configuration file and whether it is in place.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct ConfigState {
     kind: Kind,
@@ -607,6 +610,7 @@ struct ConfigState {
     current: bool,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Status {
     tld: String,
@@ -692,6 +696,15 @@ fn status(a: &StatusArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Found);
     }
     Ok(Outcome::Clean)
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![
+        ("dns-resolution", berth::schema::of::<Resolution>()),
+        ("dnsconf-status", berth::schema::of::<Status>()),
+    ]
 }
 
 #[cfg(test)]

@@ -157,6 +157,7 @@ fn registry_projects() -> anyhow::Result<Vec<ProjectPorts>> {
 }
 
 /// A port a scan found, with the project (folder) it belongs to.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Scanned {
     project: String,
@@ -272,6 +273,7 @@ fn check_input(a: &CheckArgs) -> anyhow::Result<Vec<ProjectPorts>> {
     Ok(projects)
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Serialize)]
 #[serde(transparent)]
 struct ConflictRow(Conflict);
@@ -405,6 +407,7 @@ fn write_text(text: &str) -> anyhow::Result<()> {
 }
 
 /// One claim on a port, as `usage` and `who` list them.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Use {
     port: u16,
@@ -495,6 +498,7 @@ fn system_uses(port: u16, protocol: Option<Protocol>) -> Vec<Use> {
 }
 
 /// The answer of `ports free --json`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Serialize)]
 struct Answer<'a> {
     port: u16,
@@ -558,4 +562,15 @@ fn who(a: &WhoArgs) -> anyhow::Result<Outcome> {
     }
     io::write_list(a.output.format(), &uses)?;
     Ok(Outcome::Clean)
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![
+        ("port-scan", berth::schema::of::<Scanned>()),
+        ("port-alloc", berth::schema::of::<Vec<u16>>()),
+        ("port-free", berth::schema::of::<Answer<'static>>()),
+        ("port-use", berth::schema::of::<Use>()),
+    ]
 }

@@ -33,6 +33,7 @@ pub struct Args {
 }
 
 /// One difference between the registry and the folder.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize, PartialEq, Eq)]
 #[serde(tag = "change", rename_all = "kebab-case")]
 enum Change {
@@ -74,6 +75,7 @@ impl std::fmt::Display for Change {
     }
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Serialize)]
 struct Report<'a> {
     project: &'a str,
@@ -226,4 +228,10 @@ fn print_out(text: &str) -> anyhow::Result<()> {
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("registry-update", berth::schema::of::<Report<'static>>())]
 }

@@ -35,6 +35,7 @@ pub struct Args {
     output: berth::io::JsonArgs,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Answer {
     name: String,
@@ -159,6 +160,12 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Found
     })
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("health", berth::schema::of::<Answer>())]
 }
 
 #[cfg(test)]

@@ -200,3 +200,15 @@ fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
     }
     Ok(std::time::Duration::from_secs_f64(v))
 }
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    [
+        status::schemas(),
+        doctor::schemas(),
+        health::schemas(),
+        watch::schemas(),
+    ]
+    .concat()
+}

@@ -32,6 +32,7 @@ pub struct Args {
 }
 
 /// One project's state.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ProjectState {
     pub name: String,
@@ -193,4 +194,10 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         table::render(Line::headers(), rows)
     })?;
     Ok(Outcome::Clean)
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("stack-status", berth::schema::of::<ProjectState>())]
 }

@@ -45,6 +45,7 @@ pub struct Args {
 }
 
 /// One thing that changed, or that watch did.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Event {
     time: Timestamp,
@@ -295,4 +296,10 @@ async fn restart_failed(
         }
     }
     Ok(())
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("watch-event", berth::schema::of::<Event>())]
 }
