@@ -273,163 +273,89 @@ pub struct Hints {
     pub service_names: Vec<String>,
 }
 
-/// Read the project in `dir`.
-///
-/// One pass over the folder's files, in the order the signals are documented.
-#[allow(clippy::too_many_lines)]
-pub fn detect(dir: &Path, hints: &Hints) -> anyhow::Result<Detection> {
-    let meta = std::fs::metadata(dir)
-        .with_context(|| format!("cannot read project folder {}", dir.display()))?;
-    if !meta.is_dir() {
-        return Err(anyhow!("{} is not a folder", dir.display()));
-    }
-    // An unreadable folder is an error here, not an empty project.
-    let entries: Vec<String> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list project folder {}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    let f = Folder { dir };
-    let composer = f.json("composer.json")?;
-    let package = f.json("package.json")?;
-    let pyproject = f.read("pyproject.toml")?;
-    let mut requirement_files: Vec<String> = entries
-        .iter()
-        .filter(|n| n.starts_with("requirements") && has_ext(n, "txt"))
-        .cloned()
-        .collect();
-    requirement_files.sort();
-    let mut requirements = String::new();
-    for r in &requirement_files {
-        requirements.push_str(&f.read(r)?.unwrap_or_default());
-        requirements.push('\n');
-    }
-    let python_deps = format!(
-        "{}\n{}",
-        pyproject.as_deref().unwrap_or_default(),
-        requirements
-    )
-    .to_ascii_lowercase();
+/// The manifests of a project folder, read once, that the steps look at.
+struct Manifests<'a> {
+    f: Folder<'a>,
+    /// The folder's entry names.
+    entries: Vec<String>,
+    composer: Option<Value>,
+    package: Option<Value>,
+    pyproject: Option<String>,
+    /// `requirements*.txt`, sorted.
+    requirement_files: Vec<String>,
+    /// pyproject.toml and the requirement files, lowercased.
+    python_deps: String,
+}
 
-    let mut signals: Vec<Signal> = Vec::new();
-    let composer_has = |name: &str| {
-        composer.as_ref().is_some_and(|c| {
+impl<'a> Manifests<'a> {
+    fn read(dir: &'a Path) -> anyhow::Result<Self> {
+        let meta = std::fs::metadata(dir)
+            .with_context(|| format!("cannot read project folder {}", dir.display()))?;
+        if !meta.is_dir() {
+            return Err(anyhow!("{} is not a folder", dir.display()));
+        }
+        // An unreadable folder is an error here, not an empty project.
+        let entries: Vec<String> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot list project folder {}", dir.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let f = Folder { dir };
+        let composer = f.json("composer.json")?;
+        let package = f.json("package.json")?;
+        let pyproject = f.read("pyproject.toml")?;
+        let mut requirement_files: Vec<String> = entries
+            .iter()
+            .filter(|n| n.starts_with("requirements") && has_ext(n, "txt"))
+            .cloned()
+            .collect();
+        requirement_files.sort();
+        let mut requirements = String::new();
+        for r in &requirement_files {
+            requirements.push_str(&f.read(r)?.unwrap_or_default());
+            requirements.push('\n');
+        }
+        let python_deps = format!(
+            "{}\n{}",
+            pyproject.as_deref().unwrap_or_default(),
+            requirements
+        )
+        .to_ascii_lowercase();
+        Ok(Self {
+            f,
+            entries,
+            composer,
+            package,
+            pyproject,
+            requirement_files,
+            python_deps,
+        })
+    }
+
+    fn composer_has(&self, name: &str) -> bool {
+        self.composer.as_ref().is_some_and(|c| {
             ["require", "require-dev"]
                 .iter()
                 .any(|k| c.get(k).and_then(|r| r.get(name)).is_some())
         })
-    };
-    let package_has = |name: &str| {
-        package.as_ref().is_some_and(|p| {
+    }
+
+    fn package_has(&self, name: &str) -> bool {
+        self.package.as_ref().is_some_and(|p| {
             ["dependencies", "devDependencies"]
                 .iter()
                 .any(|k| p.get(k).and_then(|r| r.get(name)).is_some())
         })
-    };
-    if f.exists("artisan") && composer_has("laravel/framework") {
-        signals.push(Signal {
-            stack: Stack::Laravel,
-            evidence: "artisan and laravel/framework in composer.json".into(),
-        });
     }
-    if let Some(style) = f.read("style.css")?
-        && header_value(&style, "Theme Name").is_some()
-    {
-        signals.push(Signal {
-            stack: Stack::WordpressTheme,
-            evidence: "style.css with a Theme Name header".into(),
-        });
-    }
-    for name in entries.iter().filter(|n| has_ext(n, "php")) {
-        if let Some(text) = f.read(name)?
-            && header_value(&text, "Plugin Name").is_some()
-        {
-            signals.push(Signal {
-                stack: Stack::WordpressPlugin,
-                evidence: format!("{name} with a Plugin Name header"),
-            });
-            break;
-        }
-    }
-    if f.exists("manage.py") {
-        signals.push(Signal {
-            stack: Stack::Django,
-            evidence: "manage.py".into(),
-        });
-    }
-    if package_has("next") {
-        signals.push(Signal {
-            stack: Stack::Nextjs,
-            evidence: "next in package.json".into(),
-        });
-    }
-    if has_python_dep(&python_deps, "fastapi") {
-        signals.push(Signal {
-            stack: Stack::Fastapi,
-            evidence: "fastapi in the Python dependencies".into(),
-        });
-    }
-    let is_python = pyproject.is_some() || !requirement_files.is_empty() || f.exists("setup.py");
-    if signals.is_empty() {
-        // Generic languages, only when no framework is recognised.
-        if package.is_some() {
-            signals.push(Signal {
-                stack: Stack::Node,
-                evidence: "package.json".into(),
-            });
-        }
-        if is_python {
-            signals.push(Signal {
-                stack: Stack::Python,
-                evidence: "Python project files".into(),
-            });
-        }
-        if composer.is_some() {
-            signals.push(Signal {
-                stack: Stack::Php,
-                evidence: "composer.json".into(),
-            });
-        }
-    }
+}
 
-    let stack = match hints.stack {
-        Some(s) => s,
-        None => match signals.as_slice() {
-            [] => match hints.project_stack.as_deref().and_then(Stack::from_name) {
-                Some(s) if s != Stack::Generic => s,
-                _ => {
-                    return Err(error_with_hint(
-                        format!(
-                            "no project found in {}: no artisan, manage.py, package.json, composer.json, pyproject.toml, requirements.txt, style.css or plugin header",
-                            dir.display()
-                        ),
-                        "pass --stack generic for a generic pipeline (checkout and `make test`), or --stack NAME to choose one",
-                    ));
-                }
-            },
-            [one] => one.stack,
-            many => {
-                let list: Vec<String> = many
-                    .iter()
-                    .map(|s| format!("{} ({})", s.stack, s.evidence))
-                    .collect();
-                return Err(error_with_hint(
-                    format!(
-                        "conflicting signals in {}: {}",
-                        dir.display(),
-                        list.join(" and ")
-                    ),
-                    format!(
-                        "pass --stack {} (or another stack) to say which pipeline to generate",
-                        many.iter()
-                            .map(|s| s.stack.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" or --stack ")
-                    ),
-                ));
-            }
-        },
-    };
+/// Read the project in `dir`.
+///
+/// One pass over the folder's files, in the order the signals are documented.
+pub fn detect(dir: &Path, hints: &Hints) -> anyhow::Result<Detection> {
+    let m = Manifests::read(dir)?;
+    let signals = signals(&m)?;
+    let stack = choose_stack(dir, hints, &signals)?;
     let mut evidence: Vec<String> = signals
         .iter()
         .filter(|s| s.stack == stack)
@@ -439,82 +365,16 @@ pub fn detect(dir: &Path, hints: &Hints) -> anyhow::Result<Detection> {
         evidence.insert(0, "--stack".into());
     }
 
+    let f = &m.f;
     let dockerfile_text = f.read("Dockerfile")?;
+    let dockerfile = dockerfile_text.as_deref();
     let language = stack.language();
-    let wants_node =
-        language == Some(Language::Node) || (language == Some(Language::Php) && package.is_some());
-
-    // Versions.
-    let php = (language == Some(Language::Php)).then(|| {
-        composer
-            .as_ref()
-            .and_then(|c| c.pointer("/require/php"))
-            .and_then(Value::as_str)
-            .and_then(|c| first_version(c, 2))
-            .map(|v| Version {
-                version: v,
-                source: "composer.json".into(),
-            })
-            .or_else(|| from_dockerfile(dockerfile_text.as_deref(), "php"))
-            .unwrap_or_else(|| Version::default_of("8.3"))
-    });
-    let node = if wants_node {
-        let nvmrc = [".nvmrc", ".node-version"]
-            .iter()
-            .find_map(|n| f.read(n).ok().flatten().map(|t| (n, t)))
-            .and_then(|(n, t)| {
-                let v = t
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .trim_start_matches('v')
-                    .to_string();
-                (!v.is_empty()).then(|| Version {
-                    version: v,
-                    source: (*n).to_string(),
-                })
-            });
-        Some(
-            nvmrc
-                .or_else(|| {
-                    package
-                        .as_ref()
-                        .and_then(|p| p.pointer("/engines/node"))
-                        .and_then(Value::as_str)
-                        .and_then(|c| first_version(c, 1))
-                        .map(|v| Version {
-                            version: v,
-                            source: "package.json engines.node".into(),
-                        })
-                })
-                .or_else(|| from_dockerfile(dockerfile_text.as_deref(), "node"))
-                .unwrap_or_else(|| Version::default_of("22")),
-        )
-    } else {
-        None
-    };
+    let wants_node = language == Some(Language::Node)
+        || (language == Some(Language::Php) && m.package.is_some());
+    let php = (language == Some(Language::Php)).then(|| php_version(&m, dockerfile));
+    let node = wants_node.then(|| node_version(&m, dockerfile));
     let python = if language == Some(Language::Python) {
-        let file = f.read(".python-version")?.and_then(|t| {
-            let v = t.lines().next().unwrap_or("").trim().to_string();
-            (!v.is_empty()).then(|| Version {
-                version: v,
-                source: ".python-version".into(),
-            })
-        });
-        Some(
-            file.or_else(|| {
-                pyproject
-                    .as_deref()
-                    .and_then(requires_python)
-                    .map(|v| Version {
-                        version: v,
-                        source: "pyproject.toml requires-python".into(),
-                    })
-            })
-            .or_else(|| from_dockerfile(dockerfile_text.as_deref(), "python"))
-            .unwrap_or_else(|| Version::default_of("3.12")),
-        )
+        Some(python_version(&m, dockerfile)?)
     } else {
         None
     };
@@ -541,68 +401,19 @@ pub fn detect(dir: &Path, hints: &Hints) -> anyhow::Result<Detection> {
         .to_string()
     });
     let php_package_manager =
-        (language == Some(Language::Php) && composer.is_some()).then(|| "composer".to_string());
+        (language == Some(Language::Php) && m.composer.is_some()).then(|| "composer".to_string());
 
-    // Tools with a convention.
-    let mut tools = BTreeSet::new();
-    for (pkg, tool) in [
-        ("laravel/pint", "pint"),
-        ("phpstan/phpstan", "phpstan"),
-        ("larastan/larastan", "phpstan"),
-        ("nunomaduro/larastan", "phpstan"),
-        ("squizlabs/php_codesniffer", "phpcs"),
-        ("wp-coding-standards/wpcs", "phpcs"),
-        ("phpunit/phpunit", "phpunit"),
-        ("pestphp/pest", "pest"),
-    ] {
-        if composer_has(pkg) {
-            tools.insert(tool.to_string());
-        }
-    }
-    if package_has("eslint") || package_has("eslint-config-next") {
-        tools.insert("eslint".into());
-    }
-    if has_python_dep(&python_deps, "pytest") {
-        tools.insert("pytest".into());
-    }
-    if has_python_dep(&python_deps, "ruff")
-        || python_deps.contains("[tool.ruff")
-        || f.exists("ruff.toml")
-    {
-        tools.insert("ruff".into());
-    }
-    if f.exists("phpunit.xml") || f.exists("phpunit.xml.dist") {
-        tools.insert("phpunit-config".into());
-    }
-    if f.exists("bin/install-wp-tests.sh") {
-        tools.insert("wp-tests".into());
-    }
-    let scripts = package
+    let tools = tools(&m);
+    let scripts = m
+        .package
         .as_ref()
         .and_then(|p| p.get("scripts"))
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
-
-    let framework_major = match stack {
-        Stack::Laravel => composer
-            .as_ref()
-            .and_then(|c| c.pointer("/require/laravel~1framework"))
-            .and_then(Value::as_str)
-            .and_then(|c| first_version(c, 1)),
-        Stack::Nextjs => package
-            .as_ref()
-            .and_then(|p| {
-                p.pointer("/dependencies/next")
-                    .or_else(|| p.pointer("/devDependencies/next"))
-            })
-            .and_then(Value::as_str)
-            .and_then(|c| first_version(c, 1)),
-        _ => None,
-    }
-    .and_then(|v| v.parse().ok());
+    let framework_major = framework_major(&m, stack);
     let services = services(dir, hints)?;
-    let docker_target = dockerfile_text.as_deref().and_then(production_stage);
+    let docker_target = dockerfile.and_then(production_stage);
 
     Ok(Detection {
         path: dir.to_path_buf(),
@@ -616,13 +427,256 @@ pub fn detect(dir: &Path, hints: &Hints) -> anyhow::Result<Detection> {
         services,
         tools,
         scripts,
-        requirement_files,
+        requirement_files: m.requirement_files,
         env_example: f.exists(".env.example"),
         framework_major,
         dockerfile: dockerfile_text.is_some().then(|| "Dockerfile".to_string()),
         docker_target,
         evidence,
     })
+}
+
+/// The framework signals, in the documented order; the generic languages
+/// only when no framework is recognised.
+fn signals(m: &Manifests<'_>) -> anyhow::Result<Vec<Signal>> {
+    let f = &m.f;
+    let mut signals: Vec<Signal> = Vec::new();
+    let mut push = |stack, evidence: String| signals.push(Signal { stack, evidence });
+    if f.exists("artisan") && m.composer_has("laravel/framework") {
+        push(
+            Stack::Laravel,
+            "artisan and laravel/framework in composer.json".into(),
+        );
+    }
+    if let Some(style) = f.read("style.css")?
+        && header_value(&style, "Theme Name").is_some()
+    {
+        push(
+            Stack::WordpressTheme,
+            "style.css with a Theme Name header".into(),
+        );
+    }
+    for name in m.entries.iter().filter(|n| has_ext(n, "php")) {
+        if let Some(text) = f.read(name)?
+            && header_value(&text, "Plugin Name").is_some()
+        {
+            push(
+                Stack::WordpressPlugin,
+                format!("{name} with a Plugin Name header"),
+            );
+            break;
+        }
+    }
+    if f.exists("manage.py") {
+        push(Stack::Django, "manage.py".into());
+    }
+    if m.package_has("next") {
+        push(Stack::Nextjs, "next in package.json".into());
+    }
+    if has_python_dep(&m.python_deps, "fastapi") {
+        push(Stack::Fastapi, "fastapi in the Python dependencies".into());
+    }
+    let is_python =
+        m.pyproject.is_some() || !m.requirement_files.is_empty() || f.exists("setup.py");
+    if signals.is_empty() {
+        // Generic languages, only when no framework is recognised.
+        if m.package.is_some() {
+            signals.push(Signal {
+                stack: Stack::Node,
+                evidence: "package.json".into(),
+            });
+        }
+        if is_python {
+            signals.push(Signal {
+                stack: Stack::Python,
+                evidence: "Python project files".into(),
+            });
+        }
+        if m.composer.is_some() {
+            signals.push(Signal {
+                stack: Stack::Php,
+                evidence: "composer.json".into(),
+            });
+        }
+    }
+    Ok(signals)
+}
+
+/// The stack: `--stack`, else the one signal, else the Project's stack when
+/// there is no signal; no signal or several are an error.
+fn choose_stack(dir: &Path, hints: &Hints, signals: &[Signal]) -> anyhow::Result<Stack> {
+    if let Some(s) = hints.stack {
+        return Ok(s);
+    }
+    match signals {
+        [] => match hints.project_stack.as_deref().and_then(Stack::from_name) {
+            Some(s) if s != Stack::Generic => Ok(s),
+            _ => Err(error_with_hint(
+                format!(
+                    "no project found in {}: no artisan, manage.py, package.json, composer.json, pyproject.toml, requirements.txt, style.css or plugin header",
+                    dir.display()
+                ),
+                "pass --stack generic for a generic pipeline (checkout and `make test`), or --stack NAME to choose one",
+            )),
+        },
+        [one] => Ok(one.stack),
+        many => {
+            let list: Vec<String> = many
+                .iter()
+                .map(|s| format!("{} ({})", s.stack, s.evidence))
+                .collect();
+            Err(error_with_hint(
+                format!(
+                    "conflicting signals in {}: {}",
+                    dir.display(),
+                    list.join(" and ")
+                ),
+                format!(
+                    "pass --stack {} (or another stack) to say which pipeline to generate",
+                    many.iter()
+                        .map(|s| s.stack.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" or --stack ")
+                ),
+            ))
+        }
+    }
+}
+
+/// PHP: composer.json's `require.php`, else the Dockerfile, else 8.3.
+fn php_version(m: &Manifests<'_>, dockerfile: Option<&str>) -> Version {
+    m.composer
+        .as_ref()
+        .and_then(|c| c.pointer("/require/php"))
+        .and_then(Value::as_str)
+        .and_then(|c| first_version(c, 2))
+        .map(|v| Version {
+            version: v,
+            source: "composer.json".into(),
+        })
+        .or_else(|| from_dockerfile(dockerfile, "php"))
+        .unwrap_or_else(|| Version::default_of("8.3"))
+}
+
+/// Node: .nvmrc or .node-version, else package.json's `engines.node`, else
+/// the Dockerfile, else 22.
+fn node_version(m: &Manifests<'_>, dockerfile: Option<&str>) -> Version {
+    let nvmrc = [".nvmrc", ".node-version"]
+        .iter()
+        .find_map(|n| m.f.read(n).ok().flatten().map(|t| (n, t)))
+        .and_then(|(n, t)| {
+            let v = t
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches('v')
+                .to_string();
+            (!v.is_empty()).then(|| Version {
+                version: v,
+                source: (*n).to_string(),
+            })
+        });
+    nvmrc
+        .or_else(|| {
+            m.package
+                .as_ref()
+                .and_then(|p| p.pointer("/engines/node"))
+                .and_then(Value::as_str)
+                .and_then(|c| first_version(c, 1))
+                .map(|v| Version {
+                    version: v,
+                    source: "package.json engines.node".into(),
+                })
+        })
+        .or_else(|| from_dockerfile(dockerfile, "node"))
+        .unwrap_or_else(|| Version::default_of("22"))
+}
+
+/// Python: .python-version, else pyproject.toml's `requires-python`, else
+/// the Dockerfile, else 3.12.
+fn python_version(m: &Manifests<'_>, dockerfile: Option<&str>) -> anyhow::Result<Version> {
+    let file = m.f.read(".python-version")?.and_then(|t| {
+        let v = t.lines().next().unwrap_or("").trim().to_string();
+        (!v.is_empty()).then(|| Version {
+            version: v,
+            source: ".python-version".into(),
+        })
+    });
+    Ok(file
+        .or_else(|| {
+            m.pyproject
+                .as_deref()
+                .and_then(requires_python)
+                .map(|v| Version {
+                    version: v,
+                    source: "pyproject.toml requires-python".into(),
+                })
+        })
+        .or_else(|| from_dockerfile(dockerfile, "python"))
+        .unwrap_or_else(|| Version::default_of("3.12")))
+}
+
+/// Tools with a convention, found in the dependencies and config files.
+fn tools(m: &Manifests<'_>) -> BTreeSet<String> {
+    let f = &m.f;
+    let mut tools = BTreeSet::new();
+    for (pkg, tool) in [
+        ("laravel/pint", "pint"),
+        ("phpstan/phpstan", "phpstan"),
+        ("larastan/larastan", "phpstan"),
+        ("nunomaduro/larastan", "phpstan"),
+        ("squizlabs/php_codesniffer", "phpcs"),
+        ("wp-coding-standards/wpcs", "phpcs"),
+        ("phpunit/phpunit", "phpunit"),
+        ("pestphp/pest", "pest"),
+    ] {
+        if m.composer_has(pkg) {
+            tools.insert(tool.to_string());
+        }
+    }
+    if m.package_has("eslint") || m.package_has("eslint-config-next") {
+        tools.insert("eslint".into());
+    }
+    if has_python_dep(&m.python_deps, "pytest") {
+        tools.insert("pytest".into());
+    }
+    if has_python_dep(&m.python_deps, "ruff")
+        || m.python_deps.contains("[tool.ruff")
+        || f.exists("ruff.toml")
+    {
+        tools.insert("ruff".into());
+    }
+    if f.exists("phpunit.xml") || f.exists("phpunit.xml.dist") {
+        tools.insert("phpunit-config".into());
+    }
+    if f.exists("bin/install-wp-tests.sh") {
+        tools.insert("wp-tests".into());
+    }
+    tools
+}
+
+/// The framework package's major version (laravel/framework, next).
+fn framework_major(m: &Manifests<'_>, stack: Stack) -> Option<u32> {
+    match stack {
+        Stack::Laravel => m
+            .composer
+            .as_ref()
+            .and_then(|c| c.pointer("/require/laravel~1framework"))
+            .and_then(Value::as_str)
+            .and_then(|c| first_version(c, 1)),
+        Stack::Nextjs => m
+            .package
+            .as_ref()
+            .and_then(|p| {
+                p.pointer("/dependencies/next")
+                    .or_else(|| p.pointer("/devDependencies/next"))
+            })
+            .and_then(Value::as_str)
+            .and_then(|c| first_version(c, 1)),
+        _ => None,
+    }
+    .and_then(|v| v.parse().ok())
 }
 
 /// The databases and caches: from the compose files (the Project's or the

@@ -94,23 +94,19 @@ pub fn render_service(
 /// The role of each catalog service, rendered with a neutral context (for
 /// listings and for choosing primaries).
 pub fn describe(lib: &Library, service: &str, style: &str) -> anyhow::Result<ServiceDef> {
-    let key = (service.to_owned(), style.to_owned());
-    if let Some(d) = lib.described.borrow().get(&key) {
-        return Ok(d.clone());
-    }
-    let def = render_service(
-        lib,
-        service,
-        &ServiceContext {
-            name: "example",
-            module: "example",
-            stack: "example",
-            style,
-            primary: true,
-            primary_database: "",
-            services: &[],
-        },
-    )?;
-    lib.described.borrow_mut().insert(key, def.clone());
-    Ok(def)
+    lib.memo(format!("described\0{service}\0{style}"), || {
+        render_service(
+            lib,
+            service,
+            &ServiceContext {
+                name: "example",
+                module: "example",
+                stack: "example",
+                style,
+                primary: true,
+                primary_database: "",
+                services: &[],
+            },
+        )
+    })
 }

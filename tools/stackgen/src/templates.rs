@@ -3,10 +3,12 @@
 //! and the user's own folder (`templates:` in config.yaml), later layers
 //! overriding earlier ones file by file.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use anyhow::{Context as _, bail};
 use berth::config::Config;
@@ -51,8 +53,10 @@ pub struct Source {
 #[derive(Debug, Clone, Default)]
 pub struct Library {
     pub files: BTreeMap<String, Source>,
-    /// Catalog entries rendered with the neutral context, by (service, style).
-    pub described: RefCell<HashMap<(String, String), crate::catalog::ServiceDef>>,
+    /// What the modules above derive from the templates (catalog entries
+    /// rendered with a neutral context), by key, kept for the library's
+    /// life. Typed by its user, so this module imports none of them.
+    memo: RefCell<HashMap<String, Rc<dyn Any>>>,
 }
 
 /// The folder `stackgen update` fills.
@@ -98,7 +102,7 @@ impl Library {
             .collect();
         Self {
             files,
-            described: RefCell::default(),
+            memo: RefCell::default(),
         }
     }
 
@@ -182,6 +186,26 @@ impl Library {
     pub fn get(&self, key: &str) -> Option<&Source> {
         self.files.get(key)
     }
+
+    /// The value `make` derives from the templates under `key`: made once,
+    /// then a copy of the kept one. A failure is not kept.
+    pub fn memo<T: Clone + 'static>(
+        &self,
+        key: String,
+        make: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        if let Some(v) = self
+            .memo
+            .borrow()
+            .get(&key)
+            .and_then(|v| v.downcast_ref::<T>())
+        {
+            return Ok(v.clone());
+        }
+        let v = make()?;
+        self.memo.borrow_mut().insert(key, Rc::new(v.clone()));
+        Ok(v)
+    }
 }
 
 /// The catalog's order in listings (further services sort after, by name).
@@ -248,4 +272,30 @@ pub fn render(source: &Source, ctx: &tera::Context) -> anyhow::Result<String> {
 /// Parse a YAML document, naming the file on error.
 pub fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, shown: &str) -> anyhow::Result<T> {
     serde_yaml::from_str(text).with_context(|| format!("invalid YAML in template {shown}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::Library;
+
+    #[test]
+    fn memo_makes_once_and_keeps_no_failure() {
+        let lib = Library::default();
+        let calls = Cell::new(0);
+        let make = || {
+            calls.set(calls.get() + 1);
+            Ok(String::from("v"))
+        };
+        assert_eq!(lib.memo("k".into(), make).unwrap(), "v");
+        assert_eq!(lib.memo("k".into(), make).unwrap(), "v");
+        assert_eq!(calls.get(), 1);
+        assert!(
+            lib.memo::<String>("e".into(), || anyhow::bail!("no"))
+                .is_err()
+        );
+        assert_eq!(lib.memo("e".into(), make).unwrap(), "v");
+        assert_eq!(calls.get(), 2);
+    }
 }

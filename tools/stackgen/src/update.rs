@@ -2,19 +2,42 @@
 //! repository, check that everything in it renders, show what changed, and
 //! swap it in. Generated projects are never touched.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::Context as _;
 use berth::cli::{Outcome, error_with_hint};
-use berth::io::{self, Row};
+use berth::io::{self, OutputArgs, Row};
 use berth::paths::Paths;
 use serde::Serialize;
 
+use crate::TOOL;
+use crate::catalog::describe;
+use crate::generate::{
+    PLACEHOLDER, Spec, resolve_services, secret_kinds, services_file, stack_files,
+};
 use crate::plan::{Change, Plan};
+use crate::stack::Stack;
 use crate::templates::{Library, Origin, cache_dir};
-use crate::{TOOL, UpdateArgs};
+
+/// Refresh the template cache from a folder or a git repository.
+///
+/// Fetches the templates (a folder with stacks/ and services/, or a git URL
+/// cloned with `git clone --depth 1`), checks that every stack and service
+/// renders, shows what changed, and replaces the cache. Projects already
+/// generated are not touched. Without --from, the last source is used.
+#[derive(Debug, clap::Args)]
+pub struct UpdateArgs {
+    /// A template folder or a git URL.
+    #[arg(long, value_name = "DIR|GIT_URL")]
+    from: Option<String>,
+    /// Show what would change and keep the cache as it is.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
 
 /// One changed template file.
 #[derive(Debug, Serialize)]
@@ -134,7 +157,7 @@ pub fn run(a: &UpdateArgs) -> anyhow::Result<Outcome> {
     // Everything must render on top of the builtin templates before the cache changes.
     let mut check = Library::builtin();
     check.files.extend(incoming.files.clone());
-    crate::commands::validate_library(&check)
+    validate_library(&check)
         .with_context(|| format!("the templates from {src} are broken; the cache is unchanged"))?;
 
     let cache = cache_dir(&paths);
@@ -190,4 +213,33 @@ pub fn run(a: &UpdateArgs) -> anyhow::Result<Outcome> {
     }
     io::write_list(a.output.format(), &rows)?;
     Ok(Outcome::Clean)
+}
+
+/// Check that every stack and service of a library renders (for `update`).
+fn validate_library(lib: &Library) -> anyhow::Result<()> {
+    for name in lib.stack_names() {
+        let stack = Stack::load(lib, &name)?;
+        let services = resolve_services(lib, &stack, &stack.manifest.services.defaults)
+            .with_context(|| format!("stack {name}: default services"))?;
+        let kinds = secret_kinds(lib, &stack, &stack.manifest.services.offers)?;
+        let spec = Spec {
+            name: "example".into(),
+            tld: "test".into(),
+            services,
+            published: BTreeMap::new(),
+            app_port: 5000,
+            secrets: kinds
+                .keys()
+                .map(|k| (k.clone(), PLACEHOLDER.into()))
+                .collect(),
+            base_image: None,
+            images: BTreeMap::new(),
+        };
+        stack_files(lib, &stack, &spec)?;
+        services_file(lib, &stack, &spec)?;
+    }
+    for s in lib.service_names() {
+        describe(lib, &s, "generic")?;
+    }
+    Ok(())
 }
