@@ -81,7 +81,7 @@ _stackgen() {
             return 0
             ;;
         stackgen__subcmd__new)
-            opts="-d -s -p -h --dir --services --publish --mode --no-generator --port --force --base-image --dry-run --diff --json --help"
+            opts="-d -s -p -h --dir --services --publish --mode --no-generator --port --force --base-image --dry-run --diff --json --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -121,6 +121,10 @@ _stackgen() {
                     ;;
                 --base-image)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "json" -- "${cur}"))
                     return 0
                     ;;
                 *)

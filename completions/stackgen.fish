@@ -39,11 +39,12 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l mode -d 'Fresh
 existing\t'Add the Docker setup to the framework project already in the folder'"
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s p -l port -d 'Use this host port for the app instead of allocating one (refused when another project claims it, unless --force)' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l base-image -d 'The app\'s base image (default: the stack\'s, see `stackgen stacks`), written into the Dockerfile, compose.yaml and .env; `images:` in config.yaml maps it like any other image' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l no-generator -d 'Do not run the framework\'s generator in fresh mode: write the Docker setup and the stack\'s starter files only'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l force -d 'Take the --port another project claims anyway (the two cannot run at once)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l dry-run -d 'Show what would be written (a unified diff) and write nothing'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l diff -d 'Show the unified diff of every file before writing'
-complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l json -d 'Print the Project as JSON (for `registry add -`)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l json -d 'Print JSON instead of text'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s d -l dir -d 'The project folder' -r -F
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l publish -d 'Publish these services\' ports on 127.0.0.1 (allocated ports)' -r

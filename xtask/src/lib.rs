@@ -35,6 +35,9 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         berth_certgen::schemas(),
         berth_dnsconf::schemas(),
         berth_stackctl::schemas(),
+        berth_dbdump::schemas(),
+        berth_stackgen::schemas(),
+        berth_cigen::schemas(),
     ]
     .concat()
 }

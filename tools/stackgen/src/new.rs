@@ -94,9 +94,9 @@ pub struct NewArgs {
     /// Show the unified diff of every file before writing.
     #[arg(long)]
     diff: bool,
-    /// Print the Project as JSON (for `registry add -`).
-    #[arg(long)]
-    json: bool,
+    // --json: the Project as JSON (for `registry add -`).
+    #[command(flatten)]
+    output: berth::io::JsonArgs,
 }
 
 /// `new`.
@@ -229,7 +229,7 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
             dir.display()
         );
     }
-    if a.json {
+    if a.output.is_json() {
         io::write_json(&project_of(&dir, &stack, &state))?;
     }
     Ok(Outcome::Clean)
