@@ -35,7 +35,15 @@ struct Fixture {
     h: Harness,
     shared_port: u16,
     trust_root: PathBuf,
+    /// A folder with one backup of the host's PostgreSQL (taken by `dbdump
+    /// backup --url`), and that backup's JSON; `None` without PostgreSQL.
+    backups: Option<(PathBuf, Value)>,
+    /// A generated django project (`stackgen new`) and its Project JSON.
+    generated: (PathBuf, Value),
 }
+
+/// The password of the host's PostgreSQL, given by environment only.
+const PG_PASSWORD: &str = "schemas-pw";
 
 fn fixture() -> Fixture {
     let h = Harness::new();
@@ -71,10 +79,42 @@ fn fixture() -> Fixture {
         .success();
     let trust_root = h.path().join("trust-root");
     std::fs::create_dir_all(&trust_root).unwrap();
+    let backups = common::HostServer::start("postgres", PG_PASSWORD).map(|server| {
+        let url = server.vars["BED_PG_URL"].replace(&format!(":{PG_PASSWORD}@"), "@");
+        let dir = h.path().join("backups");
+        let backup = h
+            .cmd("dbdump")
+            .env("PGPASSWORD", PG_PASSWORD)
+            .args(["backup", "--url", &url, "--dir"])
+            .arg(&dir)
+            .arg("--json")
+            .run()
+            .success()
+            .json();
+        // The server is stopped here; the backup stays.
+        (dir, backup)
+    });
+    let app_port = free_port().to_string();
+    let project = h
+        .cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            "prod",
+            "--no-generator",
+            "--port",
+            &app_port,
+            "--json",
+        ])
+        .run()
+        .success()
+        .json();
     Fixture {
+        generated: (h.path().join("prod"), project),
         h,
         shared_port,
         trust_root,
+        backups,
     }
 }
 
@@ -162,6 +202,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
     let scan = f.h.path().join("shop");
     let dns = serve_dns();
     let shared = f.shared_port.to_string();
+    let prod = f.generated.0.to_str().unwrap().to_owned();
     use Shape::{List, Nested, One};
     let mut all = vec![
         case("project", List, 0, "registry", &["list", "--json"]),
@@ -250,7 +291,55 @@ fn cases(f: &Fixture) -> Vec<Case> {
         ),
         case("doctor-check", List, 0, "stackctl", &["doctor", "--json"]),
         case("health", One, 0, "stackctl", &["health", "shop", "--json"]),
+        case(
+            "stackgen-service",
+            List,
+            0,
+            "stackgen",
+            &["services", "--json"],
+        ),
+        case("stackgen-stack", List, 0, "stackgen", &["stacks", "--json"]),
+        case(
+            "template-change",
+            List,
+            0,
+            "stackgen",
+            &["update", "--from", &templates(), "--dry-run", "--json"],
+        ),
+        case(
+            "cigen-detection",
+            One,
+            0,
+            "cigen",
+            &["detect", &prod, "--json"],
+        ),
+        case(
+            "cigen-file",
+            List,
+            0,
+            "cigen",
+            &["generate", &prod, "--dry-run", "--json"],
+        ),
+        case("cigen-secret", List, 0, "cigen", &["secrets", "--json"]),
     ];
+    if let Some((dir, backup)) = &f.backups {
+        let dir = dir.to_str().unwrap();
+        let file = backup["file"].as_str().unwrap();
+        all.push(case(
+            "backup",
+            List,
+            0,
+            "dbdump",
+            &["list", "--dir", dir, "--json"],
+        ));
+        all.push(case(
+            "backup-verify",
+            One,
+            0,
+            "dbdump",
+            &["verify", file, "--json"],
+        ));
+    }
     // `certgen init` refuses to replace the CA: its JSON comes from a CA of its own.
     all.retain(|c| c.schema != "ca");
     all
@@ -273,6 +362,15 @@ fn instances(f: &Fixture, c: &Case) -> Vec<Value> {
             .flat_map(|r| r[field].as_array().cloned().unwrap_or_default())
             .collect(),
     }
+}
+
+/// The built-in templates, as a folder `stackgen update --from` reads.
+fn templates() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tools/stackgen/templates")
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn schemas_dir() -> PathBuf {
@@ -321,6 +419,12 @@ fn every_json_output_validates_against_its_schema() {
             c.args
         );
         docs.entry(c.schema).or_default().extend(found);
+    }
+    docs.entry("project")
+        .or_default()
+        .push(f.generated.1.clone());
+    if let Some((_, backup)) = &f.backups {
+        docs.entry("backup").or_default().push(backup.clone());
     }
     // A CA of its own for `certgen init --json`.
     let other = Harness::new();
@@ -387,7 +491,8 @@ fn every_json_output_validates_against_its_schema() {
         })
         .collect();
     let checked: BTreeSet<String> = docs.keys().map(|k| (*k).to_owned()).collect();
-    let engine = ["stack-status", "watch-event"];
+    // Said skipped above when the engine or PostgreSQL is missing (never with CI=true).
+    let engine = ["stack-status", "watch-event", "backup", "backup-verify"];
     let unchecked: Vec<&String> = committed
         .difference(&checked)
         .filter(|s| !engine.contains(&s.as_str()) || std::env::var("CI").as_deref() == Ok("true"))
@@ -499,13 +604,14 @@ fn format_cases(f: &Fixture, fresh: &dyn Fn(&str) -> String) -> Vec<(String, Vec
     let root = f.trust_root.to_str().unwrap().to_owned();
     let shared = f.shared_port.to_string();
     let scan = f.h.path().join("shop").to_str().unwrap().to_owned();
+    let prod = f.generated.0.to_str().unwrap().to_owned();
     let v = |path: &str, args: &[&str]| {
         (
             path.to_owned(),
             args.iter().map(ToString::to_string).collect::<Vec<_>>(),
         )
     };
-    vec![
+    let mut all = vec![
         v("registry list", &[]),
         v("registry show", &["shop"]),
         v("registry add", &[&fresh("add")]),
@@ -523,7 +629,22 @@ fn format_cases(f: &Fixture, fresh: &dyn Fn(&str) -> String) -> Vec<(String, Vec
         ),
         v("stackctl doctor", &[]),
         v("stackctl status", &["--no-update"]),
-    ]
+        v("stackgen services", &[]),
+        v("stackgen stacks", &[]),
+        v("stackgen update", &["--from", &templates(), "--dry-run"]),
+        v("cigen detect", &[&prod]),
+        v("cigen generate", &[&prod, "--dry-run"]),
+        v("cigen secrets", &[]),
+    ];
+    if let Some((dir, _)) = &f.backups {
+        let dir = dir.to_str().unwrap();
+        all.push(v("dbdump list", &["--dir", dir]));
+        all.push(v(
+            "dbdump prune",
+            &["--dir", dir, "--keep", "0", "--dry-run"],
+        ));
+    }
+    all
 }
 
 /// The exit statuses a format case may end with (a finding is 1).
@@ -597,7 +718,10 @@ fn every_format_offered_is_the_format_printed() {
             }
         }
     }
-    let missing: Vec<&String> = offered.difference(&covered).collect();
+    let missing: Vec<&String> = offered
+        .difference(&covered)
+        .filter(|c| f.backups.is_some() || !c.starts_with("dbdump "))
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(
         missing.is_empty(),
