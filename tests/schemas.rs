@@ -35,14 +35,14 @@ struct Fixture {
     h: Harness,
     shared_port: u16,
     trust_root: PathBuf,
-    /// A folder with one backup of the host's PostgreSQL (taken by `dbdump
-    /// backup --url`), and that backup's JSON; `None` without PostgreSQL.
+    /// A folder with one backup of the host's `PostgreSQL` (taken by `dbdump
+    /// backup --url`), and that backup's JSON; `None` without `PostgreSQL`.
     backups: Option<(PathBuf, Value)>,
     /// A generated django project (`stackgen new`) and its Project JSON.
     generated: (PathBuf, Value),
 }
 
-/// The password of the host's PostgreSQL, given by environment only.
+/// The password of the host's `PostgreSQL`, given by environment only.
 const PG_PASSWORD: &str = "schemas-pw";
 
 fn fixture() -> Fixture {
@@ -197,13 +197,14 @@ fn case(schema: &'static str, shape: Shape, code: i32, tool: &'static str, args:
     }
 }
 
+#[allow(clippy::too_many_lines)] // one table of cases
 fn cases(f: &Fixture) -> Vec<Case> {
+    use Shape::{List, Nested, One};
     let root = f.trust_root.to_str().unwrap().to_owned();
     let scan = f.h.path().join("shop");
     let dns = serve_dns();
     let shared = f.shared_port.to_string();
     let prod = f.generated.0.to_str().unwrap().to_owned();
-    use Shape::{List, Nested, One};
     let mut all = vec![
         case("project", List, 0, "registry", &["list", "--json"]),
         case("project", One, 0, "registry", &["show", "shop", "--json"]),

@@ -157,16 +157,20 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
             p.port.unwrap_or_default()
         );
     }
-    // Nothing on stdout unless a format is asked for; JSON of one project is
-    // one object (what `stackgen new --json | registry add -` pipes on).
-    match (a.output.json || a.output.format.is_some(), &added[..]) {
-        (false, _) => {}
-        (true, [one]) if a.output.format() == io::Format::Json => {
-            view::write_project(io::Format::Json, one)?;
-        }
-        (true, many) => view::write_projects(a.output.format(), many)?,
-    }
+    write_added(&a.output, &added)?;
     Ok(Outcome::Clean)
+}
+
+/// Nothing on stdout unless a format is asked for; JSON of one project is
+/// one object (what `stackgen new --json | registry add -` pipes on).
+fn write_added(output: &OutputArgs, added: &[Project]) -> anyhow::Result<()> {
+    match (output.json || output.format.is_some(), added) {
+        (false, _) => Ok(()),
+        (true, [one]) if output.format() == io::Format::Json => {
+            view::write_project(io::Format::Json, one)
+        }
+        (true, many) => view::write_projects(output.format(), many),
+    }
 }
 
 fn override_fields(p: &mut Project, a: &Args) {
