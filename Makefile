@@ -50,7 +50,8 @@ snapshots:
 fuzz:
 	BERTH_FUZZ_CASES=$(FUZZ_CASES) BERTH_FUZZ_SEED=$(FUZZ_SEED) $(CARGO) test --test fuzz -- --nocapture
 
-## Regenerate man pages and shell completions from the clap definitions.
+## Regenerate man pages and shell completions from the clap definitions, and
+## the JSON Schemas (schemas/) from the Rust types.
 generated man completions:
 	$(CARGO) run -q -p xtask -- --mode write
 

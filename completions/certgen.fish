@@ -36,21 +36,18 @@ complete -c certgen -n "__fish_certgen_needs_command" -f -a "untrust" -d 'Remove
 complete -c certgen -n "__fish_certgen_using_subcommand init" -l key -d 'Key type of the CA' -r -f -a "ecdsa\t'ECDSA on P-256 (fast, small; what browsers prefer)'
 rsa\t'RSA 3072 for the CA, 2048 for certificates (for old clients)'"
 complete -c certgen -n "__fish_certgen_using_subcommand init" -l tld -d 'Another dev TLD (or domain) the CA may issue for; repeatable' -r
-complete -c certgen -n "__fish_certgen_using_subcommand init" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
-json\t'One JSON document: an array for lists, an object for one thing'
-ndjson\t'One JSON object per line'
-csv\t'Comma-separated values with a header row'"
+complete -c certgen -n "__fish_certgen_using_subcommand init" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
 complete -c certgen -n "__fish_certgen_using_subcommand init" -l allow-public-tld -d 'Let the CA sign for a public TLD or domain (e.g. com): whoever gets its key can then impersonate every site under it to this machine'
 complete -c certgen -n "__fish_certgen_using_subcommand init" -l force -d 'Replace an existing CA'
 complete -c certgen -n "__fish_certgen_using_subcommand init" -s y -l yes -d 'Confirm replacing the CA when not on a terminal'
-complete -c certgen -n "__fish_certgen_using_subcommand init" -l json -d 'Print JSON (same as --format json)'
+complete -c certgen -n "__fish_certgen_using_subcommand init" -l json -d 'Print JSON instead of text'
 complete -c certgen -n "__fish_certgen_using_subcommand init" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c certgen -n "__fish_certgen_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -l within -d 'Reissue a certificate expiring within this time (e.g. 30d, 12h; a bare number is seconds)' -r
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -l days -d 'Days a new certificate is valid (1 to 397): a number of days, not a duration' -r
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -l key -d 'Key type of the certificates' -r -f -a "ecdsa\t'ECDSA on P-256 (fast, small; what browsers prefer)'
 rsa\t'RSA 3072 for the CA, 2048 for certificates (for old clients)'"
-complete -c certgen -n "__fish_certgen_using_subcommand issue" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c certgen -n "__fish_certgen_using_subcommand issue" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -62,7 +59,7 @@ complete -c certgen -n "__fish_certgen_using_subcommand issue" -l json -d 'Print
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c certgen -n "__fish_certgen_using_subcommand issue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c certgen -n "__fish_certgen_using_subcommand renew" -l within -d 'Renew what expires within this time (e.g. 30d; a bare number is seconds)' -r
-complete -c certgen -n "__fish_certgen_using_subcommand renew" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c certgen -n "__fish_certgen_using_subcommand renew" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -73,17 +70,14 @@ complete -c certgen -n "__fish_certgen_using_subcommand renew" -s q -l quiet -d 
 complete -c certgen -n "__fish_certgen_using_subcommand renew" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c certgen -n "__fish_certgen_using_subcommand status" -l within -d 'Exit 1 when the CA or a certificate expires within this time (e.g. 30d; a bare number is seconds)' -r
 complete -c certgen -n "__fish_certgen_using_subcommand status" -l root -d 'Root of the system store, instead of / (for tests and packaging); needs no root privileges' -r -F
-complete -c certgen -n "__fish_certgen_using_subcommand status" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
-json\t'One JSON document: an array for lists, an object for one thing'
-ndjson\t'One JSON object per line'
-csv\t'Comma-separated values with a header row'"
+complete -c certgen -n "__fish_certgen_using_subcommand status" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
 complete -c certgen -n "__fish_certgen_using_subcommand status" -l no-system -d 'Leave the system store alone'
 complete -c certgen -n "__fish_certgen_using_subcommand status" -l no-nss -d 'Leave the NSS databases (Firefox, Chromium) alone'
-complete -c certgen -n "__fish_certgen_using_subcommand status" -l json -d 'Print JSON (same as --format json)'
+complete -c certgen -n "__fish_certgen_using_subcommand status" -l json -d 'Print JSON instead of text'
 complete -c certgen -n "__fish_certgen_using_subcommand status" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
-complete -c certgen -n "__fish_certgen_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c certgen -n "__fish_certgen_using_subcommand status" -s h -l help -d 'Print help'
 complete -c certgen -n "__fish_certgen_using_subcommand trust" -l root -d 'Root of the system store, instead of / (for tests and packaging); needs no root privileges' -r -F
-complete -c certgen -n "__fish_certgen_using_subcommand trust" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c certgen -n "__fish_certgen_using_subcommand trust" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -94,7 +88,7 @@ complete -c certgen -n "__fish_certgen_using_subcommand trust" -l json -d 'Print
 complete -c certgen -n "__fish_certgen_using_subcommand trust" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c certgen -n "__fish_certgen_using_subcommand trust" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c certgen -n "__fish_certgen_using_subcommand untrust" -l root -d 'Root of the system store, instead of / (for tests and packaging); needs no root privileges' -r -F
-complete -c certgen -n "__fish_certgen_using_subcommand untrust" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c certgen -n "__fish_certgen_using_subcommand untrust" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"

@@ -42,7 +42,7 @@ node\t'A Node project without a known framework'
 python\t'A Python project without a known framework'
 php\t'A PHP project without a known framework'
 generic\t'No language: checkout and `make test`'"
-complete -c cigen -n "__fish_cigen_using_subcommand generate" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c cigen -n "__fish_cigen_using_subcommand generate" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -62,7 +62,7 @@ node\t'A Node project without a known framework'
 python\t'A Python project without a known framework'
 php\t'A PHP project without a known framework'
 generic\t'No language: checkout and `make test`'"
-complete -c cigen -n "__fish_cigen_using_subcommand detect" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c cigen -n "__fish_cigen_using_subcommand detect" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -71,7 +71,7 @@ complete -c cigen -n "__fish_cigen_using_subcommand detect" -s q -l quiet -d 'Pr
 complete -c cigen -n "__fish_cigen_using_subcommand detect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cigen -n "__fish_cigen_using_subcommand secrets" -l platform -d 'The CI platform' -r -f -a "github\t''
 gitlab\t''"
-complete -c cigen -n "__fish_cigen_using_subcommand secrets" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c cigen -n "__fish_cigen_using_subcommand secrets" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"

@@ -43,16 +43,13 @@ complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -l label -d 'A lab
 complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -s c -l compress -d 'Compression of the backup file' -r -f -a "zstd\t''
 gzip\t''
 none\t''"
-complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
-json\t'One JSON document: an array for lists, an object for one thing'
-ndjson\t'One JSON object per line'
-csv\t'Comma-separated values with a header row'"
-complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -l json -d 'Print JSON (same as --format json)'
+complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
+complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -l json -d 'Print JSON instead of text'
 complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dbdump -n "__fish_dbdump_using_subcommand list" -l project -d 'The registered project (default: the project in the current folder)' -r
 complete -c dbdump -n "__fish_dbdump_using_subcommand list" -l backup-dir -d 'The backup folder (default: `.berth/backups` in the project)' -r -F
-complete -c dbdump -n "__fish_dbdump_using_subcommand list" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c dbdump -n "__fish_dbdump_using_subcommand list" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -89,7 +86,7 @@ complete -c dbdump -n "__fish_dbdump_using_subcommand shell" -s h -l help -d 'Pr
 complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -l project -d 'The registered project (default: the project in the current folder)' -r
 complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -l backup-dir -d 'The backup folder (default: `.berth/backups` in the project)' -r -F
 complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -l keep -d 'How many backups to keep (the newest)' -r
-complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -98,10 +95,7 @@ complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -s y -l yes -d 'Do 
 complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -l json -d 'Print JSON (same as --format json)'
 complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c dbdump -n "__fish_dbdump_using_subcommand verify" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
-json\t'One JSON document: an array for lists, an object for one thing'
-ndjson\t'One JSON object per line'
-csv\t'Comma-separated values with a header row'"
-complete -c dbdump -n "__fish_dbdump_using_subcommand verify" -l json -d 'Print JSON (same as --format json)'
+complete -c dbdump -n "__fish_dbdump_using_subcommand verify" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
+complete -c dbdump -n "__fish_dbdump_using_subcommand verify" -l json -d 'Print JSON instead of text'
 complete -c dbdump -n "__fish_dbdump_using_subcommand verify" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
-complete -c dbdump -n "__fish_dbdump_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dbdump -n "__fish_dbdump_using_subcommand verify" -s h -l help -d 'Print help'

@@ -57,20 +57,14 @@ complete -c dnsconf -n "__fish_dnsconf_using_subcommand uninstall" -s q -l quiet
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand test" -l server -d 'Ask this DNS server (ADDR:PORT) instead of the system resolver' -r
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand test" -l timeout -d 'How long to wait for the server (e.g. 2s, 500ms; a bare number is seconds)' -r
-complete -c dnsconf -n "__fish_dnsconf_using_subcommand test" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
-json\t'One JSON document: an array for lists, an object for one thing'
-ndjson\t'One JSON object per line'
-csv\t'Comma-separated values with a header row'"
-complete -c dnsconf -n "__fish_dnsconf_using_subcommand test" -l json -d 'Print JSON (same as --format json)'
+complete -c dnsconf -n "__fish_dnsconf_using_subcommand test" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
+complete -c dnsconf -n "__fish_dnsconf_using_subcommand test" -l json -d 'Print JSON instead of text'
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand test" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand test" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand status" -l root -d 'Look for the files under this folder instead of /' -r -F
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand status" -l tld -d 'The dev TLD (default: `tld` from config.yaml, else `test`)' -r
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand status" -l server -d 'Probe through this DNS server (ADDR:PORT) instead of the system resolver' -r
-complete -c dnsconf -n "__fish_dnsconf_using_subcommand status" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
-json\t'One JSON document: an array for lists, an object for one thing'
-ndjson\t'One JSON object per line'
-csv\t'Comma-separated values with a header row'"
-complete -c dnsconf -n "__fish_dnsconf_using_subcommand status" -l json -d 'Print JSON (same as --format json)'
+complete -c dnsconf -n "__fish_dnsconf_using_subcommand status" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
+complete -c dnsconf -n "__fish_dnsconf_using_subcommand status" -l json -d 'Print JSON instead of text'
 complete -c dnsconf -n "__fish_dnsconf_using_subcommand status" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
-complete -c dnsconf -n "__fish_dnsconf_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dnsconf -n "__fish_dnsconf_using_subcommand status" -s h -l help -d 'Print help'

@@ -33,14 +33,14 @@ complete -c ports -n "__fish_ports_needs_command" -f -a "alloc" -d 'Print free p
 complete -c ports -n "__fish_ports_needs_command" -f -a "free" -d 'Exit 0 when PORT is free, 1 when a project claims it or something listens on it'
 complete -c ports -n "__fish_ports_needs_command" -f -a "usage" -d 'List every claimed host port with its projects'
 complete -c ports -n "__fish_ports_needs_command" -f -a "who" -d 'Show which projects, services and processes claim PORT'
-complete -c ports -n "__fish_ports_using_subcommand scan" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c ports -n "__fish_ports_using_subcommand scan" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c ports -n "__fish_ports_using_subcommand scan" -l json -d 'Print JSON (same as --format json)'
 complete -c ports -n "__fish_ports_using_subcommand scan" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c ports -n "__fish_ports_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ports -n "__fish_ports_using_subcommand check" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c ports -n "__fish_ports_using_subcommand check" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -54,29 +54,23 @@ complete -c ports -n "__fish_ports_using_subcommand check" -s h -l help -d 'Prin
 complete -c ports -n "__fish_ports_using_subcommand alloc" -l range -d 'The range, A-B (default: `port_range` from config.yaml, else 5000-5999)' -r
 complete -c ports -n "__fish_ports_using_subcommand alloc" -l count -d 'How many ports' -r
 complete -c ports -n "__fish_ports_using_subcommand alloc" -l claim -d 'Reserve the ports for project NAME (not registered yet) in the same step, under the registry\'s lock: no other allocation hands them out until `registry add` registers NAME, or for 10 minutes' -r
-complete -c ports -n "__fish_ports_using_subcommand alloc" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
-json\t'One JSON document: an array for lists, an object for one thing'
-ndjson\t'One JSON object per line'
-csv\t'Comma-separated values with a header row'"
-complete -c ports -n "__fish_ports_using_subcommand alloc" -l json -d 'Print JSON (same as --format json)'
+complete -c ports -n "__fish_ports_using_subcommand alloc" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
+complete -c ports -n "__fish_ports_using_subcommand alloc" -l json -d 'Print JSON instead of text'
 complete -c ports -n "__fish_ports_using_subcommand alloc" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
-complete -c ports -n "__fish_ports_using_subcommand alloc" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ports -n "__fish_ports_using_subcommand alloc" -s h -l help -d 'Print help'
 complete -c ports -n "__fish_ports_using_subcommand free" -l protocol -r
-complete -c ports -n "__fish_ports_using_subcommand free" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
-json\t'One JSON document: an array for lists, an object for one thing'
-ndjson\t'One JSON object per line'
-csv\t'Comma-separated values with a header row'"
-complete -c ports -n "__fish_ports_using_subcommand free" -l json -d 'Print JSON (same as --format json)'
+complete -c ports -n "__fish_ports_using_subcommand free" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
+complete -c ports -n "__fish_ports_using_subcommand free" -l json -d 'Print JSON instead of text'
 complete -c ports -n "__fish_ports_using_subcommand free" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
-complete -c ports -n "__fish_ports_using_subcommand free" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ports -n "__fish_ports_using_subcommand usage" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c ports -n "__fish_ports_using_subcommand free" -s h -l help -d 'Print help'
+complete -c ports -n "__fish_ports_using_subcommand usage" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c ports -n "__fish_ports_using_subcommand usage" -l json -d 'Print JSON (same as --format json)'
 complete -c ports -n "__fish_ports_using_subcommand usage" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c ports -n "__fish_ports_using_subcommand usage" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ports -n "__fish_ports_using_subcommand who" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c ports -n "__fish_ports_using_subcommand who" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"

@@ -40,7 +40,7 @@ complete -c registry -n "__fish_registry_using_subcommand add" -l name -d 'The p
 complete -c registry -n "__fish_registry_using_subcommand add" -s p -l port -d 'Use this HTTP port instead of allocating one' -r
 complete -c registry -n "__fish_registry_using_subcommand add" -l stack -d 'The stack the project was generated from (django, laravel, ...)' -r
 complete -c registry -n "__fish_registry_using_subcommand add" -l web-service -d 'The compose service whose published port is the project\'s HTTP port' -r
-complete -c registry -n "__fish_registry_using_subcommand add" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c registry -n "__fish_registry_using_subcommand add" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -49,7 +49,7 @@ complete -c registry -n "__fish_registry_using_subcommand add" -l json -d 'Print
 complete -c registry -n "__fish_registry_using_subcommand add" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c registry -n "__fish_registry_using_subcommand add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c registry -n "__fish_registry_using_subcommand list" -l status -d 'Only projects with this status' -r
-complete -c registry -n "__fish_registry_using_subcommand list" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c registry -n "__fish_registry_using_subcommand list" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -57,7 +57,7 @@ complete -c registry -n "__fish_registry_using_subcommand list" -l json -d 'Prin
 complete -c registry -n "__fish_registry_using_subcommand list" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c registry -n "__fish_registry_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c registry -n "__fish_registry_using_subcommand show" -l tld -d 'The dev TLD of the URLs (default: `tld` from config.yaml, else `test`)' -r
-complete -c registry -n "__fish_registry_using_subcommand show" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c registry -n "__fish_registry_using_subcommand show" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -70,13 +70,10 @@ complete -c registry -n "__fish_registry_using_subcommand remove" -l dry-run -d 
 complete -c registry -n "__fish_registry_using_subcommand remove" -l down -d 'Also take the stacks down: remove their containers and networks (volumes stay; `stackctl down NAME --with-data` removes those). The project\'s stop hooks do not run here; `stackctl down` runs them'
 complete -c registry -n "__fish_registry_using_subcommand remove" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c registry -n "__fish_registry_using_subcommand remove" -s h -l help -d 'Print help'
-complete -c registry -n "__fish_registry_using_subcommand update" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
-json\t'One JSON document: an array for lists, an object for one thing'
-ndjson\t'One JSON object per line'
-csv\t'Comma-separated values with a header row'"
+complete -c registry -n "__fish_registry_using_subcommand update" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
 complete -c registry -n "__fish_registry_using_subcommand update" -l dry-run -d 'Show what changed, apply nothing'
 complete -c registry -n "__fish_registry_using_subcommand update" -s y -l yes -d 'Apply without asking (needed when not on a terminal)'
-complete -c registry -n "__fish_registry_using_subcommand update" -l json -d 'Print JSON (same as --format json)'
+complete -c registry -n "__fish_registry_using_subcommand update" -l json -d 'Print JSON instead of text'
 complete -c registry -n "__fish_registry_using_subcommand update" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c registry -n "__fish_registry_using_subcommand update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c registry -n "__fish_registry_using_subcommand set-status" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
@@ -93,7 +90,7 @@ complete -c registry -n "__fish_registry_using_subcommand env; and __fish_seen_s
 complete -c registry -n "__fish_registry_using_subcommand env; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
 complete -c registry -n "__fish_registry_using_subcommand env; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c registry -n "__fish_registry_using_subcommand env; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
-complete -c registry -n "__fish_registry_using_subcommand env; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c registry -n "__fish_registry_using_subcommand env; and __fish_seen_subcommand_from list" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"

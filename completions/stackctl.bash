@@ -128,7 +128,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__health)
-            opts="-q -h --path --retries --interval --timeout --json --quiet --help"
+            opts="-q -h --path --retries --interval --timeout --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -148,6 +148,10 @@ _stackctl() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -210,7 +214,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__start)
-            opts="-q -h --force --timeout --progress --json --quiet --help"
+            opts="-q -h --force --timeout --progress --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -218,6 +222,10 @@ _stackctl() {
             case "${prev}" in
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -282,7 +290,7 @@ _stackctl() {
             return 0
             ;;
         stackctl__subcmd__watch)
-            opts="-q -h --restart --interval --iterations --once --json --quiet --help"
+            opts="-q -h --restart --interval --iterations --once --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,6 +302,10 @@ _stackctl() {
                     ;;
                 --iterations)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "json" -- "${cur}"))
                     return 0
                     ;;
                 *)

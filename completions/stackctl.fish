@@ -39,9 +39,10 @@ complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "health" -d 'Check
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "watch" -d 'Report state changes; with --restart, restart failed services'
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "doctor" -d 'Check the engine, socket permissions, the compose driver and the registry'
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l timeout -d 'How long to wait for the services to run and the app to answer (e.g. 2m, 90s; a bare number is seconds)' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l force -d 'Start even when a port is taken (a warning instead of a refusal)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l progress -d 'Show progress (pulls, build steps, what is waited for) on stderr even when it is not a terminal'
-complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l json -d 'Print the started projects\' status as JSON on stdout (as `status --json`)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l json -d 'Print JSON instead of text'
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackctl -n "__fish_stackctl_using_subcommand stop" -l timeout -d 'How long each container gets to stop before it is killed (e.g. 10s; a bare number is seconds)' -r
@@ -57,7 +58,7 @@ complete -c stackctl -n "__fish_stackctl_using_subcommand stop-all" -l timeout -
 complete -c stackctl -n "__fish_stackctl_using_subcommand stop-all" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand stop-all" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand stop-all" -s h -l help -d 'Print help'
-complete -c stackctl -n "__fish_stackctl_using_subcommand status" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand status" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -84,17 +85,19 @@ complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l path -d 'Th
 complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l retries -d 'Further tries after the first' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l interval -d 'How long between tries (e.g. 1s, 200ms; a bare number is seconds)' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l timeout -d 'How long one try may take (e.g. 5s; a bare number is seconds)' -r
-complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l json -d 'Print the answer as JSON'
+complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
+complete -c stackctl -n "__fish_stackctl_using_subcommand health" -l json -d 'Print JSON instead of text'
 complete -c stackctl -n "__fish_stackctl_using_subcommand health" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l interval -d 'How long between looks (e.g. 5s, 1m; a bare number is seconds)' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l iterations -d 'Stop after N looks (default: run until interrupted)' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
 complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l restart -d 'Restart failed services of projects meant to run'
 complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l once -d 'One look, then exit (same as --iterations 1)'
-complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l json -d 'Print events as JSON lines'
+complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -l json -d 'Print JSON instead of text'
 complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"

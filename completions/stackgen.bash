@@ -85,7 +85,7 @@ _stackgen() {
             return 0
             ;;
         stackgen__subcmd__new)
-            opts="-d -p -q -h --dir --services --publish --mode --no-generator --port --force --base-image --dry-run --diff --json --quiet --help"
+            opts="-d -p -q -h --dir --services --publish --mode --no-generator --port --force --base-image --dry-run --diff --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -121,6 +121,10 @@ _stackgen() {
                     ;;
                 --base-image)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "json" -- "${cur}"))
                     return 0
                     ;;
                 *)

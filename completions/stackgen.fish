@@ -40,11 +40,12 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l mode -d 'Fresh
 existing\t'Add the Docker setup to the framework project already in the folder'"
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s p -l port -d 'Use this host port for the app instead of allocating one (refused when another project claims it, unless --force)' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l base-image -d 'The app\'s base image (default: the stack\'s, see `stackgen stacks`), written into the Dockerfile, compose.yaml and .env; `images:` in config.yaml maps it like any other image' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l no-generator -d 'Do not run the framework\'s generator in fresh mode: write the Docker setup and the stack\'s starter files only'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l force -d 'Take the --port another project claims anyway (the two cannot run at once)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l dry-run -d 'Show what would be written (a unified diff) and write nothing'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l diff -d 'Show the unified diff of every file before writing'
-complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l json -d 'Print the Project as JSON (for `registry add -`)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l json -d 'Print JSON instead of text'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
@@ -62,14 +63,14 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s y -
 complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackgen -n "__fish_stackgen_using_subcommand services" -s d -l dir -d 'The project folder of a generated project: mark the services it uses' -r -F
-complete -c stackgen -n "__fish_stackgen_using_subcommand services" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand services" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c stackgen -n "__fish_stackgen_using_subcommand services" -l json -d 'Print JSON (same as --format json)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand services" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand services" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -77,7 +78,7 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -l json -d 'Pr
 complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand stacks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -l from -d 'A template folder or a git URL' -r
-complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -l format -d 'Output format' -r -f -a "table\t'A readable table (the default)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"

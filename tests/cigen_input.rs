@@ -239,7 +239,7 @@ fn changed_files_are_kept_without_yes_and_dry_run_writes_nothing() {
         .run()
         .success()
         .json();
-    assert_eq!(docs[0]["action"], "would overwrite", "{docs}");
+    assert_eq!(docs[0]["action"], "would-overwrite", "{docs}");
     assert!(
         docs[0]["content"]
             .as_str()

@@ -750,53 +750,6 @@ fn interrupted_backups_are_never_listed() {
     assert!(visible.is_empty(), "{visible:?}");
 }
 
-/// The host's servers, started by the test bed's services.sh.
-struct HostServer {
-    dir: String,
-    vars: std::collections::HashMap<String, String>,
-}
-
-impl HostServer {
-    fn start(kind: &str) -> Option<HostServer> {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bed/services.sh");
-        let o = Command::new("bash")
-            .arg(&script)
-            .arg(kind)
-            .env("BED_PG_PASSWORD", SECRET)
-            .env("BED_MARIADB_PASSWORD", SECRET)
-            .timed_output()
-            .unwrap();
-        if !o.status.success() {
-            common::missing(&format!(
-                "cannot start the host's {kind}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            ));
-            return None;
-        }
-        let vars: std::collections::HashMap<String, String> = String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let dir = vars
-            .iter()
-            .find(|(k, _)| k.ends_with("_DIR"))
-            .map(|(_, v)| v.clone())
-            .unwrap();
-        Some(HostServer { dir, vars })
-    }
-}
-
-impl Drop for HostServer {
-    fn drop(&mut self) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bed/services.sh");
-        let _ = Command::new("bash")
-            .arg(script)
-            .args(["stop", &self.dir])
-            .timed_output();
-    }
-}
-
 /// Watch every process's arguments while `f` runs: the password never shows.
 fn no_secret_in_argv<T>(f: impl FnOnce() -> T) -> T {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -830,7 +783,7 @@ fn url_roundtrip(kind: &str, url_var: &str, client: &[&str], schema: &str, finge
     if !common::require("bash") || !common::require(client[0]) {
         return;
     }
-    let Some(server) = HostServer::start(kind) else {
+    let Some(server) = common::HostServer::start(kind, SECRET) else {
         return;
     };
     // The password goes by environment (PGPASSWORD / MYSQL_PWD), not in the URL.

@@ -1,4 +1,5 @@
-//! The committed man pages and completions match the clap definitions.
+//! The committed man pages and completions match the clap definitions,
+//! and the JSON Schemas under schemas/ the Rust types.
 //! Regenerate with `make generated`.
 
 #[test]

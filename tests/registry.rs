@@ -115,10 +115,13 @@ fn list_show_and_formats() {
         .run()
         .success()
         .stdout;
+    // CSV columns are the JSON field names, nested values as JSON text.
     assert!(
         csv.starts_with(
-            "name,domain,port,status,stack,services,path\nshop,shop.test,5000,unknown,,db,"
-        ),
+            "name,path,domain,port,stack,compose_files,services,service_ports,exposed_ports,environment,status,registered_at,last_started,last_updated\nshop,"
+        ) && csv.contains(",shop.test,5000,,")
+            && csv.contains(",\"[\"\"db\"\"]\",")
+            && csv.lines().count() == 2,
         "{csv}"
     );
     let show = h

@@ -298,13 +298,15 @@ pub enum Format {
     Csv,
 }
 
-/// The output flags every listing command takes.
+/// The output flags of every command that prints a list of records: each
+/// format is honoured by [`write_list`].
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct OutputArgs {
     /// Print JSON (same as --format json).
     #[arg(long, global = true, conflicts_with = "format")]
     pub json: bool,
-    /// Output format.
+    /// Output format: table, json (an array), ndjson (one object a line) or
+    /// csv (a header of the JSON field names, then one row a record).
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
 }
@@ -323,7 +325,28 @@ impl OutputArgs {
     }
 }
 
-/// Something shown as a table row or CSV record.
+/// The output flag of every command that prints one report (one object):
+/// `--json`, or readable text. `--format json`, the spelling of earlier
+/// releases, is still accepted (hidden, for one release).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct JsonArgs {
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Deprecated: `--format json` is `--json`.
+    #[arg(long = "format", global = true, hide = true, value_name = "FORMAT",
+          value_parser = ["json"], conflicts_with = "json")]
+    pub legacy_format: Option<String>,
+}
+
+impl JsonArgs {
+    pub fn is_json(&self) -> bool {
+        self.json || self.legacy_format.is_some()
+    }
+}
+
+/// Something shown as a table row. CSV does not use it: its columns are
+/// the record's JSON fields (see [`write_list`]).
 pub trait Row: Serialize {
     fn headers() -> &'static [&'static str];
     fn cells(&self) -> Vec<String>;
@@ -361,24 +384,46 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Write a list in the chosen format.
+/// Write a list of records in the chosen format: JSON (one array), NDJSON
+/// (one object a line), CSV (the JSON field names as header, then one row a
+/// record, nested values as JSON text) or a table of the [`Row`] cells.
 pub fn write_list<T: Row>(format: Format, items: &[T]) -> anyhow::Result<()> {
+    write_records(format, items, || {
+        table::render(T::headers(), items.iter().map(Row::cells).collect())
+    })
+}
+
+/// [`write_list`] for records whose table is not one row a record: the
+/// table is what `table` renders.
+pub fn write_records<T: Serialize>(
+    format: Format,
+    items: &[T],
+    table: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     let mut out = stdout();
+    write_records_to(&mut out, format, items, table)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// [`write_records`] to any writer.
+pub fn write_records_to<T: Serialize, W: Write>(
+    out: &mut W,
+    format: Format,
+    items: &[T],
+    table: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     match format {
-        Format::Json => json_to(&mut out, items)?,
+        Format::Json => json_to(out, items)?,
         Format::Ndjson => {
             for item in items {
-                serde_json::to_writer(&mut out, item)?;
+                serde_json::to_writer(&mut *out, item)?;
                 out.write_all(b"\n")?;
             }
         }
-        Format::Csv => write_csv(&mut out, items)?,
-        Format::Table => {
-            let rows: Vec<Vec<String>> = items.iter().map(Row::cells).collect();
-            out.write_all(table::render(T::headers(), rows).as_bytes())?;
-        }
+        Format::Csv => write_csv(out, items)?,
+        Format::Table => out.write_all(table().as_bytes())?,
     }
-    out.flush()?;
     Ok(())
 }
 
@@ -408,11 +453,78 @@ fn json_to<T: Serialize + ?Sized, W: Write>(out: &mut W, value: &T) -> anyhow::R
     Ok(())
 }
 
-fn write_csv<T: Row, W: Write>(w: W, items: &[T]) -> anyhow::Result<()> {
-    let mut csv = csv::Writer::from_writer(w);
-    csv.write_record(T::headers())?;
+/// A record's JSON fields in the order it serializes them.
+struct Fields(Vec<(String, Box<serde_json::value::RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Fields;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Fields, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    fields.push(entry);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// A CSV cell of a JSON value: strings as they are, `null` empty, anything
+/// else (numbers, booleans, arrays, objects) as compact JSON.
+fn csv_cell(raw: &serde_json::value::RawValue) -> String {
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'"') => serde_json::from_str(text).unwrap_or_else(|_| text.to_owned()),
+        _ if text == "null" => String::new(),
+        _ => text.to_owned(),
+    }
+}
+
+/// CSV whose header is the union of the records' JSON field names (in the
+/// order they first appear) and whose rows are the records. A record that
+/// is not an object is one column, `value`. No records, no output.
+fn write_csv<T: Serialize, W: Write>(w: W, items: &[T]) -> anyhow::Result<()> {
+    let mut header: Vec<String> = Vec::new();
+    let mut records = Vec::with_capacity(items.len());
     for item in items {
-        csv.write_record(item.cells())?;
+        let json = serde_json::to_string(item)?;
+        let fields = match serde_json::from_str::<Fields>(&json) {
+            Ok(f) => f.0,
+            Err(_) => vec![(
+                "value".to_owned(),
+                serde_json::value::RawValue::from_string(json)?,
+            )],
+        };
+        for (name, _) in &fields {
+            if !header.contains(name) {
+                header.push(name.clone());
+            }
+        }
+        records.push(fields);
+    }
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut csv = csv::Writer::from_writer(w);
+    csv.write_record(&header)?;
+    for fields in records {
+        csv.write_record(header.iter().map(|name| {
+            fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| csv_cell(v))
+                .unwrap_or_default()
+        }))?;
     }
     csv.flush()?;
     Ok(())
@@ -528,6 +640,66 @@ mod tests {
             2
         );
         assert!(parse_records::<R>(&s, b"  \n").unwrap().is_empty());
+    }
+
+    #[derive(Serialize)]
+    struct Out {
+        name: &'static str,
+        port: Option<u16>,
+        tags: Vec<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        late: Option<bool>,
+    }
+
+    impl Row for Out {
+        fn headers() -> &'static [&'static str] {
+            &["NAME"]
+        }
+        fn cells(&self) -> Vec<String> {
+            vec![self.name.to_owned()]
+        }
+    }
+
+    fn written(format: Format, items: &[Out]) -> String {
+        let mut out = Vec::new();
+        write_records_to(&mut out, format, items, || {
+            table::render(Out::headers(), items.iter().map(Row::cells).collect())
+        })
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_columns_are_the_json_fields_in_order() {
+        let items = [
+            Out {
+                name: "a,b",
+                port: None,
+                tags: vec!["x", "y"],
+                late: None,
+            },
+            Out {
+                name: "c",
+                port: Some(80),
+                tags: vec![],
+                late: Some(true),
+            },
+        ];
+        assert_eq!(
+            written(Format::Csv, &items),
+            "name,port,tags,late\n\"a,b\",,\"[\"\"x\"\",\"\"y\"\"]\",\nc,80,[],true\n"
+        );
+        assert_eq!(written(Format::Csv, &[]), "");
+        let nd = written(Format::Ndjson, &items);
+        assert_eq!(nd.lines().count(), 2);
+        for line in nd.lines() {
+            serde_json::from_str::<serde_json::Value>(line).unwrap();
+        }
+        let table = written(Format::Table, &items);
+        assert!(
+            table.trim_start().starts_with("NAME")
+                && serde_json::from_str::<serde_json::Value>(&table).is_err()
+        );
     }
 
     #[test]

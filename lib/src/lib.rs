@@ -18,6 +18,8 @@ pub mod names;
 pub mod netstat;
 pub mod paths;
 pub mod registry;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod sites;
 pub mod store;
 pub mod table;

@@ -489,3 +489,58 @@ pub fn require(program: &str) -> bool {
         || Path::new(program).is_file();
     found || missing(&format!("{program} is not installed"))
 }
+
+/// The host's servers, started by the test bed's services.sh.
+pub struct HostServer {
+    pub dir: String,
+    pub vars: std::collections::HashMap<String, String>,
+}
+
+impl HostServer {
+    /// Start a `postgres` or `mariadb` server whose password is `password`;
+    /// `None` (said in one line) when it cannot start, a failure with CI=true.
+    pub fn start(kind: &str, password: &str) -> Option<HostServer> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bed/services.sh");
+        let o = output_within(
+            Command::new("bash")
+                .arg(&script)
+                .arg(kind)
+                .env("BED_PG_PASSWORD", password)
+                .env("BED_MARIADB_PASSWORD", password),
+            Duration::from_secs(180),
+        );
+        if !o.status.success() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "services.sh {kind}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            eprintln!(
+                "skipped: cannot start the host's {kind}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            return None;
+        }
+        let vars: std::collections::HashMap<String, String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let dir = vars
+            .iter()
+            .find(|(k, _)| k.ends_with("_DIR"))
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        Some(HostServer { dir, vars })
+    }
+}
+
+impl Drop for HostServer {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bed/services.sh");
+        output_within(
+            Command::new("bash").arg(script).args(["stop", &self.dir]),
+            Duration::from_secs(60),
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! Generates the committed man pages (`man/`) and shell completions
-//! (`completions/`) from the tools' clap definitions, and checks that the
+//! (`completions/`) from the tools' clap definitions, the JSON Schemas
+//! (`schemas/`) from the types the tools print, and checks that the
 //! committed copies are current.
 
 use std::path::{Path, PathBuf};
@@ -24,15 +25,41 @@ pub fn tools() -> Vec<Command> {
     ]
 }
 
+/// The JSON Schema of every type a tool prints as JSON, by schema name
+/// (the file `schemas/NAME.json`): the shared models, then each tool's.
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    [
+        berth::schema::models(),
+        berth_registry::schemas(),
+        berth_ports::schemas(),
+        berth_certgen::schemas(),
+        berth_dnsconf::schemas(),
+        berth_stackctl::schemas(),
+        berth_dbdump::schemas(),
+        berth_stackgen::schemas(),
+        berth_cigen::schemas(),
+    ]
+    .concat()
+}
+
 /// One generated file: where it goes (relative to the workspace root) and its bytes.
 pub struct Generated {
     pub path: PathBuf,
     pub bytes: Vec<u8>,
 }
 
-/// Everything generated: man pages of each tool and subcommand, completions for bash, zsh and fish.
+/// Everything generated: man pages of each tool and subcommand, completions
+/// for bash, zsh and fish, JSON Schemas.
 pub fn generate() -> Vec<Generated> {
     let mut out = Vec::new();
+    for (name, schema) in schemas() {
+        let mut bytes = serde_json::to_vec_pretty(&schema).expect("a schema is JSON");
+        bytes.push(b'\n');
+        out.push(Generated {
+            path: Path::new("schemas").join(format!("{name}.json")),
+            bytes,
+        });
+    }
     for cmd in tools() {
         let mut cmd = cmd.disable_help_subcommand(true);
         cmd.build();
@@ -125,7 +152,7 @@ pub fn stale(root: &Path) -> Vec<PathBuf> {
         .filter(|g| std::fs::read(root.join(&g.path)).ok().as_deref() != Some(g.bytes.as_slice()))
         .map(|g| g.path.clone())
         .collect();
-    for dir in ["man", "completions"] {
+    for dir in ["man", "completions", "schemas"] {
         for entry in std::fs::read_dir(root.join(dir))
             .into_iter()
             .flatten()

@@ -1,4 +1,4 @@
-//! `cargo run -p xtask -- --mode write|check`: regenerate or check man pages and completions.
+//! `cargo run -p xtask -- --mode write|check`: regenerate or check man pages, completions and JSON Schemas.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(about = "Generate man pages and shell completions")]
+#[command(about = "Generate man pages, shell completions and JSON Schemas")]
 struct Args {
     /// write: regenerate the files; check: exit 1 when a committed file is stale.
     #[arg(long, value_parser = ["write", "check"], default_value = "check")]
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     if args.mode == "write" {
         match xtask::write(&args.root) {
             Ok(n) => {
-                eprintln!("generated man pages and completions ({n} file(s) changed)");
+                eprintln!("generated man pages, completions and schemas ({n} file(s) changed)");
                 ExitCode::SUCCESS
             }
             Err(e) => {

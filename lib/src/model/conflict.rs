@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::Protocol;
 
 /// Where a claim on a port comes from.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClaimSource {
@@ -17,6 +18,7 @@ pub enum ClaimSource {
 }
 
 /// One claim on a host port.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     /// The project's name; for a system claim, the process when known, else `""`.
@@ -33,6 +35,7 @@ pub struct Claim {
 }
 
 /// A host port claimed by more than one project, service or process.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conflict {
     pub port: u16,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::PortBinding;
 
 /// What the registry last knew of a project's stack.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -57,6 +58,7 @@ impl FromStr for Status {
 ///
 /// Every field but `name` has a default, so partial objects (what `stackgen
 /// new --json` emits) deserialize; unknown fields are ignored.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Project {
     pub name: String,

@@ -61,6 +61,7 @@ pub struct Ca {
 }
 
 /// What `init` and `status` say of the CA.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct CaInfo {
     pub subject: String,

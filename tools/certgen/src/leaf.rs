@@ -18,6 +18,7 @@ use crate::files;
 pub const MAX_DAYS: i64 = 397;
 
 /// The files of a certificate, as Cert JSON shows them.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Files {
     pub cert: PathBuf,
@@ -36,6 +37,7 @@ impl From<CertPaths> for Files {
 }
 
 /// Cert JSON: one certificate, as `issue`, `renew` and `status` print it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Cert {
     pub domain: String,

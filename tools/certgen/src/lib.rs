@@ -17,7 +17,7 @@ use berth::Project;
 use berth::certs::{ca_dir, cert_paths};
 use berth::cli::{Outcome, ResultExt as _, confirm, error_with_hint};
 use berth::config::Config;
-use berth::io::{self, OutputArgs};
+use berth::io::{self, JsonArgs, OutputArgs};
 use berth::paths::Paths;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -126,7 +126,7 @@ struct InitArgs {
     #[arg(long, short = 'y')]
     yes: bool,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// Issue certificates for DOMAINs, or for every project on stdin.
@@ -194,7 +194,7 @@ struct StatusArgs {
     #[command(flatten)]
     trust: trust::TrustPlaces,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// A span of time in seconds, in berth's one duration syntax
@@ -605,6 +605,7 @@ fn renew(paths: &Paths, args: &RenewArgs) -> anyhow::Result<Outcome> {
     issue_targets(paths, &targets, &plan)
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Serialize)]
 struct StatusJson {
     ca: Option<ca::CaInfo>,
@@ -673,21 +674,28 @@ fn status(paths: &Paths, args: &StatusArgs) -> anyhow::Result<Outcome> {
             certs,
         })?;
     } else {
-        // The CA block only above a table: CSV stays a plain list of certificates.
-        if let Some(ca) = ca
-            .as_ref()
-            .filter(|_| args.output.format() == io::Format::Table)
-        {
+        if let Some(ca) = &ca {
             print_ca(&ca.info, Some(&trusted))?;
             writeln!(io::stdout())?;
         }
-        io::write_list(args.output.format(), &certs)?;
+        io::write_list(io::Format::Table, &certs)?;
     }
     Ok(if found {
         Outcome::Found
     } else {
         Outcome::Clean
     })
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![
+        ("ca", berth::schema::of::<ca::CaInfo>()),
+        ("cert", berth::schema::of::<Cert>()),
+        ("certgen-status", berth::schema::of::<StatusJson>()),
+        ("trust-place", berth::schema::of::<trust::Place>()),
+    ]
 }
 
 #[cfg(test)]

@@ -51,6 +51,7 @@ pub struct UntrustArgs {
 }
 
 /// One trust store and what happened there.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Place {
     /// `system` or `nss`.

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 /// The kinds of project cigen knows a pipeline for.
 #[allow(clippy::doc_markdown)] // help text: product names without backticks
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stack {
@@ -98,6 +99,7 @@ pub enum Language {
 }
 
 /// A language version and the file it was read from.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Version {
     pub version: String,
@@ -115,6 +117,7 @@ impl Version {
 }
 
 /// Database and cache engines a pipeline runs as service containers.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
@@ -184,6 +187,7 @@ impl Engine {
 }
 
 /// A database or cache the project uses.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ServiceUse {
     pub engine: Engine,
@@ -194,6 +198,7 @@ pub struct ServiceUse {
 }
 
 /// Everything cigen read from a project.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Detection {
     pub path: PathBuf,

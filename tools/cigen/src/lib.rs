@@ -197,6 +197,7 @@ fn detect_cmd(a: &DetectArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Serialize)]
 #[serde(transparent)]
 struct DetectRow(Detection);
@@ -244,13 +245,18 @@ impl Row for DetectRow {
 }
 
 /// A written (or, with --dry-run, planned) file.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Written {
     path: PathBuf,
+    /// `created`, `overwritten`; with --dry-run `would-create`, `would-overwrite`.
     action: &'static str,
     stack: Stack,
     platform: Platform,
     template: String,
+    /// The file's content (--dry-run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<String>,
 }
 
 impl Row for Written {
@@ -318,21 +324,27 @@ fn generate(a: &GenerateArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Clean);
     }
     if a.dry_run {
-        // Text: each file after a comment naming it. JSON: the files with their content.
+        // Text: each file after a comment naming it. A format asked for:
+        // the files as records, with their content.
+        let mut rows = Vec::new();
         let mut out = io::stdout();
-        let mut docs = Vec::new();
+        let records = a.output.json || a.output.format.is_some();
         for (dir, d, outputs) in &planned {
             for o in outputs {
                 let full = dir.join(&o.path);
-                if a.output.is_json() {
-                    docs.push(serde_json::json!({
-                        "path": full,
-                        "action": if full.exists() { "would overwrite" } else { "would create" },
-                        "stack": d.stack,
-                        "platform": a.platform,
-                        "template": o.template_source,
-                        "content": o.content,
-                    }));
+                if records {
+                    rows.push(Written {
+                        action: if full.exists() {
+                            "would-overwrite"
+                        } else {
+                            "would-create"
+                        },
+                        path: full,
+                        stack: d.stack,
+                        platform: a.platform,
+                        template: o.template_source.clone(),
+                        content: Some(o.content.clone()),
+                    });
                 } else {
                     writeln!(
                         out,
@@ -346,8 +358,8 @@ fn generate(a: &GenerateArgs) -> anyhow::Result<Outcome> {
             }
         }
         out.flush()?;
-        if a.output.is_json() {
-            io::write_json(&docs)?;
+        if records {
+            io::write_list(a.output.format(), &rows)?;
         }
         return Ok(Outcome::Clean);
     }
@@ -363,6 +375,7 @@ fn generate(a: &GenerateArgs) -> anyhow::Result<Outcome> {
                 stack: d.stack,
                 platform: a.platform,
                 template: o.template_source.clone(),
+                content: None,
             });
         }
     }
@@ -380,6 +393,7 @@ fn write_atomic(path: &Path, content: &str) -> anyhow::Result<()> {
 }
 
 /// A secret or variable a generated pipeline reads.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Secret {
     name: &'static str,
@@ -459,4 +473,14 @@ fn secrets(a: &SecretsArgs) -> anyhow::Result<Outcome> {
     }
     io::write_list(a.output.format(), &list)?;
     Ok(Outcome::Clean)
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![
+        ("cigen-detection", berth::schema::of::<DetectRow>()),
+        ("cigen-file", berth::schema::of::<Written>()),
+        ("cigen-secret", berth::schema::of::<Secret>()),
+    ]
 }

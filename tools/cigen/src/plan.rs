@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::detect::{Detection, Engine, Language, Stack};
 
 /// Which CI platform.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {

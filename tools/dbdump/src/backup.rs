@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{Context as _, bail};
 use berth::cli::Outcome;
-use berth::io::OutputArgs;
+use berth::io::JsonArgs;
 use berth::model::{Backup, Compression};
 use clap::Args;
 
@@ -39,7 +39,7 @@ pub struct BackupArgs {
     #[arg(long, short = 'c', value_name = "KIND", default_value = "zstd", value_parser = ["zstd", "gzip", "none"])]
     compress: String,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// Dump output travels to the writer thread in batches of this size.

@@ -202,6 +202,12 @@ fn has_compose(dir: &Path) -> bool {
         .any(|c| dir.join(c).is_file())
 }
 
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("backup-verify", berth::schema::of::<store::Verified>())]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -483,6 +483,7 @@ fn decoder<'a, R: io::BufRead + Send + 'a>(
 }
 
 /// What `verify` found.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Verified {
     pub file: PathBuf,

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use berth::cli::Outcome;
-use berth::io::OutputArgs;
+use berth::io::JsonArgs;
 use clap::Args;
 
 use crate::list::human_size;
@@ -18,7 +18,7 @@ pub struct VerifyArgs {
     #[arg(value_name = "FILE")]
     file: PathBuf,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 pub fn run(a: &VerifyArgs) -> anyhow::Result<Outcome> {

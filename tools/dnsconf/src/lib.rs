@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use berth::atomic;
 use berth::cli::{Outcome, ResultExt as _, confirm, error_with_hint, warn};
 use berth::config::Config;
-use berth::io::{self, OutputArgs};
+use berth::io::{self, JsonArgs};
 use berth::paths::Paths;
 use berth::registry::Registry;
 use berth::{Project, sites, table};
@@ -77,6 +77,7 @@ enum Command {
 }
 
 /// Which configuration.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 enum Kind {
@@ -207,7 +208,7 @@ struct TestArgs {
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = berth::duration::parse)]
     timeout: Duration,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// Show which configurations are installed and whether test-probe.TLD resolves to loopback.
@@ -223,7 +224,7 @@ struct StatusArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     server: Option<SocketAddr>,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// Run the tool.
@@ -500,6 +501,7 @@ fn uninstall(a: &UninstallArgs) -> anyhow::Result<Outcome> {
 }
 
 /// The result of resolving one name.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Resolution {
     name: String,
@@ -607,6 +609,7 @@ fn test(a: &TestArgs) -> anyhow::Result<Outcome> {
 }
 
 /// One configuration file and whether it is in place.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct ConfigState {
     kind: Kind,
@@ -616,6 +619,7 @@ struct ConfigState {
     current: bool,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Status {
     tld: String,
@@ -701,6 +705,15 @@ fn status(a: &StatusArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Found);
     }
     Ok(Outcome::Clean)
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![
+        ("dns-resolution", berth::schema::of::<Resolution>()),
+        ("dnsconf-status", berth::schema::of::<Status>()),
+    ]
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use berth::cli::{Outcome, error_with_hint, warn};
 use berth::config::{Config, PortRange};
-use berth::io::{self, Format, OutputArgs, Row};
+use berth::io::{self, Format, JsonArgs, OutputArgs, Row};
 use berth::paths::Paths;
 use berth::registry::Registry;
 use berth::{
@@ -109,7 +109,7 @@ struct AllocArgs {
     #[arg(long, value_name = "NAME")]
     claim: Option<String>,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// Exit 0 when PORT is free, 1 when a project claims it or something listens on it.
@@ -120,7 +120,7 @@ struct FreeArgs {
     #[arg(long, default_value = "tcp")]
     protocol: Protocol,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// List every claimed host port with its projects.
@@ -157,6 +157,7 @@ fn registry_projects() -> anyhow::Result<Vec<ProjectPorts>> {
 }
 
 /// A port a scan found, with the project (folder) it belongs to.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Scanned {
     project: String,
@@ -272,6 +273,7 @@ fn check_input(a: &CheckArgs) -> anyhow::Result<Vec<ProjectPorts>> {
     Ok(projects)
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Serialize)]
 #[serde(transparent)]
 struct ConflictRow(Conflict);
@@ -397,6 +399,7 @@ fn alloc(a: &AllocArgs) -> anyhow::Result<Outcome> {
 }
 
 /// One claim on a port, as `usage` and `who` list them.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Use {
     port: u16,
@@ -487,6 +490,7 @@ fn system_uses(port: u16, protocol: Option<Protocol>) -> Vec<Use> {
 }
 
 /// The answer of `ports free --json`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Serialize)]
 struct Answer<'a> {
     port: u16,
@@ -550,4 +554,15 @@ fn who(a: &WhoArgs) -> anyhow::Result<Outcome> {
     }
     io::write_list(a.output.format(), &uses)?;
     Ok(Outcome::Clean)
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![
+        ("port-scan", berth::schema::of::<Scanned>()),
+        ("port-alloc", berth::schema::of::<Vec<u16>>()),
+        ("port-free", berth::schema::of::<Answer<'static>>()),
+        ("port-use", berth::schema::of::<Use>()),
+    ]
 }

@@ -157,12 +157,20 @@ pub fn run(paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
             p.port.unwrap_or_default()
         );
     }
-    if a.output.is_json() && added.len() == 1 {
-        view::write_project(a.output.format(), &added[0])?;
-    } else if a.output.is_json() {
-        view::write_projects(a.output.format(), &added)?;
-    }
+    write_added(&a.output, &added)?;
     Ok(Outcome::Clean)
+}
+
+/// Nothing on stdout unless a format is asked for; JSON of one project is
+/// one object (what `stackgen new --json | registry add -` pipes on).
+fn write_added(output: &OutputArgs, added: &[Project]) -> anyhow::Result<()> {
+    match (output.json || output.format.is_some(), added) {
+        (false, _) => Ok(()),
+        (true, [one]) if output.format() == io::Format::Json => {
+            view::write_project(io::Format::Json, one)
+        }
+        (true, many) => view::write_projects(output.format(), many),
+    }
 }
 
 fn override_fields(p: &mut Project, a: &Args) {

@@ -39,6 +39,7 @@ enum EnvCommand {
     },
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Serialize)]
 struct Var<'a> {
     key: &'a str,
@@ -102,4 +103,10 @@ pub fn run(reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Clean)
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("env-var", berth::schema::of::<Var<'static>>())]
 }

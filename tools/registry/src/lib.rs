@@ -214,3 +214,11 @@ fn remove(reg: &Registry, a: &RemoveArgs) -> anyhow::Result<Outcome> {
 fn domain(config: &Config, name: &str) -> String {
     format!("{name}.{}", config.tld)
 }
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    let mut all = update::schemas();
+    all.extend(env::schemas());
+    all
+}

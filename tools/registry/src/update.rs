@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use berth::cli::{Outcome, confirm, error_with_hint, warn};
-use berth::io::{self, OutputArgs};
+use berth::io::{self, JsonArgs};
 use berth::paths::Paths;
 use berth::registry::{self, Registry};
 use berth::{PortBinding, Project, Protocol, Status};
@@ -29,12 +29,13 @@ pub struct Args {
     #[arg(short, long)]
     yes: bool,
     #[command(flatten)]
-    output: OutputArgs,
+    output: JsonArgs,
 }
 
 /// One difference between the registry and the folder.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize, PartialEq, Eq)]
-#[serde(tag = "change", rename_all = "snake_case")]
+#[serde(tag = "change", rename_all = "kebab-case")]
 enum Change {
     ComposeFileGone { file: PathBuf },
     ComposeFileAdded { file: PathBuf },
@@ -74,6 +75,7 @@ impl std::fmt::Display for Change {
     }
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Serialize)]
 struct Report<'a> {
     project: &'a str,
@@ -218,4 +220,10 @@ pub fn run(_paths: &Paths, reg: &Registry, a: Args) -> anyhow::Result<Outcome> {
         berth::info!("nothing applied");
     }
     Ok(Outcome::Clean)
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("registry-update", berth::schema::of::<Report<'static>>())]
 }

@@ -21,6 +21,7 @@ pub struct Args {
     output: OutputArgs,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Check {
     #[allow(clippy::struct_field_names)]
@@ -200,4 +201,10 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Found
     })
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("doctor-check", berth::schema::of::<Check>())]
 }

@@ -7,6 +7,7 @@ use berth::{PortBinding, Status};
 use serde::Serialize;
 
 /// One service's container as the engine reports it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ServiceState {
     pub service: String,

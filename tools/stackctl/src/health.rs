@@ -31,11 +31,11 @@ pub struct Args {
     /// How long one try may take (e.g. 5s; a bare number is seconds).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = berth::duration::parse)]
     timeout: Duration,
-    /// Print the answer as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: berth::io::JsonArgs,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Answer {
     name: String,
@@ -138,7 +138,7 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         error,
         elapsed_ms: began.elapsed().as_millis(),
     };
-    if a.json {
+    if a.output.is_json() {
         berth::io::write_json(&answer)?;
     } else {
         match &answer.error {
@@ -160,6 +160,12 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Found
     })
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("health", berth::schema::of::<Answer>())]
 }
 
 #[cfg(test)]

@@ -189,3 +189,15 @@ fn record(reg: &Registry, name: &str, status: Status) -> anyhow::Result<()> {
     })
     .with_context(|| format!("cannot record the status of '{name}' in the registry"))
 }
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    [
+        status::schemas(),
+        doctor::schemas(),
+        health::schemas(),
+        watch::schemas(),
+    ]
+    .concat()
+}

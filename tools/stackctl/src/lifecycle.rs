@@ -51,9 +51,8 @@ pub struct StartArgs {
     /// when it is not a terminal.
     #[arg(long)]
     progress: bool,
-    /// Print the started projects' status as JSON on stdout (as `status --json`).
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: berth::io::JsonArgs,
 }
 
 /// Stop projects gracefully (SIGTERM or the image's stop signal, then SIGKILL after --timeout).
@@ -158,7 +157,7 @@ pub fn start(a: &StartArgs) -> anyhow::Result<Outcome> {
             outcome = Outcome::Found;
         }
     }
-    if a.json {
+    if a.output.is_json() {
         let projects = ctx.reg.load()?;
         let started = select(&projects, &a.names)?;
         let containers = ctx.containers(&a.names.iter().map(String::as_str).collect::<Vec<_>>())?;

@@ -2,7 +2,6 @@
 //! stale registry statuses corrected.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 
 use berth::cli::Outcome;
 use berth::io::{Format, OutputArgs, Row};
@@ -33,6 +32,7 @@ pub struct Args {
 }
 
 /// One project's state.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ProjectState {
     pub name: String,
@@ -178,29 +178,26 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         berth::info!("no registered projects (registry add PATH)");
         return Ok(Outcome::Clean);
     }
-    match a.output.format() {
-        Format::Json => berth::io::write_json(&states)?,
-        Format::Ndjson => {
-            let mut out = berth::io::stdout();
-            for s in &states {
-                serde_json::to_writer(&mut out, s)?;
-                out.write_all(b"\n")?;
-            }
-            out.flush()?;
-        }
-        format => {
-            let lines: Vec<Line> = states
-                .iter()
-                .flat_map(|p| {
-                    if p.services.is_empty() {
-                        vec![Line::new(p, None)]
-                    } else {
-                        p.services.iter().map(|s| Line::new(p, Some(s))).collect()
-                    }
-                })
-                .collect();
-            berth::io::write_list(format, &lines)?;
-        }
-    }
+    // One record a project; the table has one row a service.
+    berth::io::write_records(a.output.format(), &states, || {
+        let rows = states
+            .iter()
+            .flat_map(|p| {
+                if p.services.is_empty() {
+                    vec![Line::new(p, None)]
+                } else {
+                    p.services.iter().map(|s| Line::new(p, Some(s))).collect()
+                }
+            })
+            .map(|l| l.cells())
+            .collect();
+        table::render(Line::headers(), rows)
+    })?;
     Ok(Outcome::Clean)
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("stack-status", berth::schema::of::<ProjectState>())]
 }

@@ -40,12 +40,12 @@ pub struct Args {
     /// One look, then exit (same as --iterations 1).
     #[arg(long, conflicts_with = "iterations")]
     once: bool,
-    /// Print events as JSON lines.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: berth::io::JsonArgs,
 }
 
 /// One thing that changed, or that watch did.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Event {
     time: Timestamp,
@@ -131,7 +131,7 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
                 Err(e) => warn(TOOL, format!("{e:#}; trying again")),
                 Ok(containers) => {
                     let states = states_from(&projects, &containers);
-                    report(a.json, &states, &mut seen, &mut seen_status)?;
+                    report(a.output.is_json(), &states, &mut seen, &mut seen_status)?;
                     correct(&reg, &states)?;
                     if a.restart {
                         restart_failed(a, &docker, &states, &mut backoff).await?;
@@ -283,7 +283,7 @@ async fn restart_failed(
                 ),
             };
             emit(
-                a.json,
+                a.output.is_json(),
                 &Event {
                     time: Timestamp::now(),
                     project: st.name.clone(),
@@ -296,4 +296,10 @@ async fn restart_failed(
         }
     }
     Ok(())
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("watch-event", berth::schema::of::<Event>())]
 }

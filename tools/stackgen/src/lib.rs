@@ -80,3 +80,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::UpdateTemplates(a) => update::run(&a),
     }
 }
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    [list::schemas(), update::schemas()].concat()
+}

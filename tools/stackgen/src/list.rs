@@ -30,6 +30,7 @@ pub struct StacksArgs {
 }
 
 /// A row of `services`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct ServiceRow {
     name: String,
@@ -121,6 +122,7 @@ pub fn services(a: &ServicesArgs) -> anyhow::Result<Outcome> {
 }
 
 /// A row of `stacks`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct StackRow {
     name: String,
@@ -182,4 +184,13 @@ pub fn stacks(a: &StacksArgs) -> anyhow::Result<Outcome> {
     }
     io::write_list(a.output.format(), &rows)?;
     Ok(Outcome::Clean)
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![
+        ("stackgen-service", berth::schema::of::<ServiceRow>()),
+        ("stackgen-stack", berth::schema::of::<StackRow>()),
+    ]
 }

@@ -94,9 +94,9 @@ pub struct NewArgs {
     /// Show the unified diff of every file before writing.
     #[arg(long)]
     diff: bool,
-    /// Print the Project as JSON (for `registry add -`).
-    #[arg(long)]
-    json: bool,
+    // --json: the Project as JSON (for `registry add -`).
+    #[command(flatten)]
+    output: berth::io::JsonArgs,
 }
 
 /// `new`.
@@ -213,7 +213,7 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
 
     let secret_keys: BTreeSet<String> = kinds.keys().cloned().collect();
     let is_secret = is_secret_in(&secret_keys);
-    if a.dry_run && !a.json {
+    if a.dry_run && !a.output.json {
         // A dry run's output is the diff, on stdout (with --json, the Project).
         io::write_text(&plan.diff(&is_secret))?;
     } else if a.dry_run || a.diff {
@@ -232,7 +232,7 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
             dir.display()
         );
     }
-    if a.json {
+    if a.output.is_json() {
         io::write_json(&project_of(&dir, &stack, &state))?;
     }
     Ok(Outcome::Clean)

@@ -39,6 +39,7 @@ pub struct UpdateArgs {
 }
 
 /// One changed template file.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 struct Changed {
     path: String,
@@ -241,4 +242,10 @@ fn validate_library(lib: &Library) -> anyhow::Result<()> {
         describe(lib, &s, "generic")?;
     }
     Ok(())
+}
+
+/// The JSON Schemas of what this prints, by schema name.
+#[cfg(feature = "schema")]
+pub(crate) fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![("template-change", berth::schema::of::<Changed>())]
 }
