@@ -634,6 +634,29 @@ fn existing_mode_detects_the_framework_and_leaves_the_code_alone() {
 }
 
 #[test]
+fn a_non_executable_generator_on_path_is_not_installed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let h = Harness::new();
+    // A django-admin that cannot run, first on PATH: not a generator.
+    let fake = h.path().join("fakebin");
+    std::fs::create_dir(&fake).unwrap();
+    std::fs::write(fake.join("django-admin"), "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(
+        fake.join("django-admin"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    h.cmd("stackgen")
+        .args(["new", "django", "blog", "--mode", "fresh"])
+        .env("PATH", &fake)
+        .run()
+        .code_is(2)
+        .stderr_has("django-admin is not installed (not on PATH)")
+        .stderr_has("--no-generator");
+    assert!(!h.path().join("blog").exists());
+}
+
+#[test]
 fn fresh_mode_runs_the_frameworks_generator_or_says_why_not() {
     let h = Harness::new();
     // Without the generator on PATH: why and how, nothing written.

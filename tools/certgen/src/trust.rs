@@ -95,7 +95,7 @@ impl TrustPlaces {
     }
     /// A tool on PATH; on the real system also /usr/sbin and /sbin, which a user's PATH may lack.
     fn tool(&self, name: &str) -> Option<PathBuf> {
-        files::which(name).or_else(|| {
+        which::which(name).ok().or_else(|| {
             self.is_real_root()
                 .then(|| {
                     ["/usr/sbin", "/sbin", "/usr/bin"]
@@ -479,7 +479,7 @@ pub fn trust(paths: &Paths, args: &TrustArgs, add: bool) -> anyhow::Result<Outco
     } else {
         nss_databases()
     };
-    let certutil = files::which("certutil");
+    let certutil = which::which("certutil").ok();
     let mut out = Vec::new();
     if let Some(system) = &system {
         out.push(system_change(places, system, &ca, add, args.dry_run)?);
@@ -542,7 +542,7 @@ pub fn where_trusted(info: &CaInfo, places: &TrustPlaces) -> Vec<Place> {
         }
     }
     if !places.no_nss
-        && let Some(cu) = files::which("certutil")
+        && let Some(cu) = which::which("certutil").ok()
     {
         for (kind, db, dir) in nss_databases() {
             let trusted = nss_berth_nicknames(&cu, &db).is_ok_and(|n| n.contains(&info.nickname()));

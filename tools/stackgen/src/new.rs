@@ -438,7 +438,7 @@ fn generator_for(
     Ok(match (mode, &stack.manifest.generator, no_generator) {
         (Mode::Fresh, Some(g), false) => {
             let argv = generator_argv(g, stack, spec)?;
-            if find_program(&g.program).is_none() {
+            if which::which(&g.program).is_err() {
                 return Err(error_with_hint(
                     format!(
                         "cannot run the {} generator: {} is not installed (not on PATH)",
@@ -502,15 +502,6 @@ fn generator_argv(
         argv.push(render(&src, &ctx)?);
     }
     Ok(argv)
-}
-
-fn find_program(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        return Path::new(program).is_file().then(|| PathBuf::from(program));
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
 }
 
 /// Run the framework's generator in `dir`, its output on stderr.
