@@ -55,13 +55,3 @@ pub fn create_dir(dir: &Path, mode: u32) -> anyhow::Result<()> {
 pub fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
-
-/// Whether this process runs as root (effective uid 0), read from /proc.
-pub fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|l| l.split_whitespace().nth(1).map(|euid| euid == "0"))
-            .unwrap_or(false)
-    })
-}

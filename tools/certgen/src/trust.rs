@@ -458,7 +458,11 @@ pub fn trust(paths: &Paths, args: &TrustArgs, add: bool) -> anyhow::Result<Outco
     } else {
         Some(detect_system(places)?)
     };
-    if system.is_some() && places.is_real_root() && !args.dry_run && !files::is_root() {
+    if system.is_some()
+        && places.is_real_root()
+        && !args.dry_run
+        && !rustix::process::geteuid().is_root()
+    {
         return Err(error_with_hint(
             format!(
                 "{} the system trust store needs root",
