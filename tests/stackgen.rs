@@ -1444,6 +1444,10 @@ fn dry_run_shows_every_file_as_a_diff_and_writes_nothing() {
     assert_eq!(run.json()["stack"], "laravel");
     // An existing COMPOSE_FILE that leaves berth's file out is pointed out.
     h.write("lv/artisan", "#!/usr/bin/env php\n");
+    h.write(
+        "lv/composer.json",
+        "{\"require\": {\"laravel/framework\": \"^11.0\"}}\n",
+    );
     h.write("lv/.env", "APP_NAME=lv\nCOMPOSE_FILE=docker-compose.yml\n");
     h.cmd("stackgen")
         .args(["new", "laravel", "lv", "--services", "mysql"])

@@ -9,6 +9,7 @@ pub mod compose;
 pub mod config;
 #[cfg(feature = "docker")]
 pub mod docker;
+pub mod framework;
 pub mod fsread;
 pub mod io;
 pub mod model;

@@ -244,6 +244,11 @@ fn choose_mode(
 ) -> anyhow::Result<Mode> {
     let empty = folder_is_empty(dir)?;
     let mode = mode.unwrap_or(if empty { Mode::Fresh } else { Mode::Existing });
+    let frameworks = if matches!(mode, Mode::Existing) {
+        berth::framework::detect(dir)?
+    } else {
+        Vec::new()
+    };
     match mode {
         Mode::Fresh if !empty => {
             return Err(error_with_hint(
@@ -257,11 +262,13 @@ fn choose_mode(
                 "use --mode fresh to start a new project",
             ));
         }
-        Mode::Existing if !detect::matches(dir, stack) => {
+        Mode::Existing if !detect::matches(dir, stack, &frameworks) => {
             let found: Vec<String> = lib
                 .stack_names()
                 .into_iter()
-                .filter(|s| Stack::load(lib, s).is_ok_and(|st| detect::matches(dir, &st)))
+                .filter(|s| {
+                    Stack::load(lib, s).is_ok_and(|st| detect::matches(dir, &st, &frameworks))
+                })
                 .collect();
             let hint = if found.is_empty() {
                 "use --mode fresh in an empty folder to start a new project".to_owned()
