@@ -782,27 +782,21 @@ fn first_version(constraint: &str, parts: usize) -> Option<String> {
     (!nums.is_empty()).then(|| nums.join("."))
 }
 
-/// `requires-python` from pyproject.toml (`[project]` table, or poetry's `python` dependency).
+/// `requires-python` from pyproject.toml (`[project]` table, or poetry's
+/// `python` dependency), parsed as TOML; `None` when absent or not TOML.
 fn requires_python(text: &str) -> Option<String> {
-    let mut table = String::new();
-    for line in text.lines() {
-        let l = line.trim();
-        if l.starts_with('[') {
-            table = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-            continue;
-        }
-        let Some((key, value)) = l.split_once('=') else {
-            continue;
-        };
-        let key = key.trim().trim_matches('"');
-        let wanted = (table == "project" && key == "requires-python")
-            || (table == "tool.poetry.dependencies" && key == "python");
-        if wanted {
-            let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
-            return first_version(value, 2);
-        }
-    }
-    None
+    let doc: toml::Table = toml::from_str(text).ok()?;
+    let project = doc.get("project").and_then(|p| p.get("requires-python"));
+    let poetry = || {
+        doc.get("tool")?
+            .get("poetry")?
+            .get("dependencies")?
+            .get("python")
+    };
+    project
+        .or_else(poetry)
+        .and_then(toml::Value::as_str)
+        .and_then(|v| first_version(v, 2))
 }
 
 /// The language version of the first `FROM <lang>:<tag>` of a Dockerfile.
@@ -867,6 +861,21 @@ mod tests {
             requires_python("[tool.poetry.dependencies]\npython = \"^3.10\"\n").as_deref(),
             Some("3.10")
         );
+        // TOML that a line-by-line reader got wrong: a comment after the
+        // table header, a dotted key, a key quoted.
+        assert_eq!(
+            requires_python("[project] # metadata\nrequires-python = \">=3.11\"\n").as_deref(),
+            Some("3.11")
+        );
+        assert_eq!(
+            requires_python("project.requires-python = \"~=3.10\"\n").as_deref(),
+            Some("3.10")
+        );
+        assert_eq!(
+            requires_python("[project]\n\"requires-python\" = '>=3.9'\n").as_deref(),
+            Some("3.9")
+        );
+        assert_eq!(requires_python("[project\nrequires-python = 3\n"), None);
     }
 
     #[test]
