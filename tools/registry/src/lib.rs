@@ -219,5 +219,5 @@ fn remove(reg: &Registry, a: &RemoveArgs) -> anyhow::Result<Outcome> {
 
 /// The dev-TLD domain of a project name.
 fn domain(config: &Config, name: &str) -> String {
-    format!("{name}.{}", config.tld)
+    berth::sites::domain(name, &config.tld)
 }

@@ -569,7 +569,7 @@ fn project_of(dir: &Path, stack: &Stack, state: &State) -> Project {
     let mut p = Project {
         name: state.name.clone(),
         path,
-        domain: format!("{}.{}", state.name, state.tld),
+        domain: berth::sites::domain(&state.name, &state.tld),
         port: Some(state.app_port),
         stack: Some(stack.name.clone()),
         compose_files,
