@@ -1409,7 +1409,13 @@ fn mariadb_reset_puts_the_old_database_back_when_the_framework_step_fails() {
 
 /// The folders of the framework agreement test: name, files, the framework
 /// (`None`: no framework).
-const FRAMEWORK_FOLDERS: &[(&str, &[(&str, &str)], Option<&str>)] = &[
+type Folder = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Option<&'static str>,
+);
+
+const FRAMEWORK_FOLDERS: &[Folder] = &[
     (
         "laravel",
         &[

@@ -15,7 +15,7 @@ pub enum Framework {
     Django,
     Fastapi,
     Nextjs,
-    /// A WordPress site (not a theme or a plugin on its own).
+    /// A site: `wp-config.php` or `wp-content` (not a theme or a plugin on its own).
     Wordpress,
 }
 
@@ -123,7 +123,12 @@ pub fn python_deps_text(dir: &Path) -> anyhow::Result<Option<String>> {
         Ok(entries) => entries
             .filter_map(Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("requirements") && n.ends_with(".txt"))
+            .filter(|n| {
+                n.starts_with("requirements")
+                    && Path::new(n)
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+            })
             .collect(),
         Err(_) => Vec::new(),
     };

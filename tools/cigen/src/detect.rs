@@ -443,7 +443,7 @@ fn signals(m: &Manifests<'_>) -> anyhow::Result<Vec<Signal>> {
     let f = &m.f;
     let mut signals: Vec<Signal> = Vec::new();
     let mut push = |stack, evidence: String| signals.push(Signal { stack, evidence });
-    // The frameworks, as every berth tool sees them (berth::framework).
+    // The frameworks, as every berth tool sees them (`berth::framework`).
     let frameworks = berth::framework::detect(f.dir)?;
     let framework = |fw: Framework| frameworks.contains(&fw).then(|| fw.signals().to_owned());
     if let Some(e) = framework(Framework::Laravel) {

@@ -125,7 +125,7 @@ fn detect_stack(db: &Db) -> Option<String> {
         return Some(s.to_lowercase());
     }
     let dir = db.project_dir.as_ref()?;
-    // The one framework lib finds (berth::framework); none or several: the
+    // The one framework lib finds (`berth::framework`); none or several: the
     // compose file may still name WordPress.
     if let Ok([one]) = berth::framework::detect(dir).as_deref() {
         Some(one.as_str().to_owned())

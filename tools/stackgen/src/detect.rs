@@ -1,5 +1,5 @@
 //! Recognise a stack's project in an existing folder: the frameworks berth
-//! knows by lib's one detector (berth::framework), other stacks by their
+//! knows by lib's one detector (`berth::framework`), other stacks by their
 //! manifest's rules (a file, or a file containing a text).
 
 use std::path::Path;
