@@ -1326,3 +1326,151 @@ fn mariadb_reset_puts_the_old_database_back_when_the_framework_step_fails() {
         MARIA_FINGERPRINT,
     );
 }
+
+/// The folders of the framework agreement test: name, files, the framework
+/// (`None`: no framework).
+type Folder = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Option<&'static str>,
+);
+
+const FRAMEWORK_FOLDERS: &[Folder] = &[
+    (
+        "laravel",
+        &[
+            ("artisan", "#!/usr/bin/env php\n"),
+            (
+                "composer.json",
+                "{\"require\": {\"laravel/framework\": \"^11.0\"}}\n",
+            ),
+        ],
+        Some("laravel"),
+    ),
+    // artisan without laravel/framework is not Laravel (dbdump said it was).
+    ("artisan-only", &[("artisan", "#!/usr/bin/env php\n")], None),
+    (
+        "django",
+        &[("manage.py", "#!/usr/bin/env python\n")],
+        Some("django"),
+    ),
+    (
+        "fastapi",
+        &[("requirements.txt", "fastapi>=0.110\nuvicorn\n")],
+        Some("fastapi"),
+    ),
+    (
+        "nextjs",
+        &[(
+            "package.json",
+            "{\"dependencies\": {\"next\": \"14.2.0\"}}\n",
+        )],
+        Some("nextjs"),
+    ),
+    (
+        "wordpress",
+        &[("wp-config.php", "<?php\n")],
+        Some("wordpress"),
+    ),
+    ("none", &[("README.md", "notes\n")], None),
+];
+
+/// cigen, stackgen and dbdump give one answer on what framework a folder
+/// holds (lib's one detector): cigen's detected stack, the stacks stackgen's
+/// existing mode accepts, and the step dbdump's reset takes, against a real
+/// PostgreSQL container.
+#[test]
+fn cigen_stackgen_and_dbdump_agree_on_the_framework_of_a_folder() {
+    if !common::docker_ready(&[]) {
+        return;
+    }
+    let h = Harness::new();
+    let s = Stack::up(&h, PG_SERVICE);
+    let stacks = ["laravel", "django", "fastapi", "nextjs", "wordpress"];
+    let mut wrong = Vec::new();
+    for (name, files, want) in FRAMEWORK_FOLDERS {
+        let dir = h.path().join(format!("fw-{name}"));
+        for (f, text) in *files {
+            h.write(&format!("fw-{name}/{f}"), text);
+        }
+        // cigen: the stack of the pipeline (a WordPress site's is its theme's).
+        let run = h.cmd("cigen").args(["detect", "--json"]).arg(&dir).run();
+        let cigen = (run.code == 0).then(|| run.json()["stack"].as_str().unwrap_or("").to_owned());
+        let cigen_want = want.map(|w| {
+            if w == "wordpress" {
+                "wordpress-theme"
+            } else {
+                w
+            }
+        });
+        if cigen.as_deref() != cigen_want {
+            wrong.push(format!(
+                "{name}: cigen says {cigen:?} ({})",
+                run.stderr.trim()
+            ));
+        }
+        if cigen.is_none() && !run.stderr.contains("no project found") {
+            wrong.push(format!("{name}: cigen: {}", run.stderr.trim()));
+        }
+        // stackgen: the stacks whose existing mode takes the folder.
+        let took: Vec<&str> = stacks
+            .iter()
+            .copied()
+            .filter(|st| {
+                h.cmd("stackgen")
+                    .args(["new", st, "app", "--mode", "existing", "--dry-run", "--dir"])
+                    .arg(&dir)
+                    .run()
+                    .code
+                    == 0
+            })
+            .collect();
+        if took != want.iter().copied().collect::<Vec<_>>() {
+            wrong.push(format!("{name}: stackgen takes it as {took:?}"));
+        }
+        // dbdump: the framework step of a reset, in the database's project folder.
+        for (f, text) in *files {
+            std::fs::create_dir_all(s.dir.join(f).parent().unwrap()).unwrap();
+            std::fs::write(s.dir.join(f), text).unwrap();
+        }
+        let run = s
+            .dbdump(&h)
+            .args(["reset", "--yes", "--no-safety-backup"])
+            .run();
+        let said = |t: &str| run.stderr.contains(t);
+        let dbdump = if said("`php artisan migrate:fresh --force`") {
+            Some("laravel")
+        } else if said("`python3 manage.py migrate --noinput`") {
+            Some("django")
+        } else if said("WordPress will run its installer") {
+            Some("wordpress")
+        } else if said("no framework step for stack fastapi") {
+            Some("fastapi")
+        } else if said("no framework step for stack nextjs") {
+            Some("nextjs")
+        } else {
+            None
+        };
+        // Laravel and Django need an app container, which this project lacks.
+        let code_want = if matches!(want, Some("laravel" | "django")) {
+            2
+        } else {
+            0
+        };
+        if dbdump != *want || run.code != code_want {
+            wrong.push(format!(
+                "{name}: dbdump reset exits {} taking it as {dbdump:?}: {}",
+                run.code,
+                run.stderr.trim()
+            ));
+        }
+        for (f, _) in *files {
+            let p = s.dir.join(f);
+            std::fs::remove_file(&p).unwrap();
+            if p.parent() != Some(s.dir.as_path()) {
+                std::fs::remove_dir(p.parent().unwrap()).unwrap();
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

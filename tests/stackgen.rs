@@ -644,6 +644,29 @@ fn existing_mode_detects_the_framework_and_leaves_the_code_alone() {
 }
 
 #[test]
+fn a_non_executable_generator_on_path_is_not_installed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let h = Harness::new();
+    // A django-admin that cannot run, first on PATH: not a generator.
+    let fake = h.path().join("fakebin");
+    std::fs::create_dir(&fake).unwrap();
+    std::fs::write(fake.join("django-admin"), "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(
+        fake.join("django-admin"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    h.cmd("stackgen")
+        .args(["new", "django", "blog", "--mode", "fresh"])
+        .env("PATH", &fake)
+        .run()
+        .code_is(2)
+        .stderr_has("django-admin is not installed (not on PATH)")
+        .stderr_has("--no-generator");
+    assert!(!h.path().join("blog").exists());
+}
+
+#[test]
 fn fresh_mode_runs_the_frameworks_generator_or_says_why_not() {
     let h = Harness::new();
     // Without the generator on PATH: why and how, nothing written.
@@ -1399,6 +1422,10 @@ fn dry_run_shows_every_file_as_a_diff_and_writes_nothing() {
     assert_eq!(run.json()["stack"], "laravel");
     // An existing COMPOSE_FILE that leaves berth's file out is pointed out.
     h.write("lv/artisan", "#!/usr/bin/env php\n");
+    h.write(
+        "lv/composer.json",
+        "{\"require\": {\"laravel/framework\": \"^11.0\"}}\n",
+    );
     h.write("lv/.env", "APP_NAME=lv\nCOMPOSE_FILE=docker-compose.yml\n");
     h.cmd("stackgen")
         .args(["new", "laravel", "lv", "--services", "mysql"])

@@ -64,7 +64,7 @@ mod diag {
     use std::io::{self, Read as _, Write as _};
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-    use rustix::net::{AddressFamily, SocketFlags, SocketType, netlink};
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, ipproto, netlink};
 
     use super::Listener;
     use crate::model::Protocol;
@@ -74,10 +74,26 @@ mod diag {
     const NLM_F_DUMP: u16 = 0x300;
     const NLMSG_ERROR: u16 = 2;
     const NLMSG_DONE: u16 = 3;
+    /// `struct nlmsghdr`: length, type, flags, sequence, port id.
     const HEADER: usize = 16;
+    /// `struct inet_diag_req_v2`: family, protocol, ext, pad, states, the socket id.
+    const REQ: usize = 56;
+    const AF_INET: u8 = AddressFamily::INET.as_raw() as u8;
+    const AF_INET6: u8 = AddressFamily::INET6.as_raw() as u8;
+    const IPPROTO_TCP: u8 = ipproto::TCP.as_raw().get() as u8;
+    const IPPROTO_UDP: u8 = ipproto::UDP.as_raw().get() as u8;
+    /// `TCPF_LISTEN`: the state-mask bit of `TCP_LISTEN` (10).
+    const TCPF_LISTEN: u32 = 1 << 10;
+    /// Every state (UDP sockets are bound, not listening).
+    const ALL_STATES: u32 = u32::MAX;
     /// `struct inet_diag_msg`: family, state, timer, retrans, the socket id
     /// (ports, addresses, interface, cookie), expires, queues, uid, inode.
     const MSG: usize = 72;
+    /// Offsets in `struct inet_diag_msg`: the source port (big-endian), the
+    /// source address (16 bytes, IPv4 in the first 4), the inode.
+    const SPORT: usize = 4;
+    const SRC: usize = 8;
+    const INODE: usize = 68;
 
     pub fn listeners() -> io::Result<Vec<Listener>> {
         let fd = rustix::net::socket_with(
@@ -89,12 +105,11 @@ mod diag {
         let mut sock = std::fs::File::from(fd);
         let mut out = Vec::new();
         let mut buf = vec![0u8; 64 << 10];
-        let tcp_listen = 1 << 10;
         let dumps = [
-            (2u8, 6u8, tcp_listen, Protocol::Tcp),
-            (10, 6, tcp_listen, Protocol::Tcp),
-            (2, 17, u32::MAX, Protocol::Udp),
-            (10, 17, u32::MAX, Protocol::Udp),
+            (AF_INET, IPPROTO_TCP, TCPF_LISTEN, Protocol::Tcp),
+            (AF_INET6, IPPROTO_TCP, TCPF_LISTEN, Protocol::Tcp),
+            (AF_INET, IPPROTO_UDP, ALL_STATES, Protocol::Udp),
+            (AF_INET6, IPPROTO_UDP, ALL_STATES, Protocol::Udp),
         ];
         for (seq, (family, proto, states, protocol)) in (1u32..).zip(dumps) {
             sock.write_all(&request(seq, family, proto, states))?;
@@ -132,7 +147,7 @@ mod diag {
 
     /// A `SOCK_DIAG_BY_FAMILY` dump request (`struct inet_diag_req_v2`).
     fn request(seq: u32, family: u8, proto: u8, states: u32) -> Vec<u8> {
-        let len = HEADER + 56;
+        let len = HEADER + REQ;
         let mut m = Vec::with_capacity(len);
         m.extend_from_slice(&u32::try_from(len).unwrap_or_default().to_ne_bytes());
         m.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
@@ -150,17 +165,17 @@ mod diag {
         if body.len() < MSG {
             return None;
         }
-        let port = u16::from_be_bytes([body[4], body[5]]);
-        let src: [u8; 16] = body[8..24].try_into().ok()?;
+        let port = u16::from_be_bytes([body[SPORT], body[SPORT + 1]]);
+        let src: [u8; 16] = body[SRC..SRC + 16].try_into().ok()?;
         let ip = match body[0] {
-            2 => IpAddr::V4(Ipv4Addr::new(src[0], src[1], src[2], src[3])),
-            10 => {
+            AF_INET => IpAddr::V4(Ipv4Addr::new(src[0], src[1], src[2], src[3])),
+            AF_INET6 => {
                 let v6 = Ipv6Addr::from(src);
                 v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)
             }
             _ => return None,
         };
-        let inode = u32::from_ne_bytes(body[68..72].try_into().ok()?);
+        let inode = u32::from_ne_bytes(body[INODE..INODE + 4].try_into().ok()?);
         (port != 0).then_some(Listener {
             ip,
             port,

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context as _, bail};
 
+use crate::cli::ResultExt as _;
 use crate::model::{PortBinding, Project, Protocol};
 use crate::names::validate_label;
 
@@ -39,18 +40,20 @@ pub fn validate_tld(tld: &str) -> anyhow::Result<()> {
     validate_label("dev TLD", tld)
 }
 
-/// The dev TLD: the `--tld` flag when given, else `tld` from config.yaml
-/// (else `test`), checked to be one DNS label.
-pub fn tld(flag: Option<&str>, paths: &crate::paths::Paths) -> anyhow::Result<String> {
+/// The dev TLD: `flag` (a tool's `--tld`) when given, else config.yaml's
+/// `tld`; checked to be one DNS label.
+pub fn tld(flag: Option<&str>) -> anyhow::Result<String> {
     let tld = match flag {
         Some(t) => t.to_owned(),
-        None => crate::config::Config::load(paths)?.tld,
+        None => crate::config::Config::load(&crate::paths::Paths::from_env()?)?.tld,
     };
-    crate::cli::ResultExt::hint(
-        validate_tld(&tld),
-        "a dev TLD is one DNS label, e.g. --tld test",
-    )?;
+    validate_tld(&tld).hint("a dev TLD is one DNS label, e.g. --tld test")?;
     Ok(tld)
+}
+
+/// `NAME.TLD`: the domain of a project that names none.
+pub fn domain(name: &str, tld: &str) -> String {
+    format!("{name}.{tld}")
 }
 
 /// Check a hostname: dot-separated DNS labels, at most 253 characters.
@@ -75,7 +78,7 @@ pub fn validate_hostname(what: &str, name: &str) -> anyhow::Result<()> {
 pub fn domain_of(project: &Project, tld: &str) -> anyhow::Result<String> {
     validate_label("project name", &project.name)?;
     if project.domain.is_empty() {
-        return Ok(format!("{}.{tld}", project.name));
+        return Ok(domain(&project.name, tld));
     }
     let domain = project.domain.as_str();
     validate_hostname(&format!("domain of project {}", project.name), domain)?;

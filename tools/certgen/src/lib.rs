@@ -399,7 +399,7 @@ fn collect_targets(paths: &Paths, args: &IssueArgs) -> anyhow::Result<Vec<Target
             if p.domain.is_empty() {
                 berth::names::validate_label("project name", &p.name)
                     .context("Project JSON on stdin")?;
-                domains.push(format!("{}.{}", p.name, config.tld));
+                domains.push(berth::sites::domain(&p.name, &config.tld));
             } else {
                 domains.push(p.domain.clone());
             }

@@ -106,7 +106,7 @@ impl TrustPlaces {
     }
     /// A tool on PATH; on the real system also /usr/sbin and /sbin, which a user's PATH may lack.
     fn tool(&self, name: &str) -> Option<PathBuf> {
-        files::which(name).or_else(|| {
+        which::which(name).ok().or_else(|| {
             self.is_real_root()
                 .then(|| {
                     ["/usr/sbin", "/sbin", "/usr/bin"]
@@ -476,7 +476,11 @@ pub fn trust(
     } else {
         Some(detect_system(places)?)
     };
-    if system.is_some() && places.is_real_root() && !args.dry_run && !files::is_root() {
+    if system.is_some()
+        && places.is_real_root()
+        && !args.dry_run
+        && !rustix::process::geteuid().is_root()
+    {
         return Err(error_with_hint(
             format!(
                 "{} the system trust store needs root",
@@ -497,7 +501,7 @@ pub fn trust(
     } else {
         nss_databases()
     };
-    let certutil = files::which("certutil");
+    let certutil = which::which("certutil").ok();
     if let Some(yes) = ask.filter(|_| !args.dry_run)
         && !confirm("remove the berth CA from the trust stores?", yes)?
     {
@@ -566,7 +570,7 @@ pub fn where_trusted(info: &CaInfo, places: &TrustPlaces) -> Vec<Place> {
         }
     }
     if !places.no_nss
-        && let Some(cu) = files::which("certutil")
+        && let Some(cu) = which::which("certutil").ok()
     {
         for (kind, db, dir) in nss_databases() {
             let trusted = nss_berth_nicknames(&cu, &db).is_ok_and(|n| n.contains(&info.nickname()));

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, anyhow};
 use berth::cli::error_with_hint;
 use berth::compose;
+use berth::framework::{Framework, has_python_dep};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -450,15 +451,16 @@ fn signals(m: &Manifests<'_>) -> anyhow::Result<Vec<Signal>> {
     let f = &m.f;
     let mut signals: Vec<Signal> = Vec::new();
     let mut push = |stack, evidence: String| signals.push(Signal { stack, evidence });
-    if f.exists("artisan") && m.composer_has("laravel/framework") {
-        push(
-            Stack::Laravel,
-            "artisan and laravel/framework in composer.json".into(),
-        );
+    // The frameworks, as every berth tool sees them (`berth::framework`).
+    let frameworks = berth::framework::detect(f.dir)?;
+    let framework = |fw: Framework| frameworks.contains(&fw).then(|| fw.signals().to_owned());
+    if let Some(e) = framework(Framework::Laravel) {
+        push(Stack::Laravel, e);
     }
-    if let Some(style) = f.read("style.css")?
-        && header_value(&style, "Theme Name").is_some()
-    {
+    let theme = f
+        .read("style.css")?
+        .is_some_and(|style| header_value(&style, "Theme Name").is_some());
+    if theme {
         push(
             Stack::WordpressTheme,
             "style.css with a Theme Name header".into(),
@@ -475,14 +477,20 @@ fn signals(m: &Manifests<'_>) -> anyhow::Result<Vec<Signal>> {
             break;
         }
     }
-    if f.exists("manage.py") {
-        push(Stack::Django, "manage.py".into());
+    // A WordPress site: the pipeline of its theme and plugin code.
+    if let Some(e) = framework(Framework::Wordpress)
+        && !theme
+    {
+        push(Stack::WordpressTheme, format!("{e} (a WordPress site)"));
     }
-    if m.package_has("next") {
-        push(Stack::Nextjs, "next in package.json".into());
+    if let Some(e) = framework(Framework::Django) {
+        push(Stack::Django, e);
     }
-    if has_python_dep(&m.python_deps, "fastapi") {
-        push(Stack::Fastapi, "fastapi in the Python dependencies".into());
+    if let Some(e) = framework(Framework::Nextjs) {
+        push(Stack::Nextjs, e);
+    }
+    if let Some(e) = framework(Framework::Fastapi) {
+        push(Stack::Fastapi, e);
     }
     let is_python =
         m.pyproject.is_some() || !m.requirement_files.is_empty() || f.exists("setup.py");
@@ -794,19 +802,6 @@ fn has_ext(name: &str, ext: &str) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case(ext))
 }
 
-/// Whether a dependency list (pyproject + requirements, lowercased) names `pkg`.
-fn has_python_dep(text: &str, pkg: &str) -> bool {
-    text.match_indices(pkg).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + pkg.len()..].chars().next();
-        let boundary_before =
-            before.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'));
-        let boundary_after =
-            after.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-        boundary_before && boundary_after
-    })
-}
-
 /// The first version number in a constraint (`^8.2`, `>=18.17`, `~=3.11`),
 /// cut to `parts` components.
 fn first_version(constraint: &str, parts: usize) -> Option<String> {
@@ -823,27 +818,21 @@ fn first_version(constraint: &str, parts: usize) -> Option<String> {
     (!nums.is_empty()).then(|| nums.join("."))
 }
 
-/// `requires-python` from pyproject.toml (`[project]` table, or poetry's `python` dependency).
+/// `requires-python` from pyproject.toml (`[project]` table, or poetry's
+/// `python` dependency), parsed as TOML; `None` when absent or not TOML.
 fn requires_python(text: &str) -> Option<String> {
-    let mut table = String::new();
-    for line in text.lines() {
-        let l = line.trim();
-        if l.starts_with('[') {
-            table = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-            continue;
-        }
-        let Some((key, value)) = l.split_once('=') else {
-            continue;
-        };
-        let key = key.trim().trim_matches('"');
-        let wanted = (table == "project" && key == "requires-python")
-            || (table == "tool.poetry.dependencies" && key == "python");
-        if wanted {
-            let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
-            return first_version(value, 2);
-        }
-    }
-    None
+    let doc: toml::Table = toml::from_str(text).ok()?;
+    let project = doc.get("project").and_then(|p| p.get("requires-python"));
+    let poetry = || {
+        doc.get("tool")?
+            .get("poetry")?
+            .get("dependencies")?
+            .get("python")
+    };
+    project
+        .or_else(poetry)
+        .and_then(toml::Value::as_str)
+        .and_then(|v| first_version(v, 2))
 }
 
 /// The language version of the first `FROM <lang>:<tag>` of a Dockerfile.
@@ -908,6 +897,21 @@ mod tests {
             requires_python("[tool.poetry.dependencies]\npython = \"^3.10\"\n").as_deref(),
             Some("3.10")
         );
+        // TOML that a line-by-line reader got wrong: a comment after the
+        // table header, a dotted key, a key quoted.
+        assert_eq!(
+            requires_python("[project] # metadata\nrequires-python = \">=3.11\"\n").as_deref(),
+            Some("3.11")
+        );
+        assert_eq!(
+            requires_python("project.requires-python = \"~=3.10\"\n").as_deref(),
+            Some("3.10")
+        );
+        assert_eq!(
+            requires_python("[project]\n\"requires-python\" = '>=3.9'\n").as_deref(),
+            Some("3.9")
+        );
+        assert_eq!(requires_python("[project\nrequires-python = 3\n"), None);
     }
 
     #[test]

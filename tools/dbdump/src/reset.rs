@@ -22,7 +22,7 @@ use crate::{TargetArgs, engine, note, resolve, store, swap};
 /// (`python` when the container has no `python3`), WordPress gets the
 /// latest backup re-imported when there is one; in the project's
 /// application container. The stack comes from the registry, or from the
-/// project's files (artisan, manage.py, wp-config.php). The step is checked
+/// project's files (as every berth tool detects a framework). The step is checked
 /// to run (`<interpreter> <script> --version`) before anything changes; a
 /// safety backup (label `pre-reset`) is taken, and the old database is kept
 /// aside until the step succeeded: when it fails, the old database is put
@@ -125,13 +125,10 @@ fn detect_stack(db: &Db) -> Option<String> {
         return Some(s.to_lowercase());
     }
     let dir = db.project_dir.as_ref()?;
-    let has = |f: &str| dir.join(f).exists();
-    if has("artisan") {
-        Some("laravel".into())
-    } else if has("manage.py") {
-        Some("django".into())
-    } else if has("wp-config.php") || has("wp-content") {
-        Some("wordpress".into())
+    // The one framework lib finds (`berth::framework`); none or several: the
+    // compose file may still name WordPress.
+    if let Ok([one]) = berth::framework::detect(dir).as_deref() {
+        Some(one.as_str().to_owned())
     } else {
         let compose = berth::compose::load_dir(dir).ok()?;
         compose

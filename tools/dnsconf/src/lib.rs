@@ -15,7 +15,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use berth::atomic;
 use berth::cli::{Outcome, ResultExt as _, confirm, error_with_hint, warn};
-use berth::config::Config;
 use berth::io::{self, JsonArgs};
 use berth::paths::Paths;
 use berth::registry::Registry;
@@ -241,16 +240,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
-/// The dev TLD: the flag, else config.yaml.
-fn tld(flag: Option<&str>) -> anyhow::Result<String> {
-    let tld = match flag {
-        Some(t) => t.to_owned(),
-        None => Config::load(&Paths::from_env()?)?.tld,
-    };
-    sites::validate_tld(&tld).hint("a dev TLD is one DNS label, e.g. --tld test")?;
-    Ok(tld)
-}
-
 /// Reserved for private use (RFC 2606, RFC 6761, ICANN's .internal): safe to point at this machine.
 const RESERVED_TLDS: &[&str] = &[
     "test",
@@ -265,7 +254,7 @@ const RESERVED_TLDS: &[&str] = &[
 
 /// The configuration text for a spec; nothing is written.
 fn render(spec: &SpecArgs) -> anyhow::Result<String> {
-    let tld = tld(spec.tld.as_deref())?;
+    let tld = sites::tld(spec.tld.as_deref())?;
     if !RESERVED_TLDS.contains(&tld.as_str()) {
         warn(
             TOOL,
@@ -550,7 +539,7 @@ fn test_target(raw: &str) -> anyhow::Result<(String, Option<String>, Option<Stri
         return Ok((name, None, None));
     }
     let paths = Paths::from_env()?;
-    let tld = tld(None)?;
+    let tld = sites::tld(None)?;
     let projects = Registry::open(&paths).load()?;
     if let Some(p) = projects.iter().find(|p| p.name == name) {
         let domain =
@@ -628,7 +617,7 @@ struct Status {
 }
 
 fn status(a: &StatusArgs) -> anyhow::Result<Outcome> {
-    let tld = tld(a.tld.as_deref())?;
+    let tld = sites::tld(a.tld.as_deref())?;
     let mut configs = Vec::new();
     for kind in Kind::ALL {
         let path = kind.path(a.root.as_deref());

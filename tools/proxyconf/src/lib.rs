@@ -9,7 +9,6 @@ mod traefik;
 use std::path::{Path, PathBuf};
 
 use berth::cli::{Outcome, ResultExt as _};
-use berth::config::Config;
 use berth::paths::Paths;
 use berth::{Project, io, sites};
 use clap::{Parser, Subcommand};
@@ -126,11 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 /// Read the projects and build the routing table; nothing is written.
 fn prepare(a: &GenArgs) -> anyhow::Result<(Vec<routes::ProjectRoutes>, routes::Options)> {
     let paths = Paths::from_env()?;
-    let tld = match &a.tld {
-        Some(t) => t.clone(),
-        None => Config::load(&paths)?.tld,
-    };
-    sites::validate_tld(&tld).hint("a dev TLD is one DNS label, e.g. --tld test")?;
+    let tld = sites::tld(a.tld.as_deref())?;
     if a.https_port == a.http_port {
         anyhow::bail!("--https-port and --http-port are both {}", a.https_port);
     }

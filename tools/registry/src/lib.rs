@@ -146,7 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             view::write_projects(a.output.format(), &projects)?;
             Ok(Outcome::Clean)
         }
-        Command::Show(a) => show::run(&paths, &reg, &a),
+        Command::Show(a) => show::run(&reg, &a),
         Command::Remove(a) => remove(&reg, &a),
         Command::Update(a) => update::run(&paths, &reg, a),
         Command::SetStatus(a) => {
@@ -212,7 +212,7 @@ fn remove(reg: &Registry, a: &RemoveArgs) -> anyhow::Result<Outcome> {
 
 /// The dev-TLD domain of a project name.
 fn domain(config: &Config, name: &str) -> String {
-    format!("{name}.{}", config.tld)
+    berth::sites::domain(name, &config.tld)
 }
 
 /// The JSON Schemas of what this prints, by schema name.

@@ -14,7 +14,6 @@ use berth::compose::{self, Compose};
 use berth::database::{Engine, FromFile, PasswordFrom, creds_with_source};
 use berth::docker::ContainerInfo;
 use berth::io::{self, Format, OutputArgs, Row};
-use berth::paths::Paths;
 use berth::registry::{self, Registry};
 use berth::{PortBinding, Project, Protocol, sites, table};
 use serde::Serialize;
@@ -167,10 +166,10 @@ impl Row for CsvRow<'_> {
     }
 }
 
-pub fn run(paths: &Paths, reg: &Registry, a: &Args) -> anyhow::Result<Outcome> {
+pub fn run(reg: &Registry, a: &Args) -> anyhow::Result<Outcome> {
     let projects = reg.load()?;
     let p = registry::find(&projects, &a.name)?;
-    let tld = sites::tld(a.tld.as_deref(), paths)?;
+    let tld = sites::tld(a.tld.as_deref())?;
     let urls = urls(p, &tld).unwrap_or_else(|e| {
         warn(&format!(
             "cannot tell the URLs of {}: {}",

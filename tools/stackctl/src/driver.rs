@@ -18,18 +18,6 @@ pub struct Driver {
     prefix: Vec<&'static str>,
 }
 
-/// An executable file named `program` on PATH.
-pub fn which(program: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|d| d.join(program))
-        .find(|p| {
-            p.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
 /// Whether `program args...` runs and exits 0 (output discarded).
 fn answers(program: &Path, args: &[&str]) -> bool {
     duct::cmd(program, args)
@@ -66,7 +54,7 @@ fn compose_plugin() -> Option<PathBuf> {
 impl Driver {
     /// Find the compose driver, in the order of preference.
     pub fn detect() -> anyhow::Result<Self> {
-        if let Some(docker) = which("docker")
+        if let Ok(docker) = which::which("docker")
             && compose_plugin().is_some()
         {
             return Ok(Self {
@@ -75,14 +63,14 @@ impl Driver {
                 prefix: vec!["compose"],
             });
         }
-        if let Some(v1) = which("docker-compose") {
+        if let Ok(v1) = which::which("docker-compose") {
             return Ok(Self {
                 name: "docker-compose",
                 program: v1,
                 prefix: vec![],
             });
         }
-        if let Some(podman) = which("podman")
+        if let Ok(podman) = which::which("podman")
             && answers(&podman, &["compose", "version"])
         {
             return Ok(Self {

@@ -79,7 +79,7 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
     }
     let cli = ["docker", "podman"]
         .into_iter()
-        .find_map(crate::driver::which)
+        .find_map(|p| which::which(p).ok())
         .ok_or_else(|| {
             error_with_hint(
                 "neither docker nor podman is on PATH to run the command",

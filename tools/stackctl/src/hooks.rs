@@ -88,15 +88,11 @@ impl Hooks {
 pub fn environment(p: &Project, with_dotenv: bool) -> anyhow::Result<BTreeMap<String, String>> {
     let mut env = BTreeMap::new();
     if with_dotenv {
-        let file = p.path.join(".env");
-        if file.is_file() {
-            for item in dotenvy::from_path_iter(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?
-            {
-                let (k, v) = item.with_context(|| format!("{} is not valid", file.display()))?;
-                env.insert(k, v);
-            }
-        }
+        // lib's one reader: a regular file, bounded, like compose's own.
+        env.extend(berth::compose::read_dotenv_in(
+            &p.path.join(".env"),
+            Some(&p.path),
+        )?);
     }
     env.extend(p.environment.clone());
     env.insert("BERTH_PROJECT".into(), p.name.clone());

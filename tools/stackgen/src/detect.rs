@@ -1,12 +1,15 @@
-//! Recognise a framework in an existing folder from the stack manifests'
-//! rules (manage.py, package.json with next, artisan, wp-config.php, ...).
+//! Recognise a stack's project in an existing folder: the frameworks berth
+//! knows by lib's one detector (`berth::framework`), other stacks by their
+//! manifest's rules (a file, or a file containing a text).
 
 use std::path::Path;
+
+use berth::framework::Framework;
 
 use crate::stack::{DetectRule, Stack};
 
 /// Whether one rule matches in `dir`.
-pub fn rule_matches(dir: &Path, rule: &DetectRule) -> bool {
+fn rule_matches(dir: &Path, rule: &DetectRule) -> bool {
     let p = dir.join(&rule.file);
     match &rule.contains {
         None => p.exists(),
@@ -18,13 +21,22 @@ pub fn rule_matches(dir: &Path, rule: &DetectRule) -> bool {
     }
 }
 
-/// Whether the stack's framework is present in `dir` (any rule matches).
-pub fn matches(dir: &Path, stack: &Stack) -> bool {
-    stack.manifest.detect.iter().any(|r| rule_matches(dir, r))
+/// Whether the stack's project is in `dir`: the framework of the stack's
+/// name when berth knows it (`found`: what [`berth::framework::detect`] found
+/// there), else any of the manifest's rules.
+pub fn matches(dir: &Path, stack: &Stack, found: &[Framework]) -> bool {
+    match Framework::from_name(&stack.name) {
+        Some(f) => found.contains(&f),
+        None => stack.manifest.detect.iter().any(|r| rule_matches(dir, r)),
+    }
 }
 
-/// What the rules look for, for messages: `manage.py, requirements.txt containing "django"`.
+/// What the stack looks for, for messages: `manage.py`, or the rules
+/// (`app.py containing "flask"`).
 pub fn describe(stack: &Stack) -> String {
+    if let Some(f) = Framework::from_name(&stack.name) {
+        return f.signals().to_owned();
+    }
     stack
         .manifest
         .detect

@@ -247,6 +247,11 @@ fn choose_mode(
 ) -> anyhow::Result<Mode> {
     let empty = folder_is_empty(dir)?;
     let mode = mode.unwrap_or(if empty { Mode::Fresh } else { Mode::Existing });
+    let frameworks = if matches!(mode, Mode::Existing) {
+        berth::framework::detect(dir)?
+    } else {
+        Vec::new()
+    };
     match mode {
         Mode::Fresh if !empty => {
             return Err(error_with_hint(
@@ -260,11 +265,13 @@ fn choose_mode(
                 "use --mode fresh to start a new project",
             ));
         }
-        Mode::Existing if !detect::matches(dir, stack) => {
+        Mode::Existing if !detect::matches(dir, stack, &frameworks) => {
             let found: Vec<String> = lib
                 .stack_names()
                 .into_iter()
-                .filter(|s| Stack::load(lib, s).is_ok_and(|st| detect::matches(dir, &st)))
+                .filter(|s| {
+                    Stack::load(lib, s).is_ok_and(|st| detect::matches(dir, &st, &frameworks))
+                })
                 .collect();
             let hint = if found.is_empty() {
                 "use --mode fresh in an empty folder to start a new project".to_owned()
@@ -441,7 +448,7 @@ fn generator_for(
     Ok(match (mode, &stack.manifest.generator, no_generator) {
         (Mode::Fresh, Some(g), false) => {
             let argv = generator_argv(g, stack, spec)?;
-            if find_program(&g.program).is_none() {
+            if which::which(&g.program).is_err() {
                 return Err(error_with_hint(
                     format!(
                         "cannot run the {} generator: {} is not installed (not on PATH)",
@@ -507,15 +514,6 @@ fn generator_argv(
     Ok(argv)
 }
 
-fn find_program(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        return Path::new(program).is_file().then(|| PathBuf::from(program));
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-}
-
 /// Run the framework's generator in `dir`, its output on stderr.
 fn run_generator(dir: &Path, argv: &[String]) -> anyhow::Result<()> {
     berth::info!("running {}", argv.join(" "));
@@ -574,7 +572,7 @@ fn project_of(dir: &Path, stack: &Stack, state: &State) -> Project {
     let mut p = Project {
         name: state.name.clone(),
         path,
-        domain: format!("{}.{}", state.name, state.tld),
+        domain: berth::sites::domain(&state.name, &state.tld),
         port: Some(state.app_port),
         stack: Some(stack.name.clone()),
         compose_files,

@@ -28,7 +28,9 @@ pub struct Manifest {
     /// Variables a worker built from the app's image needs (celery).
     #[serde(default)]
     pub worker_env: BTreeMap<String, String>,
-    /// Rules that recognise an existing project of this stack (any one matches).
+    /// Rules that recognise an existing project of this stack (any one
+    /// matches); a stack named after a framework berth knows (laravel,
+    /// django, fastapi, nextjs, wordpress) is recognised by lib's detector instead.
     #[serde(default)]
     pub detect: Vec<DetectRule>,
     /// The framework's own project generator, for fresh projects.
