@@ -11,7 +11,7 @@ use std::process::Command;
 
 use common::cigen::{Db, laravel, project, set_mode, text, yaml};
 use common::{Harness, Timed as _, require, stdout_of};
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 // ---------------------------------------------------------------------------
 // The Django pipeline's steps against a real PostgreSQL

@@ -69,10 +69,10 @@ fn workflow(
 ) -> (
     Vec<(String, String)>,
     BTreeMap<String, String>,
-    serde_yaml::Value,
+    yaml_serde::Value,
 ) {
     let text = std::fs::read_to_string(dir.join(".github/workflows/test.yml")).unwrap();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let doc: yaml_serde::Value = yaml_serde::from_str(&text).unwrap();
     let job = doc["jobs"]["test"].clone();
     let steps = job["steps"]
         .as_sequence()
@@ -162,7 +162,7 @@ fn names(steps: &[(String, String)]) -> Vec<&str> {
 
 /// The job's `MySQL` service (the bed's mysql:8) on a free port: the
 /// container (removed when dropped), its port, and a query runner.
-fn start_mysql(job: &serde_yaml::Value) -> (Rm, u16, impl Fn(&str) -> (bool, String)) {
+fn start_mysql(job: &yaml_serde::Value) -> (Rm, u16, impl Fn(&str) -> (bool, String)) {
     let svc = &job["services"]["mysql"];
     assert_eq!(svc["image"].as_str(), Some("mysql:8"));
     let port = free_port();

@@ -143,7 +143,7 @@ fn traefik_dynamic_config_routes_every_host_with_tls_and_redirects() {
         .run()
         .success();
     assert_eq!(r.stdout, again.stdout);
-    let v: serde_yaml::Value = serde_yaml::from_str(&r.stdout).expect("YAML");
+    let v: yaml_serde::Value = yaml_serde::from_str(&r.stdout).expect("YAML");
     let routers = &v["http"]["routers"];
     assert_eq!(routers["shop"]["rule"], "Host(`shop.test`)");
     assert_eq!(routers["shop"]["entryPoints"][0], "websecure");

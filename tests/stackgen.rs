@@ -168,7 +168,7 @@ fn every_stack_and_service_combination_passes_compose_config() {
                 ok,
                 "{stack} {services:?}: docker-compose config failed:\n{stderr}"
             );
-            let cfg: serde_yaml::Value = serde_yaml::from_str(&cfg).unwrap();
+            let cfg: yaml_serde::Value = yaml_serde::from_str(&cfg).unwrap();
             let got: BTreeSet<String> = cfg["services"]
                 .as_mapping()
                 .unwrap()
@@ -297,7 +297,7 @@ fn production_env_example_drops_the_dev_overlay() {
         c
     });
     assert!(ok, "{err}");
-    let cfg: serde_yaml::Value = serde_yaml::from_str(&cfg).unwrap();
+    let cfg: yaml_serde::Value = yaml_serde::from_str(&cfg).unwrap();
     assert_eq!(
         cfg["services"]["app"]["build"]["target"].as_str(),
         Some("production")
@@ -1643,7 +1643,7 @@ fn every_app_has_a_healthcheck_and_no_image_is_latest() {
             return;
         }
         assert!(ok, "{stack}: docker-compose config: {err}");
-        let doc: serde_yaml::Value = serde_yaml::from_str(&config).unwrap();
+        let doc: yaml_serde::Value = yaml_serde::from_str(&config).unwrap();
         let test = &doc["services"]["app"]["healthcheck"]["test"];
         let argv: Vec<&str> = test
             .as_sequence()
@@ -1670,7 +1670,7 @@ fn every_app_has_a_healthcheck_and_no_image_is_latest() {
 /// The `run:` scripts and the `env:` of the generated GitHub workflow's test job.
 fn workflow_steps(dir: &Path) -> (Vec<(String, String)>, BTreeMap<String, String>) {
     let text = std::fs::read_to_string(dir.join(".github/workflows/test.yml")).unwrap();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let doc: yaml_serde::Value = yaml_serde::from_str(&text).unwrap();
     let job = &doc["jobs"]["test"];
     let steps = job["steps"]
         .as_sequence()
@@ -1690,7 +1690,7 @@ fn workflow_steps(dir: &Path) -> (Vec<(String, String)>, BTreeMap<String, String
                 .map(|(k, v)| {
                     let v = v
                         .as_str()
-                        .map_or_else(|| serde_yaml::to_string(v).unwrap(), str::to_owned);
+                        .map_or_else(|| yaml_serde::to_string(v).unwrap(), str::to_owned);
                     (k.as_str().unwrap().to_owned(), v)
                 })
                 .collect()

@@ -142,7 +142,7 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        let config: Self = serde_yaml::from_str(&text)
+        let config: Self = yaml_serde::from_str(&text)
             .with_context(|| format!("invalid config {}", file.display()))?;
         crate::names::validate_label("dev TLD in config", &config.tld)
             .with_context(|| file.display().to_string())?;

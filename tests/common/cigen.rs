@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use super::{Harness, Timed as _, require};
 
@@ -326,7 +326,7 @@ pub fn gitlab_scripts(doc: &Value) -> Vec<(String, String)> {
 }
 
 pub fn yaml(path: &Path) -> Value {
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap())
+    yaml_serde::from_str(&std::fs::read_to_string(path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

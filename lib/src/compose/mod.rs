@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use anyhow::{Context as _, anyhow, bail};
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::cli::excerpt;
 use crate::fsread;
@@ -751,7 +751,7 @@ pub(crate) fn show(v: &Value) -> String {
         Value::String(s) => format!("'{}'", excerpt(s)),
         Value::Number(n) => n.to_string(),
         other => {
-            let text = serde_yaml::to_string(other)
+            let text = yaml_serde::to_string(other)
                 .map(|s| s.trim().replace('\n', ", "))
                 .unwrap_or_default();
             excerpt(&text)

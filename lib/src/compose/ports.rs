@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use crate::model::UNSPECIFIED;
 use crate::model::{PortBinding, Protocol};

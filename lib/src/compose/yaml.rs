@@ -1,4 +1,4 @@
-//! YAML to `serde_yaml::Value` within a budget: every node an alias expands
+//! YAML to `yaml_serde::Value` within a budget: every node an alias expands
 //! to is counted, so a billion-laughs file fails fast instead of filling
 //! memory; then YAML merge keys (`<<: *base`, `<<: [*a, *b]`) are resolved as
 //! docker compose's YAML reader does (keys of the mapping win, then the
@@ -10,8 +10,8 @@ use std::fmt;
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
-use serde_yaml::value::{Tag, TaggedValue};
-use serde_yaml::{Mapping, Value};
+use yaml_serde::value::{Tag, TaggedValue};
+use yaml_serde::{Mapping, Value};
 
 /// What one node costs in the budget, roughly its size in memory.
 const NODE_COST: usize = 100;
@@ -21,7 +21,7 @@ pub const BUDGET: usize = 48 << 20;
 /// Parse `text` into a value of at most `budget` approximate bytes, merge keys resolved.
 pub fn parse(text: &str, budget: usize) -> Result<Value, String> {
     let left = Cell::new(budget);
-    let de = serde_yaml::Deserializer::from_str(text);
+    let de = yaml_serde::Deserializer::from_str(text);
     let mut v = Node(&left).deserialize(de).map_err(|e| e.to_string())?;
     merge_keys(&mut v)?;
     Ok(v)

@@ -186,7 +186,7 @@ impl Renderer {
             .with_context(|| format!("cannot render template {name} ({source})"))?;
         let text = format!("{}\n", text.trim());
         // What we write must at least be YAML; a user template could break that.
-        serde_yaml::from_str::<serde_yaml::Value>(&text)
+        yaml_serde::from_str::<yaml_serde::Value>(&text)
             .map_err(|e| anyhow!("{e}"))
             .with_context(|| format!("template {name} ({source}) rendered invalid YAML"))?;
         Ok((text, source))

@@ -158,7 +158,7 @@ pub fn render(
             },
         );
     }
-    let yaml = serde_yaml::to_string(&Dynamic {
+    let yaml = yaml_serde::to_string(&Dynamic {
         http,
         tls: Tls { certificates },
     })?;

@@ -434,17 +434,17 @@ fn published(b: &PortBinding) -> String {
 }
 
 /// The ports in a service's `expose:` (`"3000"`, `3000`, `"8080/tcp"`).
-fn exposed(raw: &serde_yaml::Mapping) -> Vec<u16> {
+fn exposed(raw: &yaml_serde::Mapping) -> Vec<u16> {
     let Some(list) = raw
-        .get(serde_yaml::Value::String("expose".into()))
-        .and_then(serde_yaml::Value::as_sequence)
+        .get(yaml_serde::Value::String("expose".into()))
+        .and_then(yaml_serde::Value::as_sequence)
     else {
         return Vec::new();
     };
     list.iter()
         .filter_map(|v| match v {
-            serde_yaml::Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-            serde_yaml::Value::String(s) => s.split('/').next()?.parse().ok(),
+            yaml_serde::Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+            yaml_serde::Value::String(s) => s.split('/').next()?.parse().ok(),
             _ => None,
         })
         .collect()
@@ -481,7 +481,7 @@ fn db_engine(def: Option<&compose::Service>, image: Option<&str>) -> Option<Engi
         let def = def?;
         let built = def
             .raw
-            .contains_key(serde_yaml::Value::String("build".into()));
+            .contains_key(yaml_serde::Value::String("build".into()));
         (!built)
             .then(|| Engine::from_env(&def.environment))
             .flatten()
@@ -734,8 +734,8 @@ mod tests {
         assert_eq!(known_ports("redis:7"), [6379]);
         assert_eq!(known_ports("docker.io/library/redis:7-alpine"), [6379]);
         assert!(known_ports("nginx").is_empty());
-        let raw: serde_yaml::Mapping =
-            serde_yaml::from_str("expose: [\"3000\", 4000, \"5000/udp\", \"x\"]").unwrap();
+        let raw: yaml_serde::Mapping =
+            yaml_serde::from_str("expose: [\"3000\", 4000, \"5000/udp\", \"x\"]").unwrap();
         assert_eq!(exposed(&raw), [3000, 4000, 5000]);
     }
 

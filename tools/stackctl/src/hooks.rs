@@ -59,7 +59,7 @@ pub fn load(dir: &Path) -> anyhow::Result<Hooks> {
     if text.trim().is_empty() {
         return Ok(Hooks::default());
     }
-    let cfg: ProjectConfig = serde_yaml::from_str(&text)
+    let cfg: ProjectConfig = yaml_serde::from_str(&text)
         .with_context(|| format!("{} is not a valid project config", path.display()))
         .hint("hooks are pre_start, post_start, pre_stop, post_stop: a list (argv) or a string (sh -c)")?;
     for (name, hook) in cfg.hooks.iter() {

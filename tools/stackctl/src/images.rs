@@ -19,7 +19,7 @@ use berth::cli::{error_with_hint, warn};
 use bollard::Docker;
 use bollard::query_parameters::CreateImageOptions;
 use futures_util::StreamExt as _;
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use crate::driver::Driver;
 use crate::progress::{self, Progress};
@@ -354,7 +354,7 @@ fn legacy_override(
     services: &[&str],
 ) -> anyhow::Result<Option<PathBuf>> {
     let dir = p.path.join(".berth");
-    let mut over = serde_yaml::Mapping::new();
+    let mut over = yaml_serde::Mapping::new();
     for s in plan.compose.iter().flat_map(|c| &c.services) {
         if !services.contains(&s.name.as_str()) {
             continue;
@@ -384,25 +384,25 @@ fn legacy_override(
         };
         let copy = dir.join(format!("Dockerfile.legacy-{}", s.name));
         berth::atomic::write(&copy, legacy.as_bytes(), 0o644)?;
-        let mut b = serde_yaml::Mapping::new();
+        let mut b = yaml_serde::Mapping::new();
         b.insert(
             "dockerfile".into(),
             copy.to_string_lossy().into_owned().into(),
         );
-        let mut svc = serde_yaml::Mapping::new();
+        let mut svc = yaml_serde::Mapping::new();
         svc.insert("build".into(), Value::Mapping(b));
         over.insert(s.name.clone().into(), Value::Mapping(svc));
     }
     if over.is_empty() {
         return Ok(None);
     }
-    let mut doc = serde_yaml::Mapping::new();
+    let mut doc = yaml_serde::Mapping::new();
     doc.insert("services".into(), Value::Mapping(over));
     let file = dir.join("compose.legacy-build.yaml");
     let text = format!(
         "# Written by stackctl for the legacy builder (no BuildKit here): the\n\
          # Dockerfiles without their cache mounts. Rewritten on each such build.\n{}",
-        serde_yaml::to_string(&doc)?
+        yaml_serde::to_string(&doc)?
     );
     berth::atomic::write(&file, text.as_bytes(), 0o644)?;
     Ok(Some(file))

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use berth::Project;
 use berth::compose::{self, Compose};
 use bollard::Docker;
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use crate::engine::{self, ServiceState};
 use crate::progress::Progress;
@@ -27,7 +27,7 @@ pub struct StackPlan {
     pub app: Option<String>,
 }
 
-fn key<'a>(raw: &'a serde_yaml::Mapping, k: &str) -> Option<&'a Value> {
+fn key<'a>(raw: &'a yaml_serde::Mapping, k: &str) -> Option<&'a Value> {
     raw.get(Value::String(k.to_owned()))
 }
 
@@ -49,7 +49,7 @@ impl StackPlan {
             let restart = key(&s.raw, "restart").and_then(Value::as_str);
             let healthcheck = key(&s.raw, "healthcheck").is_some_and(|h| {
                 key(
-                    h.as_mapping().unwrap_or(&serde_yaml::Mapping::new()),
+                    h.as_mapping().unwrap_or(&yaml_serde::Mapping::new()),
                     "disable",
                 )
                 .and_then(Value::as_bool)

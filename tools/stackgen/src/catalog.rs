@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use serde_yaml::Mapping;
+use yaml_serde::Mapping;
 
 use crate::templates::{Library, parse_yaml, render};
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
 use serde_json::json;
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::catalog::{ServiceContext, ServiceDef, describe, render_service};
 use crate::stack::Stack;
@@ -444,7 +444,7 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
     if !volumes.is_empty() {
         top.insert(s("volumes"), Value::Mapping(volumes));
     }
-    let body = serde_yaml::to_string(&Value::Mapping(top)).context("cannot write YAML")?;
+    let body = yaml_serde::to_string(&Value::Mapping(top)).context("cannot write YAML")?;
     let list = if spec.services.is_empty() {
         "none".to_owned()
     } else {

@@ -272,7 +272,7 @@ pub fn render(source: &Source, ctx: &tera::Context) -> anyhow::Result<String> {
 
 /// Parse a YAML document, naming the file on error.
 pub fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, shown: &str) -> anyhow::Result<T> {
-    serde_yaml::from_str(text).with_context(|| format!("invalid YAML in template {shown}"))
+    yaml_serde::from_str(text).with_context(|| format!("invalid YAML in template {shown}"))
 }
 
 #[cfg(test)]
