@@ -150,12 +150,21 @@ container=$(docker ps -q --filter "label=com.docker.compose.project=$app" | head
 hyperfine --warmup 3 --runs 30 -N --export-json "$work/exec.json" \
     --command-name "stackctl exec $app -- true" "stackctl exec $app -- true" \
     --command-name "docker exec CONTAINER true" "docker exec $container true" >&2
+# stackctl's own work before it becomes the engine's CLI, apart from the
+# engine's noise: the same two with a `docker` that is /bin/true.
+mkdir -p "$work/fakebin"
+ln -sf /bin/true "$work/fakebin/docker"
+sc=$(command -v stackctl)
+hyperfine --warmup 5 --runs 100 -N --export-json "$work/exec-own.json" \
+    --command-name "stackctl exec (docker = /bin/true)" "env PATH=$work/fakebin $sc exec $app -- true" \
+    --command-name "docker exec (docker = /bin/true)" "env PATH=$work/fakebin docker exec $container true" >&2
 
-python3 - "$work/start.json" "$work/exec.json" "$lag_median" "$lag_max" "$lag_runs" "$(docker-compose version --short 2>/dev/null)" >> "$out/stackctl.md" <<'PY'
+python3 - "$work/start.json" "$work/exec.json" "$work/exec-own.json" "$lag_median" "$lag_max" "$lag_runs" "$(docker-compose version --short 2>/dev/null)" >> "$out/stackctl.md" <<'PY'
 import json, statistics, sys
 start = json.load(open(sys.argv[1]))["results"]
 exe = json.load(open(sys.argv[2]))["results"]
-lag_median, lag_max, lag_runs, compose = sys.argv[3:7]
+own = json.load(open(sys.argv[3]))["results"]
+lag_median, lag_max, lag_runs, compose = sys.argv[4:8]
 def row(r):
     med = statistics.median(r["times"]) * 1000
     return (f"| {r['command']} | {r['mean']*1000:.0f} | {med:.0f} | {r['stddev']*1000:.0f} "
@@ -178,5 +187,12 @@ ours, theirs = exe
 over = (ours["mean"] - theirs["mean"]) * 1000
 over_med = (statistics.median(ours["times"]) - statistics.median(theirs["times"])) * 1000
 print(f"\n`stackctl exec` overhead over `docker exec`: **{over:.1f} ms** mean, {over_med:.1f} ms median.")
+print("\nstackctl's own work, the engine's CLI replaced by /bin/true:\n")
+print(head)
+for r in own:
+    print(row(r))
+ours, theirs = own
+own_med = (statistics.median(ours["times"]) - statistics.median(theirs["times"])) * 1000
+print(f"\nOverhead: **{own_med:.1f} ms** median, {(ours['mean'] - theirs['mean']) * 1000:.1f} ms mean.")
 PY
 cat "$out/stackctl.md"
