@@ -13,7 +13,7 @@ use berth::cli::Outcome;
 use berth::compose::{self, Compose};
 use berth::database::{Engine, FromFile, PasswordFrom, creds_with_source};
 use berth::docker::ContainerInfo;
-use berth::io::{self, Format, OutputArgs, Row};
+use berth::io::{self, Format, OutputArgs};
 use berth::registry::{self, Registry};
 use berth::{PortBinding, Project, Protocol, sites, table};
 use serde::Serialize;
@@ -35,7 +35,7 @@ Examples:
   registry show shop                        URLs, services, database, commands
   registry show shop --json | jq -r '.urls[0]'
   registry show shop --json | jq '.service_details[] | {service, state}'
-  registry show shop --format csv           one row per service
+  registry show shop --format csv           one row, the JSON fields as columns
   registry show shop --show-secrets         the database password too
 
 The JSON object is the project's registry entry (what `registry list
@@ -118,54 +118,6 @@ impl ServiceInfo {
     }
 }
 
-/// A CSV row: one service of the project.
-#[derive(Serialize)]
-struct CsvRow<'a> {
-    project: &'a str,
-    #[serde(flatten)]
-    service: &'a ServiceInfo,
-}
-
-impl Row for CsvRow<'_> {
-    fn headers() -> &'static [&'static str] {
-        &[
-            "project",
-            "service",
-            "image",
-            "state",
-            "health",
-            "exit_code",
-            "internal",
-            "published",
-            "db_engine",
-            "db_name",
-            "db_user",
-            "password_source",
-            "password",
-        ]
-    }
-    fn cells(&self) -> Vec<String> {
-        let s = self.service;
-        let db = s.database.as_ref();
-        let db_field = |f: fn(&DbInfo) -> String| db.map(f).unwrap_or_default();
-        vec![
-            self.project.to_owned(),
-            s.service.clone(),
-            s.image.clone().unwrap_or_default(),
-            s.state.clone(),
-            s.health.clone().unwrap_or_default(),
-            s.exit_code.map(|c| c.to_string()).unwrap_or_default(),
-            s.internal.join(" "),
-            s.published.join(" "),
-            db_field(|d| d.engine.to_owned()),
-            db_field(|d| d.database.clone()),
-            db_field(|d| d.user.clone()),
-            db_field(|d| d.password_source.clone()),
-            db_field(|d| d.password.clone().unwrap_or_default()),
-        ]
-    }
-}
-
 pub fn run(reg: &Registry, a: &Args) -> anyhow::Result<Outcome> {
     let projects = reg.load()?;
     let p = registry::find(&projects, &a.name)?;
@@ -204,29 +156,13 @@ pub fn run(reg: &Registry, a: &Args) -> anyhow::Result<Outcome> {
         commands,
     };
     match a.output.format() {
+        // One object, as before: scripts read `registry show --json` so.
         Format::Json => io::write_json(&d)?,
-        Format::Ndjson => {
-            let mut out = io::stdout();
-            serde_json::to_writer(&mut out, &d)?;
-            std::io::Write::write_all(&mut out, b"\n")?;
-            std::io::Write::flush(&mut out)?;
-        }
-        Format::Csv => {
-            let rows: Vec<CsvRow<'_>> = d
-                .service_details
-                .iter()
-                .map(|service| CsvRow {
-                    project: &p.name,
-                    service,
-                })
-                .collect();
-            io::write_list(Format::Csv, &rows)?;
-        }
-        Format::Table => {
-            let mut out = io::stdout();
-            std::io::Write::write_all(&mut out, text(&d, a.show_secrets).as_bytes())?;
-            std::io::Write::flush(&mut out)?;
-        }
+        // One record: ndjson one line, csv the JSON fields as header (nested
+        // values as JSON text), table the readable block.
+        format => io::write_records(format, std::slice::from_ref(&d), || {
+            text(&d, a.show_secrets)
+        })?,
     }
     Ok(Outcome::Clean)
 }
