@@ -632,7 +632,10 @@ fn format_cases(f: &Fixture, fresh: &dyn Fn(&str) -> String) -> Vec<(String, Vec
         v("stackctl status", &["--no-update"]),
         v("stackgen services", &[]),
         v("stackgen stacks", &[]),
-        v("stackgen update-templates", &["--from", &templates(), "--dry-run"]),
+        v(
+            "stackgen update-templates",
+            &["--from", &templates(), "--dry-run"],
+        ),
         v("cigen detect", &[&prod]),
         v("cigen generate", &[&prod, "--dry-run"]),
         v("cigen secrets", &[]),
