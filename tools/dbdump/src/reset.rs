@@ -4,14 +4,11 @@
 
 use std::io::{self, Write as _};
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use berth::cli::{Outcome, error_with_hint};
-use berth::model::Compression;
 use clap::Args;
 
-use crate::backup::take_backup;
-use crate::restore::{check_backup, latest, load_scratch, where_};
-use crate::signals::Signals;
+use crate::restore::{begin, check_backup, latest, load_scratch, where_};
 use crate::target::{Conn, Db};
 use crate::{TargetArgs, engine, note, resolve, store, swap};
 
@@ -65,22 +62,16 @@ pub fn run(a: &ResetArgs) -> anyhow::Result<Outcome> {
         db.creds.database,
         where_(&db)
     );
-    if !berth::cli::confirm(&question, a.yes)? {
-        note("nothing changed");
+    let Some((guard, signals)) = begin(
+        &db,
+        &dir,
+        &question,
+        a.yes,
+        (!a.no_safety_backup).then_some(store::RESET_LABEL),
+    )?
+    else {
         return Ok(Outcome::Clean);
-    }
-    let guard = swap::Guard::acquire(&db)?;
-    let signals = Signals::catch();
-    if !a.no_safety_backup {
-        take_backup(&db, &dir, Some(store::RESET_LABEL), Compression::Zstd)
-            .context("safety backup failed; nothing was changed")?;
-    }
-    if signals.raised() {
-        bail!(
-            "interrupted: database {} was left as it was",
-            db.creds.database
-        );
-    }
+    };
     // The old database stays beside the new one until the step succeeded.
     load_scratch(&db, &guard, reimport.as_deref(), &signals)?;
     guard.swap_in(&db, swap::Op::Reset)?;

@@ -104,22 +104,16 @@ pub fn run(a: &RestoreArgs) -> anyhow::Result<Outcome> {
         where_(&db),
         file.display()
     );
-    if !berth::cli::confirm(&question, a.yes)? {
-        note("nothing changed");
+    let Some((guard, signals)) = begin(
+        &db,
+        &dir,
+        &question,
+        a.yes,
+        (!a.no_safety_backup).then_some(store::RESTORE_LABEL),
+    )?
+    else {
         return Ok(Outcome::Clean);
-    }
-    let guard = swap::Guard::acquire(&db)?;
-    let signals = Signals::catch();
-    if !a.no_safety_backup {
-        take_backup(&db, &dir, Some(store::RESTORE_LABEL), Compression::Zstd)
-            .context("safety backup failed; nothing was changed")?;
-    }
-    if signals.raised() {
-        bail!(
-            "interrupted: database {} was left as it was",
-            db.creds.database
-        );
-    }
+    };
     load_scratch(&db, &guard, Some(&file), &signals)?;
     // From here on the swap runs to its end; a signal waits for it.
     let took = guard.swap_in(&db, swap::Op::Restore)?;
@@ -270,6 +264,36 @@ impl Read for Counted {
         }
         Ok(n)
     }
+}
+
+/// What a destructive step does before it touches the database: ask (None
+/// when the user said no), take the database's lock, catch signals, take the
+/// safety backup (`label`, unless left out), and stop cleanly if a signal
+/// came meanwhile.
+pub(crate) fn begin(
+    db: &Db,
+    dir: &std::path::Path,
+    question: &str,
+    yes: bool,
+    safety_label: Option<&str>,
+) -> anyhow::Result<Option<(swap::Guard, Signals)>> {
+    if !berth::cli::confirm(question, yes)? {
+        note("nothing changed");
+        return Ok(None);
+    }
+    let guard = swap::Guard::acquire(db)?;
+    let signals = Signals::catch();
+    if let Some(label) = safety_label {
+        take_backup(db, dir, Some(label), Compression::Zstd)
+            .context("safety backup failed; nothing was changed")?;
+    }
+    if signals.raised() {
+        bail!(
+            "interrupted: database {} was left as it was",
+            db.creds.database
+        );
+    }
+    Ok(Some((guard, signals)))
 }
 
 /// Load `file` (when given) into the guard's fresh scratch database. On a
