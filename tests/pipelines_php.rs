@@ -63,44 +63,6 @@ fn bed_ready(images: &[&str]) -> bool {
     true
 }
 
-/// The named `run:` steps and the `env:` of the workflow's test job.
-fn workflow(
-    dir: &Path,
-) -> (
-    Vec<(String, String)>,
-    BTreeMap<String, String>,
-    yaml_serde::Value,
-) {
-    let text = std::fs::read_to_string(dir.join(".github/workflows/test.yml")).unwrap();
-    let doc: yaml_serde::Value = yaml_serde::from_str(&text).unwrap();
-    let job = doc["jobs"]["test"].clone();
-    let steps = job["steps"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter_map(|s| {
-            Some((
-                s["name"].as_str()?.to_owned(),
-                s["run"].as_str()?.to_owned(),
-            ))
-        })
-        .collect();
-    let env = job["env"]
-        .as_mapping()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().unwrap().to_owned(),
-                        v.as_str().unwrap().to_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    (steps, env, job)
-}
-
 /// What the runner's checkout holds: the project without the files kept
 /// out of version control (`.env`).
 fn checkout(project: &Path, to: &Path) {
@@ -231,7 +193,7 @@ fn laravel_pipeline_steps_pass_on_the_stackgen_project() {
         .run()
         .success()
         .stdout_has("laravel");
-    let (steps, mut env, job) = workflow(&dir);
+    let (steps, mut env, job) = common::workflow_job(&dir);
     assert_eq!(
         names(&steps),
         [
@@ -304,7 +266,7 @@ fn wordpress_pipeline_steps_pass_on_the_stackgen_project() {
         .arg(&dir)
         .run()
         .success();
-    let (steps, env, _) = workflow(&dir);
+    let (steps, env, _) = common::workflow_job(&dir);
     assert_eq!(names(&steps), ["PHP syntax"]);
     let ci_dir = h.path().join("checkout");
     checkout(&dir, &ci_dir);

@@ -1667,38 +1667,6 @@ fn every_app_has_a_healthcheck_and_no_image_is_latest() {
 // ---------------------------------------------------------------------------
 // The CI pipeline cigen generates passes on a fresh project
 
-/// The `run:` scripts and the `env:` of the generated GitHub workflow's test job.
-fn workflow_steps(dir: &Path) -> (Vec<(String, String)>, BTreeMap<String, String>) {
-    let text = std::fs::read_to_string(dir.join(".github/workflows/test.yml")).unwrap();
-    let doc: yaml_serde::Value = yaml_serde::from_str(&text).unwrap();
-    let job = &doc["jobs"]["test"];
-    let steps = job["steps"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter_map(|s| {
-            Some((
-                s["name"].as_str()?.to_owned(),
-                s["run"].as_str()?.to_owned(),
-            ))
-        })
-        .collect();
-    let env = job["env"]
-        .as_mapping()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    let v = v
-                        .as_str()
-                        .map_or_else(|| yaml_serde::to_string(v).unwrap(), str::to_owned);
-                    (k.as_str().unwrap().to_owned(), v)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    (steps, env)
-}
-
 /// Run the generated workflow's steps in the project, in a virtualenv, as
 /// the pipeline's runner would; panics with the failing step's output.
 fn run_pipeline(dir: &Path, env: &BTreeMap<String, String>, steps: &[(String, String)]) {
@@ -1805,7 +1773,7 @@ fn fresh_python_stacks_pass_their_generated_pipeline() {
             .arg(&dir)
             .run()
             .success();
-        let (steps, mut env) = workflow_steps(&dir);
+        let (steps, mut env, _) = common::workflow_job(&dir);
         let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
         assert!(names.contains(&"Lint (ruff)"), "{stack}: {names:?}");
         assert!(names.contains(&"Test"), "{stack}: {names:?}");
@@ -1846,7 +1814,7 @@ fn fresh_nextjs_passes_its_generated_pipeline() {
         .arg(&dir)
         .run()
         .success();
-    let (steps, env) = workflow_steps(&dir);
+    let (steps, env, _) = common::workflow_job(&dir);
     let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"Build"), "{names:?}");
     run_pipeline(&dir, &env, &steps);

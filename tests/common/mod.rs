@@ -544,3 +544,42 @@ impl Drop for HostServer {
         );
     }
 }
+
+/// The named `run:` steps, the `env:` (values as text) and the whole job of
+/// the GitHub workflow cigen generated in `dir` (its `test` job).
+pub fn workflow_job(
+    dir: &Path,
+) -> (
+    Vec<(String, String)>,
+    std::collections::BTreeMap<String, String>,
+    yaml_serde::Value,
+) {
+    let text = std::fs::read_to_string(dir.join(".github/workflows/test.yml")).unwrap();
+    let doc: yaml_serde::Value = yaml_serde::from_str(&text).unwrap();
+    let job = doc["jobs"]["test"].clone();
+    let steps = job["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s["name"].as_str()?.to_owned(),
+                s["run"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    let env = job["env"]
+        .as_mapping()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let v = v
+                        .as_str()
+                        .map_or_else(|| yaml_serde::to_string(v).unwrap(), str::to_owned);
+                    (k.as_str().unwrap().to_owned(), v)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (steps, env, job)
+}
