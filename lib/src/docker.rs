@@ -321,33 +321,52 @@ async fn podman_health(containers: &mut [ContainerInfo]) {
     }
 }
 
-/// Run a Podman container's healthcheck through libpod's endpoint: its
-/// status, `None` without a healthcheck (HTTP 409).
+/// Run a Podman container's healthcheck through libpod's endpoint: the
+/// container's health, `None` without a healthcheck (HTTP 409). The
+/// endpoint answers how this one run went (`unhealthy` for a failed run
+/// even while retries remain), so after a failed run the container's own
+/// status (which counts the retries) is read from its inspect.
 async fn run_podman_healthcheck(
     socket: &std::path::Path,
     id: &str,
 ) -> anyhow::Result<Option<String>> {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut stream = tokio::net::UnixStream::connect(socket).await?;
-    // HTTP/1.0: the engine closes the connection after its answer.
-    let request =
-        format!("GET /v4.0.0/libpod/containers/{id}/healthcheck HTTP/1.0\r\nHost: podman\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut reply = Vec::new();
-    let mut limited = stream.take(1024 * 1024);
-    let read = limited.read_to_end(&mut reply);
-    tokio::time::timeout(std::time::Duration::from_secs(60), read).await??;
-    let text = String::from_utf8_lossy(&reply);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let code = head.split_whitespace().nth(1).unwrap_or_default();
-    match code {
+    let (code, body) = podman_get(socket, &format!("/v4.0.0/libpod/containers/{id}/healthcheck")).await?;
+    match code.as_str() {
         "200" => {
-            let v: serde_json::Value = serde_json::from_str(body)?;
-            Ok(v["Status"].as_str().map(str::to_owned).filter(|s| !s.is_empty()))
+            let v: serde_json::Value = serde_json::from_str(&body)?;
+            match v["Status"].as_str() {
+                Some("healthy") => Ok(Some("healthy".into())),
+                _ => {
+                    let (code, body) = podman_get(socket, &format!("/containers/{id}/json")).await?;
+                    anyhow::ensure!(code == "200", "inspect answered {code}");
+                    let v: serde_json::Value = serde_json::from_str(&body)?;
+                    Ok(v["State"]["Health"]["Status"]
+                        .as_str()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned))
+                }
+            }
         }
         "409" => Ok(None),
         other => anyhow::bail!("libpod healthcheck answered {other}: {}", body.trim()),
     }
+}
+
+/// One GET on Podman's socket: the status code and the body.
+async fn podman_get(socket: &std::path::Path, path: &str) -> anyhow::Result<(String, String)> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::UnixStream::connect(socket).await?;
+    // HTTP/1.0: the engine closes the connection after its answer.
+    let request = format!("GET {path} HTTP/1.0\r\nHost: podman\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut reply = Vec::new();
+    let mut limited = stream.take(4 * 1024 * 1024);
+    let read = limited.read_to_end(&mut reply);
+    tokio::time::timeout(std::time::Duration::from_secs(60), read).await??;
+    let text = String::from_utf8_lossy(&reply);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
+    Ok((code, body.to_owned()))
 }
 
 /// The exit code in a status line such as `Exited (0) 5 seconds ago` or
