@@ -165,6 +165,7 @@ fn networks(e: Engine, project: &str) -> Vec<String> {
 /// The lifecycle on one engine: doctor names it, a start refused for a taken
 /// port (and forced into `error`), status with health, logs, health,
 /// restart, stop with a timeout, down.
+#[allow(clippy::too_many_lines)] // one stack through its whole life: starting it costs seconds
 fn lifecycle(e: Engine) {
     if !e.ready(&["postgres:16", "berth/debian:bookworm"]) {
         return;
@@ -190,9 +191,15 @@ fn lifecycle(e: Engine) {
         Engine::Docker => "Docker",
         Engine::Podman => "Podman",
     };
-    assert!(engine["detail"].as_str().unwrap().starts_with(kind), "{engine}");
     assert!(
-        engine["why"].as_str().unwrap().starts_with(&format!("BERTH_ENGINE={}", e.cli_name())),
+        engine["detail"].as_str().unwrap().starts_with(kind),
+        "{engine}"
+    );
+    assert!(
+        engine["why"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("BERTH_ENGINE={}", e.cli_name())),
         "{engine}"
     );
     assert!(
@@ -274,7 +281,11 @@ fn lifecycle(e: Engine) {
         .args(["logs", &name, "--service", "db", "--tail", "200"])
         .run()
         .success();
-    assert!(db_logs.stdout.contains("ready to accept connections"), "{}", db_logs.stdout);
+    assert!(
+        db_logs.stdout.contains("ready to accept connections"),
+        "{}",
+        db_logs.stdout
+    );
     let health = stackctl(&h, e)
         .args(["health", &name, "--json"])
         .run()
@@ -318,7 +329,11 @@ fn lifecycle(e: Engine) {
     assert!(began.elapsed() < Duration::from_secs(60));
     let stopped = status_json(&h, e, &name);
     assert_eq!(stopped["status"], "stopped", "{stopped}");
-    assert_eq!(service_of(&stopped, "sleeper")["exit_code"], 137, "{stopped}");
+    assert_eq!(
+        service_of(&stopped, "sleeper")["exit_code"],
+        137,
+        "{stopped}"
+    );
     assert_eq!(service_of(&stopped, "app")["state"], "exited", "{stopped}");
     assert_eq!(registry_status(&h, &name), "stopped");
     stackctl(&h, e)
@@ -347,8 +362,19 @@ fn psql(e: Engine, container: &str, sql: &str) -> String {
     let mut child = e
         .cli()
         .args([
-            "exec", "-i", container, "psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-U",
-            "app", "-d", "shop",
+            "exec",
+            "-i",
+            container,
+            "psql",
+            "-X",
+            "-q",
+            "-tA",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-U",
+            "app",
+            "-d",
+            "shop",
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -362,7 +388,11 @@ fn psql(e: Engine, container: &str, sql: &str) -> String {
         .write_all(sql.as_bytes())
         .unwrap();
     let o = child.timed_wait_with_output().unwrap();
-    assert!(o.status.success(), "psql: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).trim().to_owned()
 }
 
@@ -421,7 +451,11 @@ fn dbdump_roundtrip(e: Engine) {
     assert_eq!(b["engine"], "postgres");
     assert_eq!(b["database"], "shop");
     let file = PathBuf::from(b["file"].as_str().unwrap());
-    assert!(file.is_file() && file.starts_with(dir.join(".berth/backups")), "{file:?}");
+    assert!(
+        file.is_file() && file.starts_with(dir.join(".berth/backups")),
+        "{}",
+        file.display()
+    );
     let list = dbdump().args(["list", "--json"]).run().success();
     assert_eq!(list.json().as_array().unwrap().len(), 1);
 
@@ -452,12 +486,17 @@ fn dbdump_backup_and_restore_into_a_podman_container() {
     dbdump_roundtrip(Engine::Podman);
 }
 
-/// Choosing: an unknown BERTH_ENGINE is refused naming it; with Podman
-/// chosen a Docker-only DOCKER_HOST is not followed.
+/// Choosing: an unknown `BERTH_ENGINE` is refused naming it; with Podman
+/// chosen a Docker-only `DOCKER_HOST` is not followed.
 #[test]
 fn a_bad_engine_name_is_refused_and_podman_ignores_docker_host() {
     let h = Harness::new();
-    register(&h, "choose", "  box:\n    image: berth/debian:bookworm\n", free_port());
+    register(
+        &h,
+        "choose",
+        "  box:\n    image: berth/debian:bookworm\n",
+        free_port(),
+    );
     let before = h.registry_bytes();
     h.cmd("stackctl")
         .args(["status"])
@@ -485,9 +524,15 @@ fn a_bad_engine_name_is_refused_and_podman_ignores_docker_host() {
     let engine = doctor.json()[0].clone();
     assert_eq!(engine["check"], "engine");
     let why = engine["why"].as_str().unwrap();
-    assert!(why.starts_with("config engine: podman; CONTAINER_HOST is set"), "{engine}");
     assert!(
-        engine["detail"].as_str().unwrap().contains("/nonexistent/podman.sock"),
+        why.starts_with("config engine: podman; CONTAINER_HOST is set"),
+        "{engine}"
+    );
+    assert!(
+        engine["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/podman.sock"),
         "{engine}"
     );
 }

@@ -194,7 +194,10 @@ mod tests {
         let c = Config::load(&Paths::in_folder(dir.path())).unwrap();
         assert_eq!(c.engine, crate::runtime::Choice::Podman);
         std::fs::write(dir.path().join("config.yaml"), "engine: lxc\n").unwrap();
-        let err = format!("{:#}", Config::load(&Paths::in_folder(dir.path())).unwrap_err());
+        let err = format!(
+            "{:#}",
+            Config::load(&Paths::in_folder(dir.path())).unwrap_err()
+        );
         assert!(err.contains("config.yaml") && err.contains("lxc"), "{err}");
         std::fs::write(dir.path().join("config.yaml"), "port_range: [1\n").unwrap();
         let err = format!(

@@ -76,8 +76,12 @@ pub fn kind_in_use() -> Option<Kind> {
 /// A client for `engine`, without a round trip.
 pub fn client_for(engine: &Engine) -> anyhow::Result<Docker> {
     remember(engine);
-    Docker::connect_with_host(&engine.host)
-        .with_context(|| format!("cannot use {} at {} ({})", engine.kind, engine.host, engine.why))
+    Docker::connect_with_host(&engine.host).with_context(|| {
+        format!(
+            "cannot use {} at {} ({})",
+            engine.kind, engine.host, engine.why
+        )
+    })
 }
 
 /// A client for the engine berth uses here ([`Engine::current`]: config,
@@ -330,22 +334,24 @@ async fn run_podman_healthcheck(
     socket: &std::path::Path,
     id: &str,
 ) -> anyhow::Result<Option<String>> {
-    let (code, body) = podman_get(socket, &format!("/v4.0.0/libpod/containers/{id}/healthcheck")).await?;
+    let (code, body) = podman_get(
+        socket,
+        &format!("/v4.0.0/libpod/containers/{id}/healthcheck"),
+    )
+    .await?;
     match code.as_str() {
         "200" => {
             let v: serde_json::Value = serde_json::from_str(&body)?;
-            match v["Status"].as_str() {
-                Some("healthy") => Ok(Some("healthy".into())),
-                _ => {
-                    let (code, body) = podman_get(socket, &format!("/containers/{id}/json")).await?;
-                    anyhow::ensure!(code == "200", "inspect answered {code}");
-                    let v: serde_json::Value = serde_json::from_str(&body)?;
-                    Ok(v["State"]["Health"]["Status"]
-                        .as_str()
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned))
-                }
+            if v["Status"].as_str() == Some("healthy") {
+                return Ok(Some("healthy".into()));
             }
+            let (code, body) = podman_get(socket, &format!("/containers/{id}/json")).await?;
+            anyhow::ensure!(code == "200", "inspect answered {code}");
+            let v: serde_json::Value = serde_json::from_str(&body)?;
+            Ok(v["State"]["Health"]["Status"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned))
         }
         "409" => Ok(None),
         other => anyhow::bail!("libpod healthcheck answered {other}: {}", body.trim()),
@@ -365,7 +371,11 @@ async fn podman_get(socket: &std::path::Path, path: &str) -> anyhow::Result<(Str
     tokio::time::timeout(std::time::Duration::from_secs(60), read).await??;
     let text = String::from_utf8_lossy(&reply);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let code = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     Ok((code, body.to_owned()))
 }
 

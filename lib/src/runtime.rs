@@ -9,7 +9,7 @@
 //! (`berth::docker::client`/`connect`), the engine's own CLI (`exec`,
 //! `dbdump shell`) and, in stackctl, the compose implementation.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -186,6 +186,14 @@ fn candidates(env: &Env, kinds: &[Kind]) -> Vec<Candidate> {
     out
 }
 
+/// The candidates' paths, for messages.
+fn paths(list: &[Candidate]) -> String {
+    list.iter()
+        .map(|c| c.path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn unix_host(path: &Path) -> String {
     format!("unix://{}", path.display())
 }
@@ -231,49 +239,50 @@ impl Engine {
             choice,
             confirmed,
         };
+        let named = |kind: Kind| {
+            // Each engine's own variable only: DOCKER_HOST is Docker's
+            // (podman-compose and the podman CLI never read it, so following
+            // it could split one stack between two engines), CONTAINER_HOST
+            // is Podman's.
+            let (var, host) = match kind {
+                Kind::Docker => ("DOCKER_HOST", &env.docker_host),
+                Kind::Podman => ("CONTAINER_HOST", &env.container_host),
+            };
+            if let Some(h) = host {
+                return engine(kind, h.clone(), format!("{var} is set"), true);
+            }
+            let (list, found) = pick(&[kind]);
+            let c = &list[found.unwrap_or(0)];
+            let why = if found.is_some() {
+                format!("{} {} found", c.what, c.path.display())
+            } else {
+                format!(
+                    "no {kind} socket found ({}); trying {}",
+                    paths(&list),
+                    c.path.display()
+                )
+            };
+            engine(kind, unix_host(&c.path), why, true)
+        };
         match choice {
-            Choice::Podman => {
-                // DOCKER_HOST is Docker's: podman-compose and the podman CLI
-                // never read it, so following it could split one stack
-                // between two engines.
-                if let Some(h) = &env.container_host {
-                    return Ok(engine(Kind::Podman, h.clone(), "CONTAINER_HOST is set".into(), true));
-                }
-                let (list, found) = pick(&[Kind::Podman]);
-                let c = &list[found.unwrap_or(0)];
-                let why = if found.is_some() {
-                    format!("{} {} found", c.what, c.path.display())
-                } else {
-                    format!(
-                        "no Podman socket found ({}); trying {}",
-                        list.iter()
-                            .map(|c| c.path.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        c.path.display()
-                    )
-                };
-                Ok(engine(Kind::Podman, unix_host(&c.path), why, true))
-            }
-            Choice::Docker => {
-                if let Some(h) = &env.docker_host {
-                    return Ok(engine(Kind::Docker, h.clone(), "DOCKER_HOST is set".into(), true));
-                }
-                let (list, found) = pick(&[Kind::Docker]);
-                let c = &list[found.unwrap_or(0)];
-                let why = if found.is_some() {
-                    format!("{} {} found", c.what, c.path.display())
-                } else {
-                    format!("no Docker socket found; trying {}", c.path.display())
-                };
-                Ok(engine(Kind::Docker, unix_host(&c.path), why, true))
-            }
+            Choice::Podman => Ok(named(Kind::Podman)),
+            Choice::Docker => Ok(named(Kind::Docker)),
             Choice::Auto => {
                 if let Some(h) = &env.container_host {
-                    return Ok(engine(Kind::Podman, h.clone(), "CONTAINER_HOST is set".into(), false));
+                    return Ok(engine(
+                        Kind::Podman,
+                        h.clone(),
+                        "CONTAINER_HOST is set".into(),
+                        false,
+                    ));
                 }
                 if let Some(h) = &env.docker_host {
-                    return Ok(engine(kind_of_host(h), h.clone(), "DOCKER_HOST is set".into(), false));
+                    return Ok(engine(
+                        kind_of_host(h),
+                        h.clone(),
+                        "DOCKER_HOST is set".into(),
+                        false,
+                    ));
                 }
                 let (list, found) = pick(&[Kind::Docker, Kind::Podman]);
                 match found {
@@ -287,13 +296,7 @@ impl Engine {
                         ))
                     }
                     None => Err(crate::cli::error_with_hint(
-                        format!(
-                            "no Docker or Podman socket found ({})",
-                            list.iter()
-                                .map(|c| c.path.display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
+                        format!("no Docker or Podman socket found ({})", paths(&list)),
                         ENGINE_HINT,
                     )),
                 }
@@ -336,13 +339,17 @@ impl Engine {
                 ),
                 format!(
                     "point {} at a {} socket, or set {ENV_VAR}=auto (or engine: auto in config.yaml)",
-                    if self.kind == Kind::Podman { "CONTAINER_HOST" } else { "DOCKER_HOST" },
+                    if self.kind == Kind::Podman {
+                        "CONTAINER_HOST"
+                    } else {
+                        "DOCKER_HOST"
+                    },
                     self.kind
                 ),
             ));
         }
         if !self.confirmed {
-            self.why.push_str(&format!("; it answers as {said}"));
+            let _ = write!(self.why, "; it answers as {said}");
         }
         self.kind = said;
         self.confirmed = true;
@@ -410,11 +417,21 @@ mod tests {
         assert_eq!(e.kind, Kind::Docker);
         assert_eq!(e.host, "unix:///var/run/docker.sock");
         assert!(!e.confirmed);
-        assert!(e.why.contains("engine: auto") && e.why.contains("docker.sock found"), "{}", e.why);
+        assert!(
+            e.why.contains("engine: auto") && e.why.contains("docker.sock found"),
+            "{}",
+            e.why
+        );
         let podman = only(&["/run/podman/podman.sock"]);
         let e = Engine::choose(&env(), Choice::Auto, &podman).unwrap();
-        assert_eq!((e.kind, e.host.as_str()), (Kind::Podman, "unix:///run/podman/podman.sock"));
-        let rootless = only(&["/run/user/1000/podman/podman.sock", "/run/podman/podman.sock"]);
+        assert_eq!(
+            (e.kind, e.host.as_str()),
+            (Kind::Podman, "unix:///run/podman/podman.sock")
+        );
+        let rootless = only(&[
+            "/run/user/1000/podman/podman.sock",
+            "/run/podman/podman.sock",
+        ]);
         let e = Engine::choose(&env(), Choice::Auto, &rootless).unwrap();
         assert_eq!(e.host, "unix:///run/user/1000/podman/podman.sock");
         assert!(e.why.contains("rootless Podman"), "{}", e.why);
@@ -424,7 +441,11 @@ mod tests {
 
     #[test]
     fn a_named_engine_takes_its_own_sockets_and_variables_only() {
-        let both = only(&["/var/run/docker.sock", "/run/podman/podman.sock", "/run/user/1000/podman/podman.sock"]);
+        let both = only(&[
+            "/var/run/docker.sock",
+            "/run/podman/podman.sock",
+            "/run/user/1000/podman/podman.sock",
+        ]);
         let mut e = env();
         e.docker_host = Some("unix:///var/run/docker.sock".into());
         let p = Engine::choose(&e, Choice::Podman, &both).unwrap();
@@ -441,7 +462,10 @@ mod tests {
         assert_eq!(p.host, "unix:///tmp/p.sock");
         assert!(p.why.contains("CONTAINER_HOST"), "{}", p.why);
         let d = Engine::choose(&e, Choice::Docker, &both).unwrap();
-        assert_eq!((d.kind, d.host.as_str()), (Kind::Docker, "unix:///var/run/docker.sock"));
+        assert_eq!(
+            (d.kind, d.host.as_str()),
+            (Kind::Docker, "unix:///var/run/docker.sock")
+        );
         assert!(d.why.contains("DOCKER_HOST is set"), "{}", d.why);
         // Nothing there: the default socket, which connecting reports missing.
         let p = Engine::choose(&env(), Choice::Podman, &only(&[])).unwrap();
@@ -458,8 +482,14 @@ mod tests {
         assert_eq!(p.kind, Kind::Podman);
         assert!(p.why.starts_with("BERTH_ENGINE=podman"), "{}", p.why);
         e.berth_engine = Some("lxc".into());
-        let err = format!("{:#}", Engine::choose(&e, Choice::Docker, &both).unwrap_err());
-        assert!(err.contains("BERTH_ENGINE=lxc") && err.contains("docker, podman or auto"), "{err}");
+        let err = format!(
+            "{:#}",
+            Engine::choose(&e, Choice::Docker, &both).unwrap_err()
+        );
+        assert!(
+            err.contains("BERTH_ENGINE=lxc") && err.contains("docker, podman or auto"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -467,9 +497,17 @@ mod tests {
         let mut e = Engine::choose(&env(), Choice::Auto, &only(&["/var/run/docker.sock"])).unwrap();
         e.identify(&["Podman Engine".into()], "").unwrap();
         assert_eq!(e.kind, Kind::Podman);
-        assert!(e.confirmed && e.why.ends_with("it answers as Podman"), "{}", e.why);
+        assert!(
+            e.confirmed && e.why.ends_with("it answers as Podman"),
+            "{}",
+            e.why
+        );
         let mut e = Engine::choose(&env(), Choice::Docker, &only(&[])).unwrap();
-        e.identify(&["Engine".into(), "containerd".into()], "Docker Engine - Community").unwrap();
+        e.identify(
+            &["Engine".into(), "containerd".into()],
+            "Docker Engine - Community",
+        )
+        .unwrap();
         assert_eq!(e.kind, Kind::Docker);
         let err = e.identify(&["Podman Engine".into()], "").unwrap_err();
         assert!(format!("{err:#}").contains("answers as Podman, but Docker was chosen"));

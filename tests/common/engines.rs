@@ -59,7 +59,9 @@ impl Engine {
     /// The name compose gives a service's first container: compose v1 and
     /// podman-compose `PROJECT_SERVICE_1`, compose v2 `PROJECT-SERVICE-1`.
     pub fn container_name(self, project: &str, service: &str) -> String {
-        format!("{project}_{service}_1")
+        match self {
+            Engine::Docker | Engine::Podman => format!("{project}_{service}_1"),
+        }
     }
 
     /// Whether this engine answers and holds every one of `images` (the

@@ -3,8 +3,8 @@
 //! the compose driver, the registry.
 
 use berth::cli::Outcome;
-use berth::runtime::Engine;
 use berth::io::{OutputArgs, Row};
+use berth::runtime::Engine;
 use serde::Serialize;
 
 use crate::driver::Driver;

@@ -367,7 +367,10 @@ exit code: 0
         let (kept, failed) = outcome(restart);
         assert_eq!(failed, None);
         assert!(!kept.join("\n").contains("hunter2"), "{kept:?}");
-        assert!(kept.iter().all(|l| !l.starts_with("podman ") && !l.starts_with("exit code")));
+        assert!(
+            kept.iter()
+                .all(|l| !l.starts_with("podman ") && !l.starts_with("exit code"))
+        );
         // A taken port: the run and the start after it fail.
         let taken = "podman run --name=p_db_1 -d -p 127.0.0.1:5432:5432 postgres:16
 Error: cannot listen on the TCP port: listen tcp4 127.0.0.1:5432: bind: address already in use
@@ -382,9 +385,13 @@ exit code: 0
         let (_, failed) = outcome(taken);
         let (code, why) = failed.expect("a failure");
         assert_eq!(code, 125);
-        assert!(why.contains("127.0.0.1:5432") && why.starts_with("Error:"), "{why}");
+        assert!(
+            why.contains("127.0.0.1:5432") && why.starts_with("Error:"),
+            "{why}"
+        );
         // A run that fails with no start after it (the last container).
-        let (_, failed) = outcome("podman run --name=p_x_1 -d nope\nError: no image\nexit code: 125\n");
+        let (_, failed) =
+            outcome("podman run --name=p_x_1 -d nope\nError: no image\nexit code: 125\n");
         assert_eq!(failed.map(|f| f.0), Some(125));
     }
 }

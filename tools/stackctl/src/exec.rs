@@ -88,7 +88,14 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
                 "{program} is not on PATH to run the command ({} engine: {})",
                 chosen_engine.kind, chosen_engine.why
             ),
-            format!("install the engine's command-line client (Debian: {})", if program == "docker" { "docker.io" } else { "podman" }),
+            format!(
+                "install the engine's command-line client (Debian: {})",
+                if program == "docker" {
+                    "docker.io"
+                } else {
+                    "podman"
+                }
+            ),
         )
     })?;
     let mut cmd = std::process::Command::new(&cli);
