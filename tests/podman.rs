@@ -2,8 +2,9 @@
 //! rootful socket, podman-compose 1.0): the stackctl lifecycle (a start
 //! refused for a taken port, status, logs, health, restart, stop, down) and
 //! a dbdump backup and restore into a container, with `BERTH_ENGINE=podman`.
-//! The scenarios take the engine as a parameter (`common::engines`); the
-//! Docker runs are tests/stackctl.rs and tests/dbdump.rs.
+//! The scenarios take the engine as a parameter (`common::engines`) and run
+//! on both, Docker named by `BERTH_ENGINE=docker` (tests/stackctl.rs and
+//! tests/dbdump.rs cover Docker found by `auto` in depth).
 //!
 //! Where Podman differs from Docker, the difference is named where a test
 //! shows it handled:
@@ -357,6 +358,13 @@ fn stackctl_lifecycle_on_podman() {
     lifecycle(Engine::Podman);
 }
 
+/// The same scenario with Docker named (`BERTH_ENGINE=docker`): what the
+/// Podman run shows holds for both engines.
+#[test]
+fn stackctl_lifecycle_on_docker_named() {
+    lifecycle(Engine::Docker);
+}
+
 /// Run SQL through psql in the project's db container, via the engine's CLI.
 fn psql(e: Engine, container: &str, sql: &str) -> String {
     let mut child = e
@@ -484,6 +492,11 @@ fn dbdump_roundtrip(e: Engine) {
 #[test]
 fn dbdump_backup_and_restore_into_a_podman_container() {
     dbdump_roundtrip(Engine::Podman);
+}
+
+#[test]
+fn dbdump_backup_and_restore_with_docker_named() {
+    dbdump_roundtrip(Engine::Docker);
 }
 
 /// Choosing: an unknown `BERTH_ENGINE` is refused naming it; with Podman
