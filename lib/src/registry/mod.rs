@@ -24,6 +24,7 @@
 //! [`JOURNAL_LIMIT`] changes (compaction).
 
 mod disk;
+mod folder;
 mod reserve;
 
 use std::borrow::Cow;
@@ -38,6 +39,7 @@ use serde::de::DeserializeOwned;
 
 pub use self::disk::FORMAT_VERSION;
 use self::disk::{Entry, Index, Journal, Snapshot, Span, Stamp, bad_json, corrupt, read_or_empty};
+pub use self::folder::{Notes, Scanned, scan_compose_file, scan_folder, scan_into};
 pub use self::reserve::{RESERVATION_TTL, Reservation, held_by_others};
 use crate::model::{Checked, Project, ProjectPorts};
 use crate::paths::Paths;
