@@ -397,6 +397,19 @@ impl Registry {
         })
     }
 
+    /// Record a project's status, under the lock; `running` also stamps
+    /// `last_started`. The one way `registry set-status` and `stackctl`
+    /// record what a stack is doing.
+    pub fn set_status(&self, name: &str, status: crate::model::Status) -> anyhow::Result<()> {
+        self.update_project(name, |p| {
+            p.status = status;
+            if status == crate::model::Status::Running {
+                p.last_started = Some(jiff::Timestamp::now());
+            }
+            Ok((true, ()))
+        })
+    }
+
     /// Remove the named projects; an unknown name is an error and removes nothing.
     pub fn remove(&self, names: &[String]) -> anyhow::Result<()> {
         self.change(|registered| {
@@ -1214,5 +1227,21 @@ mod tests {
             .unwrap_err();
         assert!(format!("{err:#}").contains("cannot rename"));
         assert_eq!(names(&reg), ["a", "b"]);
+    }
+
+    #[test]
+    fn set_status_records_the_state_and_when_it_started() {
+        let (_dir, reg) = registry();
+        seed(&reg, vec![project("a", 5000)]);
+        reg.set_status("a", crate::model::Status::Stopped).unwrap();
+        let a = &reg.load().unwrap()[0];
+        assert_eq!(a.status, crate::model::Status::Stopped);
+        assert!(a.last_started.is_none());
+        reg.set_status("a", crate::model::Status::Running).unwrap();
+        let a = &reg.load().unwrap()[0];
+        assert_eq!(a.status, crate::model::Status::Running);
+        assert!(a.last_started.is_some());
+        let err = reg.set_status("zz", crate::model::Status::Running).unwrap_err();
+        assert!(format!("{err:#}").contains("no project named 'zz'"));
     }
 }
