@@ -85,7 +85,7 @@ fn fixture() -> Fixture {
         let backup = h
             .cmd("dbdump")
             .env("PGPASSWORD", PG_PASSWORD)
-            .args(["backup", "--url", &url, "--dir"])
+            .args(["backup", "--url", &url, "--backup-dir"])
             .arg(&dir)
             .arg("--json")
             .run()
@@ -331,7 +331,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
             List,
             0,
             "dbdump",
-            &["list", "--dir", dir, "--json"],
+            &["list", "--backup-dir", dir, "--json"],
         ));
         all.push(case(
             "backup-verify",
@@ -642,10 +642,10 @@ fn format_cases(f: &Fixture, fresh: &dyn Fn(&str) -> String) -> Vec<(String, Vec
     ];
     if let Some((dir, _)) = &f.backups {
         let dir = dir.to_str().unwrap();
-        all.push(v("dbdump list", &["--dir", dir]));
+        all.push(v("dbdump list", &["--backup-dir", dir]));
         all.push(v(
             "dbdump prune",
-            &["--dir", dir, "--keep", "0", "--dry-run"],
+            &["--backup-dir", dir, "--keep", "0", "--dry-run"],
         ));
     }
     all
