@@ -441,6 +441,11 @@ impl Run {
     }
 }
 
+/// Whether the tests run as root (the effective user id is 0).
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
 /// Whether the tests run under CI (`CI=true`), where a missing real part fails.
 pub fn ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
