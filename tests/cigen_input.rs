@@ -56,7 +56,11 @@ fn the_project_is_dir_project_or_the_current_folder() {
     assert_eq!(by_dir["stack"], "django", "{by_dir}");
     assert_eq!(detected(&["-d", "shop"], h.path()), by_dir);
     assert_eq!(detected(&[], &shop), by_dir, "the current folder");
-    assert_eq!(detected(&["shop"], h.path()), by_dir, "the old positional PATH");
+    assert_eq!(
+        detected(&["shop"], h.path()),
+        by_dir,
+        "the old positional PATH"
+    );
     h.cmd("registry").arg("add").arg(&shop).run().success();
     let elsewhere = h.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();

@@ -1047,7 +1047,10 @@ fn dir_names_the_project_folder_from_another_folder() {
     }
     let h = Harness::new();
     let s = Stack::up(&h, PG_SERVICE);
-    s.sql("postgres", "CREATE TABLE marks (n int); INSERT INTO marks VALUES (42);");
+    s.sql(
+        "postgres",
+        "CREATE TABLE marks (n int); INSERT INTO marks VALUES (42);",
+    );
     let elsewhere = h.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
     let from_elsewhere = || h.cmd("dbdump").current_dir(&elsewhere);
@@ -1070,7 +1073,13 @@ fn dir_names_the_project_folder_from_another_folder() {
     assert_eq!(listed[0]["file"], b["file"]);
     s.sql("postgres", "DELETE FROM marks;");
     from_elsewhere()
-        .args(["restore", "--latest", "--yes", "--no-safety-backup", "--dir"])
+        .args([
+            "restore",
+            "--latest",
+            "--yes",
+            "--no-safety-backup",
+            "--dir",
+        ])
         .arg(&s.dir)
         .run()
         .success();

@@ -838,6 +838,10 @@ fn the_format_check_refuses_a_format_not_honoured() {
         ("csv", "name,port\nshop,5000\nblog,5001\n"),
         ("table", " NAME  PORT\n shop  5000\n blog  5001\n"),
     ] {
-        assert_eq!(is_format(format, out, &records), Ok(()), "--format {format}");
+        assert_eq!(
+            is_format(format, out, &records),
+            Ok(()),
+            "--format {format}"
+        );
     }
 }

@@ -494,12 +494,7 @@ fn the_checks_catch_bad_definitions() {
         .arg(Arg::new("colour").long("colour"))
         .subcommand(Command::new("go").arg(Arg::new("project").long("project").short('p')))
         .subcommand(
-            Command::new("wait").arg(
-                Arg::new("yes")
-                    .long("yes")
-                    .short('y')
-                    .value_name("WHEN"),
-            ),
+            Command::new("wait").arg(Arg::new("yes").long("yes").short('y').value_name("WHEN")),
         );
     let problems = flag_problems(&[alpha.clone(), beta.clone()]).join("\n");
     for want in [
@@ -524,7 +519,10 @@ fn the_checks_catch_bad_definitions() {
                     .action(ArgAction::SetTrue),
             ),
         );
-    assert_eq!(flag_problems(std::slice::from_ref(&good)), Vec::<String>::new());
+    assert_eq!(
+        flag_problems(std::slice::from_ref(&good)),
+        Vec::<String>::new()
+    );
     assert_eq!(
         confirmation_problems(std::slice::from_ref(&good), &["gamma prune"]),
         Vec::<String>::new()
@@ -534,9 +532,11 @@ fn the_checks_catch_bad_definitions() {
         .subcommand(Command::new("wipe"))
         .subcommand(Command::new("delete"))
         .subcommand(Command::new("cache").subcommand(Command::new("force-reset")));
-    let problems =
-        confirmation_problems(&[good, risky], &["gamma prune", "delta wipe", "delta nosuch"])
-            .join("\n");
+    let problems = confirmation_problems(
+        &[good, risky],
+        &["gamma prune", "delta wipe", "delta nosuch"],
+    )
+    .join("\n");
     for want in [
         "delta wipe lacks -y/--yes",
         "delta delete looks destructive",
@@ -639,6 +639,7 @@ fn one_folder_is_one_project_in_registry_and_ports() {
 /// `--dry-run` shows on stdout what would change, for every command that
 /// has it: each case runs the command and finds its preview on stdout.
 #[test]
+#[allow(clippy::too_many_lines)] // one table of cases, and the setup they share
 fn every_dry_run_previews_on_stdout() {
     let h = Harness::new();
     let port = common::free_port();
@@ -734,8 +735,14 @@ fn every_dry_run_previews_on_stdout() {
     // Their --dry-run is a check whose answer is the exit status, or needs
     // a database's backups: tested where their tool is.
     let elsewhere = [
-        ("proxyconf reload", "validates with caddy; nothing to preview"),
-        ("dbdump prune", "needs backups: tests/dbdump.rs, tests/schemas.rs"),
+        (
+            "proxyconf reload",
+            "validates with caddy; nothing to preview",
+        ),
+        (
+            "dbdump prune",
+            "needs backups: tests/dbdump.rs, tests/schemas.rs",
+        ),
     ];
     let mut problems = Vec::new();
     for (path, args, want) in &cases {
@@ -755,7 +762,10 @@ fn every_dry_run_previews_on_stdout() {
     }
     // Nothing was changed.
     assert_eq!(h.projects().len(), 1, "a dry run changed the registry");
-    assert!(!h.path().join("cart").exists(), "stackgen new --dry-run wrote");
+    assert!(
+        !h.path().join("cart").exists(),
+        "stackgen new --dry-run wrote"
+    );
     assert!(!blog.join(".github").exists(), "cigen --dry-run wrote");
     // Every command with --dry-run has a case here (or a reason).
     let mut offered = BTreeSet::new();

@@ -87,6 +87,7 @@ mod tests {
             ("1.5m", s(90)),
             ("2h30m15s", s(9_015)),
             ("1w", s(7 * 86_400)),
+            ("90min", s(5_400)),
             ("1500ms", Duration::from_millis(1500)),
         ] {
             assert_eq!(parse(text), Ok(want), "{text}");

@@ -68,7 +68,9 @@ pub fn scan_compose_file(file: &Path, name: Option<&str>) -> anyhow::Result<Scan
         .unwrap_or(Path::new("."));
     let dir = canonical_folder(parent)?;
     // The file in the canonical folder, as a folder scan names it.
-    let file = file.file_name().map_or_else(|| file.to_path_buf(), |n| dir.join(n));
+    let file = file
+        .file_name()
+        .map_or_else(|| file.to_path_buf(), |n| dir.join(n));
     let env = compose::Env::for_dir(&dir)?;
     let c = compose::load_files(&[file], &env)?;
     let project = Project {
@@ -159,7 +161,9 @@ mod tests {
 
     #[test]
     fn a_folder_and_its_compose_file_give_one_project() {
-        let root = folder("services:\n  web:\n    image: nginx\n    ports: ['8080:80']\n  db:\n    image: postgres\n");
+        let root = folder(
+            "services:\n  web:\n    image: nginx\n    ports: ['8080:80']\n  db:\n    image: postgres\n",
+        );
         let by_folder = scan_folder(root.path(), Some("shop")).unwrap().project;
         let by_file = scan_compose_file(&root.path().join("compose.yaml"), Some("shop"))
             .unwrap()
@@ -191,10 +195,16 @@ mod tests {
         std::fs::create_dir(&bad).unwrap();
         assert_eq!(scan_folder(&shop, None).unwrap().project.name, "my-shop-v2");
         let e = scan_folder(&bad, None).unwrap_err();
-        assert!(format!("{e:#}").contains("cannot make a project name"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("cannot make a project name"),
+            "{e:#}"
+        );
         assert!(scan_folder(&shop, Some("Not A Label")).is_err());
         let missing = scan_folder(&root.path().join("nope"), None).unwrap_err();
-        assert!(format!("{missing:#}").contains("does not exist"), "{missing:#}");
+        assert!(
+            format!("{missing:#}").contains("does not exist"),
+            "{missing:#}"
+        );
     }
 
     #[test]

@@ -1241,7 +1241,9 @@ mod tests {
         let a = &reg.load().unwrap()[0];
         assert_eq!(a.status, crate::model::Status::Running);
         assert!(a.last_started.is_some());
-        let err = reg.set_status("zz", crate::model::Status::Running).unwrap_err();
+        let err = reg
+            .set_status("zz", crate::model::Status::Running)
+            .unwrap_err();
         assert!(format!("{err:#}").contains("no project named 'zz'"));
     }
 }
