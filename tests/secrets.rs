@@ -696,3 +696,54 @@ fn rotating_the_database_password_changes_it_in_the_running_database() {
         .stderr_has("stackctl start");
     assert_eq!(get(&h, &s.name, "POSTGRES_PASSWORD"), new);
 }
+
+#[test]
+fn on_a_terminal_set_asks_without_echo_and_env_and_export_key_refuse() {
+    if !common::require("script") {
+        return;
+    }
+    let h = Harness::new();
+    project(&h, "shop");
+    // `script` gives the command a terminal; what it shows is the transcript.
+    let typed = "TypedOnTerminal-7c1e";
+    let shown = h
+        .sh(&format!(
+            "(sleep 0.5; printf '%s\\n' '{typed}') | script -qec 'secrets set shop TYPED' /dev/null"
+        ))
+        .run()
+        .success();
+    assert!(
+        shown.stdout.contains("value for TYPED:"),
+        "{}",
+        shown.stdout
+    );
+    assert!(!shown.stdout.contains(typed), "echoed: {}", shown.stdout);
+    assert_eq!(get(&h, "shop", "TYPED"), typed);
+
+    for (cmd, why) in [
+        (
+            "secrets env shop",
+            "refusing to print secret values on a terminal",
+        ),
+        (
+            "secrets export-key",
+            "refusing to print the key on a terminal",
+        ),
+    ] {
+        let r = h
+            .sh(&format!("script -qec '{cmd}' /dev/null < /dev/null"))
+            .run()
+            .code_is(2);
+        assert!(r.stdout.contains(why), "{cmd}: {}", r.stdout);
+        assert!(!r.stdout.contains(typed), "{cmd} printed the value");
+    }
+    let r = h
+        .sh("script -qec 'secrets env shop --reveal' /dev/null < /dev/null")
+        .run()
+        .success();
+    assert!(
+        r.stdout.contains(&format!("TYPED='{typed}'")),
+        "{}",
+        r.stdout
+    );
+}
