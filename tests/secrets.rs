@@ -519,24 +519,14 @@ fn rotating_a_key_no_database_uses_changes_it_and_records_when() {
     assert_eq!(get(&h, "shop", "HAND"), "typed");
 }
 
-/// A compose project whose PostgreSQL password comes from the store, taken
+/// A compose project whose database passwords come from the store, taken
 /// down with its volumes on drop.
-struct PgStack {
+struct DbStack {
     name: String,
     dir: PathBuf,
 }
 
-impl PgStack {
-    fn up(h: &Harness) -> PgStack {
-        let name = format!(
-            "sect{}x{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        );
-        let dir = h.path().join(&name);
-        h.write(
-            &format!("{name}/compose.yaml"),
-            "services:
+const PG_COMPOSE: &str = "services:
   db:
     image: postgres:16
     environment:
@@ -547,19 +537,46 @@ impl PgStack {
       test: [\"CMD\", \"pg_isready\", \"-U\", \"app\", \"-d\", \"app\"]
       interval: 1s
       retries: 120
-",
+";
+
+const MARIA_COMPOSE: &str = "services:
+  db:
+    image: mariadb:11
+    environment:
+      MARIADB_ROOT_PASSWORD: ${DB_ROOT_PASSWORD}
+      MARIADB_DATABASE: app
+      MARIADB_USER: app
+      MARIADB_PASSWORD: ${DB_PASSWORD}
+    healthcheck:
+      test: [\"CMD\", \"healthcheck.sh\", \"--connect\"]
+      interval: 1s
+      retries: 120
+";
+
+impl DbStack {
+    /// Register the project, generate `keys` in the store, start it with
+    /// `secrets run` handing them to compose.
+    fn up(h: &Harness, compose: &str, keys: &[&str]) -> DbStack {
+        let name = format!(
+            "sect{}x{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
         );
+        let dir = h.path().join(&name);
+        h.write(&format!("{name}/compose.yaml"), compose);
         h.cmd("registry")
             .arg("add")
             .arg(&dir)
             .args(["--name", &name])
             .run()
             .success();
-        h.cmd("secrets")
-            .args(["set", &name, "POSTGRES_PASSWORD", "--generate", "alnum32"])
-            .run()
-            .success();
-        let stack = PgStack { name, dir };
+        for k in keys {
+            h.cmd("secrets")
+                .args(["set", &name, k, "--generate", "alnum32"])
+                .run()
+                .success();
+        }
+        let stack = DbStack { name, dir };
         h.cmd("secrets")
             .args([
                 "run",
@@ -612,9 +629,10 @@ impl PgStack {
         }
     }
 
-    /// Whether `password` logs in as app over TCP (password auth; the local
-    /// socket and loopback trust everyone). The password goes by environment.
-    fn connects_with(&self, password: &str) -> bool {
+    /// Whether `user` logs in with `password` over TCP to the container's
+    /// address (password auth; PostgreSQL trusts its local socket and
+    /// loopback). The password goes by environment, never argv.
+    fn connects(&self, user: &str, password: &str) -> bool {
         let id = self.container();
         let ip = stdout_of(
             "docker",
@@ -625,16 +643,29 @@ impl PgStack {
                 &id,
             ],
         );
-        let out = Command::new("docker")
-            .args(["exec", "-e", "PGPASSWORD", &id])
-            .args([
-                "psql", "-X", "-tA", "-w", "-h", &ip, "-U", "app", "-d", "app",
-            ])
-            .args(["-c", "SELECT 1"])
-            .env("PGPASSWORD", password)
-            .timed_output()
-            .unwrap();
+        let mut cmd = Command::new("docker");
+        if self.is_postgres() {
+            cmd.args(["exec", "-e", "PGPASSWORD", &id])
+                .args([
+                    "psql", "-X", "-tA", "-w", "-h", &ip, "-U", user, "-d", "app",
+                ])
+                .args(["-c", "SELECT 1"])
+                .env("PGPASSWORD", password);
+        } else {
+            cmd.args(["exec", "-e", "MYSQL_PWD", &id])
+                .args(["mariadb", "--batch", "--skip-column-names", "-h", &ip])
+                .arg(format!("-u{user}"))
+                .args(["-e", "SELECT 1"])
+                .env("MYSQL_PWD", password);
+        }
+        let out = cmd.timed_output().unwrap();
         out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
+    fn is_postgres(&self) -> bool {
+        std::fs::read_to_string(self.dir.join("compose.yaml"))
+            .unwrap()
+            .contains("postgres")
     }
 
     fn stop(&self) {
@@ -649,11 +680,10 @@ impl PgStack {
     }
 }
 
-impl Drop for PgStack {
+impl Drop for DbStack {
     fn drop(&mut self) {
         let _ = Command::new("docker-compose")
             .env("COMPOSE_HTTP_TIMEOUT", "600")
-            .env("POSTGRES_PASSWORD", "x")
             .args(["-p", &self.name, "down", "-v", "-t", "1"])
             .current_dir(&self.dir)
             .stdout(Stdio::null())
@@ -668,10 +698,13 @@ fn rotating_the_database_password_changes_it_in_the_running_database() {
         return;
     }
     let h = Harness::new();
-    let s = PgStack::up(&h);
+    let s = DbStack::up(&h, PG_COMPOSE, &["POSTGRES_PASSWORD"]);
     let old = get(&h, &s.name, "POSTGRES_PASSWORD");
-    assert!(s.connects_with(&old), "the stored password works at first");
-    assert!(!s.connects_with("wrong"), "a wrong one does not");
+    assert!(
+        s.connects("app", &old),
+        "the stored password works at first"
+    );
+    assert!(!s.connects("app", "wrong"), "a wrong one does not");
 
     let r = h
         .cmd("secrets")
@@ -683,8 +716,8 @@ fn rotating_the_database_password_changes_it_in_the_running_database() {
     assert_ne!(new, old);
     assert_eq!(new.len(), 32);
     assert!(!r.stderr.contains(&new) && !r.stderr.contains(&old));
-    assert!(s.connects_with(&new), "the new password connects");
-    assert!(!s.connects_with(&old), "the old password no longer does");
+    assert!(s.connects("app", &new), "the new password connects");
+    assert!(!s.connects("app", &old), "the old password no longer does");
 
     // Stopped: refused with exit 1, and nothing changes.
     s.stop();
@@ -695,6 +728,65 @@ fn rotating_the_database_password_changes_it_in_the_running_database() {
         .stderr_has("which is not running: nothing changed")
         .stderr_has("stackctl start");
     assert_eq!(get(&h, &s.name, "POSTGRES_PASSWORD"), new);
+}
+
+#[test]
+fn rotating_a_mariadb_user_password_connects_as_root_from_the_store() {
+    if !common::docker_ready(&["mariadb:11"]) {
+        return;
+    }
+    let h = Harness::new();
+    let s = DbStack::up(&h, MARIA_COMPOSE, &["DB_ROOT_PASSWORD", "DB_PASSWORD"]);
+    let old = get(&h, &s.name, "DB_PASSWORD");
+    let root = get(&h, &s.name, "DB_ROOT_PASSWORD");
+    assert!(s.connects("app", &old));
+    h.cmd("secrets")
+        .args(["rotate", &s.name, "DB_PASSWORD"])
+        .run()
+        .success()
+        .stderr_has("(user app)");
+    let new = get(&h, &s.name, "DB_PASSWORD");
+    assert_ne!(new, old);
+    assert!(s.connects("app", &new), "the new password connects");
+    assert!(!s.connects("app", &old), "the old one no longer does");
+    assert!(s.connects("root", &root), "root's is untouched");
+    // Root's own password: every root account (root@'%', root@localhost).
+    h.cmd("secrets")
+        .args(["rotate", &s.name, "DB_ROOT_PASSWORD"])
+        .run()
+        .success()
+        .stderr_has("(user root)");
+    let new_root = get(&h, &s.name, "DB_ROOT_PASSWORD");
+    assert!(s.connects("root", &new_root));
+    assert!(!s.connects("root", &root));
+}
+
+#[test]
+fn parallel_sets_of_one_project_all_land() {
+    let h = Harness::new();
+    project(&h, "shop");
+    let children: Vec<std::process::Child> = (0..8)
+        .map(|i| {
+            let mut c = Command::new(common::bin("secrets"));
+            c.args(["set", "shop", &format!("K{i}"), "--generate", "alnum16"])
+                .env("BERTH_HOME", h.home())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = common::wait_within(child, Duration::from_secs(60), "secrets set");
+        assert!(out.status.success());
+    }
+    let listed = h
+        .cmd("secrets")
+        .args(["list", "shop", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), 8, "{listed}");
 }
 
 #[test]

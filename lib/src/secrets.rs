@@ -435,16 +435,11 @@ impl Store {
 
     /// The key, made (and written, never over another) when there is none.
     fn ensure_key(&self) -> anyhow::Result<&Key> {
-        if let Some(k) = self.key.get() {
+        if let Some(k) = self.current_key()? {
             return Ok(k);
         }
-        if let Some(first) = self.files()?.into_iter().next()
-            && fs::metadata(&first).is_ok()
-        {
-            // Another writer's file appeared: never make a key beside it.
-            if let Some(k) = read_key(&self.key_path)? {
-                return Ok(self.key.get_or_init(|| k));
-            }
+        if let Some(first) = self.files()?.into_iter().next() {
+            // Files and no key: never make a key beside them.
             bail!(
                 "the key at {} is missing, and {} needs it",
                 self.key_path.display(),
@@ -476,8 +471,17 @@ impl Store {
         Ok(self.key.get_or_init(|| key))
     }
 
+    /// The key held, else the key file as it is now: another process may
+    /// have made the first key (and written a file with it) since `open`.
+    fn current_key(&self) -> anyhow::Result<Option<&Key>> {
+        if let Some(k) = self.key.get() {
+            return Ok(Some(k));
+        }
+        Ok(read_key(&self.key_path)?.map(|k| self.key.get_or_init(|| k)))
+    }
+
     fn decrypt(&self, project: &str, path: &Path, bytes: &[u8]) -> anyhow::Result<ProjectSecrets> {
-        let Some(key) = self.key.get() else {
+        let Some(key) = self.current_key()? else {
             return Err(error_with_hint(
                 format!(
                     "the key at {} is missing, and {} needs it",
@@ -918,6 +922,28 @@ mod tests {
         }));
         assert!(err.contains("is missing"), "{err}");
         assert!(!s.key_path().exists());
+    }
+
+    #[test]
+    fn a_key_made_by_another_process_after_open_is_used() {
+        let home = tempfile::tempdir().unwrap();
+        let early = store(home.path());
+        let first = store(home.path());
+        first
+            .update("shop", |p| {
+                p.set("A", "a".to_owned(), MANUAL);
+                Ok(())
+            })
+            .unwrap();
+        // `early` opened before any key existed: it reads the new one.
+        early
+            .update("shop", |p| {
+                p.set("B", "b".to_owned(), MANUAL);
+                Ok(())
+            })
+            .unwrap();
+        let both = store(home.path()).load("shop").unwrap();
+        assert_eq!(both.names().collect::<Vec<_>>(), ["A", "B"]);
     }
 
     #[test]
