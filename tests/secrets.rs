@@ -718,6 +718,17 @@ fn rotating_the_database_password_changes_it_in_the_running_database() {
     assert!(!r.stderr.contains(&new) && !r.stderr.contains(&old));
     assert!(s.connects("app", &new), "the new password connects");
     assert!(!s.connects("app", &old), "the old password no longer does");
+    // The server got a SCRAM verifier, not the password: not in its logs either.
+    let logs = Command::new("docker")
+        .args(["logs", &s.container()])
+        .timed_output()
+        .unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&logs.stdout),
+        String::from_utf8_lossy(&logs.stderr)
+    );
+    assert!(!logs.contains(&new), "the new password in the server's log");
 
     // Stopped: refused with exit 1, and nothing changes.
     s.stop();

@@ -669,6 +669,38 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// A SCRAM-SHA-256 verifier of an ASCII password for postgres (what
+/// `ALTER ROLE ... PASSWORD` stores), made here so the password itself
+/// never reaches the server's statement logs: `SCRAM-SHA-256$4096:SALT$STOREDKEY:SERVERKEY`
+/// (RFC 5802, RFC 7677; `SASLprep` leaves printable ASCII as it is). `None`
+/// for a password that is not printable ASCII.
+pub fn scram_sha256_verifier(password: &str) -> anyhow::Result<Option<String>> {
+    use ring::{digest, hmac, pbkdf2};
+    const ITERATIONS: u32 = 4096;
+    if password.is_empty() || !password.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Ok(None);
+    }
+    let salt = random_bytes(16)?;
+    let mut salted = [0u8; 32];
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        std::num::NonZeroU32::new(ITERATIONS).expect("not zero"),
+        &salt,
+        password.as_bytes(),
+        &mut salted,
+    );
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &salted);
+    let client_key = hmac::sign(&key, b"Client Key");
+    let stored_key = digest::digest(&digest::SHA256, client_key.as_ref());
+    let server_key = hmac::sign(&key, b"Server Key");
+    Ok(Some(format!(
+        "SCRAM-SHA-256${ITERATIONS}:{}${}:{}",
+        base64(&salt),
+        base64(stored_key.as_ref()),
+        base64(server_key.as_ref())
+    )))
+}
+
 /// The kinds [`generate`] knows, for help texts.
 pub const KINDS: &str = "alnumN, hexN, base64_N or laravel, N from 8 to 256";
 
@@ -989,6 +1021,20 @@ mod tests {
         fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
         let err = err_of(Store::open_in(&Paths::in_folder(home.path())));
         assert!(err.contains("readable by others"), "{err}");
+    }
+
+    #[test]
+    fn scram_verifiers_have_postgres_shape_and_a_fresh_salt() {
+        let a = scram_sha256_verifier("alnumPassword123").unwrap().unwrap();
+        let b = scram_sha256_verifier("alnumPassword123").unwrap().unwrap();
+        assert!(a.starts_with("SCRAM-SHA-256$4096:"), "{a}");
+        assert_ne!(a, b, "a fresh salt each time");
+        assert!(!a.contains("alnumPassword123"));
+        let (_, keys) = a.split_once('$').unwrap();
+        let (_, keys) = keys.split_once('$').unwrap();
+        let (stored, server) = keys.split_once(':').unwrap();
+        assert_eq!((stored.len(), server.len()), (44, 44));
+        assert!(scram_sha256_verifier("ünï").unwrap().is_none());
     }
 
     #[test]

@@ -364,13 +364,24 @@ fn rotate_db(
 }
 
 /// Change `user`'s password; the statement goes on the client's stdin.
+/// PostgreSQL gets a SCRAM verifier made here, not the password (its
+/// statement log never holds it). A client's error is shown with the
+/// password masked (an error can quote the statement).
 fn set_password(db: &Db, user: &str, password: &str) -> anyhow::Result<()> {
+    set_password_raw(db, user, password).map_err(|e| {
+        let text = format!("{e:#}");
+        anyhow::anyhow!("{}", text.replace(password, store::MASK))
+    })
+}
+
+fn set_password_raw(db: &Db, user: &str, password: &str) -> anyhow::Result<()> {
     match db.family {
         Family::Postgres => {
+            let stored = store::scram_sha256_verifier(password)?;
             let sql = format!(
                 "ALTER ROLE {} WITH PASSWORD {};\n",
                 quote_ident(Family::Postgres, user),
-                quote_literal(Family::Postgres, password)
+                quote_literal(Family::Postgres, stored.as_deref().unwrap_or(password))
             );
             db.run_script(&db.creds.database, &sql)
         }
