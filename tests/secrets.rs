@@ -823,6 +823,24 @@ fn on_a_terminal_set_asks_without_echo_and_env_and_export_key_refuse() {
     assert!(!shown.stdout.contains(typed), "echoed: {}", shown.stdout);
     assert_eq!(get(&h, "shop", "TYPED"), typed);
 
+    // Ctrl-C at the prompt: the terminal gets its echo back, nothing is
+    // stored, and the exit status says "ended by SIGINT" (130). The shell's
+    // trap keeps it alive to report the terminal's settings afterwards.
+    let quit = h
+        .sh(
+            "(sleep 0.5; printf '\\003'; sleep 0.5) | script -qec \"sh -c 'trap : INT; secrets set shop ABANDONED; echo rc=\\$?; stty -a'\" /dev/null",
+        )
+        .run()
+        .success();
+    assert!(quit.stdout.contains("rc=130"), "{}", quit.stdout);
+    assert!(
+        quit.stdout.split_whitespace().any(|w| w == "echo"),
+        "echo left off after Ctrl-C: {}",
+        quit.stdout
+    );
+    let listed = h.cmd("secrets").args(["list", "shop"]).run().success();
+    assert!(!listed.stdout.contains("ABANDONED"), "{}", listed.stdout);
+
     for (cmd, why) in [
         (
             "secrets env shop",

@@ -310,9 +310,12 @@ fn read_value(key: &str, from_stdin: bool) -> anyhow::Result<String> {
     Ok(value)
 }
 
-/// Ask on the terminal with echo off, restored afterwards.
+/// Ask on the terminal with echo off, restored afterwards: also when the
+/// user gives up with Ctrl-C (or the terminal hangs up), which would
+/// otherwise end the process with the terminal's echo still off.
 fn prompt_hidden(question: &str) -> anyhow::Result<String> {
     use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     let stdin = io::stdin();
     let old = tcgetattr(&stdin).context("cannot read the terminal's settings")?;
     let mut quiet = old.clone();
@@ -321,11 +324,26 @@ fn prompt_hidden(question: &str) -> anyhow::Result<String> {
     let mut stderr = io::stderr();
     write!(stderr, "{question}")?;
     stderr.flush()?;
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .context("cannot watch for Ctrl-C")?;
+    let watching = signals.handle();
+    let restore = old.clone();
+    let watcher = std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let _ = tcsetattr(io::stdin(), OptionalActions::Flush, &restore);
+            let _ = writeln!(io::stderr());
+            // The shell's convention for "ended by signal N".
+            #[allow(clippy::exit, reason = "the prompt was abandoned; nothing to unwind")]
+            std::process::exit(128 + sig);
+        }
+    });
     tcsetattr(&stdin, OptionalActions::Flush, &quiet)
         .context("cannot turn off the terminal's echo")?;
     let mut line = String::new();
     let read = stdin.lock().read_line(&mut line);
     let _ = tcsetattr(&stdin, OptionalActions::Flush, &old);
+    watching.close();
+    let _ = watcher.join();
     read.context("cannot read the value from the terminal")?;
     Ok(line)
 }
