@@ -23,6 +23,7 @@ pub mod runtime;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod sites;
+pub mod stackfile;
 pub mod store;
 pub mod table;
 
