@@ -23,7 +23,7 @@
 
 mod effective;
 mod read;
-mod spans;
+pub mod spans;
 mod units;
 
 use std::collections::BTreeMap;

@@ -1,15 +1,29 @@
 //! A line index of the keys of a block-style YAML document: key path ->
-//! line, so semantic errors found after parsing name the line of the key.
-//! Keys inside flow collections (`{a: 1}`) are not indexed: a lookup falls
-//! back to the nearest indexed ancestor. List items are indexed as their
-//! position (`ports`, `0`).
+//! the lines of the key and of its value, so semantic errors found after
+//! parsing name the line of the key, and a line-level edit (the next step of
+//! `stackgen set`) knows which lines a key spans and at what indent its
+//! children go. Keys inside flow collections (`{a: 1}`) are not indexed: a
+//! lookup falls back to the nearest indexed ancestor. List items are
+//! indexed as their position (`ports`, `0`).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
+/// Where one key (or list item) stands in the text, lines from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// The line of the key.
+    pub line: usize,
+    /// The last line of its value (comments after it not included).
+    pub end: usize,
+    /// The key's column (spaces before it).
+    pub indent: usize,
+}
+
+/// The key index of one document.
 #[derive(Debug, Default)]
 pub struct Spans {
-    lines: HashMap<Vec<String>, usize>,
+    spans: HashMap<Vec<String>, Span>,
     /// Keys met twice in one mapping, with the line of the second.
     pub duplicates: Vec<(Vec<String>, usize)>,
 }
@@ -20,44 +34,75 @@ enum Kind {
     Item,
 }
 
+/// The open keys, outermost first: (indent, segment, kind).
+struct Open(Vec<(usize, String, Kind)>);
+
+impl Open {
+    fn path(&self) -> Vec<String> {
+        self.0.iter().map(|t| t.1.clone()).collect()
+    }
+    /// Close the innermost key: its value ended on line `last`.
+    fn pop(&mut self, spans: &mut Spans, last: usize) {
+        let p = self.path();
+        if self.0.pop().is_some()
+            && let Some(s) = spans.spans.get_mut(&p)
+            && s.end < last
+        {
+            s.end = last;
+        }
+    }
+}
+
 impl Spans {
     pub fn index(text: &str) -> Spans {
         let mut spans = Spans::default();
-        let mut stack: Vec<(usize, String, Kind)> = Vec::new();
+        let mut open = Open(Vec::new());
         let mut items: HashMap<Vec<String>, usize> = HashMap::new();
         let mut block: Option<usize> = None;
+        let mut last = 0;
         for (n, raw) in text.lines().enumerate() {
             let line = n + 1;
             let trimmed = raw.trim_start_matches(' ');
             let mut indent = raw.len() - trimmed.len();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
+            if trimmed.is_empty() || (trimmed.starts_with('#') && block.is_none()) {
                 continue;
             }
             if let Some(b) = block {
                 if indent > b {
+                    last = line;
                     continue;
                 }
                 block = None;
+                if trimmed.starts_with('#') {
+                    continue;
+                }
             }
             if indent == 0 && (trimmed.starts_with("---") || trimmed.starts_with("...")) {
-                stack.clear();
+                while !open.0.is_empty() {
+                    open.pop(&mut spans, last);
+                }
                 continue;
             }
             let mut rest = trimmed;
             while rest == "-" || rest.starts_with("- ") {
-                while stack
+                while open
+                    .0
                     .last()
                     .is_some_and(|t| t.0 > indent || (t.0 == indent && t.2 == Kind::Item))
                 {
-                    stack.pop();
+                    open.pop(&mut spans, last);
                 }
-                let parent = path(&stack);
-                let i = items.entry(parent.clone()).or_insert(0);
-                let mut p = parent;
-                p.push(i.to_string());
+                let mut p = open.path();
+                let i = items.entry(p.clone()).or_insert(0);
+                let index = i.to_string();
                 *i += 1;
-                spans.lines.entry(p).or_insert(line);
-                stack.push((indent, (*i - 1).to_string(), Kind::Item));
+                p.push(index.clone());
+                spans.spans.entry(p).or_insert(Span {
+                    line,
+                    end: line,
+                    indent,
+                });
+                open.0.push((indent, index, Kind::Item));
                 let after = rest[1..].trim_start_matches(' ');
                 indent += rest.len() - after.len();
                 rest = after;
@@ -65,41 +110,51 @@ impl Spans {
                     break;
                 }
             }
+            let prev = last;
+            last = line;
             let Some((key, value)) = split_key(rest) else {
                 continue;
             };
-            while stack.last().is_some_and(|t| t.0 >= indent) {
-                stack.pop();
+            while open.0.last().is_some_and(|t| t.0 >= indent) {
+                open.pop(&mut spans, prev);
             }
-            let mut p = path(&stack);
+            let mut p = open.path();
             p.push(key.clone());
             items.remove(&p);
-            match spans.lines.entry(p) {
+            match spans.spans.entry(p) {
                 Entry::Occupied(e) => spans.duplicates.push((e.key().clone(), line)),
                 Entry::Vacant(e) => {
-                    e.insert(line);
+                    e.insert(Span {
+                        line,
+                        end: line,
+                        indent,
+                    });
                 }
             }
-            stack.push((indent, key, Kind::Key));
+            open.0.push((indent, key, Kind::Key));
             let value = value.trim_start();
             if value.starts_with('|') || value.starts_with('>') {
                 block = Some(indent);
             }
         }
+        while !open.0.is_empty() {
+            open.pop(&mut spans, last);
+        }
         spans
+    }
+
+    /// Where `path` stands, when it is a block-style key of the document.
+    pub fn span(&self, path: &[String]) -> Option<Span> {
+        self.spans.get(path).copied()
     }
 
     /// The line of `path`, or of its nearest indexed ancestor (1 at worst).
     pub fn line(&self, path: &[String]) -> usize {
         (0..=path.len())
             .rev()
-            .find_map(|n| self.lines.get(&path[..n]).copied())
+            .find_map(|n| self.spans.get(&path[..n]).map(|s| s.line))
             .unwrap_or(1)
     }
-}
-
-fn path(stack: &[(usize, String, Kind)]) -> Vec<String> {
-    stack.iter().map(|t| t.1.clone()).collect()
 }
 
 /// `key: value` or `key:` with a plain or quoted key.
@@ -180,6 +235,53 @@ mod tests {
         assert_eq!(s.line(&p(&["instances", "cache", "service"])), 10);
         assert_eq!(s.line(&p(&["wires", "app.database"])), 12);
         assert!(s.duplicates.is_empty());
+        let span = |parts: &[&str]| s.span(&p(parts)).unwrap();
+        assert_eq!(
+            span(&["instances"]),
+            Span {
+                line: 2,
+                end: 10,
+                indent: 0
+            }
+        );
+        assert_eq!(
+            span(&["instances", "db"]),
+            Span {
+                line: 3,
+                end: 9,
+                indent: 2
+            }
+        );
+        assert_eq!(
+            span(&["instances", "db", "ports"]),
+            Span {
+                line: 4,
+                end: 6,
+                indent: 4
+            }
+        );
+        assert_eq!(
+            span(&["instances", "db", "command"]),
+            Span {
+                line: 7,
+                end: 8,
+                indent: 4
+            }
+        );
+        assert_eq!(span(&["instances", "db", "ports", "0"]).indent, 4);
+        assert_eq!(
+            span(&["wires"]),
+            Span {
+                line: 11,
+                end: 12,
+                indent: 0
+            }
+        );
+        assert!(s.span(&p(&["instances", "cache", "service"])).is_none());
+        // Comments and blank lines after a value are not its lines.
+        let s = Spans::index("a:\n  b: 1\n# note\n\nd:\n- x\n");
+        assert_eq!(s.span(&p(&["a"])).map(|s| (s.line, s.end)), Some((1, 2)));
+        assert_eq!(s.span(&p(&["d"])).map(|s| (s.line, s.end)), Some((5, 6)));
         let s = Spans::index("a:\n  b: 1\n  b: 2\n");
         assert_eq!(s.duplicates, vec![(p(&["a", "b"]), 3)]);
     }
