@@ -105,19 +105,19 @@ sqlsize=$(docker exec "$c" pg_dump -U app -d shop | wc -c)
 mkdir -p "$work/plain"
 hyperfine --warmup 1 --runs "$runs" --export-json "$work/backup.json" \
     --command-name 'dbdump backup (zstd)' \
-    "dbdump backup --compress zstd --dir $work/b-zstd >/dev/null 2>&1" \
+    "dbdump backup --compress zstd --backup-dir $work/b-zstd >/dev/null 2>&1" \
     --command-name 'dbdump backup --compress gzip' \
-    "dbdump backup --compress gzip --dir $work/b-gzip >/dev/null 2>&1" \
+    "dbdump backup --compress gzip --backup-dir $work/b-gzip >/dev/null 2>&1" \
     --command-name 'docker exec pg_dump | zstd > file' \
     "docker exec $c pg_dump -U app -d shop | zstd -q -3 > $work/plain/dump.sql.zst" \
     --command-name 'docker exec pg_dump | gzip > file' \
     "docker exec $c pg_dump -U app -d shop | gzip -6 > $work/plain/dump.sql.gz" >&2
 
 # Peak memory of dbdump in a backup.
-/usr/bin/time -f %M -o "$work/rss-backup" dbdump backup --compress zstd --dir "$work/rss" --name rss >/dev/null 2>&1
-latest=$(dbdump list --dir "$work/rss" --json | jq -r '.[-1].file')
+/usr/bin/time -f %M -o "$work/rss-backup" dbdump backup --compress zstd --backup-dir "$work/rss" --name rss >/dev/null 2>&1
+latest=$(dbdump list --backup-dir "$work/rss" --json | jq -r '.[-1].file')
 zsize=$(stat -c %s "$latest")
-gsize=$(stat -c %s "$(dbdump list --dir "$work/b-gzip" --json | jq -r '.[-1].file')")
+gsize=$(stat -c %s "$(dbdump list --backup-dir "$work/b-gzip" --json | jq -r '.[-1].file')")
 dbdump verify "$latest" >&2
 
 # --- restore ----------------------------------------------------------------
@@ -125,11 +125,11 @@ dbdump verify "$latest" >&2
 recreate="docker exec $c psql -X -q -U app -d postgres -c 'DROP DATABASE IF EXISTS shop WITH (FORCE)' -c 'CREATE DATABASE shop OWNER app'"
 hyperfine --runs "$runs" --export-json "$work/restore.json" \
     --command-name 'dbdump restore (zstd file)' \
-    "dbdump restore --yes --no-safety-backup --dir $work/rss $latest >/dev/null 2>&1" \
+    "dbdump restore --yes --no-safety-backup --backup-dir $work/rss $latest >/dev/null 2>&1" \
     --command-name 'zstd -dc file | docker exec -i psql' \
     "$recreate && zstd -dc $latest | docker exec -i $c psql -X -q -v ON_ERROR_STOP=1 -U app -d shop >/dev/null" >&2
 
-/usr/bin/time -f %M -o "$work/rss-restore" dbdump restore --yes --no-safety-backup --dir "$work/rss" "$latest" >/dev/null 2>&1
+/usr/bin/time -f %M -o "$work/rss-restore" dbdump restore --yes --no-safety-backup --backup-dir "$work/rss" "$latest" >/dev/null 2>&1
 restored=$(psql_c 'SELECT count(*) FROM big')
 [ "$restored" = "$rows" ] || { echo "bench-dbdump: restore lost rows ($restored of $rows)" >&2; exit 1; }
 
@@ -162,8 +162,8 @@ if my_env=$(bash "$services" mariadb 2>/dev/null); then
         echo "CREATE FUNCTION f1(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;"
         echo "CREATE PROCEDURE p1() SELECT COUNT(*) FROM t1;"
     } | my_sql
-    dbdump backup --url "$my_url" --dir "$work/my" --name bench >/dev/null 2>&1
-    my_file=$(dbdump list --dir "$work/my" --json | jq -r '.[-1].file')
+    dbdump backup --url "$my_url" --backup-dir "$work/my" --name bench >/dev/null 2>&1
+    my_file=$(dbdump list --backup-dir "$work/my" --json | jq -r '.[-1].file')
     my_window=$(window --url "$my_url" --dir "$work/my" "$my_file" | summary)
     bash "$services" stop "$my_dir" >/dev/null 2>&1 || true
 fi

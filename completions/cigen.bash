@@ -46,12 +46,24 @@ _cigen() {
             return 0
             ;;
         cigen__subcmd__detect)
-            opts="-q -h --stack --json --format --quiet --help"
+            opts="-d -q -h --dir --project --stack --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stack)
                     COMPREPLY=($(compgen -W "laravel wordpress-theme wordpress-plugin django nextjs fastapi node python php generic" -- "${cur}"))
                     return 0
@@ -68,12 +80,24 @@ _cigen() {
             return 0
             ;;
         cigen__subcmd__generate)
-            opts="-y -q -h --platform --deploy --dry-run --yes --stack --json --format --quiet --help"
+            opts="-d -y -q -h --dir --project --platform --deploy --dry-run --yes --stack --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --platform)
                     COMPREPLY=($(compgen -W "github gitlab" -- "${cur}"))
                     return 0

@@ -30,6 +30,8 @@ complete -c cigen -n "__fish_cigen_needs_command" -s V -l version -d 'Print vers
 complete -c cigen -n "__fish_cigen_needs_command" -f -a "generate" -d 'Write the CI pipeline of a project'
 complete -c cigen -n "__fish_cigen_needs_command" -f -a "detect" -d 'Show what cigen reads from a project: stack, versions, package managers, services'
 complete -c cigen -n "__fish_cigen_needs_command" -f -a "secrets" -d 'List the secrets and variables the generated pipelines need'
+complete -c cigen -n "__fish_cigen_using_subcommand generate" -s d -l dir -d 'The project folder (default: the current folder, or Project JSON piped on stdin)' -r -F
+complete -c cigen -n "__fish_cigen_using_subcommand generate" -l project -d 'A registered project, by name (its folder, stack and compose files from the registry)' -r
 complete -c cigen -n "__fish_cigen_using_subcommand generate" -l platform -d 'The CI platform' -r -f -a "github\t''
 gitlab\t''"
 complete -c cigen -n "__fish_cigen_using_subcommand generate" -l stack -d 'Use this stack instead of detecting one (`generic`: checkout and `make test`)' -r -f -a "laravel\t'Laravel: artisan and laravel/framework in composer.json'
@@ -52,6 +54,8 @@ complete -c cigen -n "__fish_cigen_using_subcommand generate" -s y -l yes -d 'Re
 complete -c cigen -n "__fish_cigen_using_subcommand generate" -l json -d 'Print JSON (same as --format json)'
 complete -c cigen -n "__fish_cigen_using_subcommand generate" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c cigen -n "__fish_cigen_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cigen -n "__fish_cigen_using_subcommand detect" -s d -l dir -d 'The project folder (default: the current folder, or Project JSON piped on stdin)' -r -F
+complete -c cigen -n "__fish_cigen_using_subcommand detect" -l project -d 'A registered project, by name (its folder, stack and compose files from the registry)' -r
 complete -c cigen -n "__fish_cigen_using_subcommand detect" -l stack -d 'Use this stack instead of detecting one' -r -f -a "laravel\t'Laravel: artisan and laravel/framework in composer.json'
 wordpress-theme\t'A WordPress theme: style.css with a Theme Name header'
 wordpress-plugin\t'A WordPress plugin: a PHP file with a Plugin Name header'

@@ -58,13 +58,21 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__backup)
-            opts="-s -c -q -h --project --service --url --database --backup-dir --label --compress --json --format --quiet --help"
+            opts="-d -s -c -q -h --project --dir --service --url --database --backup-dir --label --compress --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -112,13 +120,21 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__list)
-            opts="-q -h --project --backup-dir --json --format --quiet --help"
+            opts="-d -q -h --project --dir --backup-dir --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -138,13 +154,21 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__prune)
-            opts="-y -q -h --project --backup-dir --keep --dry-run --yes --json --format --quiet --help"
+            opts="-d -y -q -h --project --dir --backup-dir --keep --dry-run --yes --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -168,13 +192,21 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__reset)
-            opts="-s -y -q -h --project --service --url --database --backup-dir --seed --yes --no-safety-backup --quiet --help"
+            opts="-d -s -y -q -h --project --dir --service --url --database --backup-dir --seed --yes --no-safety-backup --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -206,13 +238,21 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__restore)
-            opts="-s -y -q -h --project --service --url --database --backup-dir --latest --yes --no-safety-backup --quiet --help"
+            opts="-d -s -y -q -h --project --dir --service --url --database --backup-dir --latest --yes --no-safety-backup --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -244,13 +284,21 @@ _dbdump() {
             return 0
             ;;
         dbdump__subcmd__shell)
-            opts="-s -q -h --project --service --url --database --backup-dir --quiet --help"
+            opts="-d -s -q -h --project --dir --service --url --database --backup-dir --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

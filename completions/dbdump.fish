@@ -35,6 +35,7 @@ complete -c dbdump -n "__fish_dbdump_needs_command" -f -a "shell" -d 'Open the d
 complete -c dbdump -n "__fish_dbdump_needs_command" -f -a "prune" -d 'Delete all but the newest N backups'
 complete -c dbdump -n "__fish_dbdump_needs_command" -f -a "verify" -d 'Check a backup: checksum, decompression, completeness. Exit 1 when damaged'
 complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -l project -d 'The registered project (default: the project in the current folder)' -r
+complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -s d -l dir -d 'The project folder (default: the current folder): its registry entry, else its compose project' -r -F
 complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -s s -l service -d 'The database service, when the project has more than one' -r
 complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -l url -d 'A server instead of a project: postgres://, mysql:// or mariadb:// URL' -r
 complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -l database -d 'The database name, when the environment does not name it' -r
@@ -48,6 +49,7 @@ complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -l json -d 'Print 
 complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c dbdump -n "__fish_dbdump_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dbdump -n "__fish_dbdump_using_subcommand list" -l project -d 'The registered project (default: the project in the current folder)' -r
+complete -c dbdump -n "__fish_dbdump_using_subcommand list" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
 complete -c dbdump -n "__fish_dbdump_using_subcommand list" -l backup-dir -d 'The backup folder (default: `.berth/backups` in the project)' -r -F
 complete -c dbdump -n "__fish_dbdump_using_subcommand list" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'
 json\t'One JSON document: an array for lists, an object for one thing'
@@ -57,6 +59,7 @@ complete -c dbdump -n "__fish_dbdump_using_subcommand list" -l json -d 'Print JS
 complete -c dbdump -n "__fish_dbdump_using_subcommand list" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c dbdump -n "__fish_dbdump_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dbdump -n "__fish_dbdump_using_subcommand restore" -l project -d 'The registered project (default: the project in the current folder)' -r
+complete -c dbdump -n "__fish_dbdump_using_subcommand restore" -s d -l dir -d 'The project folder (default: the current folder): its registry entry, else its compose project' -r -F
 complete -c dbdump -n "__fish_dbdump_using_subcommand restore" -s s -l service -d 'The database service, when the project has more than one' -r
 complete -c dbdump -n "__fish_dbdump_using_subcommand restore" -l url -d 'A server instead of a project: postgres://, mysql:// or mariadb:// URL' -r
 complete -c dbdump -n "__fish_dbdump_using_subcommand restore" -l database -d 'The database name, when the environment does not name it' -r
@@ -67,6 +70,7 @@ complete -c dbdump -n "__fish_dbdump_using_subcommand restore" -l no-safety-back
 complete -c dbdump -n "__fish_dbdump_using_subcommand restore" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c dbdump -n "__fish_dbdump_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dbdump -n "__fish_dbdump_using_subcommand reset" -l project -d 'The registered project (default: the project in the current folder)' -r
+complete -c dbdump -n "__fish_dbdump_using_subcommand reset" -s d -l dir -d 'The project folder (default: the current folder): its registry entry, else its compose project' -r -F
 complete -c dbdump -n "__fish_dbdump_using_subcommand reset" -s s -l service -d 'The database service, when the project has more than one' -r
 complete -c dbdump -n "__fish_dbdump_using_subcommand reset" -l url -d 'A server instead of a project: postgres://, mysql:// or mariadb:// URL' -r
 complete -c dbdump -n "__fish_dbdump_using_subcommand reset" -l database -d 'The database name, when the environment does not name it' -r
@@ -77,6 +81,7 @@ complete -c dbdump -n "__fish_dbdump_using_subcommand reset" -l no-safety-backup
 complete -c dbdump -n "__fish_dbdump_using_subcommand reset" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c dbdump -n "__fish_dbdump_using_subcommand reset" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dbdump -n "__fish_dbdump_using_subcommand shell" -l project -d 'The registered project (default: the project in the current folder)' -r
+complete -c dbdump -n "__fish_dbdump_using_subcommand shell" -s d -l dir -d 'The project folder (default: the current folder): its registry entry, else its compose project' -r -F
 complete -c dbdump -n "__fish_dbdump_using_subcommand shell" -s s -l service -d 'The database service, when the project has more than one' -r
 complete -c dbdump -n "__fish_dbdump_using_subcommand shell" -l url -d 'A server instead of a project: postgres://, mysql:// or mariadb:// URL' -r
 complete -c dbdump -n "__fish_dbdump_using_subcommand shell" -l database -d 'The database name, when the environment does not name it' -r
@@ -84,6 +89,7 @@ complete -c dbdump -n "__fish_dbdump_using_subcommand shell" -l backup-dir -d 'T
 complete -c dbdump -n "__fish_dbdump_using_subcommand shell" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c dbdump -n "__fish_dbdump_using_subcommand shell" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -l project -d 'The registered project (default: the project in the current folder)' -r
+complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
 complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -l backup-dir -d 'The backup folder (default: `.berth/backups` in the project)' -r -F
 complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -l keep -d 'How many backups to keep (the newest)' -r
 complete -c dbdump -n "__fish_dbdump_using_subcommand prune" -l format -d 'Output format: table, json (an array), ndjson (one object a line) or csv (a header of the JSON field names, then one row a record)' -r -f -a "table\t'A readable table (the default)'

@@ -971,10 +971,7 @@ fn the_system_store_needs_root_and_says_so() {
     if !require("setpriv") || !require("update-ca-certificates") {
         return;
     }
-    if !std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
-    }) {
+    if !common::is_root() {
         common::missing("root, to drop privileges");
         return;
     }

@@ -31,6 +31,67 @@ fn empty_folder_is_an_error_unless_generic_is_asked() {
     assert!(text(&h.path().join("empty/.github/workflows/test.yml")).contains("make test"));
 }
 
+/// cigen names its project as every berth tool does: `--dir DIR`,
+/// `--project NAME` (the registry's folder and stack), or the current
+/// folder; the positional PATH is a hidden alias for one release.
+#[test]
+fn the_project_is_dir_project_or_the_current_folder() {
+    let h = Harness::new();
+    let shop = django(&h, "shop", Db::Postgres);
+    // What was detected, without the path as it was typed.
+    let detected = |args: &[&str], cwd: &std::path::Path| {
+        let mut v = h
+            .cmd("cigen")
+            .current_dir(cwd)
+            .arg("detect")
+            .args(args)
+            .arg("--json")
+            .run()
+            .success()
+            .json();
+        v.as_object_mut().unwrap().remove("path");
+        v
+    };
+    let by_dir = detected(&["--dir", shop.to_str().unwrap()], h.path());
+    assert_eq!(by_dir["stack"], "django", "{by_dir}");
+    assert_eq!(detected(&["-d", "shop"], h.path()), by_dir);
+    assert_eq!(detected(&[], &shop), by_dir, "the current folder");
+    assert_eq!(
+        detected(&["shop"], h.path()),
+        by_dir,
+        "the old positional PATH"
+    );
+    h.cmd("registry").arg("add").arg(&shop).run().success();
+    let elsewhere = h.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    assert_eq!(detected(&["--project", "shop"], &elsewhere), by_dir);
+    h.cmd("cigen")
+        .current_dir(&elsewhere)
+        .args(["generate", "--project", "shop", "--yes"])
+        .run()
+        .success();
+    assert!(shop.join(".github/workflows/test.yml").is_file());
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    h.cmd("cigen")
+        .args(["detect", "--project", "shpo"])
+        .run()
+        .code_is(2)
+        .stderr_has("no project named 'shpo'")
+        .stderr_has("did you mean 'shop'?");
+    h.cmd("cigen")
+        .args(["detect", "--dir", "nosuch"])
+        .run()
+        .code_is(2)
+        .stderr_has("cigen: error: --dir nosuch: no such folder");
+    h.cmd("cigen")
+        .args(["detect", "--dir", "shop", "--project", "shop"])
+        .run()
+        .code_is(2)
+        .stderr_has("cannot be used with");
+    let help = h.cmd("cigen").args(["generate", "--help"]).run().success();
+    assert!(help.stdout.contains("--dir <DIR>") && !help.stdout.contains("[PATH]"));
+}
+
 #[test]
 fn conflicting_signals_name_both_and_hint_stack() {
     let h = Harness::new();

@@ -1036,6 +1036,73 @@ fn bad_input_exits_2_and_writes_nothing() {
         .stderr_has("no compose file");
 }
 
+/// `--dir DIR` names the project by its folder, as running inside it does:
+/// backup, list and restore from another folder find the project, and its
+/// backups land in the project's `.berth/backups`. `--dir` is no longer the
+/// backup folder (that is `--backup-dir`).
+#[test]
+fn dir_names_the_project_folder_from_another_folder() {
+    if !common::docker_ready(&[]) {
+        return;
+    }
+    let h = Harness::new();
+    let s = Stack::up(&h, PG_SERVICE);
+    s.sql(
+        "postgres",
+        "CREATE TABLE marks (n int); INSERT INTO marks VALUES (42);",
+    );
+    let elsewhere = h.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let from_elsewhere = || h.cmd("dbdump").current_dir(&elsewhere);
+    let b = from_elsewhere()
+        .args(["backup", "--json", "--dir"])
+        .arg(&s.dir)
+        .run()
+        .success()
+        .json();
+    let file = PathBuf::from(b["file"].as_str().unwrap());
+    assert!(file.is_file() && file.starts_with(s.backups()), "{file:?}");
+    assert_eq!(b["project"], s.name.as_str(), "{b}");
+    let listed = from_elsewhere()
+        .args(["list", "--json", "-d"])
+        .arg(&s.dir)
+        .run()
+        .success()
+        .json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["file"], b["file"]);
+    s.sql("postgres", "DELETE FROM marks;");
+    from_elsewhere()
+        .args([
+            "restore",
+            "--latest",
+            "--yes",
+            "--no-safety-backup",
+            "--dir",
+        ])
+        .arg(&s.dir)
+        .run()
+        .success();
+    assert_eq!(s.sql("postgres", "SELECT n FROM marks;").trim(), "42");
+    assert_eq!(
+        std::fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing is written where dbdump ran"
+    );
+    from_elsewhere()
+        .args(["list", "--dir", "nosuch"])
+        .run()
+        .code_is(2)
+        .stderr_has("dbdump: error: --dir nosuch: no such folder")
+        .stderr_has("hint: --dir names the project folder; the backup folder is --backup-dir DIR");
+    from_elsewhere()
+        .args(["list", "--project", "shop", "--dir"])
+        .arg(&s.dir)
+        .run()
+        .code_is(2)
+        .stderr_has("cannot be used with");
+}
+
 /// A metadata file for a backup that is not one (for folder tests).
 fn fake_meta(file: &Path) -> String {
     serde_json::json!({

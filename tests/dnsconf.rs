@@ -553,15 +553,6 @@ fn a_server_that_is_not_there_is_an_error_not_a_failed_check() {
         .stderr_has("127.0.0.1");
 }
 
-/// The current user's id.
-fn uid() -> u32 {
-    let out = Command::new("id").arg("-u").timed_output().expect("id -u");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("a uid")
-}
-
 #[test]
 fn without_permission_it_says_root_is_needed_and_writes_nothing() {
     use std::os::unix::fs::PermissionsExt as _;
@@ -586,7 +577,7 @@ fn without_permission_it_says_root_is_needed_and_writes_nothing() {
 
     // As root, drop to nobody; as anyone else, take write access away.
     let unprivileged = |args: &[&str]| {
-        let mut c = if uid() == 0 {
+        let mut c = if common::is_root() {
             let mut c = Command::new("setpriv");
             c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
                 .arg(&exe);

@@ -268,10 +268,18 @@ fn bad_input_exits_2() {
 #[test]
 fn imported_service_ports_are_never_allocated() {
     let h = Harness::new();
+    // A range nothing listens on (5000-5999 may be in use on this machine).
+    let base = common::free_range(3);
+    h.write(
+        "home/config.yaml",
+        &format!("port_range: {base}-{}\n", base + 2),
+    );
     // No exposed_ports in the file: import derives them from service_ports.
     h.write(
         "p.json",
-        r#"[{"name":"a","service_ports":[{"service":"db","published":5000,"target":5432}]}]"#,
+        &format!(
+            r#"[{{"name":"a","service_ports":[{{"service":"db","published":{base},"target":5432}}]}}]"#
+        ),
     );
     h.cmd("registry").args(["import", "p.json"]).run().success();
     h.project("b", &[]);
@@ -281,6 +289,9 @@ fn imported_service_ports_are_never_allocated() {
         .run()
         .success()
         .json();
-    assert_eq!(b["port"], 5001);
-    assert_eq!(h.cmd("ports").arg("alloc").run().success().stdout, "5002\n");
+    assert_eq!(b["port"], base + 1);
+    assert_eq!(
+        h.cmd("ports").arg("alloc").run().success().stdout,
+        format!("{}\n", base + 2)
+    );
 }

@@ -1016,12 +1016,19 @@ fn a_claimed_port_hint_names_the_flag_or_the_json_field() {
 #[test]
 fn claimed_ports_are_reserved_until_registered_or_expired() {
     let h = Harness::new();
+    // A range nothing listens on (the default one may be in use here).
+    let base = common::free_range(6);
+    let p = |i: u16| base + i;
+    h.write(
+        "home/config.yaml",
+        &format!("port_range: {}-{}\n", p(0), p(5)),
+    );
     let port = h
         .cmd("ports")
         .args(["alloc", "--claim", "newapp"])
         .run()
         .success();
-    assert_eq!(port.stdout, "5000\n");
+    assert_eq!(port.stdout, format!("{}\n", p(0)));
     let reservations = h.home().join("registry.reservations");
     assert!(
         std::fs::read_to_string(&reservations)
@@ -1032,12 +1039,12 @@ fn claimed_ports_are_reserved_until_registered_or_expired() {
         .args(["alloc"])
         .run()
         .success()
-        .stdout_has("5001\n");
+        .stdout_has(&format!("{}\n", p(1)));
     h.cmd("ports")
         .args(["alloc", "--claim", "other", "-n", "2"])
         .run()
         .success()
-        .stdout_has("5001\n5002\n");
+        .stdout_has(&format!("{}\n{}\n", p(1), p(2)));
     h.project("plain", &[]);
     let plain = h
         .cmd("registry")
@@ -1046,25 +1053,25 @@ fn claimed_ports_are_reserved_until_registered_or_expired() {
         .success();
     assert_eq!(
         plain.json()["port"],
-        5003,
+        p(3),
         "reserved ports are not allocated"
     );
     h.project("thief", &[]);
     let before = h.registry_bytes();
     h.cmd("registry")
-        .args(["add", "thief", "--port", "5000"])
+        .args(["add", "thief", "--port", &p(0).to_string()])
         .run()
         .code_is(2)
-        .stderr_has("port 5000 is reserved for project 'newapp'");
+        .stderr_has(&format!("port {} is reserved for project 'newapp'", p(0)));
     assert_eq!(h.registry_bytes(), before);
     // The project it was claimed for takes it, and the reservation goes.
     h.project("newapp", &[]);
     let added = h
         .cmd("registry")
-        .args(["add", "newapp", "--port", "5000", "--json"])
+        .args(["add", "newapp", "--port", &p(0).to_string(), "--json"])
         .run()
         .success();
-    assert_eq!(added.json()["port"], 5000);
+    assert_eq!(added.json()["port"], p(0));
     let left = std::fs::read_to_string(&reservations).unwrap();
     assert!(!left.contains("newapp") && left.contains("other"), "{left}");
     h.cmd("ports")
@@ -1075,12 +1082,17 @@ fn claimed_ports_are_reserved_until_registered_or_expired() {
     // An expired reservation is ignored.
     std::fs::write(
         &reservations,
-        r#"[{"name":"gone","ports":[5004],"expires_at":"2020-01-01T00:00:00Z"},{"name":"other","ports":[5001,5002],"expires_at":"2999-01-01T00:00:00Z"}]"#,
+        format!(
+            r#"[{{"name":"gone","ports":[{}],"expires_at":"2020-01-01T00:00:00Z"}},{{"name":"other","ports":[{},{}],"expires_at":"2999-01-01T00:00:00Z"}}]"#,
+            p(4),
+            p(1),
+            p(2)
+        ),
     )
     .unwrap();
     h.cmd("ports")
         .args(["alloc"])
         .run()
         .success()
-        .stdout_has("5004\n");
+        .stdout_has(&format!("{}\n", p(4)));
 }

@@ -72,6 +72,19 @@ fn fixture() -> Fixture {
             "services:\n  db:\n    image: postgres:16\n    ports: [\"{shared_port}:5432\"]\n  cache:\n    image: redis:7\n"
         ),
     );
+    h.cmd("secrets")
+        .args(["set", "shop", "DB_PASSWORD", "--generate", "alnum32"])
+        .run()
+        .success();
+    h.cmd("secrets")
+        .args(["rotate", "shop", "DB_PASSWORD"])
+        .run()
+        .success();
+    h.cmd("secrets")
+        .args(["set", "shop", "API_TOKEN", "--from-stdin"])
+        .stdin("t0ken")
+        .run()
+        .success();
     h.cmd("certgen").args(["init"]).run().success();
     h.cmd("certgen")
         .args(["issue", "shop.test"])
@@ -85,7 +98,7 @@ fn fixture() -> Fixture {
         let backup = h
             .cmd("dbdump")
             .env("PGPASSWORD", PG_PASSWORD)
-            .args(["backup", "--url", &url, "--dir"])
+            .args(["backup", "--url", &url, "--backup-dir"])
             .arg(&dir)
             .arg("--json")
             .run()
@@ -322,6 +335,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
             &["generate", &prod, "--dry-run", "--json"],
         ),
         case("cigen-secret", List, 0, "cigen", &["secrets", "--json"]),
+        case("secret", List, 0, "secrets", &["list", "shop", "--json"]),
     ];
     if let Some((dir, backup)) = &f.backups {
         let dir = dir.to_str().unwrap();
@@ -331,7 +345,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
             List,
             0,
             "dbdump",
-            &["list", "--dir", dir, "--json"],
+            &["list", "--backup-dir", dir, "--json"],
         ));
         all.push(case(
             "backup-verify",
@@ -652,13 +666,14 @@ fn format_cases(f: &Fixture, fresh: &dyn Fn(&str) -> String) -> Vec<(String, Vec
         v("cigen detect", &[&prod]),
         v("cigen generate", &[&prod, "--dry-run"]),
         v("cigen secrets", &[]),
+        v("secrets list", &["shop"]),
     ];
     if let Some((dir, _)) = &f.backups {
         let dir = dir.to_str().unwrap();
-        all.push(v("dbdump list", &["--dir", dir]));
+        all.push(v("dbdump list", &["--backup-dir", dir]));
         all.push(v(
             "dbdump prune",
-            &["--dir", dir, "--keep", "0", "--dry-run"],
+            &["--backup-dir", dir, "--keep", "0", "--dry-run"],
         ));
     }
     all
@@ -815,4 +830,46 @@ fn is_format(format: &str, out: &str, records: &[Value]) -> Result<(), String> {
         _ => unreachable!(),
     }
     Ok(())
+}
+
+/// The format walk can fail: `is_format` refuses what the commands printed
+/// before the format contract (one JSON document for ndjson, prose or table
+/// titles for csv, JSON for a table) and takes each format done right.
+#[test]
+fn the_format_check_refuses_a_format_not_honoured() {
+    let records = vec![
+        serde_json::json!({"name": "shop", "port": 5000}),
+        serde_json::json!({"name": "blog", "port": 5001}),
+    ];
+    let json = serde_json::to_string(&records).unwrap();
+    for (format, out) in [
+        ("json", "shop 5000\n"),
+        ("ndjson", json.as_str()),
+        ("ndjson", "{\"name\":\"shop\",\"port\":5000}\n"),
+        ("csv", "registered shop at shop.test\n"),
+        ("csv", "NAME,PORT\nshop,5000\nblog,5001\n"),
+        ("csv", "name,port\nshop,5000\n"),
+        ("table", json.as_str()),
+        ("table", ""),
+    ] {
+        assert!(
+            is_format(format, out, &records).is_err(),
+            "--format {format} accepted {out:?}"
+        );
+    }
+    for (format, out) in [
+        ("json", json.as_str()),
+        (
+            "ndjson",
+            "{\"name\":\"shop\",\"port\":5000}\n{\"name\":\"blog\",\"port\":5001}\n",
+        ),
+        ("csv", "name,port\nshop,5000\nblog,5001\n"),
+        ("table", " NAME  PORT\n shop  5000\n blog  5001\n"),
+    ] {
+        assert_eq!(
+            is_format(format, out, &records),
+            Ok(()),
+            "--format {format}"
+        );
+    }
 }

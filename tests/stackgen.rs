@@ -11,12 +11,11 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, Timed as _, docker_ready, free_port, require};
+use common::{Harness, Timed as _, docker_ready, free_port, http_get, require};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -741,7 +740,7 @@ fn fresh_django_from_django_admin_boots_and_migrates_into_postgres() {
     // The default project routes admin/ only: its login page answers 200.
     let start = Instant::now();
     loop {
-        if let Some((200, _)) = http_get_path(port, "/admin/login/") {
+        if let Some((200, _, _)) = http_get(port, "/admin/login/") {
             break;
         }
         assert!(
@@ -1050,37 +1049,11 @@ impl Drop for Down {
 
 const BED_BASE: &str = "berth/debian:bookworm";
 
-/// GET / on 127.0.0.1:port: (status, body).
-fn http_get(port: u16) -> Option<(u16, String)> {
-    http_get_path(port, "/")
-}
-
-/// GET a path on 127.0.0.1:port: (status, body).
-fn http_get_path(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = std::net::TcpStream::connect_timeout(
-        &([127, 0, 0, 1], port).into(),
-        Duration::from_secs(2),
-    )
-    .ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
-        .ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Some((status, body))
-}
-
 /// Poll until the app answers 200, or panic with the compose logs.
 fn wait_for_200(dir: &Path, port: u16, limit: Duration) -> String {
     let start = Instant::now();
     loop {
-        if let Some((200, body)) = http_get(port) {
+        if let Some((200, _, body)) = http_get(port, "/") {
             return body;
         }
         if start.elapsed() > limit {

@@ -10,13 +10,13 @@
 
 mod common;
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{Harness, Timed as _, TimedChild as _, bin, require};
+use common::{Harness, Timed as _, TimedChild as _, bin, http_get, require};
 
 /// One boot at a time: each builds an image and installs packages.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -66,27 +66,6 @@ fn docker(args: &[&str]) -> (i32, String, String) {
 /// Whether the engine and the images are there; with CI=true they must be.
 fn bed_ready(images: &[&str]) -> bool {
     require("timeout") && common::docker_ready(images)
-}
-
-/// GET a path on 127.0.0.1:port: (status, headers, body).
-fn http_get(port: u16, path: &str) -> Option<(u16, String, String)> {
-    let mut s = std::net::TcpStream::connect_timeout(
-        &([127, 0, 0, 1], port).into(),
-        Duration::from_secs(2),
-    )
-    .ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
-    s.write_all(
-        format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n")
-            .as_bytes(),
-    )
-    .ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    Some((status, head.to_owned(), body.to_owned()))
 }
 
 /// GET, following redirects on the same host, until a final answer.

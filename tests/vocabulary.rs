@@ -3,8 +3,11 @@
 //! two meanings, when a flag shared by two tools is missing from the table
 //! below (and from the README's), when a destructive subcommand lacks
 //! `--yes`, when a tool lacks `--quiet`, or when a duration flag does not
-//! take berth's one duration syntax. Then runs each tool as a user does:
-//! usage errors read `TOOL: error: ...`, and `--quiet` silences info lines.
+//! take berth's one duration syntax; each check is also fed bad definitions
+//! to show it can fail. Then runs each tool as a user does: usage errors
+//! read `TOOL: error: ...`, `--quiet` silences info lines, every `--dry-run`
+//! previews on stdout, and one folder is one project in registry and ports.
+//! (That every `--format` value works is tests/schemas.rs's walk.)
 
 mod common;
 
@@ -108,6 +111,7 @@ const DESTRUCTIVE: &[&str] = &[
     "dbdump reset",
     "dbdump prune",
     "cigen generate",
+    "secrets rm",
 ];
 
 /// Verbs that name a destructive subcommand: a new one must join DESTRUCTIVE.
@@ -138,7 +142,6 @@ const OLD_SPELLINGS: &[(&str, &[&str])] = &[
     ("stackgen", &["new", "django", "shop", "-s", "postgres"]),
     ("dbdump", &["backup", "--name", "x"]),
     ("dbdump", &["backup", "-n", "x"]),
-    ("dbdump", &["list", "--dir", "b"]),
     ("dbdump", &["list", "-p", "shop"]),
     ("cigen", &["generate", "--force"]),
 ];
@@ -161,6 +164,10 @@ fn tools() -> Vec<Command> {
 
 /// Every named (non-positional) argument of every subcommand, with where.
 fn flags() -> Vec<Use> {
+    flags_of(&tools())
+}
+
+fn flags_of(tools: &[Command]) -> Vec<Use> {
     fn walk(cmd: &Command, path: &str, out: &mut Vec<Use>) {
         for a in cmd.get_arguments().filter(|a| !a.is_positional()) {
             out.push(Use {
@@ -173,8 +180,8 @@ fn flags() -> Vec<Use> {
         }
     }
     let mut out = Vec::new();
-    for c in tools() {
-        walk(&c, c.get_name(), &mut out);
+    for c in tools {
+        walk(c, c.get_name(), &mut out);
     }
     out
 }
@@ -208,7 +215,13 @@ fn subcommand<'a>(tools: &'a [Command], path: &str) -> Option<&'a Command> {
 
 #[test]
 fn every_flag_has_one_meaning() {
-    let flags = flags();
+    let problems = flag_problems(&tools());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What breaks "one flag, one meaning" in these definitions.
+fn flag_problems(tools: &[Command]) -> Vec<String> {
+    let flags = flags_of(tools);
     let mut problems = Vec::new();
     // Which tools use each long flag, and which long flags each short names.
     let mut tools_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -272,7 +285,7 @@ fn every_flag_has_one_meaning() {
             ));
         }
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    problems
 }
 
 #[test]
@@ -300,29 +313,34 @@ fn the_readme_table_lists_every_shared_flag() {
 }
 
 /// Subcommands whose verb is destructive must be in DESTRUCTIVE.
-fn walk_destructive(cmd: &Command, path: &str, problems: &mut Vec<String>) {
+fn walk_destructive(cmd: &Command, path: &str, destructive: &[&str], problems: &mut Vec<String>) {
     for s in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         let p = format!("{path} {}", s.get_name());
         let verb = s.get_name();
         if DESTRUCTIVE_VERBS
             .iter()
             .any(|v| verb == *v || verb.ends_with(&format!("-{v}")))
-            && !DESTRUCTIVE.contains(&p.as_str())
+            && !destructive.contains(&p.as_str())
         {
             problems.push(format!(
                 "{p} looks destructive: add it to DESTRUCTIVE, with --yes"
             ));
         }
-        walk_destructive(s, &p, problems);
+        walk_destructive(s, &p, destructive, problems);
     }
 }
 
 #[test]
 fn destructive_subcommands_take_yes_and_every_tool_takes_quiet() {
-    let tools = tools();
+    let problems = confirmation_problems(&tools(), DESTRUCTIVE);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What breaks the confirmation rule (and the one `--quiet`) in these definitions.
+fn confirmation_problems(tools: &[Command], destructive: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
-    for path in DESTRUCTIVE {
-        let Some(cmd) = subcommand(&tools, path) else {
+    for path in destructive {
+        let Some(cmd) = subcommand(tools, path) else {
             problems.push(format!("{path}: no such subcommand"));
             continue;
         };
@@ -331,14 +349,14 @@ fn destructive_subcommands_take_yes_and_every_tool_takes_quiet() {
             problems.push(format!("{path} lacks -y/--yes"));
         }
     }
-    for t in &tools {
-        walk_destructive(t, t.get_name(), &mut problems);
+    for t in tools {
+        walk_destructive(t, t.get_name(), destructive, &mut problems);
         let quiet = t.get_arguments().find(|a| a.get_long() == Some("quiet"));
         if quiet.is_none_or(|a| a.get_short() != Some('q') || !a.is_global_set()) {
             problems.push(format!("{} lacks a global -q/--quiet", t.get_name()));
         }
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    problems
 }
 
 #[test]
@@ -445,4 +463,325 @@ fn quiet_silences_information_but_not_errors() {
         "errors are still printed: {}",
         err.stderr
     );
+}
+
+/// The checks above can fail: each is fed definitions that break its rule
+/// (and one that keeps it), and must name every break.
+#[test]
+fn the_checks_catch_bad_definitions() {
+    let quiet = || {
+        Arg::new("quiet")
+            .long("quiet")
+            .short('q')
+            .global(true)
+            .action(ArgAction::SetTrue)
+    };
+    let alpha = Command::new("alpha")
+        .arg(quiet())
+        .subcommand(
+            Command::new("run").arg(Arg::new("port").long("port").short('p').value_name("P")),
+        )
+        .subcommand(
+            Command::new("zap")
+                .arg(
+                    Arg::new("dir")
+                        .long("dir")
+                        .short('d')
+                        .help("The backup folder"),
+                )
+                .arg(Arg::new("colour").long("colour")),
+        );
+    let beta = Command::new("beta")
+        .arg(Arg::new("colour").long("colour"))
+        .subcommand(Command::new("go").arg(Arg::new("project").long("project").short('p')))
+        .subcommand(
+            Command::new("wait").arg(Arg::new("yes").long("yes").short('y').value_name("WHEN")),
+        );
+    let problems = flag_problems(&[alpha.clone(), beta.clone()]).join("\n");
+    for want in [
+        "-p means",
+        "beta go: --project has short Some('p'), the table says None",
+        "alpha zap: --dir must mean the project folder",
+        "--colour is used by",
+        "beta wait: --yes takes a value",
+    ] {
+        assert!(problems.contains(want), "missed {want:?} in:\n{problems}");
+    }
+    let good = Command::new("gamma")
+        .arg(quiet())
+        .subcommand(
+            Command::new("run").arg(Arg::new("port").long("port").short('p').value_name("P")),
+        )
+        .subcommand(
+            Command::new("prune").arg(
+                Arg::new("yes")
+                    .long("yes")
+                    .short('y')
+                    .action(ArgAction::SetTrue),
+            ),
+        );
+    assert_eq!(
+        flag_problems(std::slice::from_ref(&good)),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        confirmation_problems(std::slice::from_ref(&good), &["gamma prune"]),
+        Vec::<String>::new()
+    );
+
+    let risky = Command::new("delta")
+        .subcommand(Command::new("wipe"))
+        .subcommand(Command::new("delete"))
+        .subcommand(Command::new("cache").subcommand(Command::new("force-reset")));
+    let problems = confirmation_problems(
+        &[good, risky],
+        &["gamma prune", "delta wipe", "delta nosuch"],
+    )
+    .join("\n");
+    for want in [
+        "delta wipe lacks -y/--yes",
+        "delta delete looks destructive",
+        "delta cache force-reset looks destructive",
+        "delta nosuch: no such subcommand",
+        "delta lacks a global -q/--quiet",
+    ] {
+        assert!(problems.contains(want), "missed {want:?} in:\n{problems}");
+    }
+}
+
+/// `registry add` and `ports scan` read a folder through lib's one reader:
+/// the same folder (override file, `.env` interpolation, an inactive
+/// profile, long and short port syntax) is the same project in both.
+#[test]
+fn one_folder_is_one_project_in_registry_and_ports() {
+    let h = Harness::new();
+    let (web, db, dns) = (
+        common::free_port(),
+        common::free_port(),
+        common::free_port(),
+    );
+    h.write(
+        "My Shop/compose.yaml",
+        &format!(
+            "services:
+  web:
+    image: nginx
+    ports: [\"127.0.0.1:${{WEB_PORT}}:80\"]
+  db:
+    image: postgres:16
+    ports:
+      - target: 5432
+        published: \"{db}\"
+  debug:
+    image: busybox
+    profiles: [debug]
+    ports: [\"9999:9999\"]
+"
+        ),
+    );
+    h.write(
+        "My Shop/compose.override.yaml",
+        &format!("services:\n  dns:\n    image: coredns\n    ports: [\"{dns}:53/udp\"]\n"),
+    );
+    h.write("My Shop/.env", &format!("WEB_PORT={web}\n"));
+    let dir = h.path().join("My Shop");
+    let added = h
+        .cmd("registry")
+        .arg("add")
+        .arg(&dir)
+        .arg("--json")
+        .run()
+        .success()
+        .stderr_has("'debug' is behind an inactive profile")
+        .json();
+    let scanned = h
+        .cmd("ports")
+        .arg("scan")
+        .arg(&dir)
+        .arg("--json")
+        .run()
+        .success()
+        .stderr_has("'debug' is behind an inactive profile")
+        .json();
+    assert_eq!(added["name"], "my-shop");
+    let rows = scanned.as_array().unwrap();
+    assert!(rows.iter().all(|r| r["project"] == "my-shop"), "{scanned}");
+    let bindings: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let mut b = r.clone();
+            b.as_object_mut().unwrap().remove("project");
+            b
+        })
+        .collect();
+    assert_eq!(
+        serde_json::Value::Array(bindings),
+        added["service_ports"],
+        "ports scan and registry add disagree on {}",
+        dir.display()
+    );
+    let published: BTreeSet<u64> = rows
+        .iter()
+        .filter_map(|r| r["published"].as_u64())
+        .collect();
+    assert_eq!(
+        published,
+        BTreeSet::from([u64::from(web), u64::from(db), u64::from(dns)])
+    );
+    assert_eq!(
+        added["services"],
+        serde_json::json!(["web", "db", "dns"]),
+        "{added}"
+    );
+    let files = added["compose_files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{added}");
+}
+
+/// `--dry-run` shows on stdout what would change, for every command that
+/// has it: each case runs the command and finds its preview on stdout.
+#[test]
+#[allow(clippy::too_many_lines)] // one table of cases, and the setup they share
+fn every_dry_run_previews_on_stdout() {
+    let h = Harness::new();
+    let port = common::free_port();
+    let shop = h.project("shop", &[&format!("{port}:5432")]);
+    h.cmd("registry").arg("add").arg(&shop).run().success();
+    let export = h.cmd("registry").arg("export").run().success().stdout;
+    let export_file = h.write("export.json", &export);
+    h.write(
+        "shop/compose.yaml",
+        &format!(
+            "services:\n  db:\n    image: postgres:16\n    ports: [\"{}:5432\"]\n",
+            common::free_port()
+        ),
+    );
+    h.cmd("certgen").arg("init").run().success();
+    h.cmd("certgen")
+        .args(["issue", "shop.test"])
+        .run()
+        .success();
+    let root = h.path().join("root");
+    h.write("root/etc/hosts", "127.0.0.1 localhost\n");
+    h.cmd("dnsconf")
+        .args(["install", "hosts", "--no-reload", "--root"])
+        .arg(&root)
+        .run()
+        .success();
+    h.cmd("stackgen")
+        .args(["new", "django", "blog", "--no-generator"])
+        .run()
+        .success();
+    let blog = h.path().join("blog");
+    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/stackgen/templates");
+    let root_s = root.to_str().unwrap();
+    let blog_s = blog.to_str().unwrap();
+    let export_s = export_file.to_str().unwrap();
+    // (subcommand path, arguments, what stdout shows)
+    let mut cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        ("registry remove", vec!["shop"], "would remove: shop"),
+        (
+            "registry import",
+            vec![export_s, "--replace"],
+            "would replace 1 registered project(s)",
+        ),
+        ("registry update", vec!["shop"], "~ port db"),
+        ("certgen issue", vec!["cart.test"], "would-issue"),
+        ("certgen renew", vec!["--force"], "would-issue"),
+        (
+            "certgen trust",
+            vec!["--no-nss", "--root", root_s],
+            "would-add",
+        ),
+        (
+            "certgen untrust",
+            vec!["--no-nss", "--root", root_s],
+            "absent",
+        ),
+        (
+            "dnsconf install",
+            vec!["dnsmasq", "--root", root_s],
+            "address=/test/127.0.0.1",
+        ),
+        (
+            "dnsconf uninstall",
+            vec!["hosts", "--root", root_s],
+            "127.0.0.1 localhost",
+        ),
+        (
+            "stackgen new",
+            vec!["django", "cart", "--no-generator"],
+            "+++ b/compose.yaml",
+        ),
+        (
+            "stackgen add-service",
+            vec!["redis", "--dir", blog_s],
+            "+++ b/.berth/compose.services.yaml",
+        ),
+        (
+            "stackgen remove-service",
+            vec!["postgres", "--dir", blog_s],
+            "+++ b/.berth/compose.services.yaml",
+        ),
+        (
+            "stackgen update-templates",
+            vec!["--from", templates],
+            "+++ b/",
+        ),
+        ("cigen generate", vec!["--dir", blog_s], "would write"),
+    ];
+    let engine = common::docker_ready(&[]);
+    if engine {
+        cases.push(("stackctl down", vec!["shop"], "shop: would remove"));
+    }
+    // Their --dry-run is a check whose answer is the exit status, or needs
+    // a database's backups: tested where their tool is.
+    let elsewhere = [
+        (
+            "proxyconf reload",
+            "validates with caddy; nothing to preview",
+        ),
+        (
+            "dbdump prune",
+            "needs backups: tests/dbdump.rs, tests/schemas.rs",
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (path, args, want) in &cases {
+        let mut words = path.split(' ');
+        let run = h
+            .cmd(words.next().unwrap())
+            .args(words)
+            .args(args)
+            .arg("--dry-run")
+            .run();
+        if run.code != 0 || !run.stdout.contains(want) {
+            problems.push(format!(
+                "{path} {args:?} --dry-run: exit {}, {want:?} not on stdout\nstdout: {}\nstderr: {}",
+                run.code, run.stdout, run.stderr
+            ));
+        }
+    }
+    // Nothing was changed.
+    assert_eq!(h.projects().len(), 1, "a dry run changed the registry");
+    assert!(
+        !h.path().join("cart").exists(),
+        "stackgen new --dry-run wrote"
+    );
+    assert!(!blog.join(".github").exists(), "cigen --dry-run wrote");
+    // Every command with --dry-run has a case here (or a reason).
+    let mut offered = BTreeSet::new();
+    for u in flags() {
+        if u.arg.get_long() == Some("dry-run") {
+            offered.insert(u.at.clone());
+        }
+    }
+    for path in offered {
+        let covered = cases.iter().any(|c| c.0 == path)
+            || elsewhere.iter().any(|e| e.0 == path)
+            || (path == "stackctl down" && !engine);
+        if !covered {
+            problems.push(format!("{path} has --dry-run and no case here"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }

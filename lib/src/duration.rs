@@ -1,11 +1,21 @@
 //! The one duration syntax of every timeout and interval: a number with a
 //! unit (`500ms`, `30s`, `2m`, `12h`, `30d`), several in a row (`1h30m`), or
 //! a bare number of seconds (`10`, `0.5`). Used as a clap `value_parser`.
+//!
+//! Units go through jiff's friendly duration format (a day is 24 hours
+//! here); only the bare number, which jiff reads as no duration at all, is
+//! berth's own.
 
 use std::time::Duration;
 
+use jiff::fmt::friendly::SpanParser;
+use jiff::{SignedDuration, SpanRelativeTo};
+
 /// The longest duration accepted: 100 years, far past any timeout.
-const MAX_SECONDS: f64 = 100.0 * 365.0 * 86_400.0;
+const MAX_SECONDS: u64 = 100 * 365 * 86_400;
+
+/// The friendly format's parser (units, fractions, `1h30m`).
+static UNITS: SpanParser = SpanParser::new();
 
 /// Parse a duration: `30s`, `2m`, `1h30m`, `30d`, `250ms`, or a bare number
 /// of seconds (`10`, `0.5`).
@@ -17,40 +27,38 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         )
     };
     let t = text.trim();
-    if t.is_empty() {
+    // One word of lowercase units and digits: jiff's friendly format also
+    // takes `10 s`, `1 hour, 30 minutes`, signs and `ago`, which a flag
+    // value does not need.
+    if t.is_empty()
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c.is_ascii_lowercase())
+    {
         return Err(bad());
     }
-    let mut seconds = 0.0_f64;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (num, after) = rest.split_at(num_end);
-        if num.is_empty() || num.starts_with('.') || num.ends_with('.') {
-            return Err(bad());
-        }
-        let n: f64 = num.parse().map_err(|_| bad())?;
-        let unit_end = after
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(after.len());
-        let (unit, next) = after.split_at(unit_end);
-        let scale = match unit {
-            "" if num_end == t.len() => 1.0,
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3_600.0,
-            "d" => 86_400.0,
-            _ => return Err(bad()),
-        };
-        seconds += n * scale;
-        rest = next;
-    }
-    if !seconds.is_finite() || seconds > MAX_SECONDS {
+    let d = match bare_seconds(t) {
+        Some(seconds) => SignedDuration::try_from_secs_f64(seconds).map_err(|_| bad())?,
+        None => UNITS
+            .parse_span(t)
+            .and_then(|span| span.to_duration(SpanRelativeTo::days_are_24_hours()))
+            .map_err(|_| bad())?,
+    };
+    let d = Duration::try_from(d).map_err(|_| bad())?;
+    if d.as_secs() > MAX_SECONDS || (d.as_secs() == MAX_SECONDS && d.subsec_nanos() > 0) {
         return Err(bad());
     }
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(d)
+}
+
+/// `10` or `0.5`: digits with at most one inner `.`, read as seconds.
+fn bare_seconds(t: &str) -> Option<f64> {
+    let (whole, fraction) = t.split_once('.').unwrap_or((t, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(whole) && digits(fraction)) {
+        return None;
+    }
+    t.parse().ok().filter(|s: &f64| s.is_finite())
 }
 
 /// A duration in whole seconds, rounded up (`docker stop -t` takes seconds).
@@ -77,6 +85,10 @@ mod tests {
             ("0.5", Duration::from_millis(500)),
             ("250ms", Duration::from_millis(250)),
             ("1.5m", s(90)),
+            ("2h30m15s", s(9_015)),
+            ("1w", s(7 * 86_400)),
+            ("90min", s(5_400)),
+            ("1500ms", Duration::from_millis(1500)),
         ] {
             assert_eq!(parse(text), Ok(want), "{text}");
         }
@@ -97,6 +109,11 @@ mod tests {
             "1e9",
             "36501d",
             "30S",
+            "1mo",
+            "2y",
+            "-1s",
+            "1s ago",
+            "PT30S",
             "\u{1b}[31m",
         ] {
             let e = parse(bad).unwrap_err();

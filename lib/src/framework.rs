@@ -173,9 +173,12 @@ mod tests {
         d
     }
 
+    /// A folder's files (path, text) and the frameworks found in it.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [Framework]);
+
     #[test]
     fn one_answer_per_folder() {
-        let cases: &[(&[(&str, &str)], &[Framework])] = &[
+        let cases: &[Case<'_>] = &[
             (
                 &[
                     ("artisan", "<?php\n"),

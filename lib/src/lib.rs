@@ -22,6 +22,8 @@ pub mod registry;
 pub mod runtime;
 #[cfg(feature = "schema")]
 pub mod schema;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 pub mod sites;
 pub mod stackfile;
 pub mod store;

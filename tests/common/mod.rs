@@ -442,6 +442,35 @@ impl Run {
     }
 }
 
+/// GET a path on 127.0.0.1:port (HTTP/1.0, the answer read to its end, two
+/// minutes at most): (status, headers, body); `None` when nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String, String)> {
+    use std::io::Read as _;
+    let mut s = std::net::TcpStream::connect_timeout(
+        &([127, 0, 0, 1], port).into(),
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
+    s.set_write_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.write_all(
+        format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Some((status, head.to_owned(), body.to_owned()))
+}
+
+/// Whether the tests run as root (the effective user id is 0).
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
 /// Whether the tests run under CI (`CI=true`), where a missing real part fails.
 pub fn ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")

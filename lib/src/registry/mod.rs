@@ -24,6 +24,7 @@
 //! [`JOURNAL_LIMIT`] changes (compaction).
 
 mod disk;
+mod folder;
 mod reserve;
 
 use std::borrow::Cow;
@@ -38,6 +39,7 @@ use serde::de::DeserializeOwned;
 
 pub use self::disk::FORMAT_VERSION;
 use self::disk::{Entry, Index, Journal, Snapshot, Span, Stamp, bad_json, corrupt, read_or_empty};
+pub use self::folder::{Notes, Scanned, scan_compose_file, scan_folder, scan_into};
 pub use self::reserve::{RESERVATION_TTL, Reservation, held_by_others};
 use crate::model::{Checked, Project, ProjectPorts};
 use crate::paths::Paths;
@@ -392,6 +394,19 @@ impl Registry {
                 Vec::new()
             };
             Ok((changes, result))
+        })
+    }
+
+    /// Record a project's status, under the lock; `running` also stamps
+    /// `last_started`. The one way `registry set-status` and `stackctl`
+    /// record what a stack is doing.
+    pub fn set_status(&self, name: &str, status: crate::model::Status) -> anyhow::Result<()> {
+        self.update_project(name, |p| {
+            p.status = status;
+            if status == crate::model::Status::Running {
+                p.last_started = Some(jiff::Timestamp::now());
+            }
+            Ok((true, ()))
         })
     }
 
@@ -1212,5 +1227,23 @@ mod tests {
             .unwrap_err();
         assert!(format!("{err:#}").contains("cannot rename"));
         assert_eq!(names(&reg), ["a", "b"]);
+    }
+
+    #[test]
+    fn set_status_records_the_state_and_when_it_started() {
+        let (_dir, reg) = registry();
+        seed(&reg, vec![project("a", 5000)]);
+        reg.set_status("a", crate::model::Status::Stopped).unwrap();
+        let a = &reg.load().unwrap()[0];
+        assert_eq!(a.status, crate::model::Status::Stopped);
+        assert!(a.last_started.is_none());
+        reg.set_status("a", crate::model::Status::Running).unwrap();
+        let a = &reg.load().unwrap()[0];
+        assert_eq!(a.status, crate::model::Status::Running);
+        assert!(a.last_started.is_some());
+        let err = reg
+            .set_status("zz", crate::model::Status::Running)
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("no project named 'zz'"));
     }
 }

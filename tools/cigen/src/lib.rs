@@ -49,10 +49,11 @@ const TOOL: &str = "cigen";
     version,
     after_long_help = "\
 Examples:
-  cigen detect ~/code/shop                   what cigen reads from a project
-  cigen generate ~/code/shop --dry-run       print the workflow, write nothing
+  cigen detect --dir ~/code/shop             what cigen reads from a project
+  cigen generate --dir ~/code/shop --dry-run print the workflow, write nothing
   cigen generate --platform gitlab --deploy  .gitlab-ci.yml with build and deploy
-  registry show shop --json | cigen generate - --deploy
+  cigen generate --project shop --deploy     the registered project shop
+  registry show shop --json | cigen generate --deploy
   cigen secrets --json | jq -r '.[].name'    the secrets to set
 
 Exit status:
@@ -77,14 +78,13 @@ enum Command {
 /// GitHub: `.github/workflows/test.yml` (and `deploy.yml` with --deploy).
 /// GitLab: `.gitlab-ci.yml`. Replacing an existing file that differs asks
 /// first (on a terminal; `--yes` elsewhere).
-/// PATH is a project folder (default: the current folder), or `-` or a file
-/// of Project JSON; without PATH, Project JSON is read from stdin when stdin
-/// is not a terminal and not empty.
+/// The project is `--dir DIR` (a folder), `--project NAME` (from the
+/// registry), Project JSON on stdin when stdin is not a terminal and not
+/// empty, else the current folder.
 #[derive(Debug, clap::Args)]
 struct GenerateArgs {
-    /// Project folder, or Project JSON (`-` for stdin).
-    #[arg(value_name = "PATH")]
-    path: Option<PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// The CI platform.
     #[arg(long, value_enum, default_value = "github")]
     platform: Platform,
@@ -107,14 +107,28 @@ struct GenerateArgs {
 /// Show what cigen reads from a project: stack, versions, package managers, services.
 #[derive(Debug, clap::Args)]
 struct DetectArgs {
-    /// Project folder, or Project JSON (`-` for stdin).
-    #[arg(value_name = "PATH")]
-    path: Option<PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Use this stack instead of detecting one.
     #[arg(long, value_enum, value_name = "STACK")]
     stack: Option<Stack>,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+/// Which project: named the way every berth tool names one.
+#[derive(Debug, clap::Args)]
+struct TargetArgs {
+    /// The project folder (default: the current folder, or Project JSON piped on stdin).
+    #[arg(long, short, value_name = "DIR", conflicts_with_all = ["project", "path"])]
+    dir: Option<PathBuf>,
+    /// A registered project, by name (its folder, stack and compose files from the registry).
+    #[arg(long, value_name = "NAME", conflicts_with = "path")]
+    project: Option<String>,
+    /// Deprecated (one release): a project folder, or Project JSON (`-` for
+    /// stdin, or a file); use --dir DIR, --project NAME or a pipe.
+    #[arg(value_name = "PATH", hide = true)]
+    path: Option<PathBuf>,
 }
 
 /// List the secrets and variables the generated pipelines need.
@@ -136,8 +150,22 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
-/// The projects named by PATH: one folder, or the Projects of a JSON input.
-fn targets(path: Option<&Path>, forced: Option<Stack>) -> anyhow::Result<Vec<(PathBuf, Hints)>> {
+/// The project's hints from its Project JSON (or registry entry).
+fn hints_of(p: Project, forced: Option<Stack>) -> (PathBuf, Hints) {
+    (
+        p.path,
+        Hints {
+            stack: forced,
+            project_stack: p.stack,
+            compose_files: p.compose_files,
+            service_names: p.services,
+        },
+    )
+}
+
+/// The projects named: `--dir`, `--project`, the deprecated PATH (one
+/// folder, or the Projects of a JSON input), or Project JSON on stdin.
+fn targets(t: &TargetArgs, forced: Option<Stack>) -> anyhow::Result<Vec<(PathBuf, Hints)>> {
     let folder = |p: &Path| {
         (
             p.to_path_buf(),
@@ -147,7 +175,25 @@ fn targets(path: Option<&Path>, forced: Option<Stack>) -> anyhow::Result<Vec<(Pa
             },
         )
     };
-    let json_input = match path {
+    if let Some(dir) = &t.dir {
+        if !dir.is_dir() {
+            return Err(error_with_hint(
+                format!("--dir {}: no such folder", dir.display()),
+                "--dir names the project folder",
+            ));
+        }
+        return Ok(vec![folder(dir)]);
+    }
+    if let Some(name) = &t.project {
+        berth::names::validate_label("project name", name)?;
+        let projects = berth::registry::Registry::open(&Paths::from_env()?).load()?;
+        let p = berth::registry::find(&projects, name)?.clone();
+        if p.path.as_os_str().is_empty() {
+            return Err(anyhow!("project {name} in the registry has no path"));
+        }
+        return Ok(vec![hints_of(p, forced)]);
+    }
+    let json_input = match t.path.as_deref() {
         Some(p) if p.as_os_str() == "-" || p.is_file() => io::read_input(Some(p))?,
         Some(p) => return Ok(vec![folder(p)]),
         None => match io::read_input(None)? {
@@ -172,22 +218,14 @@ fn targets(path: Option<&Path>, forced: Option<Stack>) -> anyhow::Result<Vec<(Pa
             if p.path.as_os_str().is_empty() {
                 return Err(anyhow!("project {} in {source} has no path", p.name));
             }
-            Ok((
-                p.path.clone(),
-                Hints {
-                    stack: forced,
-                    project_stack: p.stack,
-                    compose_files: p.compose_files,
-                    service_names: p.services,
-                },
-            ))
+            Ok(hints_of(p, forced))
         })
         .collect()
 }
 
 fn detect_cmd(a: &DetectArgs) -> anyhow::Result<Outcome> {
     let mut found = Vec::new();
-    for (dir, hints) in targets(a.path.as_deref(), a.stack)? {
+    for (dir, hints) in targets(&a.target, a.stack)? {
         found.push(DetectRow(detect::detect(&dir, &hints)?));
     }
     match found.as_slice() {
@@ -282,7 +320,7 @@ fn generate(a: &GenerateArgs) -> anyhow::Result<Outcome> {
     // Everything is rendered and checked before anything is written.
     let mut planned = Vec::new();
     let mut changed = Vec::new();
-    for (dir, hints) in targets(a.path.as_deref(), a.stack)? {
+    for (dir, hints) in targets(&a.target, a.stack)? {
         let d = detect::detect(&dir, &hints)?;
         let deploy = if a.deploy {
             Some(Deploy::new(&d).ok_or_else(|| {

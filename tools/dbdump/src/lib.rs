@@ -78,6 +78,15 @@ struct TargetArgs {
     /// The registered project (default: the project in the current folder).
     #[arg(long, short_alias = 'p', value_name = "NAME")]
     project: Option<String>,
+    /// The project folder (default: the current folder): its registry entry,
+    /// else its compose project.
+    #[arg(
+        long,
+        short,
+        value_name = "DIR",
+        conflicts_with_all = ["project", "url"]
+    )]
+    dir: Option<PathBuf>,
     /// The database service, when the project has more than one.
     #[arg(long, short = 's', value_name = "SERVICE", conflicts_with = "url")]
     service: Option<String>,
@@ -101,8 +110,15 @@ struct TargetArgs {
     database: Option<String>,
     /// The backup folder (default: `.berth/backups` in the project, see
     /// `backup_dir` in config.yaml).
-    #[arg(long = "backup-dir", alias = "dir", value_name = "DIR")]
-    dir: Option<PathBuf>,
+    #[arg(long, value_name = "DIR")]
+    backup_dir: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    /// The project `--project`, `--dir` or the current folder names.
+    fn project_ref(&self) -> anyhow::Result<target::ProjectRef> {
+        target::project(self.project.as_deref(), self.dir.as_deref())
+    }
 }
 
 /// Where backups live, for commands that only read the folder.
@@ -111,9 +127,12 @@ struct DirArgs {
     /// The registered project (default: the project in the current folder).
     #[arg(long, short_alias = 'p', value_name = "NAME")]
     project: Option<String>,
-    /// The backup folder (default: `.berth/backups` in the project).
-    #[arg(long = "backup-dir", alias = "dir", value_name = "DIR")]
+    /// The project folder (default: the current folder).
+    #[arg(long, short, value_name = "DIR", conflicts_with = "project")]
     dir: Option<PathBuf>,
+    /// The backup folder (default: `.berth/backups` in the project).
+    #[arg(long, value_name = "DIR")]
+    backup_dir: Option<PathBuf>,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
@@ -162,23 +181,27 @@ fn resolve(t: &TargetArgs) -> anyhow::Result<(Db, PathBuf)> {
         if let Some(name) = &t.database {
             db.creds.database.clone_from(name);
         }
-        let dir = target::backup_dir(t.dir.as_deref(), None)?;
+        let dir = target::backup_dir(t.backup_dir.as_deref(), None)?;
         return Ok((db, dir));
     }
-    let p = target::project(t.project.as_deref())?;
-    let dir = target::backup_dir(t.dir.as_deref(), Some(&p))?;
+    let p = t.project_ref()?;
+    let dir = target::backup_dir(t.backup_dir.as_deref(), Some(&p))?;
     let db = target::from_project(&p, t.service.as_deref(), t.database.as_deref())?;
     Ok((db, dir))
 }
 
 fn resolve_dir(d: &DirArgs) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = &d.dir {
+    if let Some(dir) = &d.backup_dir {
         return Ok(dir.clone());
     }
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let canon = std::fs::canonicalize(&cwd).unwrap_or_else(|_| cwd.clone());
-    if d.project.is_some() || has_compose(&cwd) || target::registered_at(&canon).is_some() {
-        let p = target::project(d.project.as_deref())?;
+    if d.project.is_some()
+        || d.dir.is_some()
+        || has_compose(&cwd)
+        || target::registered_at(&canon).is_some()
+    {
+        let p = target::project(d.project.as_deref(), d.dir.as_deref())?;
         return target::backup_dir(None, Some(&p));
     }
     // Not a project's folder: the backups `--url` runs left here, if any.
@@ -192,7 +215,7 @@ fn resolve_dir(d: &DirArgs) -> anyhow::Result<PathBuf> {
             cwd.display(),
             dir.display()
         ),
-        "choose the project with --project NAME (`registry list` shows them), or the backup folder with --backup-dir DIR",
+        "choose the project with --project NAME (`registry list` shows them) or --dir DIR, or the backup folder with --backup-dir DIR",
     ))
 }
 

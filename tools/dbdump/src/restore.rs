@@ -53,10 +53,10 @@ pub struct RestoreArgs {
 pub fn run(a: &RestoreArgs) -> anyhow::Result<Outcome> {
     // Pick and check the file before reaching for the database.
     let dir_guess = if a.target.url.is_some() {
-        target::backup_dir(a.target.dir.as_deref(), None)?
+        target::backup_dir(a.target.backup_dir.as_deref(), None)?
     } else if a.file.is_none() {
-        let p = target::project(a.target.project.as_deref())?;
-        target::backup_dir(a.target.dir.as_deref(), Some(&p))?
+        let p = a.target.project_ref()?;
+        target::backup_dir(a.target.backup_dir.as_deref(), Some(&p))?
     } else {
         PathBuf::new()
     };

@@ -368,9 +368,10 @@ pub fn registered_at(dir: &Path) -> Option<ProjectRef> {
     })
 }
 
-/// The project: `--project NAME` from the registry, else the current folder
-/// (its registry entry when there is one, else its compose project name).
-pub fn project(name: Option<&str>) -> anyhow::Result<ProjectRef> {
+/// The project: `--project NAME` from the registry, else the folder `--dir`
+/// names or the current folder (its registry entry when there is one, else
+/// its compose project name).
+pub fn project(name: Option<&str>, dir: Option<&Path>) -> anyhow::Result<ProjectRef> {
     let paths = berth::paths::Paths::from_env()?;
     let registry = berth::registry::Registry::open(&paths);
     if let Some(name) = name {
@@ -388,7 +389,18 @@ pub fn project(name: Option<&str>) -> anyhow::Result<ProjectRef> {
             stack: p.stack.clone(),
         });
     }
-    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let cwd = match dir {
+        Some(d) => std::fs::canonicalize(d)
+            .ok()
+            .filter(|c| c.is_dir())
+            .ok_or_else(|| {
+                error_with_hint(
+                    format!("--dir {}: no such folder", d.display()),
+                    "--dir names the project folder; the backup folder is --backup-dir DIR",
+                )
+            })?,
+        None => std::env::current_dir().context("cannot read the current folder")?,
+    };
     let canon = std::fs::canonicalize(&cwd).unwrap_or_else(|_| cwd.clone());
     if let Some(p) = registered_at(&canon) {
         return Ok(p);

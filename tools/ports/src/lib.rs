@@ -5,11 +5,11 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use berth::cli::{Outcome, error_with_hint, warn};
+use berth::cli::{Outcome, error_with_hint};
 use berth::config::{Config, PortRange};
 use berth::io::{self, Format, JsonArgs, OutputArgs, Row};
 use berth::paths::Paths;
-use berth::registry::Registry;
+use berth::registry::{self, Registry};
 use berth::{
     Claim, ClaimSource, Conflict, PortBinding, Project, ProjectPorts, Protocol, Status, claims,
     compose, names, netstat, table,
@@ -189,41 +189,30 @@ impl Row for Scanned {
     }
 }
 
-/// Read a compose file or project folder into a Project.
+/// Read a compose file or project folder into a Project: lib's one reading
+/// of a folder, the one `registry add` makes. A folder without a compose
+/// file is an error here: it publishes nothing to scan or check.
 fn project_from_path(path: &Path) -> anyhow::Result<Project> {
     if !path.exists() {
         bail!("{} does not exist", path.display());
     }
-    let (dir, compose) = if path.is_dir() {
-        (path.to_path_buf(), compose::load_dir(path)?)
+    let scanned = if path.is_dir() {
+        let s = registry::scan_folder(path, None)?;
+        if s.project.compose_files.is_empty() {
+            return Err(error_with_hint(
+                format!("no compose file in {}", s.project.path.display()),
+                format!(
+                    "looked for {} or COMPOSE_FILE",
+                    compose::CANDIDATES.join(", ")
+                ),
+            ));
+        }
+        s
     } else {
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        let env = compose::Env::for_dir(&dir)?;
-        (dir, compose::load_files(&[path.to_path_buf()], &env)?)
+        registry::scan_compose_file(path, None)?
     };
-    for w in &compose.warnings {
-        warn(TOOL, w);
-    }
-    for s in &compose.inactive {
-        berth::info!("note: service '{s}' is behind an inactive profile and not counted");
-    }
-    let abs = std::fs::canonicalize(&dir).unwrap_or(dir);
-    let base = abs
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok(Project {
-        name: names::to_label(&base).unwrap_or(base),
-        path: abs,
-        services: compose.services.iter().map(|s| s.name.clone()).collect(),
-        service_ports: compose.ports().cloned().collect(),
-        compose_files: compose.files,
-        ..Project::default()
-    })
+    scanned.notes.print(TOOL);
+    Ok(scanned.project)
 }
 
 fn scan(a: &ScanArgs) -> anyhow::Result<Outcome> {

@@ -8,7 +8,7 @@ use berth::config::Config;
 use berth::io::{self, OutputArgs};
 use berth::paths::Paths;
 use berth::registry::{self, ProjectSummary, Registered, Registry};
-use berth::{Project, ProjectPorts, claims, compose, names, netstat};
+use berth::{Project, ProjectPorts, claims, names, netstat};
 
 use crate::{TOOL, view};
 
@@ -185,34 +185,12 @@ fn override_fields(p: &mut Project, a: &Args) {
     }
 }
 
-/// Build a project from a folder and its compose files.
+/// Build a project from a folder and its compose files (lib's one reading
+/// of a folder, which `ports scan` shares).
 fn from_folder(path: &Path, name: Option<&str>, config: &Config) -> anyhow::Result<Project> {
-    let dir = std::fs::canonicalize(path)
-        .with_context(|| format!("project folder {} does not exist", path.display()))?;
-    if !dir.is_dir() {
-        bail!("{} is not a folder", dir.display());
-    }
-    let name = if let Some(n) = name {
-        n.to_owned()
-    } else {
-        let base = dir
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        names::to_label(&base).ok_or_else(|| {
-            error_with_hint(
-                format!("cannot make a project name from folder '{base}'"),
-                "pass --name NAME",
-            )
-        })?
-    };
-    names::validate_label("project name", &name)?;
-    let mut p = Project {
-        name,
-        path: dir,
-        ..Project::default()
-    };
-    apply_scan(&mut p)?;
+    let scanned = registry::scan_folder(path, name)?;
+    let mut p = scanned.project;
+    report(&p, &scanned.notes);
     p.domain = crate::domain(config, &p.name);
     Ok(p)
 }
@@ -241,9 +219,14 @@ fn from_json(p: &mut Project, config: &Config) -> anyhow::Result<()> {
 
 /// Read the project folder's compose files into the project.
 pub fn apply_scan(p: &mut Project) -> anyhow::Result<()> {
-    let scan = compose::scan_dir(&p.path)
-        .with_context(|| format!("cannot read the compose files of '{}'", p.name))?;
-    if scan.compose_files.is_empty() {
+    let notes = registry::scan_into(p)?;
+    report(p, &notes);
+    Ok(())
+}
+
+/// Say what the scan of a folder noticed.
+fn report(p: &Project, notes: &registry::Notes) {
+    if p.compose_files.is_empty() {
         warn(
             TOOL,
             format!(
@@ -252,34 +235,7 @@ pub fn apply_scan(p: &mut Project) -> anyhow::Result<()> {
             ),
         );
     }
-    for w in &scan.warnings {
-        warn(TOOL, w);
-    }
-    for s in &scan.inactive {
-        berth::info!("note: service '{s}' is behind an inactive profile and not counted");
-    }
-    // `COMPOSE_FILE=./compose.yaml:../shared.yaml` names files as paths
-    // relative to the folder: stored without `.` and `..`.
-    p.compose_files = scan.compose_files.iter().map(|f| lexical(f)).collect();
-    p.services = scan.services;
-    p.service_ports = scan.service_ports;
-    Ok(())
-}
-
-/// A path with `.` and `..` taken out by their meaning as text (no
-/// symbolic link is followed).
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    notes.print(TOOL);
 }
 
 /// Check a new project against the registry (under its lock), the ports

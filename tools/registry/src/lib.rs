@@ -150,13 +150,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Remove(a) => remove(&reg, &a),
         Command::Update(a) => update::run(&paths, &reg, a),
         Command::SetStatus(a) => {
-            reg.update_project(&a.name, |p| {
-                p.status = a.state;
-                if a.state == Status::Running {
-                    p.last_started = Some(berth::Timestamp::now());
-                }
-                Ok((true, ()))
-            })?;
+            reg.set_status(&a.name, a.state)?;
             Ok(Outcome::Clean)
         }
         Command::Env(a) => env::run(&reg, a),

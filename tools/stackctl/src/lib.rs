@@ -180,14 +180,8 @@ fn compose_files(p: &Project) -> Vec<PathBuf> {
 
 /// Record a project's status (and `last_started` when it starts running).
 fn record(reg: &Registry, name: &str, status: Status) -> anyhow::Result<()> {
-    reg.update_project(name, |p| {
-        p.status = status;
-        if status == Status::Running {
-            p.last_started = Some(berth::Timestamp::now());
-        }
-        Ok((true, ()))
-    })
-    .with_context(|| format!("cannot record the status of '{name}' in the registry"))
+    reg.set_status(name, status)
+        .with_context(|| format!("cannot record the status of '{name}' in the registry"))
 }
 
 /// The JSON Schemas of what this prints, by schema name.

@@ -9,7 +9,6 @@ mod generate;
 mod list;
 mod new;
 mod plan;
-mod secrets;
 mod services;
 mod stack;
 mod state;

@@ -139,7 +139,7 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
         services: services.clone(),
         published: published_of(&wanted, &hosts),
         app_port,
-        secrets: crate::secrets::generate_all(&kinds)?,
+        secrets: berth::secrets::generate_all(&kinds)?,
         base_image: a.base_image.clone(),
         images: ctx.config.images.clone(),
     };

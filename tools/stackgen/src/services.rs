@@ -139,7 +139,7 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
     let kinds = secret_kinds(&ctx.lib, &stack, &added)?;
     let mut spec = spec_of(&state, &ctx.config);
     spec.services.clone_from(&services);
-    spec.secrets = crate::secrets::generate_all(&kinds)?;
+    spec.secrets = berth::secrets::generate_all(&kinds)?;
 
     let mut plan = Plan::new(&dir);
     plan.set(

@@ -190,7 +190,14 @@ pub fn run(a: &UpdateArgs) -> anyhow::Result<Outcome> {
             mode: 0o644,
         });
     }
-    crate::ctx::show(&plan.diff(&|_| false));
+    let diff = plan.diff(&|_| false);
+    if a.dry_run && a.output.format() == io::Format::Table {
+        // A dry run's output is the diff, on stdout (with a machine format,
+        // the changed files; the diff then goes to stderr).
+        io::write_text(&diff)?;
+    } else {
+        crate::ctx::show(&diff);
+    }
     if a.dry_run {
         berth::info!("dry run: the cache is unchanged");
     } else {
