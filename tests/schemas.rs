@@ -438,6 +438,19 @@ fn every_json_output_validates_against_its_schema() {
     docs.entry("project")
         .or_default()
         .push(f.generated.1.clone());
+    // No tool prints the stack file yet: its model as lib reads and writes it.
+    let stack = berth::stackfile::parse(
+        "version: 1\nstack: django\nname: shop\ninstances:\n  postgres:\n  \
+         analytics-db:\n    service: postgres\n    version: \"15\"\n    ports: [\"15432:5432\"]\n    \
+         command: [postgres, -c, fsync=off]\n    healthcheck: {test: pg_isready, retries: 3}\n    \
+         resources: {cpus: 0.5, memory: 512m}\nwires:\n  app.database: analytics-db\n",
+        "berth.yaml",
+        None,
+    )
+    .unwrap();
+    docs.entry("stack-file")
+        .or_default()
+        .push(serde_json::to_value(&stack).unwrap());
     if let Some((_, backup)) = &f.backups {
         docs.entry("backup").or_default().push(backup.clone());
     }

@@ -25,6 +25,7 @@ pub mod schema;
 #[cfg(feature = "secrets")]
 pub mod secrets;
 pub mod sites;
+pub mod stackfile;
 pub mod store;
 pub mod table;
 

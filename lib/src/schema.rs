@@ -21,5 +21,6 @@ pub fn models() -> Vec<(&'static str, Schema)> {
         ("port-binding", of::<PortBinding>()),
         ("conflict", of::<Conflict>()),
         ("backup", of::<Backup>()),
+        ("stack-file", of::<crate::stackfile::StackFile>()),
     ]
 }
