@@ -80,6 +80,21 @@ pub struct Config {
     /// (`python:3.12-slim: mirror.local/python:3.12-slim`): a mirror, an
     /// offline copy, the test bed's own images.
     pub images: BTreeMap<String, String>,
+    /// Where generated secrets live: `store` (berth's encrypted secrets
+    /// store, the default) or `plain` (values in each project's `.env`, as
+    /// berth kept them before the store).
+    pub secrets: SecretsMode,
+}
+
+/// `secrets:` in config.yaml.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretsMode {
+    /// In the encrypted store; `.env` holds the names only.
+    #[default]
+    Store,
+    /// In `.env`, in plain text (0600): nothing is moved into the store.
+    Plain,
 }
 
 impl Default for Config {
@@ -91,6 +106,7 @@ impl Default for Config {
             templates: None,
             reserved_tlds: Vec::new(),
             images: BTreeMap::new(),
+            secrets: SecretsMode::Store,
         }
     }
 }
@@ -185,6 +201,12 @@ mod tests {
             }
         );
         assert_eq!(c.tld, "dev");
+        assert_eq!(c.secrets, SecretsMode::Store);
+        std::fs::write(dir.path().join("config.yaml"), "secrets: plain\n").unwrap();
+        let c = Config::load(&Paths::in_folder(dir.path())).unwrap();
+        assert_eq!(c.secrets, SecretsMode::Plain);
+        std::fs::write(dir.path().join("config.yaml"), "secrets: vault\n").unwrap();
+        assert!(Config::load(&Paths::in_folder(dir.path())).is_err());
         std::fs::write(dir.path().join("config.yaml"), "port_range: [1\n").unwrap();
         let err = format!(
             "{:#}",

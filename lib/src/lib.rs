@@ -21,6 +21,8 @@ pub mod paths;
 pub mod registry;
 #[cfg(feature = "schema")]
 pub mod schema;
+#[cfg(feature = "secrets")]
+pub mod secrets_migrate;
 pub mod sites;
 pub mod store;
 pub mod table;

@@ -123,7 +123,7 @@ impl Driver {
     }
 
     /// Run `compose <project args> <action...>` in the project folder with
-    /// the registry's variables in the environment. Compose's own output is
+    /// the registry's variables and the project's secrets in the environment. Compose's own output is
     /// captured (without ANSI escapes) and returned; a failure is an error
     /// carrying its last lines.
     pub fn run(
@@ -159,6 +159,12 @@ impl Driver {
             .env_remove("COMPOSE_PROJECT_NAME")
             .env_remove("COMPOSE_FILE");
         for (k, v) in env {
+            cmd = cmd.env(k, v);
+        }
+        // The project's secrets reach compose through its environment only
+        // (never argv or a file); the first run moves old `.env` values
+        // into the store.
+        for (k, v) in berth::secrets_migrate::prepare(&project.name, &project.path)? {
             cmd = cmd.env(k, v);
         }
         let reader = cmd

@@ -12,6 +12,7 @@ mod plan;
 mod secrets;
 mod services;
 mod stack;
+mod stored;
 mod state;
 mod templates;
 mod update;

@@ -28,6 +28,11 @@ pub struct State {
     /// What was appended to `.env` per service.
     #[serde(default)]
     pub env: BTreeMap<String, Appended>,
+    /// The secrets stackgen generated: name -> kind (values are in the
+    /// secrets store, or in `.env` under `secrets: plain`). Tools read the
+    /// names to tell which `.env` variables are secret.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
     /// The app's base image given to `new --base-image` (none: the stack's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_image: Option<String>,
