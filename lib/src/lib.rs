@@ -22,6 +22,8 @@ pub mod registry;
 #[cfg(feature = "schema")]
 pub mod schema;
 #[cfg(feature = "secrets")]
+pub mod secrets;
+#[cfg(feature = "secrets")]
 pub mod secrets_migrate;
 pub mod sites;
 pub mod store;

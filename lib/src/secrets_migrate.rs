@@ -210,7 +210,9 @@ pub fn migrate(store: &Store, project: &str, dir: &Path) -> anyhow::Result<Optio
         Ok(())
     })?;
     // 2. The old file kept, private.
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
     let backup = dir.join(format!(".env.berth-backup-{stamp}"));
     crate::atomic::write(&backup, file.text.as_bytes(), 0o600)?;
     set_private(&backup)?;
@@ -238,28 +240,19 @@ pub fn store_mode() -> anyhow::Result<bool> {
     Ok(Config::load(&paths)?.secrets == SecretsMode::Store)
 }
 
-/// The encrypted file of a project, whether or not it exists.
-fn store_file(project: &str) -> anyhow::Result<PathBuf> {
-    Ok(Paths::from_env()?
-        .data
-        .join("secrets")
-        .join(format!("{project}.enc")))
-}
-
 /// What every tool that runs a project calls first: migrate its `.env`
 /// (store mode), then the `KEY=VALUE` pairs of its secrets for the child's
-/// environment (none under `secrets: plain`: compose reads `.env`).
+/// environment (none under `secrets: plain`: compose reads `.env`; none for
+/// a compose project whose name is not a berth project name).
 pub fn prepare(project: &str, dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    if !store_mode()? {
-        return Ok(Vec::new());
-    }
-    // A project with nothing in the store and nothing to move opens no
-    // store (and creates no key).
-    let has_file = store_file(project)?.exists();
-    if !has_file && !has_secret_values(dir) {
+    if !store_mode()? || crate::names::validate_label("project name", project).is_err() {
         return Ok(Vec::new());
     }
     let store = Store::open()?;
+    // Opening makes no key; nothing to move and nothing stored reads nothing.
+    if !store.file(project)?.exists() && !has_secret_values(dir) {
+        return Ok(Vec::new());
+    }
     migrate(&store, project, dir)?;
     Ok(store.load(project)?.env())
 }
@@ -278,10 +271,14 @@ fn has_secret_values(dir: &Path) -> bool {
 /// A project's secrets without migrating anything or creating a key
 /// (`None`: it has none in the store), for tools that only show.
 pub fn peek(project: &str) -> anyhow::Result<Option<ProjectSecrets>> {
-    if !store_file(project)?.exists() {
+    if crate::names::validate_label("project name", project).is_err() {
         return Ok(None);
     }
-    Ok(Some(Store::open()?.load(project)?))
+    let store = Store::open()?;
+    if !store.file(project)?.exists() {
+        return Ok(None);
+    }
+    Ok(Some(store.load(project)?))
 }
 
 #[cfg(test)]

@@ -224,7 +224,10 @@ fn host_port(ip: IpAddr, port: u16) -> String {
 /// The project's compose files as compose reads them (the registry's
 /// variables over the process environment over `.env`), and its `.env`.
 /// A folder that cannot be read is said once; the registry entry remains.
-fn read_compose(p: &Project, stored: &HashMap<String, String>) -> (Option<Compose>, HashMap<String, String>) {
+fn read_compose(
+    p: &Project,
+    stored: &HashMap<String, String>,
+) -> (Option<Compose>, HashMap<String, String>) {
     let dotenv = compose::read_dotenv_in(&p.path.join(".env"), Some(&p.path));
     let loaded = dotenv.and_then(|dotenv| {
         let mut process: HashMap<String, String> = std::env::vars().collect();

@@ -9,11 +9,10 @@ mod generate;
 mod list;
 mod new;
 mod plan;
-mod secrets;
 mod services;
 mod stack;
-mod stored;
 mod state;
+mod stored;
 mod templates;
 mod update;
 

@@ -133,7 +133,7 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
     let (app_port, hosts) = ctx.reserve(&a.name, fixed, wanted.len(), None)?;
 
     let kinds = secret_kinds(&ctx.lib, &stack, &services)?;
-    let values = crate::secrets::generate_all(&kinds)?;
+    let values = berth::secrets::generate_all(&kinds)?;
     let mut spec = Spec {
         name: a.name.clone(),
         tld: ctx.config.tld.clone(),

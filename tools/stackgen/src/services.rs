@@ -139,7 +139,7 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
     let kinds = secret_kinds(&ctx.lib, &stack, &added)?;
     let mut spec = spec_of(&state, &ctx.config);
     spec.services.clone_from(&services);
-    let values = crate::secrets::generate_all(&kinds)?;
+    let values = berth::secrets::generate_all(&kinds)?;
     spec.secrets = crate::stored::written(&ctx.config, &values);
 
     let mut plan = Plan::new(&dir);
