@@ -83,6 +83,15 @@ fn output(mut c: Command) -> (bool, String, String) {
 }
 
 /// The `.env` of a project as a map.
+/// A value of the project's secrets store (`secrets get`), never `.env`.
+fn stored(h: &Harness, project: &str, key: &str) -> String {
+    let run = h.cmd("secrets").args(["get", project, key]).run().success();
+    run.stdout
+        .strip_suffix('\n')
+        .unwrap_or(&run.stdout)
+        .to_owned()
+}
+
 fn dotenv(dir: &Path) -> BTreeMap<String, String> {
     std::fs::read_to_string(dir.join(".env"))
         .unwrap()
@@ -415,7 +424,7 @@ fn add_then_remove_service_gives_back_the_users_files_byte_for_byte() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("+MINIO_ROOT_PASSWORD=********"),
+        run.stdout.contains("+MINIO_ROOT_PASSWORD=\n"),
         "{}",
         run.stdout
     );
@@ -446,7 +455,10 @@ fn add_then_remove_service_gives_back_the_users_files_byte_for_byte() {
         .run()
         .success();
     assert!(run.stderr.contains("--- a/.env"), "{}", run.stderr);
-    let secret = dotenv(&dir)["MINIO_ROOT_PASSWORD"].clone();
+    // The value is in the store, .env names it only.
+    assert_eq!(dotenv(&dir)["MINIO_ROOT_PASSWORD"], "");
+    let secret = stored(&h, "shop", "MINIO_ROOT_PASSWORD");
+    assert_eq!(secret.len(), 32, "{secret}");
     assert!(!run.stderr.contains(&secret), "a secret reached stderr");
     assert_eq!(
         std::fs::read_to_string(dir.join("compose.yaml")).unwrap(),
@@ -549,8 +561,12 @@ fn removal_keeps_values_the_user_changed_and_refuses_unknown_services() {
         .run()
         .success();
     let env = std::fs::read_to_string(dir.join(".env")).unwrap();
-    let pw = dotenv(&dir)["POSTGRES_PASSWORD"].clone();
-    std::fs::write(dir.join(".env"), env.replace(&pw, "mine")).unwrap();
+    assert_eq!(dotenv(&dir)["POSTGRES_PASSWORD"], "");
+    std::fs::write(
+        dir.join(".env"),
+        env.replace("POSTGRES_PASSWORD=\n", "POSTGRES_PASSWORD=mine\n"),
+    )
+    .unwrap();
     h.cmd("stackgen")
         .args(["remove-service", "postgres", "--yes", "--dir"])
         .arg(&dir)
@@ -1416,8 +1432,9 @@ fn dry_run_shows_every_file_as_a_diff_and_writes_nothing() {
         );
     }
     // Secrets are masked in the diff; the Project JSON still comes out.
-    assert!(run.stderr.contains("+APP_KEY=********\n"), "{}", run.stderr);
-    assert!(run.stderr.contains("+MYSQL_PASSWORD=********\n"));
+    // (.env names them, the values go to the secrets store.)
+    assert!(run.stderr.contains("+APP_KEY=\n"), "{}", run.stderr);
+    assert!(run.stderr.contains("+MYSQL_PASSWORD=\n"));
     assert!(!run.stderr.contains("base64:"));
     assert_eq!(run.json()["stack"], "laravel");
     // An existing COMPOSE_FILE that leaves berth's file out is pointed out.
