@@ -290,6 +290,17 @@ impl Store {
         Ok(store)
     }
 
+    /// The store with no key read and no check of it, for installing a key
+    /// (`secrets import-key` repairs a missing or broken one): loading
+    /// fails, and no key is made while files exist.
+    pub fn without_key(paths: &Paths) -> Self {
+        Self {
+            dir: paths.data.join("secrets"),
+            key_path: paths.data.join("secret.key"),
+            key: OnceLock::new(),
+        }
+    }
+
     /// Where the key is.
     pub fn key_path(&self) -> &Path {
         &self.key_path
@@ -900,21 +911,13 @@ mod tests {
         assert!(err.contains("secret.key is missing"), "{err}");
         assert!(!s.key_path().exists());
         // A store opened before the key went away does not make one either.
-        let stale = store_without_check(home.path());
+        let stale = Store::without_key(&Paths::in_folder(home.path()));
         let err = err_of(stale.update("blog", |p| {
             p.set("A", "v".to_owned(), MANUAL);
             Ok(())
         }));
         assert!(err.contains("is missing"), "{err}");
         assert!(!s.key_path().exists());
-    }
-
-    fn store_without_check(home: &Path) -> Store {
-        Store {
-            dir: home.join("secrets"),
-            key_path: home.join("secret.key"),
-            key: OnceLock::new(),
-        }
     }
 
     #[test]

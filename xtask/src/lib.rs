@@ -22,6 +22,7 @@ pub fn tools() -> Vec<Command> {
         berth::cli::command::<berth_certgen::Cli>(),
         berth::cli::command::<berth_stackctl::Cli>(),
         berth::cli::command::<berth_dbdump::Cli>(),
+        berth::cli::command::<berth_secrets::Cli>(),
     ]
 }
 
@@ -38,6 +39,7 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         berth_dbdump::schemas(),
         berth_stackgen::schemas(),
         berth_cigen::schemas(),
+        berth_secrets::schemas(),
     ]
     .concat()
 }
