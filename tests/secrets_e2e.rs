@@ -331,7 +331,7 @@ fn no_secret_leaks_and_rotation_keeps_the_app_working() {
         .as_array()
         .expect("a list")
         .iter()
-        .map(|s| s["name"].as_str().expect("a name").to_owned())
+        .map(|s| s["key"].as_str().expect("a key name").to_owned())
         .collect();
     for want in ["APP_SECRET_KEY", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD"] {
         assert!(names.contains(want), "{want} not in {names:?}");
@@ -410,7 +410,15 @@ fn no_secret_leaks_and_rotation_keeps_the_app_working() {
     let project_files = files_under(&dir);
     assert!(project_files.len() > 5, "{project_files:?}");
     let home_files = files_under(&h.home());
-    assert!(home_files.keys().any(|p| p.ends_with("registry.json")));
+    assert!(
+        home_files.keys().any(|p| p
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("registry")),
+        "{:?}",
+        home_files.keys()
+    );
     let mut inspected = Vec::new();
     for id in docker_ids(&["ps", "-aq"], &name) {
         let out = common::output_within(
@@ -451,7 +459,11 @@ fn no_secret_leaks_and_rotation_keeps_the_app_working() {
             }
         }
     }
-    assert!(leaks.is_empty(), "secret values leaked:\n{}", leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "secret values leaked:\n{}",
+        leaks.join("\n")
+    );
 
     // A value compose would garble in .env reaches the container exactly.
     let odd = "a$b $$c ${HOME} 'single' \"double\" sp  ace #hash\nsecond line\t€";
@@ -473,7 +485,10 @@ fn no_secret_leaks_and_rotation_keeps_the_app_working() {
     // Rotation: a new database password, the app works after a restart, the
     // old one no longer logs in.
     let old = values["POSTGRES_PASSWORD"].clone();
-    assert!(password_connects(&name, &old).0, "the old password works before");
+    assert!(
+        password_connects(&name, &old).0,
+        "the old password works before"
+    );
     let run = h
         .cmd("secrets")
         .args(["rotate", &name, "POSTGRES_PASSWORD"])
@@ -493,7 +508,10 @@ fn no_secret_leaks_and_rotation_keeps_the_app_working() {
     let (ok, why) = password_connects(&name, &old);
     assert!(!ok, "the old password still connects after the rotation");
     assert!(why.contains("password authentication failed"), "{why}");
-    assert!(password_connects(&name, &new).0, "the new password connects");
+    assert!(
+        password_connects(&name, &new).0,
+        "the new password connects"
+    );
     assert_eq!(
         container_env(&format!("{name}-app"), "ODD_VALUE"),
         odd.as_bytes(),
