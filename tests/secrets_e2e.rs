@@ -1,5 +1,5 @@
 //! Secrets end to end, on the real engine: a project generated with
-//! PostgreSQL, Redis and MinIO keeps every secret value out of its files,
+//! `PostgreSQL`, Redis and `MinIO` keeps every secret value out of its files,
 //! the registry, the containers' command lines and labels, every argv
 //! sampled from /proc while it starts and backs up, and the output of
 //! export, show and logs; the app still reaches its database. Rotating the
@@ -11,7 +11,7 @@
 //!
 //! Real parts: the Docker engine and docker-compose, the test bed's images
 //! (`python:3.12-slim`, `postgres:16`, `redis:7`). The bed has no S3 server
-//! image: MinIO runs as a stand-in built here from `redis:7` (a script that
+//! image: `MinIO` runs as a stand-in built here from `redis:7` (a script that
 //! refuses to start without `MINIO_ROOT_PASSWORD`, then waits), mapped with
 //! `images:` in config.yaml. `stackctl plan` and `stackgen export` do not
 //! exist yet, so their output is not checked.
@@ -40,7 +40,7 @@ fn ready() -> bool {
     common::docker_ready(&["python:3.12-slim", "postgres:16", "redis:7"])
 }
 
-/// Build the MinIO stand-in (once per run; the build is cached by docker).
+/// Build the `MinIO` stand-in (once per run; the build is cached by docker).
 fn stand_in(h: &Harness) {
     let dir = h.path().join("stand-in");
     std::fs::create_dir_all(&dir).unwrap();
@@ -71,7 +71,7 @@ fn stand_in(h: &Harness) {
     );
 }
 
-/// config.yaml of the test's BERTH_HOME: the stand-in, and maybe `secrets: plain`.
+/// config.yaml of the test's `BERTH_HOME`: the stand-in, and maybe `secrets: plain`.
 fn config(h: &Harness, plain: bool) {
     std::fs::create_dir_all(h.home()).unwrap();
     let mut text = format!("images:\n  {MINIO_IMAGE}: {STAND_IN}\n");

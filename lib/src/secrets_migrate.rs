@@ -6,7 +6,7 @@
 //! **Which variables are secret**: the names stackgen generated for the
 //! project (the `secrets` map of `.berth/stackgen.json`), and the well-known
 //! names: `APP_KEY`, `SECRET_KEY`, and names ending in `_PASSWORD`,
-//! `_SECRET`, `_SECRET_KEY`, `_TOKEN`, or WordPress's `_AUTH_KEY`,
+//! `_SECRET`, `_SECRET_KEY`, `_TOKEN`, or `WordPress`'s `_AUTH_KEY`,
 //! `_LOGGED_IN_KEY`, `_NONCE_KEY`, `_SALT` (switches such as
 //! `MYSQL_ALLOW_EMPTY_PASSWORD` and `MYSQL_RANDOM_ROOT_PASSWORD` are not).
 //!
@@ -133,7 +133,9 @@ pub fn strip(text: &str, secret: &dyn Fn(&str) -> bool) -> anyhow::Result<Option
                 } else {
                     ""
                 };
-                out.push_str(&format!("{export}{k}="));
+                out.push_str(export);
+                out.push_str(k);
+                out.push('=');
                 out.push_str(&line[bare.len()..]);
                 moved.insert(k.to_owned(), before[k].clone());
             }
