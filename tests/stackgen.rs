@@ -63,9 +63,30 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// `docker-compose` in a project folder, `COMPOSE_FILE` and the project name from its .env.
+/// `docker-compose` in a project folder, `COMPOSE_FILE` and the project name
+/// from its .env; run through `secrets run NAME --` when the project's
+/// secrets are in the store of the test's `BERTH_HOME` (a `home` folder
+/// beside the project's), as a user runs compose by hand.
 fn compose(dir: &Path) -> Command {
-    let mut c = Command::new("docker-compose");
+    let name = std::fs::read_to_string(dir.join(".env"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("COMPOSE_PROJECT_NAME="))
+        .map(str::to_owned);
+    let home = name.as_ref().and_then(|n| {
+        dir.ancestors()
+            .map(|a| a.join("home"))
+            .find(|h| h.join("secrets").join(format!("{n}.enc")).is_file())
+    });
+    let mut c = match (name, home) {
+        (Some(name), Some(home)) => {
+            let mut c = Command::new(common::bin("secrets"));
+            c.args(["run", &name, "--", "docker-compose"])
+                .env("BERTH_HOME", home);
+            c
+        }
+        _ => Command::new("docker-compose"),
+    };
     c.current_dir(dir)
         .env_remove("COMPOSE_FILE")
         .env_remove("COMPOSE_PROJECT_NAME")
@@ -241,17 +262,22 @@ fn every_stack_and_service_combination_passes_compose_config() {
                 Some(format!("{name}-net").as_str())
             );
 
-            // Secrets are in .env, never in a compose file.
+            // Secrets are in the store, .env names them only, and no
+            // compose file holds a value.
             let env = dotenv(&dir);
             assert_eq!(env["COMPOSE_PROJECT_NAME"], name);
-            let secrets: Vec<&String> = env
-                .iter()
-                .filter(|(k, _)| {
-                    k.contains("PASSWORD") || k.contains("SECRET") || k.ends_with("_KEY")
-                })
-                .map(|(_, v)| v)
+            let names: Vec<&String> = env
+                .keys()
+                .filter(|k| k.contains("PASSWORD") || k.contains("SECRET") || k.ends_with("_KEY"))
                 .collect();
-            assert!(!secrets.is_empty());
+            assert!(!names.is_empty());
+            let secrets: Vec<String> = names
+                .iter()
+                .map(|k| {
+                    assert_eq!(env[*k], "", "{stack}: {k} has a value in .env");
+                    stored(&h, &name, k)
+                })
+                .collect();
             for f in [
                 "compose.yaml",
                 "compose.dev.yaml",
@@ -260,6 +286,7 @@ fn every_stack_and_service_combination_passes_compose_config() {
             ] {
                 let text = std::fs::read_to_string(dir.join(f)).unwrap();
                 for v in &secrets {
+                    assert!(v.len() >= 16, "{stack}: a generated value");
                     assert!(!text.contains(v.as_str()), "{stack}: a secret is in {f}");
                 }
             }
