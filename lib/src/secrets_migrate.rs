@@ -217,7 +217,18 @@ pub fn migrate(store: &Store, project: &str, dir: &Path) -> anyhow::Result<Optio
     let stamp = jiff::Timestamp::now()
         .strftime("%Y%m%dT%H%M%SZ")
         .to_string();
-    let backup = dir.join(format!(".env.berth-backup-{stamp}"));
+    // A name no earlier backup has (two moves within a second keep both).
+    let backup = (0..1000)
+        .map(|n: u32| {
+            let suffix = if n == 0 {
+                String::new()
+            } else {
+                format!("-{n}")
+            };
+            dir.join(format!(".env.berth-backup-{stamp}{suffix}"))
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join(format!(".env.berth-backup-{stamp}")));
     crate::atomic::write(&backup, file.text.as_bytes(), 0o600)?;
     set_private(&backup)?;
     // 3. The new .env in its place.
@@ -386,6 +397,39 @@ mod tests {
     fn strip_refuses_what_it_would_garble() {
         let text = "DB_PASSWORD=\"line one\nline two\"\nOTHER=x\n";
         assert!(strip(text, &is_well_known).is_err());
+    }
+
+    #[test]
+    fn migrate_writes_the_store_then_keeps_a_private_backup_then_swaps_env() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let home = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(&Paths::in_folder(home.path())).unwrap();
+        let old = "COMPOSE_PROJECT_NAME=shop\nPOSTGRES_PASSWORD=pw-1\nAPP_PORT=5000\n";
+        std::fs::write(dir.path().join(".env"), old).unwrap();
+        let m = migrate(&store, "shop", dir.path()).unwrap().unwrap();
+        assert_eq!(m.moved, vec!["POSTGRES_PASSWORD".to_owned()]);
+        assert_eq!(
+            store.load("shop").unwrap().get("POSTGRES_PASSWORD"),
+            Some("pw-1")
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".env")).unwrap(),
+            "COMPOSE_PROJECT_NAME=shop\nPOSTGRES_PASSWORD=\nAPP_PORT=5000\n"
+        );
+        assert_eq!(std::fs::read_to_string(&m.backup).unwrap(), old);
+        let mode = std::fs::metadata(&m.backup).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Nothing more to move; a value written by hand later moves over the stored one.
+        assert!(migrate(&store, "shop", dir.path()).unwrap().is_none());
+        std::fs::write(dir.path().join(".env"), "POSTGRES_PASSWORD=pw-2\n").unwrap();
+        let again = migrate(&store, "shop", dir.path()).unwrap().unwrap();
+        assert_ne!(again.backup, m.backup, "the first backup is kept");
+        assert_eq!(std::fs::read_to_string(&m.backup).unwrap(), old);
+        assert_eq!(
+            store.load("shop").unwrap().get("POSTGRES_PASSWORD"),
+            Some("pw-2")
+        );
     }
 
     #[test]
