@@ -72,6 +72,19 @@ fn fixture() -> Fixture {
             "services:\n  db:\n    image: postgres:16\n    ports: [\"{shared_port}:5432\"]\n  cache:\n    image: redis:7\n"
         ),
     );
+    h.cmd("secrets")
+        .args(["set", "shop", "DB_PASSWORD", "--generate", "alnum32"])
+        .run()
+        .success();
+    h.cmd("secrets")
+        .args(["rotate", "shop", "DB_PASSWORD"])
+        .run()
+        .success();
+    h.cmd("secrets")
+        .args(["set", "shop", "API_TOKEN", "--from-stdin"])
+        .stdin("t0ken")
+        .run()
+        .success();
     h.cmd("certgen").args(["init"]).run().success();
     h.cmd("certgen")
         .args(["issue", "shop.test"])
@@ -322,6 +335,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
             &["generate", &prod, "--dry-run", "--json"],
         ),
         case("cigen-secret", List, 0, "cigen", &["secrets", "--json"]),
+        case("secret", List, 0, "secrets", &["list", "shop", "--json"]),
     ];
     if let Some((dir, backup)) = &f.backups {
         let dir = dir.to_str().unwrap();
@@ -639,6 +653,7 @@ fn format_cases(f: &Fixture, fresh: &dyn Fn(&str) -> String) -> Vec<(String, Vec
         v("cigen detect", &[&prod]),
         v("cigen generate", &[&prod, "--dry-run"]),
         v("cigen secrets", &[]),
+        v("secrets list", &["shop"]),
     ];
     if let Some((dir, _)) = &f.backups {
         let dir = dir.to_str().unwrap();

@@ -108,6 +108,7 @@ const DESTRUCTIVE: &[&str] = &[
     "dbdump reset",
     "dbdump prune",
     "cigen generate",
+    "secrets rm",
 ];
 
 /// Verbs that name a destructive subcommand: a new one must join DESTRUCTIVE.

@@ -435,16 +435,11 @@ impl Store {
 
     /// The key, made (and written, never over another) when there is none.
     fn ensure_key(&self) -> anyhow::Result<&Key> {
-        if let Some(k) = self.key.get() {
+        if let Some(k) = self.current_key()? {
             return Ok(k);
         }
-        if let Some(first) = self.files()?.into_iter().next()
-            && fs::metadata(&first).is_ok()
-        {
-            // Another writer's file appeared: never make a key beside it.
-            if let Some(k) = read_key(&self.key_path)? {
-                return Ok(self.key.get_or_init(|| k));
-            }
+        if let Some(first) = self.files()?.into_iter().next() {
+            // Files and no key: never make a key beside them.
             bail!(
                 "the key at {} is missing, and {} needs it",
                 self.key_path.display(),
@@ -476,8 +471,17 @@ impl Store {
         Ok(self.key.get_or_init(|| key))
     }
 
+    /// The key held, else the key file as it is now: another process may
+    /// have made the first key (and written a file with it) since `open`.
+    fn current_key(&self) -> anyhow::Result<Option<&Key>> {
+        if let Some(k) = self.key.get() {
+            return Ok(Some(k));
+        }
+        Ok(read_key(&self.key_path)?.map(|k| self.key.get_or_init(|| k)))
+    }
+
     fn decrypt(&self, project: &str, path: &Path, bytes: &[u8]) -> anyhow::Result<ProjectSecrets> {
-        let Some(key) = self.key.get() else {
+        let Some(key) = self.current_key()? else {
             return Err(error_with_hint(
                 format!(
                     "the key at {} is missing, and {} needs it",
@@ -663,6 +667,38 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// A SCRAM-SHA-256 verifier of an ASCII password for postgres (what
+/// `ALTER ROLE ... PASSWORD` stores), made here so the password itself
+/// never reaches the server's statement logs: `SCRAM-SHA-256$4096:SALT$STOREDKEY:SERVERKEY`
+/// (RFC 5802, RFC 7677; `SASLprep` leaves printable ASCII as it is). `None`
+/// for a password that is not printable ASCII.
+pub fn scram_sha256_verifier(password: &str) -> anyhow::Result<Option<String>> {
+    use ring::{digest, hmac, pbkdf2};
+    const ITERATIONS: u32 = 4096;
+    if password.is_empty() || !password.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Ok(None);
+    }
+    let salt = random_bytes(16)?;
+    let mut salted = [0u8; 32];
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        std::num::NonZeroU32::new(ITERATIONS).expect("not zero"),
+        &salt,
+        password.as_bytes(),
+        &mut salted,
+    );
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &salted);
+    let client_key = hmac::sign(&key, b"Client Key");
+    let stored_key = digest::digest(&digest::SHA256, client_key.as_ref());
+    let server_key = hmac::sign(&key, b"Server Key");
+    Ok(Some(format!(
+        "SCRAM-SHA-256${ITERATIONS}:{}${}:{}",
+        base64(&salt),
+        base64(stored_key.as_ref()),
+        base64(server_key.as_ref())
+    )))
 }
 
 /// The kinds [`generate`] knows, for help texts.
@@ -921,6 +957,28 @@ mod tests {
     }
 
     #[test]
+    fn a_key_made_by_another_process_after_open_is_used() {
+        let home = tempfile::tempdir().unwrap();
+        let early = store(home.path());
+        let first = store(home.path());
+        first
+            .update("shop", |p| {
+                p.set("A", "a".to_owned(), MANUAL);
+                Ok(())
+            })
+            .unwrap();
+        // `early` opened before any key existed: it reads the new one.
+        early
+            .update("shop", |p| {
+                p.set("B", "b".to_owned(), MANUAL);
+                Ok(())
+            })
+            .unwrap();
+        let both = store(home.path()).load("shop").unwrap();
+        assert_eq!(both.names().collect::<Vec<_>>(), ["A", "B"]);
+    }
+
+    #[test]
     fn each_write_has_a_fresh_nonce() {
         let home = tempfile::tempdir().unwrap();
         let s = store(home.path());
@@ -963,6 +1021,20 @@ mod tests {
         fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
         let err = err_of(Store::open_in(&Paths::in_folder(home.path())));
         assert!(err.contains("readable by others"), "{err}");
+    }
+
+    #[test]
+    fn scram_verifiers_have_postgres_shape_and_a_fresh_salt() {
+        let a = scram_sha256_verifier("alnumPassword123").unwrap().unwrap();
+        let b = scram_sha256_verifier("alnumPassword123").unwrap().unwrap();
+        assert!(a.starts_with("SCRAM-SHA-256$4096:"), "{a}");
+        assert_ne!(a, b, "a fresh salt each time");
+        assert!(!a.contains("alnumPassword123"));
+        let (_, keys) = a.split_once('$').unwrap();
+        let (_, keys) = keys.split_once('$').unwrap();
+        let (stored, server) = keys.split_once(':').unwrap();
+        assert_eq!((stored.len(), server.len()), (44, 44));
+        assert!(scram_sha256_verifier("ünï").unwrap().is_none());
     }
 
     #[test]

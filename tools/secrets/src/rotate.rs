@@ -12,8 +12,8 @@ use berth::cli::{Outcome, ResultExt as _, error_with_hint};
 use berth::database::{Engine, Family};
 use berth::paths::Paths;
 use berth::secrets::{self as store, ProjectSecrets, Store};
-use berth_dbdump::engine::{quote_ident, quote_literal};
-use berth_dbdump::target::{self, Db, ProjectRef};
+use berth_dbdump::engine::{Client, quote_ident, quote_literal};
+use berth_dbdump::target::{self, Conn, Db, ProjectRef};
 
 use crate::{TOOL, missing_key, open_for};
 
@@ -72,6 +72,7 @@ fn password_vars(
 struct DbUse {
     project: ProjectRef,
     service: String,
+    engine: Engine,
     family: Family,
     /// The user whose password it is.
     user: String,
@@ -164,6 +165,7 @@ fn find_use(
                     stack: p.stack.clone(),
                 },
                 service: svc.name.clone(),
+                engine,
                 family,
                 user,
                 template: value.clone(),
@@ -230,15 +232,59 @@ pub fn run(a: &RotateArgs) -> anyhow::Result<Outcome> {
     }
 }
 
-/// Whether the service has a running container; an engine that does not
-/// answer is an error.
-fn is_running(project: &str, service: &str) -> anyhow::Result<bool> {
+/// The database of `u`, reached in its running container (`None`: not
+/// running); an engine that does not answer is an error. The credentials
+/// come from the container's environment under the compose file's, with
+/// the store's values: `.env` may no longer hold them.
+fn connect(u: &DbUse) -> anyhow::Result<Option<Db>> {
     let rt = berth::docker::runtime()?;
     let docker = rt.block_on(berth::docker::connect())?;
-    let containers = rt.block_on(berth::docker::project_containers(&docker, &[project]))?;
-    Ok(containers
-        .iter()
-        .any(|c| c.service == service && c.state == "running"))
+    let containers = rt.block_on(berth::docker::project_containers(
+        &docker,
+        &[u.project.name.as_str()],
+    ))?;
+    let Some(c) = containers
+        .into_iter()
+        .find(|c| c.service == u.service && c.state == "running")
+    else {
+        return Ok(None);
+    };
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    for kv in rt.block_on(berth::docker::container_env(&docker, &c.id))? {
+        if let Some((k, v)) = kv.split_once('=') {
+            env.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    env.extend(u.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let creds = berth::database::creds_from_env(u.family, &env, &mut |_| None).map_err(|why| {
+        error_with_hint(
+            format!(
+                "cannot tell the credentials of service {}: {why}",
+                u.service
+            ),
+            "set them in the service's environment",
+        )
+    })?;
+    let conn = Conn::Docker {
+        rt,
+        docker,
+        container: c.id,
+        name: c.name,
+    };
+    let client = match u.family {
+        Family::Postgres => Client::Postgres,
+        Family::MySql => target::probe_mysql_client(&conn)?,
+    };
+    Ok(Some(Db {
+        conn,
+        client,
+        family: u.family,
+        engine: u.engine,
+        creds,
+        project: Some(u.project.name.clone()),
+        project_dir: Some(u.project.dir.clone()),
+        stack: u.project.stack.clone(),
+    }))
 }
 
 fn rotate_db(
@@ -250,7 +296,7 @@ fn rotate_db(
     kind: &str,
 ) -> anyhow::Result<Outcome> {
     let project = &u.project.name;
-    if !is_running(project, &u.service)? {
+    let Some(db) = connect(u)? else {
         let e = error_with_hint(
             format!(
                 "{} is the password of the {} service of project {project}, which is not running: nothing changed",
@@ -262,15 +308,7 @@ fn rotate_db(
         );
         let _ = std::io::stderr().write_all(berth::cli::render_error(TOOL, &e).as_bytes());
         return Ok(Outcome::Found);
-    }
-    let mut db = target::from_project(&u.project, Some(&u.service), None)?;
-    // The store holds the values now: connect with them, not with `.env`'s.
-    if let Ok(c) = berth::database::creds_from_env(u.family, &u.env, &mut |_| None)
-        && c.password.as_deref().is_some_and(|p| !p.is_empty())
-    {
-        db.creds.user = c.user;
-        db.creds.password = c.password;
-    }
+    };
     let old = secrets.get(&a.key).unwrap_or_default().to_owned();
     let mark_to = |value: &str| u.template.replace(&u.mark, value);
     let new_password = mark_to(&new);
@@ -326,13 +364,24 @@ fn rotate_db(
 }
 
 /// Change `user`'s password; the statement goes on the client's stdin.
+/// PostgreSQL gets a SCRAM verifier made here, not the password (its
+/// statement log never holds it). A client's error is shown with the
+/// password masked (an error can quote the statement).
 fn set_password(db: &Db, user: &str, password: &str) -> anyhow::Result<()> {
+    set_password_raw(db, user, password).map_err(|e| {
+        let text = format!("{e:#}");
+        anyhow::anyhow!("{}", text.replace(password, store::MASK))
+    })
+}
+
+fn set_password_raw(db: &Db, user: &str, password: &str) -> anyhow::Result<()> {
     match db.family {
         Family::Postgres => {
+            let stored = store::scram_sha256_verifier(password)?;
             let sql = format!(
                 "ALTER ROLE {} WITH PASSWORD {};\n",
                 quote_ident(Family::Postgres, user),
-                quote_literal(Family::Postgres, password)
+                quote_literal(Family::Postgres, stored.as_deref().unwrap_or(password))
             );
             db.run_script(&db.creds.database, &sql)
         }
