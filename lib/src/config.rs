@@ -80,6 +80,9 @@ pub struct Config {
     /// (`python:3.12-slim: mirror.local/python:3.12-slim`): a mirror, an
     /// offline copy, the test bed's own images.
     pub images: BTreeMap<String, String>,
+    /// The container engine: `docker`, `podman` or `auto` (the default:
+    /// whichever socket is found). `BERTH_ENGINE` overrides it.
+    pub engine: crate::runtime::Choice,
     /// Where generated secrets live: `store` (berth's encrypted secrets
     /// store, the default) or `plain` (values in each project's `.env`, as
     /// berth kept them before the store).
@@ -107,6 +110,7 @@ impl Default for Config {
             reserved_tlds: Vec::new(),
             images: BTreeMap::new(),
             secrets: SecretsMode::Store,
+            engine: crate::runtime::Choice::Auto,
         }
     }
 }
@@ -207,6 +211,16 @@ mod tests {
         assert_eq!(c.secrets, SecretsMode::Plain);
         std::fs::write(dir.path().join("config.yaml"), "secrets: vault\n").unwrap();
         assert!(Config::load(&Paths::in_folder(dir.path())).is_err());
+        assert_eq!(c.engine, crate::runtime::Choice::Auto);
+        std::fs::write(dir.path().join("config.yaml"), "engine: podman\n").unwrap();
+        let c = Config::load(&Paths::in_folder(dir.path())).unwrap();
+        assert_eq!(c.engine, crate::runtime::Choice::Podman);
+        std::fs::write(dir.path().join("config.yaml"), "engine: lxc\n").unwrap();
+        let err = format!(
+            "{:#}",
+            Config::load(&Paths::in_folder(dir.path())).unwrap_err()
+        );
+        assert!(err.contains("config.yaml") && err.contains("lxc"), "{err}");
         std::fs::write(dir.path().join("config.yaml"), "port_range: [1\n").unwrap();
         let err = format!(
             "{:#}",

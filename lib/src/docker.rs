@@ -1,9 +1,10 @@
 //! Docker engine access (feature `docker`): connect to Docker or Podman's
-//! Docker-compatible socket, and find the containers of compose projects by
-//! their labels in one engine query.
+//! Docker-compatible socket (the one `crate::runtime` chooses), and find the
+//! containers of compose projects by their labels in one engine query.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use anyhow::Context as _;
 use bollard::Docker;
@@ -11,6 +12,7 @@ use bollard::query_parameters::ListContainersOptions;
 
 use crate::cli::ResultExt as _;
 use crate::model::{PortBinding, Protocol, UNSPECIFIED};
+use crate::runtime::{Engine, Kind};
 
 /// Label compose puts on every container of a project.
 pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
@@ -40,53 +42,104 @@ pub async fn with_timeout<T>(
         .map_err(|_| anyhow::anyhow!("{what} did not answer within {} s", limit.as_secs()))?
 }
 
-/// Sockets tried in order when `DOCKER_HOST` is not set.
-fn candidate_sockets() -> Vec<String> {
-    let mut v = vec!["/var/run/docker.sock".to_owned()];
-    if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR") {
-        v.push(format!("{}/podman/podman.sock", run.to_string_lossy()));
-        v.push(format!("{}/docker.sock", run.to_string_lossy()));
+const ENGINE_HINT: &str = "start the engine (`sudo systemctl start docker`, `dockerd &`, or \
+     Podman's `podman system service`), or set DOCKER_HOST / CONTAINER_HOST; `stackctl doctor` checks it";
+
+/// The kind of engine this process's clients talk to (0: not known yet,
+/// 1: Docker, 2: Podman), for the few places where Podman's answers differ.
+static KIND: AtomicU8 = AtomicU8::new(0);
+/// The socket path behind [`KIND`], for Podman's own (libpod) endpoints.
+static SOCKET: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+fn remember(engine: &Engine) {
+    KIND.store(
+        match engine.kind {
+            Kind::Docker => 1,
+            Kind::Podman => 2,
+        },
+        Ordering::Relaxed,
+    );
+    if let Ok(mut s) = SOCKET.lock() {
+        *s = engine.socket().map(std::path::Path::to_path_buf);
     }
-    v.push("/run/podman/podman.sock".into());
-    v
 }
 
-const ENGINE_HINT: &str =
-    "start the engine (`sudo systemctl start docker`, or `dockerd &`), or set DOCKER_HOST";
-
-/// A client for the engine (`DOCKER_HOST`, else Docker's socket, else
-/// Podman's), without a round trip: the first request finds out whether the
-/// engine answers. bollard sends unversioned paths over a local socket, so
-/// the engine answers in its own API version either way.
-pub fn client() -> anyhow::Result<Docker> {
-    match std::env::var("DOCKER_HOST") {
-        Ok(host) if !host.is_empty() => Docker::connect_with_defaults()
-            .with_context(|| format!("cannot use DOCKER_HOST={host}")),
-        _ => {
-            let socket = candidate_sockets()
-                .into_iter()
-                .find(|s| std::path::Path::new(s).exists());
-            let Some(socket) = socket else {
-                return Err(anyhow::anyhow!(
-                    "no Docker or Podman socket found ({})",
-                    candidate_sockets().join(", ")
-                ))
-                .hint(ENGINE_HINT);
-            };
-            Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
-                .with_context(|| format!("cannot connect to {socket}"))
-        }
+/// The engine kind the clients of this process talk to, once one was made.
+pub fn kind_in_use() -> Option<Kind> {
+    match KIND.load(Ordering::Relaxed) {
+        1 => Some(Kind::Docker),
+        2 => Some(Kind::Podman),
+        _ => None,
     }
+}
+
+/// A client for `engine`, without a round trip.
+pub fn client_for(engine: &Engine) -> anyhow::Result<Docker> {
+    remember(engine);
+    Docker::connect_with_host(&engine.host).with_context(|| {
+        format!(
+            "cannot use {} at {} ({})",
+            engine.kind, engine.host, engine.why
+        )
+    })
+}
+
+/// A client for the engine berth uses here ([`Engine::current`]: config,
+/// environment, the sockets found), without a round trip: the first request
+/// finds out whether the engine answers. bollard sends unversioned paths
+/// over a local socket, so the engine answers in its own API version either
+/// way.
+pub fn client() -> anyhow::Result<Docker> {
+    client_for(&Engine::current()?)
+}
+
+/// Connect to the engine berth uses here, find out which engine answers
+/// (its `/version`: Podman names a component "Podman Engine") and agree on
+/// an API version both sides speak, in one round trip.
+pub async fn connect_engine() -> anyhow::Result<(Docker, Engine)> {
+    let mut engine = Engine::current()?;
+    let docker = client_for(&engine)?;
+    let v = docker
+        .version()
+        .await
+        .with_context(|| {
+            format!(
+                "the container engine does not answer: {} at {} ({})",
+                engine.kind, engine.host, engine.why
+            )
+        })
+        .hint(engine.hint())?;
+    let components: Vec<String> = v
+        .components
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let platform = v.platform.map(|p| p.name).unwrap_or_default();
+    engine.identify(&components, &platform)?;
+    remember(&engine);
+    let server = v.api_version.as_deref().and_then(|a| {
+        let (major, minor) = a.split_once('.')?;
+        Some(bollard::ClientVersion {
+            major_version: major.parse().ok()?,
+            minor_version: minor.parse().ok()?,
+        })
+    });
+    let docker = match server {
+        Some(server) if &server < bollard::API_DEFAULT_VERSION => match engine.socket() {
+            Some(path) => Docker::connect_with_unix(&path.to_string_lossy(), 120, &server)
+                .with_context(|| format!("cannot connect to {}", engine.host))?,
+            None => docker,
+        },
+        _ => docker,
+    };
+    Ok((docker, engine))
 }
 
 /// Connect to the engine and agree on an API version both sides speak
 /// (one round trip, which also shows that the engine answers).
 pub async fn connect() -> anyhow::Result<Docker> {
-    client()?
-        .negotiate_version()
-        .await
-        .context("the container engine does not answer")
-        .hint(ENGINE_HINT)
+    Ok(connect_engine().await?.0)
 }
 
 /// A container of a compose project, as the engine reports it.
@@ -110,6 +163,20 @@ pub struct ContainerInfo {
 /// The containers of compose projects, all of them (`projects` empty) or of
 /// the named ones, stopped containers included; one engine query.
 pub async fn project_containers(
+    docker: &Docker,
+    projects: &[&str],
+) -> anyhow::Result<Vec<ContainerInfo>> {
+    let mut out = project_containers_as_listed(docker, projects).await?;
+    if kind_in_use() == Some(Kind::Podman) {
+        podman_health(&mut out).await;
+    }
+    Ok(out)
+}
+
+/// [`project_containers`] as the one list request has them: with Podman,
+/// no health (see [`podman_health`]). For callers that do not look at
+/// health (`stackctl exec`), so they stay one request.
+pub async fn project_containers_as_listed(
     docker: &Docker,
     projects: &[&str],
 ) -> anyhow::Result<Vec<ContainerInfo>> {
@@ -196,6 +263,120 @@ pub async fn project_containers(
     }
     out.sort_by(|a, b| (&a.project, &a.service, &a.name).cmp(&(&b.project, &b.service, &b.name)));
     Ok(out)
+}
+
+/// When each container's healthcheck last ran here, and what it said.
+type HealthRuns = HashMap<String, (std::time::Instant, Option<String>)>;
+static HEALTH_RUNS: std::sync::Mutex<Option<HealthRuns>> = std::sync::Mutex::new(None);
+
+/// How often berth runs a Podman container's healthcheck while it looks.
+const PODMAN_HEALTH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Podman differs from Docker in health twice, both handled here:
+/// - its compatible container list leaves the health out of the status line
+///   (`Up 5 seconds`, where Docker writes `Up 5 seconds (healthy)`);
+/// - Podman 4.3 runs healthchecks from systemd timers only, so with no
+///   systemd (containers, CI machines, this test bed) a container's health
+///   stays `starting` for ever.
+///
+/// So for each running container berth asks libpod's own endpoint
+/// `GET /libpod/containers/ID/healthcheck`, which runs the check once and
+/// answers its status (`healthy`, `unhealthy`, `starting` while retries
+/// remain; 409 for a container without a healthcheck), at most once a
+/// second per container; in between the last answer stands.
+async fn podman_health(containers: &mut [ContainerInfo]) {
+    let Some(socket) = SOCKET.lock().ok().and_then(|s| s.clone()) else {
+        return;
+    };
+    let now = std::time::Instant::now();
+    let due: Vec<String> = {
+        let runs = HEALTH_RUNS.lock().ok();
+        containers
+            .iter()
+            .filter(|c| c.state == "running" && c.health.is_none())
+            .filter(|c| {
+                runs.as_ref()
+                    .and_then(|r| r.as_ref()?.get(&c.id))
+                    .is_none_or(|(at, _)| now.duration_since(*at) >= PODMAN_HEALTH_EVERY)
+            })
+            .map(|c| c.id.clone())
+            .collect()
+    };
+    let answers = futures_util::future::join_all(due.iter().map(|id| {
+        let socket = socket.clone();
+        async move { (id.clone(), run_podman_healthcheck(&socket, id).await) }
+    }))
+    .await;
+    let Ok(mut runs) = HEALTH_RUNS.lock() else {
+        return;
+    };
+    let runs = runs.get_or_insert_with(HashMap::new);
+    for (id, answer) in answers {
+        if let Ok(health) = answer {
+            runs.insert(id, (now, health));
+        }
+    }
+    for c in containers.iter_mut().filter(|c| c.state == "running") {
+        if c.health.is_none()
+            && let Some((_, h)) = runs.get(&c.id)
+        {
+            c.health.clone_from(h);
+        }
+    }
+}
+
+/// Run a Podman container's healthcheck through libpod's endpoint: the
+/// container's health, `None` without a healthcheck (HTTP 409). The
+/// endpoint answers how this one run went (`unhealthy` for a failed run
+/// even while retries remain), so after a failed run the container's own
+/// status (which counts the retries) is read from its inspect.
+async fn run_podman_healthcheck(
+    socket: &std::path::Path,
+    id: &str,
+) -> anyhow::Result<Option<String>> {
+    let (code, body) = podman_get(
+        socket,
+        &format!("/v4.0.0/libpod/containers/{id}/healthcheck"),
+    )
+    .await?;
+    match code.as_str() {
+        "200" => {
+            let v: serde_json::Value = serde_json::from_str(&body)?;
+            if v["Status"].as_str() == Some("healthy") {
+                return Ok(Some("healthy".into()));
+            }
+            let (code, body) = podman_get(socket, &format!("/containers/{id}/json")).await?;
+            anyhow::ensure!(code == "200", "inspect answered {code}");
+            let v: serde_json::Value = serde_json::from_str(&body)?;
+            Ok(v["State"]["Health"]["Status"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned))
+        }
+        "409" => Ok(None),
+        other => anyhow::bail!("libpod healthcheck answered {other}: {}", body.trim()),
+    }
+}
+
+/// One GET on Podman's socket: the status code and the body.
+async fn podman_get(socket: &std::path::Path, path: &str) -> anyhow::Result<(String, String)> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::UnixStream::connect(socket).await?;
+    // HTTP/1.0: the engine closes the connection after its answer.
+    let request = format!("GET {path} HTTP/1.0\r\nHost: podman\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut reply = Vec::new();
+    let mut limited = stream.take(4 * 1024 * 1024);
+    let read = limited.read_to_end(&mut reply);
+    tokio::time::timeout(std::time::Duration::from_secs(60), read).await??;
+    let text = String::from_utf8_lossy(&reply);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    Ok((code, body.to_owned()))
 }
 
 /// The exit code in a status line such as `Exited (0) 5 seconds ago` or
@@ -478,6 +659,9 @@ pub async fn teardown_plan(
             .map_or("", String::as_str);
         let image = c.image.as_deref().unwrap_or_default();
         let image = image.strip_suffix(":latest").unwrap_or(image);
+        // Podman names what it builds `localhost/NAME` (podman-compose:
+        // `localhost/PROJECT_SERVICE`); Docker leaves the name bare.
+        let image = image.strip_prefix("localhost/").unwrap_or(image);
         if !service.is_empty()
             && (image == format!("{project}_{service}") || image == format!("{project}-{service}"))
             && !images.iter().any(|i| i == image)

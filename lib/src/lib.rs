@@ -19,6 +19,7 @@ pub mod names;
 pub mod netstat;
 pub mod paths;
 pub mod registry;
+pub mod runtime;
 #[cfg(feature = "schema")]
 pub mod schema;
 #[cfg(feature = "secrets")]

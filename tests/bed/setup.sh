@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bring the container test bed up: a running Docker engine and the locally
-# built images.  Idempotent: a second run takes a few seconds.
+# built images, then Podman's API service with the images the Podman tests
+# use copied over (podman.sh).  Idempotent: a second run takes a few seconds.
 #
 #   tests/bed/setup.sh [IMAGE...]     (IMAGE: postgres mariadb base python node
 #                                     redis php composer wordpress; default all)
@@ -22,4 +23,5 @@ done
 
 "$HERE/dockerd.sh"
 "$HERE/images.sh" "$@"
+"$HERE/podman.sh"
 echo "bed: ready in $((SECONDS - start))s"

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod cigen;
+pub mod engines;
 
 use std::ffi::OsStr;
 use std::io::Write;

@@ -12,7 +12,7 @@ use crate::{TargetArgs, resolve, swap};
 
 /// Open the database's interactive client (psql, mariadb, mysql).
 ///
-/// Runs `docker exec -it` with the password in the client's environment;
+/// Runs `docker exec -it` (`podman exec -it` with Podman) with the password in the client's environment;
 /// with stdin not a terminal, SQL is read from stdin, the client stops at
 /// the first failing statement and dbdump exits 2.
 #[derive(Debug, Args)]
@@ -40,7 +40,11 @@ pub fn run(a: &ShellArgs) -> anyhow::Result<Outcome> {
             }
             dargs.push(container.clone());
             dargs.extend(argv);
-            duct::cmd("docker", dargs)
+            // The CLI of the engine berth uses (`docker` or `podman`).
+            let engine = berth::runtime::Engine::current()?;
+            let (cli, env) = engine.cli();
+            env.into_iter()
+                .fold(duct::cmd(cli, dargs), |cmd, (k, v)| cmd.env(k, v))
         }
         Conn::Local => duct::cmd(&argv[0], &argv[1..]),
     };
@@ -52,7 +56,7 @@ pub fn run(a: &ShellArgs) -> anyhow::Result<Outcome> {
         .unchecked()
         .run()
         .context("cannot start the database shell")
-        .hint("is the docker CLI (or the client program) installed?")?;
+        .hint("is the engine's CLI (docker or podman) or the client program installed?")?;
     if !out.status.success() {
         return Err(error_with_hint(
             format!(

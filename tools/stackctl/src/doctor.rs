@@ -1,10 +1,10 @@
 //! `stackctl doctor`: is everything there that running stacks needs? The
-//! engine, its socket's permissions, the compose driver, the registry.
-
-use std::path::PathBuf;
+//! engine (Docker or Podman, and why that one), its socket's permissions,
+//! the compose driver, the registry.
 
 use berth::cli::Outcome;
 use berth::io::{OutputArgs, Row};
+use berth::runtime::Engine;
 use serde::Serialize;
 
 use crate::driver::Driver;
@@ -13,8 +13,9 @@ use crate::registry;
 /// Check the engine, socket permissions, the compose driver and the registry.
 ///
 /// Each check says what it found (which engine and API version, which
-/// compose driver) or what is missing with a hint. Exit 1 when something
-/// is missing.
+/// compose driver) and why that one (`BERTH_ENGINE`, the `engine:` config
+/// key, `DOCKER_HOST`/`CONTAINER_HOST`, or the socket found), or what is
+/// missing with a hint. Exit 1 when something is missing.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -28,19 +29,23 @@ struct Check {
     check: &'static str,
     ok: bool,
     detail: String,
+    /// Why this engine or compose driver (empty for the other checks).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    why: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     hint: Option<String>,
 }
 
 impl Row for Check {
     fn headers() -> &'static [&'static str] {
-        &["check", "ok", "detail"]
+        &["check", "ok", "detail", "why"]
     }
     fn cells(&self) -> Vec<String> {
         vec![
             self.check.to_owned(),
             if self.ok { "yes" } else { "NO" }.to_owned(),
             self.detail.clone(),
+            self.why.clone(),
         ]
     }
 }
@@ -50,6 +55,7 @@ fn pass(check: &'static str, detail: String) -> Check {
         check,
         ok: true,
         detail,
+        why: String::new(),
         hint: None,
     }
 }
@@ -59,109 +65,102 @@ fn fail(check: &'static str, detail: String, hint: &str) -> Check {
         check,
         ok: false,
         detail,
+        why: String::new(),
         hint: Some(hint.to_owned()),
     }
 }
 
-/// The Unix socket the engine is reached through: `DOCKER_HOST=unix://...`,
-/// else the first socket that exists among Docker's and Podman's.
-fn socket_path() -> Result<Option<PathBuf>, String> {
-    if let Some(host) = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()) {
-        return match host.strip_prefix("unix://") {
-            Some(p) => Ok(Some(PathBuf::from(p))),
-            None => Err(host),
-        };
-    }
-    let mut candidates = vec![PathBuf::from("/var/run/docker.sock")];
-    if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR") {
-        let run = PathBuf::from(run);
-        candidates.push(run.join("podman/podman.sock"));
-        candidates.push(run.join("docker.sock"));
-    }
-    candidates.push(PathBuf::from("/run/podman/podman.sock"));
-    Ok(candidates.into_iter().find(|p| p.exists()))
-}
-
-fn socket_check() -> Check {
+fn socket_check(engine: &Engine) -> Check {
     const NAME: &str = "socket";
-    match socket_path() {
-        Err(host) => pass(NAME, format!("DOCKER_HOST={host} (not a Unix socket)")),
-        Ok(None) => fail(
+    let Some(path) = engine.socket() else {
+        return pass(NAME, format!("{} (not a Unix socket)", engine.host));
+    };
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => pass(NAME, format!("{} (read and write)", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => fail(
             NAME,
-            "no Docker or Podman socket found".into(),
-            "start the engine (dockerd, or `systemctl --user start podman.socket`), or set DOCKER_HOST",
+            format!("{}: permission denied", path.display()),
+            "add yourself to the socket's group (sudo usermod -aG docker $USER, then log in again), or use rootless Podman",
         ),
-        Ok(Some(path)) => match std::os::unix::net::UnixStream::connect(&path) {
-            Ok(_) => pass(NAME, format!("{} (read and write)", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => fail(
-                NAME,
-                format!("{}: permission denied", path.display()),
-                "add yourself to the socket's group (sudo usermod -aG docker $USER, then log in again), or use rootless Podman",
-            ),
-            Err(e) => fail(
-                NAME,
-                format!("{}: {e}", path.display()),
-                "start the engine (dockerd, or systemctl start docker), or point DOCKER_HOST at a running one",
-            ),
-        },
+        Err(e) => fail(NAME, format!("{}: {e}", path.display()), &engine.hint()),
     }
 }
 
-fn engine_check() -> Check {
+/// The engine that answers (its `/version`), with why berth uses it.
+fn engine_check(chosen: &anyhow::Result<Engine>) -> (Check, Option<Engine>) {
     const NAME: &str = "engine";
+    let chosen = match chosen {
+        Ok(e) => e,
+        Err(e) => {
+            return (
+                fail(
+                    NAME,
+                    format!("{e:#}"),
+                    "set BERTH_ENGINE (or `engine:` in config.yaml) to docker, podman or auto",
+                ),
+                None,
+            );
+        }
+    };
     let answer = berth::docker::runtime().and_then(|rt| {
         rt.block_on(async {
-            let docker = berth::docker::connect().await?;
+            let (docker, engine) = berth::docker::connect_engine().await?;
             let v = docker.version().await?;
-            Ok((v, docker.client_version()))
+            Ok((v, docker.client_version(), engine))
         })
     });
     match answer {
-        Ok((v, api)) => {
-            let components: Vec<String> = v
-                .components
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| c.name)
-                .collect();
-            let platform = v.platform.map(|p| p.name).unwrap_or_default();
-            let podman = components
-                .iter()
-                .any(|c| c.to_lowercase().contains("podman"))
-                || platform.to_lowercase().contains("podman");
-            let kind = if podman { "Podman" } else { "Docker" };
-            pass(
+        Ok((v, api, engine)) => {
+            let mut c = pass(
                 NAME,
                 format!(
-                    "{kind} {} (API {}, talking {api})",
+                    "{} {} (API {}, talking {api}) at {}",
+                    engine.kind,
                     v.version.unwrap_or_default(),
-                    v.api_version.unwrap_or_default()
+                    v.api_version.unwrap_or_default(),
+                    engine.host
                 ),
-            )
+            );
+            c.why.clone_from(&engine.why);
+            (c, Some(engine))
         }
-        Err(e) => fail(
-            NAME,
-            format!("{e:#}"),
-            "start the engine (dockerd &, systemctl start docker, or systemctl --user start podman.socket), or set DOCKER_HOST",
-        ),
+        Err(e) => {
+            let mut c = fail(NAME, format!("{e:#}"), &chosen.hint());
+            c.why.clone_from(&chosen.why);
+            (c, None)
+        }
     }
 }
 
-fn compose_check() -> Check {
+fn compose_check(engine: Option<&Engine>) -> Check {
     const NAME: &str = "compose";
-    match Driver::detect() {
-        Ok(d) => pass(
+    let Some(engine) = engine else {
+        return fail(
             NAME,
-            match d.version() {
-                Some(v) => format!("{} {v}", d.name),
-                None => d.name.to_owned(),
-            },
-        ),
-        Err(_) => fail(
-            NAME,
-            "none of `docker compose`, `docker-compose`, `podman compose` runs".into(),
-            "install one (Debian: apt-get install docker-compose), and check PATH",
-        ),
+            "no engine to choose a compose driver for".into(),
+            "set BERTH_ENGINE to docker or podman",
+        );
+    };
+    match Driver::detect(engine) {
+        Ok(d) => {
+            let mut c = pass(
+                NAME,
+                match d.version() {
+                    Some(v) => format!("{} {v}", d.name),
+                    None => d.name.to_owned(),
+                },
+            );
+            c.why = d.why;
+            c
+        }
+        Err(e) => {
+            let hint = e
+                .downcast_ref::<berth::cli::Hint>()
+                .map_or_else(String::new, |h| h.0.clone());
+            let mut c = fail(NAME, format!("{e:#}"), &hint);
+            c.why = format!("{} engine ({})", engine.kind, engine.why);
+            c
+        }
     }
 }
 
@@ -181,12 +180,22 @@ fn registry_check() -> Check {
 }
 
 pub fn run(a: &Args) -> anyhow::Result<Outcome> {
-    let checks = vec![
-        engine_check(),
-        socket_check(),
-        compose_check(),
-        registry_check(),
-    ];
+    let chosen = Engine::current();
+    let (engine, answered) = engine_check(&chosen);
+    // The compose driver of the engine that answers, else of the one chosen.
+    let for_compose = answered.as_ref().or(chosen.as_ref().ok());
+    let mut checks = vec![engine];
+    if let Some(e) = for_compose {
+        checks.push(socket_check(e));
+    } else {
+        checks.push(fail(
+            "socket",
+            "no engine chosen".into(),
+            "set BERTH_ENGINE to docker, podman or auto",
+        ));
+    }
+    checks.push(compose_check(for_compose));
+    checks.push(registry_check());
     berth::io::write_list(a.output.format(), &checks)?;
     if !a.output.is_json() {
         for c in checks.iter().filter(|c| !c.ok) {

@@ -114,7 +114,12 @@ pub fn services_of(containers: &[ContainerInfo], project: &str) -> Vec<ServiceSt
 
 /// Connect to the engine, with a hint when it cannot be reached.
 pub async fn connect() -> anyhow::Result<bollard::Docker> {
-    berth::docker::connect().await.hint(ENGINE_HINT)
+    Ok(connect_engine().await?.0)
+}
+
+/// Connect to the engine and say which one answers.
+pub async fn connect_engine() -> anyhow::Result<(bollard::Docker, berth::runtime::Engine)> {
+    berth::docker::connect_engine().await.hint(ENGINE_HINT)
 }
 
 const ENGINE_HINT: &str = "start the engine (`dockerd &`, `sudo systemctl start docker`, or \
@@ -125,10 +130,24 @@ const ENGINE_HINT: &str = "start the engine (`dockerd &`, `sudo systemctl start 
 /// in one query: no version round trip first, the query itself shows
 /// whether the engine answers.
 pub fn containers(projects: &[&str]) -> anyhow::Result<Vec<ContainerInfo>> {
+    containers_of(&berth::runtime::Engine::current()?, projects, true)
+}
+
+/// [`containers`] of a chosen engine; `health` false leaves Podman's
+/// health out (one request, as `exec` wants).
+pub fn containers_of(
+    engine: &berth::runtime::Engine,
+    projects: &[&str],
+    health: bool,
+) -> anyhow::Result<Vec<ContainerInfo>> {
     let rt = berth::docker::runtime()?;
     rt.block_on(async {
-        let docker = berth::docker::client()?;
-        berth::docker::project_containers(&docker, projects).await
+        let docker = berth::docker::client_for(engine)?;
+        if health {
+            berth::docker::project_containers(&docker, projects).await
+        } else {
+            berth::docker::project_containers_as_listed(&docker, projects).await
+        }
     })
     .hint(ENGINE_HINT)
 }

@@ -1,6 +1,7 @@
 //! `stackctl exec`: run a command in a running service of a project,
-//! through the engine's own CLI (`docker exec`, else `podman exec`), which
-//! this process becomes: the terminal, signals and exit status are its.
+//! through the engine's own CLI (`docker exec` or `podman exec`, the engine
+//! berth uses), which this process becomes: the terminal, signals and exit
+//! status are its.
 
 use std::io::IsTerminal as _;
 use std::os::unix::process::CommandExt as _;
@@ -33,7 +34,8 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
     let reg = registry()?;
     let projects = reg.load()?;
     let p = select(&projects, std::slice::from_ref(&a.name))?.remove(0);
-    let containers = engine::containers(&[p.name.as_str()])?;
+    let chosen_engine = berth::runtime::Engine::current()?;
+    let containers = engine::containers_of(&chosen_engine, &[p.name.as_str()], false)?;
     let services = engine::services_of(&containers, &p.name);
     let app = p.port.and_then(|port| {
         services
@@ -77,17 +79,27 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
             format!("start it first: stackctl start {}", p.name),
         ));
     }
-    let cli = ["docker", "podman"]
-        .into_iter()
-        .find_map(|p| which::which(p).ok())
-        .ok_or_else(|| {
-            error_with_hint(
-                "neither docker nor podman is on PATH to run the command",
-                "install the engine's command-line client (Debian: docker.io or podman)",
-            )
-        })?;
+    // The CLI of the engine the container list came from (no second
+    // request to ask which it is: the socket's kind says).
+    let (program, cli_env) = chosen_engine.cli();
+    let cli = which::which(program).map_err(|_| {
+        error_with_hint(
+            format!(
+                "{program} is not on PATH to run the command ({} engine: {})",
+                chosen_engine.kind, chosen_engine.why
+            ),
+            format!(
+                "install the engine's command-line client (Debian: {})",
+                if program == "docker" {
+                    "docker.io"
+                } else {
+                    "podman"
+                }
+            ),
+        )
+    })?;
     let mut cmd = std::process::Command::new(&cli);
-    cmd.arg("exec").arg("-i");
+    cmd.envs(cli_env).arg("exec").arg("-i");
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         cmd.arg("-t");
     }

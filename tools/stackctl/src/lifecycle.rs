@@ -114,9 +114,10 @@ struct Ctx {
 
 impl Ctx {
     fn new(reg: Registry) -> anyhow::Result<Self> {
-        let driver = Driver::detect()?;
         let rt = berth::docker::runtime()?;
-        let docker = rt.block_on(crate::engine::connect())?;
+        // The engine that answers picks the compose driver (Podman's for Podman).
+        let (docker, engine) = rt.block_on(crate::engine::connect_engine())?;
+        let driver = Driver::detect(&engine)?;
         Ok(Self {
             reg,
             driver,
