@@ -212,7 +212,30 @@ impl Driver {
         // The project's secrets reach compose through its environment only
         // (never argv or a file); the first run moves old `.env` values
         // into the store.
-        for (k, v) in berth::secrets_migrate::prepare(&project.name, &project.path)? {
+        let secrets = berth::secrets_migrate::prepare(&project.name, &project.path)?;
+        if self.podman_compose() && !secrets.is_empty() {
+            // podman-compose 1.0 reads `.env` over the environment: a name
+            // set (even to nothing) there hides the store's value.
+            let dotenv =
+                berth::compose::read_dotenv_in(&project.path.join(".env"), Some(&project.path))
+                    .unwrap_or_default();
+            let hidden: Vec<&str> = secrets
+                .iter()
+                .filter(|(k, _)| dotenv.contains_key(k))
+                .map(|(k, _)| k.as_str())
+                .collect();
+            if !hidden.is_empty() {
+                berth::cli::warn(
+                    crate::TOOL,
+                    format!(
+                        "podman-compose reads {}/.env over the environment: its {} hide(s) the secrets store's value; delete those lines from .env (or set `secrets: plain`)",
+                        project.path.display(),
+                        hidden.join(", ")
+                    ),
+                );
+            }
+        }
+        for (k, v) in secrets {
             cmd = cmd.env(k, v);
         }
         let reader = cmd
