@@ -264,12 +264,7 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
         state.env.remove(s);
         state.published.remove(s);
     }
-    // The removed services' secret names leave the state (their values stay
-    // in the store: a kept data volume still needs its password).
-    let still = secret_kinds(&ctx.lib, &stack, &rest)?;
-    state
-        .secrets
-        .retain(|k, _| still.contains_key(k) || !secrets.contains(k));
+    state.forget_secrets(&secrets, &secret_kinds(&ctx.lib, &stack, &rest)?);
     state.services = rest;
     plan.set(STATE_FILE, Some(state.to_text()?), 0o644)?;
 

@@ -39,6 +39,18 @@ pub struct State {
 }
 
 impl State {
+    /// Take the names of removed services' secrets (`gone`) out of the
+    /// state, except those still needed (`kept`). Their values stay in the
+    /// store: a kept data volume still needs its password.
+    pub fn forget_secrets(
+        &mut self,
+        gone: &std::collections::BTreeSet<String>,
+        kept: &BTreeMap<String, String>,
+    ) {
+        self.secrets
+            .retain(|k, _| kept.contains_key(k) || !gone.contains(k));
+    }
+
     pub fn to_text(&self) -> anyhow::Result<String> {
         Ok(serde_json::to_string_pretty(self)? + "\n")
     }
