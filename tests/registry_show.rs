@@ -97,7 +97,16 @@ fn show_describes_a_running_django_project_and_keeps_its_password_back() {
     .success();
     let dotenv = std::fs::read_to_string(dir.join(".env")).unwrap();
     assert_eq!(dotenv_value(&dotenv, "APP_PORT"), port.to_string());
-    let password = dotenv_value(&dotenv, "POSTGRES_PASSWORD");
+    // The password is in the secrets store; .env names it only.
+    assert_eq!(dotenv_value(&dotenv, "POSTGRES_PASSWORD"), "");
+    let password = h
+        .cmd("secrets")
+        .args(["get", &name, "POSTGRES_PASSWORD"])
+        .run()
+        .success()
+        .stdout
+        .trim_end()
+        .to_owned();
     assert!(password.len() >= 16, "a generated password: {password}");
 
     // Before the start: nothing is created yet.
@@ -123,7 +132,9 @@ fn show_describes_a_running_django_project_and_keeps_its_password_back() {
         "redis:6379".to_owned(),
         format!("0.0.0.0:{port}"),
         "running (healthy)".to_owned(),
-        format!("POSTGRES_PASSWORD in {}", dir.join(".env").display()),
+        format!(
+            "(secret): POSTGRES_PASSWORD in the secrets store (secrets get {name} POSTGRES_PASSWORD)"
+        ),
         format!("stackctl exec {name} -- sh"),
         format!("stackctl logs {name}"),
         format!("dbdump shell --project {name}\n"),

@@ -62,9 +62,30 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// `docker-compose` in a project folder, `COMPOSE_FILE` and the project name from its .env.
+/// `docker-compose` in a project folder, `COMPOSE_FILE` and the project name
+/// from its .env; run through `secrets run NAME --` when the project's
+/// secrets are in the store of the test's `BERTH_HOME` (a `home` folder
+/// beside the project's), as a user runs compose by hand.
 fn compose(dir: &Path) -> Command {
-    let mut c = Command::new("docker-compose");
+    let name = std::fs::read_to_string(dir.join(".env"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("COMPOSE_PROJECT_NAME="))
+        .map(str::to_owned);
+    let home = name.as_ref().and_then(|n| {
+        dir.ancestors()
+            .map(|a| a.join("home"))
+            .find(|h| h.join("secrets").join(format!("{n}.enc")).is_file())
+    });
+    let mut c = match (name, home) {
+        (Some(name), Some(home)) => {
+            let mut c = Command::new(common::bin("secrets"));
+            c.args(["run", &name, "--", "docker-compose"])
+                .env("BERTH_HOME", home);
+            c
+        }
+        _ => Command::new("docker-compose"),
+    };
     c.current_dir(dir)
         .env_remove("COMPOSE_FILE")
         .env_remove("COMPOSE_PROJECT_NAME")
@@ -82,6 +103,15 @@ fn output(mut c: Command) -> (bool, String, String) {
 }
 
 /// The `.env` of a project as a map.
+/// A value of the project's secrets store (`secrets get`), never `.env`.
+fn stored(h: &Harness, project: &str, key: &str) -> String {
+    let run = h.cmd("secrets").args(["get", project, key]).run().success();
+    run.stdout
+        .strip_suffix('\n')
+        .unwrap_or(&run.stdout)
+        .to_owned()
+}
+
 fn dotenv(dir: &Path) -> BTreeMap<String, String> {
     std::fs::read_to_string(dir.join(".env"))
         .unwrap()
@@ -231,17 +261,22 @@ fn every_stack_and_service_combination_passes_compose_config() {
                 Some(format!("{name}-net").as_str())
             );
 
-            // Secrets are in .env, never in a compose file.
+            // Secrets are in the store, .env names them only, and no
+            // compose file holds a value.
             let env = dotenv(&dir);
             assert_eq!(env["COMPOSE_PROJECT_NAME"], name);
-            let secrets: Vec<&String> = env
-                .iter()
-                .filter(|(k, _)| {
-                    k.contains("PASSWORD") || k.contains("SECRET") || k.ends_with("_KEY")
-                })
-                .map(|(_, v)| v)
+            let names: Vec<&String> = env
+                .keys()
+                .filter(|k| k.contains("PASSWORD") || k.contains("SECRET") || k.ends_with("_KEY"))
                 .collect();
-            assert!(!secrets.is_empty());
+            assert!(!names.is_empty());
+            let secrets: Vec<String> = names
+                .iter()
+                .map(|k| {
+                    assert_eq!(env[*k], "", "{stack}: {k} has a value in .env");
+                    stored(&h, &name, k)
+                })
+                .collect();
             for f in [
                 "compose.yaml",
                 "compose.dev.yaml",
@@ -250,6 +285,7 @@ fn every_stack_and_service_combination_passes_compose_config() {
             ] {
                 let text = std::fs::read_to_string(dir.join(f)).unwrap();
                 for v in &secrets {
+                    assert!(v.len() >= 16, "{stack}: a generated value");
                     assert!(!text.contains(v.as_str()), "{stack}: a secret is in {f}");
                 }
             }
@@ -414,7 +450,7 @@ fn add_then_remove_service_gives_back_the_users_files_byte_for_byte() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("+MINIO_ROOT_PASSWORD=********"),
+        run.stdout.contains("+MINIO_ROOT_PASSWORD=\n"),
         "{}",
         run.stdout
     );
@@ -445,7 +481,10 @@ fn add_then_remove_service_gives_back_the_users_files_byte_for_byte() {
         .run()
         .success();
     assert!(run.stderr.contains("--- a/.env"), "{}", run.stderr);
-    let secret = dotenv(&dir)["MINIO_ROOT_PASSWORD"].clone();
+    // The value is in the store, .env names it only.
+    assert_eq!(dotenv(&dir)["MINIO_ROOT_PASSWORD"], "");
+    let secret = stored(&h, "shop", "MINIO_ROOT_PASSWORD");
+    assert_eq!(secret.len(), 32, "{secret}");
     assert!(!run.stderr.contains(&secret), "a secret reached stderr");
     assert_eq!(
         std::fs::read_to_string(dir.join("compose.yaml")).unwrap(),
@@ -548,8 +587,12 @@ fn removal_keeps_values_the_user_changed_and_refuses_unknown_services() {
         .run()
         .success();
     let env = std::fs::read_to_string(dir.join(".env")).unwrap();
-    let pw = dotenv(&dir)["POSTGRES_PASSWORD"].clone();
-    std::fs::write(dir.join(".env"), env.replace(&pw, "mine")).unwrap();
+    assert_eq!(dotenv(&dir)["POSTGRES_PASSWORD"], "");
+    std::fs::write(
+        dir.join(".env"),
+        env.replace("POSTGRES_PASSWORD=\n", "POSTGRES_PASSWORD=mine\n"),
+    )
+    .unwrap();
     h.cmd("stackgen")
         .args(["remove-service", "postgres", "--yes", "--dir"])
         .arg(&dir)
@@ -1389,8 +1432,9 @@ fn dry_run_shows_every_file_as_a_diff_and_writes_nothing() {
         );
     }
     // Secrets are masked in the diff; the Project JSON still comes out.
-    assert!(run.stderr.contains("+APP_KEY=********\n"), "{}", run.stderr);
-    assert!(run.stderr.contains("+MYSQL_PASSWORD=********\n"));
+    // (.env names them, the values go to the secrets store.)
+    assert!(run.stderr.contains("+APP_KEY=\n"), "{}", run.stderr);
+    assert!(run.stderr.contains("+MYSQL_PASSWORD=\n"));
     assert!(!run.stderr.contains("base64:"));
     assert_eq!(run.json()["stack"], "laravel");
     // An existing COMPOSE_FILE that leaves berth's file out is pointed out.

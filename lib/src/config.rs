@@ -83,6 +83,21 @@ pub struct Config {
     /// The container engine: `docker`, `podman` or `auto` (the default:
     /// whichever socket is found). `BERTH_ENGINE` overrides it.
     pub engine: crate::runtime::Choice,
+    /// Where generated secrets live: `store` (berth's encrypted secrets
+    /// store, the default) or `plain` (values in each project's `.env`, as
+    /// berth kept them before the store).
+    pub secrets: SecretsMode,
+}
+
+/// `secrets:` in config.yaml.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretsMode {
+    /// In the encrypted store; `.env` holds the names only.
+    #[default]
+    Store,
+    /// In `.env`, in plain text (0600): nothing is moved into the store.
+    Plain,
 }
 
 impl Default for Config {
@@ -94,6 +109,7 @@ impl Default for Config {
             templates: None,
             reserved_tlds: Vec::new(),
             images: BTreeMap::new(),
+            secrets: SecretsMode::Store,
             engine: crate::runtime::Choice::Auto,
         }
     }
@@ -189,6 +205,12 @@ mod tests {
             }
         );
         assert_eq!(c.tld, "dev");
+        assert_eq!(c.secrets, SecretsMode::Store);
+        std::fs::write(dir.path().join("config.yaml"), "secrets: plain\n").unwrap();
+        let c = Config::load(&Paths::in_folder(dir.path())).unwrap();
+        assert_eq!(c.secrets, SecretsMode::Plain);
+        std::fs::write(dir.path().join("config.yaml"), "secrets: vault\n").unwrap();
+        assert!(Config::load(&Paths::in_folder(dir.path())).is_err());
         assert_eq!(c.engine, crate::runtime::Choice::Auto);
         std::fs::write(dir.path().join("config.yaml"), "engine: podman\n").unwrap();
         let c = Config::load(&Paths::in_folder(dir.path())).unwrap();

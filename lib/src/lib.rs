@@ -24,6 +24,8 @@ pub mod runtime;
 pub mod schema;
 #[cfg(feature = "secrets")]
 pub mod secrets;
+#[cfg(feature = "secrets")]
+pub mod secrets_migrate;
 pub mod sites;
 pub mod stackfile;
 pub mod store;

@@ -78,6 +78,17 @@ impl Env {
         self
     }
 
+    /// The environment with `extra` set as a caller's process environment
+    /// sets it (over `.env` and the process): the project's secrets, as the
+    /// tools that run compose hand them over.
+    #[must_use]
+    pub fn with_overrides(mut self, extra: &[(String, String)]) -> Self {
+        for (k, v) in extra {
+            self.process.insert(k.clone(), v.clone());
+        }
+        self
+    }
+
     pub fn get(&self, name: &str) -> Option<String> {
         self.process
             .get(name)
@@ -225,15 +236,19 @@ pub fn discover(dir: &Path, env: &Env) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Load the compose project in `dir` (discovery, `.env`, environment).
 pub fn load_dir(dir: &Path) -> anyhow::Result<Compose> {
-    let env = Env::for_dir(dir)?;
-    let files = discover(dir, &env)?;
+    load_dir_with(dir, &Env::for_dir(dir)?)
+}
+
+/// [`load_dir`] with the environment given (e.g. with the project's secrets).
+pub fn load_dir_with(dir: &Path, env: &Env) -> anyhow::Result<Compose> {
+    let files = discover(dir, env)?;
     if files.is_empty() {
         return Err(anyhow!("no compose file in {}", dir.display())).context(format!(
             "looked for {} or COMPOSE_FILE",
             CANDIDATES.join(", ")
         ));
     }
-    load_files(&files, &env)
+    load_files(&files, env)
 }
 
 /// Load and merge `files` in order, interpolating with `env`.

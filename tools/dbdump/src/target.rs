@@ -493,7 +493,11 @@ pub fn from_project(
     service: Option<&str>,
     database: Option<&str>,
 ) -> anyhow::Result<Db> {
-    let compose = berth::compose::load_dir(&p.dir)
+    // The password from the secrets store first (an old `.env` holding it
+    // is moved there now), else from `.env` (`secrets: plain`).
+    let secrets = berth::secrets_migrate::prepare(&p.name, &p.dir)?;
+    let env = berth::compose::Env::for_dir(&p.dir)?.with_overrides(&secrets);
+    let compose = berth::compose::load_dir_with(&p.dir, &env)
         .with_context(|| format!("cannot read the compose files of project {}", p.name))?;
     let (svc, engine) = pick_service(p, &compose, service)?;
     let rt = berth::docker::runtime()?;

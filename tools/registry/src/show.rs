@@ -130,7 +130,19 @@ pub fn run(reg: &Registry, a: &Args) -> anyhow::Result<Outcome> {
         ));
         Vec::new()
     });
-    let (compose, dotenv) = read_compose(p);
+    // Read only: nothing is migrated and no key is made here.
+    let stored: HashMap<String, String> = berth::secrets_migrate::peek(&p.name)
+        .unwrap_or_else(|e| {
+            warn(&format!(
+                "cannot read the secrets of {}: {}",
+                p.name,
+                berth::cli::error_chain(e.as_ref())
+            ));
+            None
+        })
+        .map(|s| s.env().into_iter().collect())
+        .unwrap_or_default();
+    let (compose, dotenv) = read_compose(p, &stored);
     let (containers, engine) = containers(&p.name);
     if let Some(e) = &engine.error {
         eprintln!(
@@ -145,7 +157,7 @@ pub fn run(reg: &Registry, a: &Args) -> anyhow::Result<Outcome> {
             .as_deref()
             .and_then(|cs| pick(cs, &s.service))
             .map(|c| c.id.as_str());
-        s.database = database(p, def, &dotenv, container, a.show_secrets);
+        s.database = database(p, def, &dotenv, &stored, container, a.show_secrets);
     }
     let commands = commands(p, &details);
     let d = Described {
@@ -212,11 +224,16 @@ fn host_port(ip: IpAddr, port: u16) -> String {
 /// The project's compose files as compose reads them (the registry's
 /// variables over the process environment over `.env`), and its `.env`.
 /// A folder that cannot be read is said once; the registry entry remains.
-fn read_compose(p: &Project) -> (Option<Compose>, HashMap<String, String>) {
+fn read_compose(
+    p: &Project,
+    stored: &HashMap<String, String>,
+) -> (Option<Compose>, HashMap<String, String>) {
     let dotenv = compose::read_dotenv_in(&p.path.join(".env"), Some(&p.path));
     let loaded = dotenv.and_then(|dotenv| {
         let mut process: HashMap<String, String> = std::env::vars().collect();
         process.extend(p.environment.clone());
+        // The secrets store, as stackctl hands it to compose.
+        process.extend(stored.clone());
         let env = compose::Env::from_maps(process, dotenv.clone());
         let files = if p.compose_files.is_empty() {
             compose::discover(&p.path, &env)?
@@ -430,6 +447,7 @@ fn database(
     p: &Project,
     def: Option<&compose::Service>,
     dotenv: &HashMap<String, String>,
+    stored: &HashMap<String, String>,
     container: Option<&str>,
     show_secrets: bool,
 ) -> Option<DbInfo> {
@@ -462,6 +480,7 @@ fn database(
             var,
             creds.password.as_deref().unwrap_or_default(),
             dotenv,
+            stored,
             &def.name,
         ),
     };
@@ -476,13 +495,15 @@ fn database(
 }
 
 /// Where a value of service `service`'s `var` comes from, in the order
-/// compose interpolation takes it: the registry's variables, the process
-/// environment, the project's `.env`; else the compose files themselves.
+/// compose interpolation takes it under stackctl: the secrets store, the
+/// registry's variables, the process environment, the project's `.env`;
+/// else the compose files themselves.
 fn value_source(
     p: &Project,
     var: &str,
     value: &str,
     dotenv: &HashMap<String, String>,
+    stored: &HashMap<String, String>,
     service: &str,
 ) -> String {
     let holder = |map: &dyn Fn(&str) -> Option<String>, keys: &mut dyn Iterator<Item = String>| {
@@ -493,6 +514,10 @@ fn value_source(
         keys.sort();
         keys.into_iter().next()
     };
+    let store = |k: &str| stored.get(k).cloned();
+    if let Some(k) = holder(&store, &mut stored.keys().cloned()) {
+        return format!("{k} in the secrets store (secrets get {} {k})", p.name);
+    }
     let registry_env = |k: &str| p.environment.get(k).cloned();
     if let Some(k) = holder(&registry_env, &mut p.environment.keys().cloned()) {
         return format!("{k} in the registry (registry env get {} {k})", p.name);
@@ -639,8 +664,10 @@ fn text(d: &Described<'_>, show_secrets: bool) -> String {
             Some(pw) if show_secrets => format!("{pw}  ({})", db.password_source),
             _ if db.password_source == "none set" => "none set".to_owned(),
             _ => format!(
-                "{} (`registry show {} --show-secrets` prints it)",
-                db.password_source, p.name
+                "{}: {} (`registry show {} --show-secrets` prints it)",
+                berth::secrets::MASK,
+                db.password_source,
+                p.name
             ),
         };
         field(&mut out, "  password", &[password]);

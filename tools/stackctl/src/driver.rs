@@ -168,7 +168,7 @@ impl Driver {
     }
 
     /// Run `compose <project args> <action...>` in the project folder with
-    /// the registry's variables in the environment. Compose's own output is
+    /// the registry's variables and the project's secrets in the environment. Compose's own output is
     /// captured (without ANSI escapes) and returned; a failure is an error
     /// carrying its last lines.
     pub fn run(
@@ -207,6 +207,35 @@ impl Driver {
             cmd = cmd.env(k, v);
         }
         for (k, v) in env {
+            cmd = cmd.env(k, v);
+        }
+        // The project's secrets reach compose through its environment only
+        // (never argv or a file); the first run moves old `.env` values
+        // into the store.
+        let secrets = berth::secrets_migrate::prepare(&project.name, &project.path)?;
+        if self.podman_compose() && !secrets.is_empty() {
+            // podman-compose 1.0 reads `.env` over the environment: a name
+            // set (even to nothing) there hides the store's value.
+            let dotenv =
+                berth::compose::read_dotenv_in(&project.path.join(".env"), Some(&project.path))
+                    .unwrap_or_default();
+            let hidden: Vec<&str> = secrets
+                .iter()
+                .filter(|(k, _)| dotenv.contains_key(k))
+                .map(|(k, _)| k.as_str())
+                .collect();
+            if !hidden.is_empty() {
+                berth::cli::warn(
+                    crate::TOOL,
+                    format!(
+                        "podman-compose reads {}/.env over the environment: its {} hide(s) the secrets store's value; delete those lines from .env (or set `secrets: plain`)",
+                        project.path.display(),
+                        hidden.join(", ")
+                    ),
+                );
+            }
+        }
+        for (k, v) in secrets {
             cmd = cmd.env(k, v);
         }
         let reader = cmd

@@ -131,24 +131,33 @@ pub fn pairs(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Hide the values of secret variables in a `.env` text (for diffs on stderr).
+/// Hide the values of secret variables in a `.env` text (for diffs on
+/// stderr): `KEY=(secret)`; a name without a value stays `KEY=`.
 pub fn mask(text: &str, secret: impl Fn(&str) -> bool) -> String {
     text.split_inclusive('\n')
         .map(|line| match key_of(line) {
-            Some(k) if secret(k) => {
+            Some(k)
+                if secret(k)
+                    && line
+                        .split_once('=')
+                        .is_some_and(|(_, v)| !v.trim().is_empty()) =>
+            {
                 let nl = if line.ends_with('\n') { "\n" } else { "" };
-                format!("{k}=********{nl}")
+                format!("{k}={}{nl}", berth::secrets::MASK)
             }
             _ => line.to_owned(),
         })
         .collect()
 }
 
-/// Whether a variable name looks like a secret.
+/// Whether a variable name looks like a secret: lib's rule (see
+/// `berth::secrets_migrate`), plus any name holding PASSWORD, SECRET, TOKEN
+/// or `_KEY` (a diff rather hides one value too many).
 pub fn looks_secret(key: &str) -> bool {
-    ["PASSWORD", "SECRET", "_KEY", "TOKEN"]
-        .iter()
-        .any(|s| key.contains(s))
+    berth::secrets_migrate::is_well_known(key)
+        || ["PASSWORD", "SECRET", "_KEY", "TOKEN"]
+            .iter()
+            .any(|s| key.contains(s))
 }
 
 #[cfg(test)]
@@ -187,8 +196,8 @@ mod tests {
     #[test]
     fn masks_secrets() {
         assert_eq!(
-            mask("A=1\nDB_PASSWORD=s3\n", looks_secret),
-            "A=1\nDB_PASSWORD=********\n"
+            mask("A=1\nDB_PASSWORD=s3\nAPP_KEY=\n", looks_secret),
+            "A=1\nDB_PASSWORD=(secret)\nAPP_KEY=\n"
         );
     }
 }

@@ -205,6 +205,10 @@ fn stack_context(
         "environment": environment,
         "example": example,
         "secrets": secrets,
+        // Generated values are in the secrets store, `.env` names them only.
+        "secrets_in_store": !example
+            && !spec.secrets.is_empty()
+            && spec.secrets.values().all(String::is_empty),
     });
     tera::Context::from_value(value).unwrap_or_default()
 }

@@ -12,6 +12,7 @@ mod plan;
 mod services;
 mod stack;
 mod state;
+mod stored;
 mod templates;
 mod update;
 

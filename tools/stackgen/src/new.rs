@@ -133,13 +133,14 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
     let (app_port, hosts) = ctx.reserve(&a.name, fixed, wanted.len(), None)?;
 
     let kinds = secret_kinds(&ctx.lib, &stack, &services)?;
+    let values = berth::secrets::generate_all(&kinds)?;
     let mut spec = Spec {
         name: a.name.clone(),
         tld: ctx.config.tld.clone(),
         services: services.clone(),
         published: published_of(&wanted, &hosts),
         app_port,
-        secrets: berth::secrets::generate_all(&kinds)?,
+        secrets: crate::stored::written(&ctx.config, &values),
         base_image: a.base_image.clone(),
         images: ctx.config.images.clone(),
     };
@@ -158,6 +159,7 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
             services: services.clone(),
             published: spec.published.clone(),
             env: BTreeMap::new(),
+            secrets: kinds.clone(),
             base_image: a.base_image.clone(),
         };
         let mut plan = new_plan(
@@ -223,6 +225,16 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
         berth::info!("dry run: nothing written");
         crate::ctx::show(&plan.summary());
     } else {
+        // The store first: no file names a secret the store does not hold.
+        if crate::stored::in_store(&ctx.config) {
+            let n = crate::stored::save(&spec.name, &values, &kinds, false)?;
+            if n > 0 {
+                berth::info!(
+                    "{n} generated secret(s) are in the secrets store (`secrets list {}`); .env holds their names only",
+                    spec.name
+                );
+            }
+        }
         plan.apply()?;
         crate::ctx::show(&plan.summary());
         berth::info!(

@@ -139,7 +139,8 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
     let kinds = secret_kinds(&ctx.lib, &stack, &added)?;
     let mut spec = spec_of(&state, &ctx.config);
     spec.services.clone_from(&services);
-    spec.secrets = berth::secrets::generate_all(&kinds)?;
+    let values = berth::secrets::generate_all(&kinds)?;
+    spec.secrets = crate::stored::written(&ctx.config, &values);
 
     let mut plan = Plan::new(&dir);
     plan.set(
@@ -148,6 +149,11 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
         0o644,
     )?;
     let mut env_text = plan.read(".env")?.unwrap_or_default();
+    let old_keys: BTreeSet<String> = envfile::pairs(&env_text)
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, _)| k)
+        .collect();
     for s in &added {
         let vars = service_env(&ctx.lib, &stack, &spec, s, false)?;
         let (text, rec) = envfile::append(&env_text, &marker(s), &vars);
@@ -159,12 +165,23 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
     warn_compose_file(&env_text);
     plan.set(".env", Some(env_text), 0o600)?;
     state.services = services;
+    state.secrets.extend(kinds.clone());
     plan.set(STATE_FILE, Some(state.to_text()?), 0o644)?;
 
     let secrets: BTreeSet<String> = kinds.keys().cloned().collect();
     let question = format!("add {} to {}?", added.join(", "), state.name);
     if !show_and_confirm(&plan, &secrets, a.dry_run, &question, a.yes)? {
         return Ok(Outcome::Clean);
+    }
+    if crate::stored::in_store(&ctx.config) {
+        // A value the user set in .env stays there (the next start moves
+        // it); a value already in the store stays (a service added back
+        // keeps its password).
+        let fresh: BTreeMap<String, String> = values
+            .into_iter()
+            .filter(|(k, _)| !old_keys.contains(k))
+            .collect();
+        crate::stored::save(&state.name, &fresh, &kinds, true)?;
     }
     plan.apply()?;
     show(&plan.summary());
@@ -247,6 +264,7 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
         state.env.remove(s);
         state.published.remove(s);
     }
+    state.forget_secrets(&secrets, &secret_kinds(&ctx.lib, &stack, &rest)?);
     state.services = rest;
     plan.set(STATE_FILE, Some(state.to_text()?), 0o644)?;
 

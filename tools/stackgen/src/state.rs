@@ -28,12 +28,29 @@ pub struct State {
     /// What was appended to `.env` per service.
     #[serde(default)]
     pub env: BTreeMap<String, Appended>,
+    /// The secrets stackgen generated: name -> kind (values are in the
+    /// secrets store, or in `.env` under `secrets: plain`). Tools read the
+    /// names to tell which `.env` variables are secret.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
     /// The app's base image given to `new --base-image` (none: the stack's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_image: Option<String>,
 }
 
 impl State {
+    /// Take the names of removed services' secrets (`gone`) out of the
+    /// state, except those still needed (`kept`). Their values stay in the
+    /// store: a kept data volume still needs its password.
+    pub fn forget_secrets(
+        &mut self,
+        gone: &std::collections::BTreeSet<String>,
+        kept: &BTreeMap<String, String>,
+    ) {
+        self.secrets
+            .retain(|k, _| kept.contains_key(k) || !gone.contains(k));
+    }
+
     pub fn to_text(&self) -> anyhow::Result<String> {
         Ok(serde_json::to_string_pretty(self)? + "\n")
     }
