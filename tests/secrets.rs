@@ -174,6 +174,41 @@ fn set_get_list_rm_round_trip_and_list_never_shows_a_value() {
 }
 
 #[test]
+fn the_first_secrets_command_moves_an_old_env_into_the_store() {
+    let h = Harness::new();
+    let dir = project(&h, "legacy");
+    // Single-quoted: compose reads `$` in it literally, and so must the move.
+    let old = "APP_NAME=legacy\nDB_PASSWORD='Old$ecret-99'\n";
+    std::fs::write(dir.join(".env"), old).unwrap();
+    let listed = h.cmd("secrets").args(["list", "legacy"]).run().success();
+    assert!(listed.stdout.contains("DB_PASSWORD"), "{}", listed.stdout);
+    assert!(!listed.stdout.contains("Old$ecret-99"), "{}", listed.stdout);
+    assert!(
+        listed.stderr.contains("DB_PASSWORD"),
+        "no word of the move: {}",
+        listed.stderr
+    );
+    assert_eq!(get(&h, "legacy", "DB_PASSWORD"), "Old$ecret-99");
+    let env = std::fs::read_to_string(dir.join(".env")).unwrap();
+    assert!(env.contains("APP_NAME=legacy"), "{env}");
+    assert!(!env.contains("Old$ecret-99"), "value left in .env: {env}");
+    let backups: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".env.berth-backup-")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1, "one backup of the old .env");
+    assert_eq!(std::fs::read_to_string(backups[0].path()).unwrap(), old);
+    // A second command moves nothing more.
+    let again = h.cmd("secrets").args(["list", "legacy"]).run().success();
+    assert!(!again.stderr.contains("moved"), "{}", again.stderr);
+}
+
+#[test]
 fn bad_names_and_unknown_projects_are_refused_and_nothing_is_written() {
     let h = Harness::new();
     project(&h, "shop");
