@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::engines::Engine;
 use common::{Harness, Kill, Timed as _, stdout_of};
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -294,9 +295,10 @@ fn odd_values_reach_a_child_and_a_shell_byte_for_byte() {
     }
 }
 
-#[test]
-fn odd_values_reach_a_container_byte_for_byte() {
-    if !common::docker_ready(&["postgres:16"]) {
+/// `secrets run P -- ENGINE run -e KEY...`: the values reach a container of
+/// `e` byte for byte.
+fn odd_values_reach_a_container_of(e: Engine) {
+    if !e.ready(&["postgres:16"]) {
         return;
     }
     let h = Harness::new();
@@ -304,11 +306,12 @@ fn odd_values_reach_a_container_byte_for_byte() {
     for (k, v) in ODD {
         set(&h, "shop", k, v);
     }
-    let mut args: Vec<String> = ["run", "shop", "--", "docker", "run", "--rm"]
+    let mut args: Vec<String> = ["run", "shop", "--", e.cli_name(), "run", "--rm"]
         .map(String::from)
         .to_vec();
     for (k, _) in ODD {
-        // `-e NAME`: docker takes the value from its own environment, not argv.
+        // `-e NAME`: the engine's CLI takes the value from its own
+        // environment, not argv.
         args.extend(["-e".to_owned(), (*k).to_owned()]);
     }
     args.extend(["--entrypoint", "env", "postgres:16", "-0"].map(String::from));
@@ -318,9 +321,19 @@ fn odd_values_reach_a_container_byte_for_byte() {
         assert_eq!(
             env.get(*k).map(String::as_str),
             Some(*v),
-            "{k} in the container"
+            "{k} in the {e:?} container"
         );
     }
+}
+
+#[test]
+fn odd_values_reach_a_container_byte_for_byte() {
+    odd_values_reach_a_container_of(Engine::Docker);
+}
+
+#[test]
+fn odd_values_reach_a_podman_container_byte_for_byte() {
+    odd_values_reach_a_container_of(Engine::Podman);
 }
 
 #[test]
