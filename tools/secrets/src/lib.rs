@@ -217,11 +217,13 @@ fn open_for(project: &str) -> anyhow::Result<(Store, Paths)> {
     berth::names::validate_label("project name", project)?;
     let paths = Paths::from_env()?;
     let store = Store::open_in(&paths)?;
-    // A registered project whose `.env` still holds secret values (made by
-    // an earlier berth) has them moved into the store first, as stackctl
-    // and dbdump do on their first use of it.
-    berth::secrets_migrate::on_first_use(&store, project)?;
     if store.file(project)?.exists() {
+        return Ok((store, paths));
+    }
+    // Nothing stored yet: a registered project whose `.env` still holds
+    // secret values (made by an earlier berth) has them moved into the
+    // store first, as stackctl and dbdump do on their first use of it.
+    if berth::secrets_migrate::on_first_use(&store, project)?.is_some() {
         return Ok((store, paths));
     }
     let projects = berth::registry::Registry::open(&paths).load()?;
