@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::engines::Engine;
 use common::{Harness, Kill, Timed as _, stdout_of};
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -174,6 +175,41 @@ fn set_get_list_rm_round_trip_and_list_never_shows_a_value() {
 }
 
 #[test]
+fn the_first_secrets_command_moves_an_old_env_into_the_store() {
+    let h = Harness::new();
+    let dir = project(&h, "legacy");
+    // Single-quoted: compose reads `$` in it literally, and so must the move.
+    let old = "APP_NAME=legacy\nDB_PASSWORD='Old$ecret-99'\n";
+    std::fs::write(dir.join(".env"), old).unwrap();
+    let listed = h.cmd("secrets").args(["list", "legacy"]).run().success();
+    assert!(listed.stdout.contains("DB_PASSWORD"), "{}", listed.stdout);
+    assert!(!listed.stdout.contains("Old$ecret-99"), "{}", listed.stdout);
+    assert!(
+        listed.stderr.contains("DB_PASSWORD"),
+        "no word of the move: {}",
+        listed.stderr
+    );
+    assert_eq!(get(&h, "legacy", "DB_PASSWORD"), "Old$ecret-99");
+    let env = std::fs::read_to_string(dir.join(".env")).unwrap();
+    assert!(env.contains("APP_NAME=legacy"), "{env}");
+    assert!(!env.contains("Old$ecret-99"), "value left in .env: {env}");
+    let backups: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".env.berth-backup-")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1, "one backup of the old .env");
+    assert_eq!(std::fs::read_to_string(backups[0].path()).unwrap(), old);
+    // A second command moves nothing more.
+    let again = h.cmd("secrets").args(["list", "legacy"]).run().success();
+    assert!(!again.stderr.contains("moved"), "{}", again.stderr);
+}
+
+#[test]
 fn bad_names_and_unknown_projects_are_refused_and_nothing_is_written() {
     let h = Harness::new();
     project(&h, "shop");
@@ -259,9 +295,10 @@ fn odd_values_reach_a_child_and_a_shell_byte_for_byte() {
     }
 }
 
-#[test]
-fn odd_values_reach_a_container_byte_for_byte() {
-    if !common::docker_ready(&["postgres:16"]) {
+/// `secrets run P -- ENGINE run -e KEY...`: the values reach a container of
+/// `e` byte for byte.
+fn odd_values_reach_a_container_of(e: Engine) {
+    if !e.ready(&["postgres:16"]) {
         return;
     }
     let h = Harness::new();
@@ -269,11 +306,12 @@ fn odd_values_reach_a_container_byte_for_byte() {
     for (k, v) in ODD {
         set(&h, "shop", k, v);
     }
-    let mut args: Vec<String> = ["run", "shop", "--", "docker", "run", "--rm"]
+    let mut args: Vec<String> = ["run", "shop", "--", e.cli_name(), "run", "--rm"]
         .map(String::from)
         .to_vec();
     for (k, _) in ODD {
-        // `-e NAME`: docker takes the value from its own environment, not argv.
+        // `-e NAME`: the engine's CLI takes the value from its own
+        // environment, not argv.
         args.extend(["-e".to_owned(), (*k).to_owned()]);
     }
     args.extend(["--entrypoint", "env", "postgres:16", "-0"].map(String::from));
@@ -283,9 +321,19 @@ fn odd_values_reach_a_container_byte_for_byte() {
         assert_eq!(
             env.get(*k).map(String::as_str),
             Some(*v),
-            "{k} in the container"
+            "{k} in the {e:?} container"
         );
     }
+}
+
+#[test]
+fn odd_values_reach_a_container_byte_for_byte() {
+    odd_values_reach_a_container_of(Engine::Docker);
+}
+
+#[test]
+fn odd_values_reach_a_podman_container_byte_for_byte() {
+    odd_values_reach_a_container_of(Engine::Podman);
 }
 
 #[test]

@@ -220,6 +220,12 @@ fn open_for(project: &str) -> anyhow::Result<(Store, Paths)> {
     if store.file(project)?.exists() {
         return Ok((store, paths));
     }
+    // Nothing stored yet: a registered project whose `.env` still holds
+    // secret values (made by an earlier berth) has them moved into the
+    // store first, as stackctl and dbdump do on their first use of it.
+    if berth::secrets_migrate::on_first_use(&store, project)?.is_some() {
+        return Ok((store, paths));
+    }
     let projects = berth::registry::Registry::open(&paths).load()?;
     if projects.iter().any(|p| p.name == project) {
         return Ok((store, paths));
