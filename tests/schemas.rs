@@ -417,6 +417,21 @@ fn invalid(dir: &Path, name: &str, docs: &[Value]) -> Option<String> {
     })
 }
 
+/// No tool prints the stack file yet: its model as lib reads and writes it
+/// (`stackgen config --json` and `export` will replace this).
+fn stack_file_doc() -> Value {
+    let stack = berth::stackfile::parse(
+        "version: 1\nstack: django\nname: shop\ninstances:\n  postgres:\n  \
+         analytics-db:\n    service: postgres\n    version: \"15\"\n    ports: [\"15432:5432\"]\n    \
+         command: [postgres, -c, fsync=off]\n    healthcheck: {test: pg_isready, retries: 3}\n    \
+         resources: {cpus: 0.5, memory: 512m}\nwires:\n  app.database: analytics-db\n",
+        "berth.yaml",
+        None,
+    )
+    .unwrap();
+    serde_json::to_value(&stack).unwrap()
+}
+
 #[test]
 fn every_json_output_validates_against_its_schema() {
     if !common::require("check-jsonschema") {
@@ -438,19 +453,7 @@ fn every_json_output_validates_against_its_schema() {
     docs.entry("project")
         .or_default()
         .push(f.generated.1.clone());
-    // No tool prints the stack file yet: its model as lib reads and writes it.
-    let stack = berth::stackfile::parse(
-        "version: 1\nstack: django\nname: shop\ninstances:\n  postgres:\n  \
-         analytics-db:\n    service: postgres\n    version: \"15\"\n    ports: [\"15432:5432\"]\n    \
-         command: [postgres, -c, fsync=off]\n    healthcheck: {test: pg_isready, retries: 3}\n    \
-         resources: {cpus: 0.5, memory: 512m}\nwires:\n  app.database: analytics-db\n",
-        "berth.yaml",
-        None,
-    )
-    .unwrap();
-    docs.entry("stack-file")
-        .or_default()
-        .push(serde_json::to_value(&stack).unwrap());
+    docs.entry("stack-file").or_default().push(stack_file_doc());
     if let Some((_, backup)) = &f.backups {
         docs.entry("backup").or_default().push(backup.clone());
     }
