@@ -82,8 +82,9 @@ pub fn is_secret(generated: &BTreeMap<String, String>, key: &str) -> bool {
     generated.contains_key(key) || is_well_known(key)
 }
 
-/// The variable a `.env` line sets (`KEY=...`, `export KEY=...`).
-fn key_of(line: &str) -> Option<&str> {
+/// The variable a `.env` line sets (`KEY=...`, `export KEY=...`); none for
+/// a comment or a line that sets nothing.
+pub fn key_of(line: &str) -> Option<&str> {
     let t = line.trim_start();
     if t.starts_with('#') {
         return None;

@@ -20,17 +20,7 @@ pub struct Appended {
     pub newline_added: bool,
 }
 
-/// The variable name of a `.env` line (`KEY=...`, `export KEY=...`), if it sets one.
-pub fn key_of(line: &str) -> Option<&str> {
-    let t = line.trim_start();
-    if t.starts_with('#') {
-        return None;
-    }
-    let t = t.strip_prefix("export ").unwrap_or(t).trim_start();
-    let (k, _) = t.split_once('=')?;
-    let k = k.trim_end();
-    (!k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(k)
-}
+pub use berth::secrets_migrate::key_of;
 
 /// Every variable name a `.env` text sets.
 pub fn keys(text: &str) -> BTreeSet<String> {
