@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use common::engines::Engine;
+use common::services::db_service;
 use common::{Harness, Timed as _, TimedChild as _, free_port};
 
 fn unique(tag: &str) -> String {
@@ -51,41 +52,14 @@ impl Drop for Cleanup {
     }
 }
 
-fn db_service(port: u16) -> String {
-    format!(
-        "  db:
-    image: postgres:16
-    environment:
-      POSTGRES_PASSWORD: secret
-    ports: [\"127.0.0.1:{port}:5432\"]
-    healthcheck:
-      test: [\"CMD\", \"pg_isready\", \"-U\", \"postgres\", \"-h\", \"127.0.0.1\"]
-      interval: 1s
-      timeout: 3s
-      retries: 60
-"
-    )
-}
-
-/// An HTTP app; `sleeper` ignores SIGTERM (a shell as PID 1), so a stop
-/// with a timeout has to kill it.
+/// An HTTP app and `sleeper`, which ignores SIGTERM (a shell as PID 1), so
+/// a stop with a timeout has to kill it.
 fn app_service(port: u16) -> String {
-    format!(
-        "  app:
-    image: berth/debian:bookworm
-    command: [\"python3\", \"-u\", \"-m\", \"http.server\", \"8000\"]
-    stop_signal: SIGINT
-    ports: [\"127.0.0.1:{port}:8000\"]
-    healthcheck:
-      test: [\"CMD\", \"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:8000/\"]
-      interval: 1s
-      timeout: 3s
-      retries: 60
-  sleeper:
+    common::services::app_service(port)
+        + "  sleeper:
     image: berth/debian:bookworm
     command: [\"sh\", \"-c\", \"sleep infinity\"]
 "
-    )
 }
 
 fn register(h: &Harness, name: &str, services: &str, http: u16) -> PathBuf {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::services::{app_service, db_service};
 use common::{Harness, Timed as _, free_port};
 
 /// A unique project name for this test run.
@@ -54,40 +55,6 @@ impl Drop for Cleanup {
             }
         }
     }
-}
-
-/// A postgres service publishing 127.0.0.1:`port`, with a healthcheck.
-fn db_service(port: u16) -> String {
-    format!(
-        "  db:
-    image: postgres:16
-    environment:
-      POSTGRES_PASSWORD: secret
-    ports: [\"127.0.0.1:{port}:5432\"]
-    healthcheck:
-      test: [\"CMD\", \"pg_isready\", \"-U\", \"postgres\", \"-h\", \"127.0.0.1\"]
-      interval: 1s
-      timeout: 3s
-      retries: 60
-"
-    )
-}
-
-/// An HTTP app (python's http.server) on `port`, healthy when curl gets an answer.
-fn app_service(port: u16) -> String {
-    format!(
-        "  app:
-    image: berth/debian:bookworm
-    command: [\"python3\", \"-u\", \"-m\", \"http.server\", \"8000\"]
-    stop_signal: SIGINT
-    ports: [\"127.0.0.1:{port}:8000\"]
-    healthcheck:
-      test: [\"CMD\", \"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:8000/\"]
-      interval: 1s
-      timeout: 3s
-      retries: 60
-"
-    )
 }
 
 /// Write `<name>/compose.yaml` with these services and register the folder

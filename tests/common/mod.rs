@@ -8,6 +8,7 @@
 
 pub mod cigen;
 pub mod engines;
+pub mod services;
 
 use std::ffi::OsStr;
 use std::io::Write;
