@@ -25,35 +25,7 @@ struct Cleanup(Vec<String>);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        for name in &self.0 {
-            let label = format!("label=com.docker.compose.project={name}");
-            for (list, rm) in [
-                (vec!["ps", "-aq", "--filter"], vec!["rm", "-f", "-v"]),
-                (
-                    vec!["network", "ls", "-q", "--filter"],
-                    vec!["network", "rm"],
-                ),
-                (
-                    vec!["volume", "ls", "-q", "--filter"],
-                    vec!["volume", "rm", "-f"],
-                ),
-            ] {
-                let Ok(out) = Command::new("docker")
-                    .args(&list)
-                    .arg(&label)
-                    .timed_output()
-                else {
-                    continue;
-                };
-                let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect();
-                if !ids.is_empty() {
-                    let _ = Command::new("docker").args(&rm).args(&ids).timed_output();
-                }
-            }
-        }
+        common::engines::Engine::Docker.remove_projects(&self.0);
     }
 }
 
