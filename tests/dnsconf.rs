@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::net::UdpSocket;
+use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,55 +26,72 @@ fn dnsmasq() -> &'static str {
     }
 }
 
-/// A UDP port nothing listens on right now.
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Start dnsmasq with `conf` on a loopback port; only that file, no upstream, no /etc/hosts.
-fn start_dnsmasq(dir: &Path, conf: &Path) -> (Kill, u16) {
-    let port = free_udp_port();
-    let child = Command::new(dnsmasq())
-        .arg("--no-daemon")
-        .arg(format!("--conf-file={}", conf.display()))
-        .arg(format!("--port={port}"))
-        .args([
-            "--listen-address=127.0.0.1",
-            "--bind-interfaces",
-            "--no-resolv",
-            "--no-hosts",
-        ])
-        .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dnsmasq");
-    (Kill(child), port)
-}
-
-/// Waits until dnsmasq at `server` answers for `name` (it starts in well
-/// under a second); fails the test after 10 s with dnsconf's last error.
-fn wait_for_dnsmasq(h: &Harness, server: &str, name: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+/// A port nothing listens on right now, on UDP and TCP alike (dnsmasq takes
+/// both: a port free for one and busy for the other makes it exit).
+fn free_dns_port() -> u16 {
     loop {
-        let r = h
-            .cmd("dnsconf")
-            .args(["test", name, "--server", server, "--timeout", "300ms"])
-            .run();
-        if r.code == 0 {
-            return;
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
         }
-        assert!(
-            Instant::now() < deadline,
-            "dnsmasq never answered: {}",
-            r.stderr
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Starts dnsmasq with `conf` on a free loopback port (only that file, no
+/// upstream, no /etc/hosts) and waits until it answers for `name`. A port
+/// taken between the pick and dnsmasq's bind makes dnsmasq exit at once:
+/// then it starts again on another port, up to 5 times. Fails the test after
+/// 10 s per try with dnsmasq's own words and dnsconf's last error.
+fn start_dnsmasq(h: &Harness, conf: &Path, name: &str) -> (Kill, String) {
+    let log = h.path().join("dnsmasq.log");
+    for _ in 0..5 {
+        let port = free_dns_port();
+        let child = Command::new(dnsmasq())
+            .arg("--no-daemon")
+            .arg(format!("--conf-file={}", conf.display()))
+            .arg(format!("--port={port}"))
+            .args([
+                "--listen-address=127.0.0.1",
+                "--bind-interfaces",
+                "--no-resolv",
+                "--no-hosts",
+            ])
+            .arg(format!(
+                "--pid-file={}",
+                h.path().join("dnsmasq.pid").display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start dnsmasq");
+        let mut child = Kill(child);
+        let server = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = h
+                .cmd("dnsconf")
+                .args(["test", name, "--server", &server, "--timeout", "300ms"])
+                .run();
+            if r.code == 0 {
+                return (child, server);
+            }
+            if child.0.try_wait().unwrap().is_some() {
+                break; // exited: try another port
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dnsmasq never answered: {}\ndnsmasq said: {}",
+                r.stderr,
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!(
+        "dnsmasq exited on 5 ports in turn; its last words: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 }
 
 #[test]
@@ -96,9 +113,7 @@ fn generated_dnsmasq_config_makes_the_real_dnsmasq_answer_the_whole_tld() {
     );
     let conf = h.write("berth.conf", &run.stdout);
 
-    let (_dnsmasq, port) = start_dnsmasq(h.path(), &conf);
-    let server = format!("127.0.0.1:{port}");
-    wait_for_dnsmasq(&h, &server, "shop.test");
+    let (_dnsmasq, server) = start_dnsmasq(&h, &conf, "shop.test");
     for name in ["shop.test", "x.shop.test", "db.shop.test", "test"] {
         let r = h
             .cmd("dnsconf")
@@ -179,9 +194,7 @@ fn another_tld_and_addresses() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let (_dnsmasq, port) = start_dnsmasq(h.path(), &conf);
-    let server = format!("127.0.0.1:{port}");
-    wait_for_dnsmasq(&h, &server, "a.internal");
+    let (_dnsmasq, server) = start_dnsmasq(&h, &conf, "a.internal");
     let r = h
         .cmd("dnsconf")
         .args(["test", "a.internal", "--server", &server])
@@ -538,7 +551,7 @@ fn bad_input_exits_2_and_writes_nothing() {
 #[test]
 fn a_server_that_is_not_there_is_an_error_not_a_failed_check() {
     let h = Harness::new();
-    let port = free_udp_port();
+    let port = free_dns_port();
     h.cmd("dnsconf")
         .args([
             "test",
@@ -645,9 +658,7 @@ fn test_takes_a_project_name_and_suggests_the_domain_for_others() {
             .success()
             .stdout,
     );
-    let (_dnsmasq, port) = start_dnsmasq(h.path(), &conf);
-    let server = format!("127.0.0.1:{port}");
-    wait_for_dnsmasq(&h, &server, "probe.test");
+    let (_dnsmasq, server) = start_dnsmasq(&h, &conf, "probe.test");
     let r = h
         .cmd("dnsconf")
         .args(["test", "shop", "--server", &server, "--json"])

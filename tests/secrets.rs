@@ -855,11 +855,22 @@ fn on_a_terminal_set_asks_without_echo_and_env_and_export_key_refuse() {
     }
     let h = Harness::new();
     project(&h, "shop");
-    // `script` gives the command a terminal; what it shows is the transcript.
+    // `script` gives the command a terminal; what it shows is the transcript,
+    // flushed (-f) to `log` as it goes. The keys are typed once the question
+    // is there (the tool asks once echo is off), as a user would.
+    let log = h.path().join("typescript");
+    let after = |question: &str, keys: &str| {
+        format!(
+            "(timeout 20 sh -c 'until grep -q \"{question}\" \"$0\"; do sleep 0.05; done' {log}; {keys})",
+            log = log.display()
+        )
+    };
     let typed = "TypedOnTerminal-7c1e";
     let shown = h
         .sh(&format!(
-            "(sleep 0.5; printf '%s\\n' '{typed}') | script -qec 'secrets set shop TYPED' /dev/null"
+            "{} | script -qfec 'secrets set shop TYPED' {}",
+            after("value for TYPED:", &format!("printf '%s\\n' '{typed}'")),
+            log.display()
         ))
         .run()
         .success();
@@ -875,9 +886,11 @@ fn on_a_terminal_set_asks_without_echo_and_env_and_export_key_refuse() {
     // stored, and the exit status says "ended by SIGINT" (130). The shell's
     // trap keeps it alive to report the terminal's settings afterwards.
     let quit = h
-        .sh(
-            "(sleep 0.5; printf '\\003'; sleep 0.5) | script -qec \"sh -c 'trap : INT; secrets set shop ABANDONED; echo rc=\\$?; stty -a'\" /dev/null",
-        )
+        .sh(&format!(
+            "{} | script -qfec \"sh -c 'trap : INT; secrets set shop ABANDONED; echo rc=\\$?; stty -a'\" {}",
+            after("value for ABANDONED:", "printf '\\003'; sleep 0.5"),
+            log.display()
+        ))
         .run()
         .success();
     assert!(quit.stdout.contains("rc=130"), "{}", quit.stdout);

@@ -1135,8 +1135,10 @@ fn logs_interleave_the_services_in_time_order() {
     let name = unique("logs");
     let _clean = Cleanup(vec![name.clone()]);
     // The two take turns through a shared volume, so the order does not
-    // hang on when compose starts each.
-    let wait = |f: &str| format!("until [ -e /s/{f} ]; do sleep 0.1; done");
+    // hang on when compose starts each. The engine stamps a line when it
+    // reads it from the container, which a loaded machine delays: a second
+    // between turns keeps each stamp after the one before.
+    let wait = |f: &str| format!("until [ -e /s/{f} ]; do sleep 0.1; done; sleep 1");
     let services = format!(
         "  a:
     image: berth/debian:bookworm
@@ -1160,7 +1162,7 @@ volumes:
         .args(["start", &name, "--timeout", "60"])
         .run()
         .success();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let logs = loop {
         let run = h.cmd("stackctl").args(["logs", &name]).run().success();
         if run.stdout.contains("b4") || Instant::now() > deadline {

@@ -327,9 +327,6 @@ fn prompt_hidden(question: &str) -> anyhow::Result<String> {
     let mut quiet = old.clone();
     quiet.local_modes.remove(LocalModes::ECHO);
     quiet.local_modes.insert(LocalModes::ECHONL);
-    let mut stderr = io::stderr();
-    write!(stderr, "{question}")?;
-    stderr.flush()?;
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .context("cannot watch for Ctrl-C")?;
     let watching = signals.handle();
@@ -345,6 +342,11 @@ fn prompt_hidden(question: &str) -> anyhow::Result<String> {
     });
     tcsetattr(&stdin, OptionalActions::Flush, &quiet)
         .context("cannot turn off the terminal's echo")?;
+    // The question comes once echo is off and Ctrl-C is watched: what is
+    // typed after it is never shown, and nothing typed before it is kept.
+    // A closed stderr loses the question, not the terminal's echo.
+    let mut stderr = io::stderr();
+    let _ = write!(stderr, "{question}").and_then(|()| stderr.flush());
     let mut line = String::new();
     let read = stdin.lock().read_line(&mut line);
     let _ = tcsetattr(&stdin, OptionalActions::Flush, &old);
