@@ -21,10 +21,12 @@
 //!   worker.analytics: analytics-db
 //! ```
 
+pub mod edit;
 mod effective;
 mod read;
 pub mod spans;
 mod units;
+pub mod wiring;
 
 use std::collections::BTreeMap;
 use std::fmt;

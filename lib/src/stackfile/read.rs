@@ -29,6 +29,9 @@ pub struct ServiceInfo {
     pub imports: BTreeMap<String, Vec<String>>,
     /// Contract types it provides (`postgres`).
     pub exports: Vec<String>,
+    /// The imports it cannot run without (a worker's broker); the others
+    /// are optional (an app without a database).
+    pub required: Vec<String>,
 }
 
 /// What a catalog tells the reader about one stack.

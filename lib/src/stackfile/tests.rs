@@ -630,3 +630,68 @@ fn canonical_text_round_trips_byte_stable() {
     assert_eq!(parse(&t, FILE, None).unwrap(), full, "{t}");
     assert_eq!(parse(&t, FILE, None).unwrap().to_text(), t);
 }
+
+fn resolution<'a>(all: &'a [wiring::Resolution], key: &str) -> &'a wiring::Resolution {
+    all.iter()
+        .find(|r| format!("{}.{}", r.consumer, r.import) == key)
+        .unwrap_or_else(|| panic!("no {key} in {all:#?}"))
+}
+
+#[test]
+fn wiring_follows_the_explicit_wire_then_the_only_candidate() {
+    let s = parse(DJANGO, FILE, Some(&Cat)).unwrap();
+    let all = wiring::resolve(&s, &Cat);
+    let db = resolution(&all, "app.database");
+    assert_eq!(db.provider.as_deref(), Some("postgres"));
+    assert_eq!(db.how, Some(wiring::How::Explicit));
+    assert_eq!(db.candidates, ["postgres", "analytics-db"]);
+    let cache = resolution(&all, "app.cache");
+    assert_eq!(
+        (cache.provider.as_deref(), cache.how),
+        (Some("redis"), Some(wiring::How::Auto))
+    );
+    let analytics = resolution(&all, "worker.analytics");
+    assert_eq!(analytics.provider.as_deref(), Some("analytics-db"));
+    assert!(all.iter().all(|r| r.problem().is_none()), "{all:#?}");
+}
+
+#[test]
+fn two_candidates_without_a_wire_are_ambiguous_and_named() {
+    let text = DJANGO.replace("  app.database: postgres\n", "");
+    let s = parse(&text, FILE, Some(&Cat)).unwrap();
+    let all = wiring::resolve(&s, &Cat);
+    let db = resolution(&all, "app.database");
+    assert!(db.is_ambiguous(), "{db:#?}");
+    let why = db.problem().unwrap();
+    assert!(
+        why.contains("app.database is ambiguous: postgres, analytics-db")
+            && why.contains("stackgen wire app.database NAME"),
+        "{why}"
+    );
+    assert!(!wiring::providers(&all).contains_key(&("app".into(), "database".into())));
+}
+
+#[test]
+fn a_required_import_with_no_provider_is_missing_an_optional_one_is_not() {
+    let text =
+        "version: 1\nstack: django\nname: shop\ninstances:\n  worker:\n    service: celery\n";
+    let s = parse(text, FILE, Some(&Cat)).unwrap();
+    let mut all = wiring::resolve(&s, &Cat);
+    let cache = resolution(&all, "app.cache");
+    assert!(
+        !cache.is_missing() && cache.problem().is_none(),
+        "{cache:#?}"
+    );
+    for r in &mut all {
+        r.required = true;
+    }
+    let analytics = resolution(&all, "worker.analytics");
+    assert!(analytics.is_missing());
+    assert!(
+        analytics
+            .problem()
+            .unwrap()
+            .contains("worker.analytics needs a provider"),
+        "{analytics:#?}"
+    );
+}

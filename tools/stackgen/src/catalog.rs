@@ -18,6 +18,10 @@ pub struct ServiceDef {
     pub description: String,
     /// `database`, `cache`, `mail`, ...: the first service of a role is its primary.
     pub role: String,
+    /// The contracts it provides to the app's imports (`postgres`, `redis`,
+    /// `smtp`, `s3`): the app imports each role, taking what its services export.
+    #[serde(default)]
+    pub exports: Vec<String>,
     /// The port it serves on inside the network.
     #[serde(default)]
     pub port: Option<u16>,
@@ -60,6 +64,8 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceContext<'a> {
     pub name: &'a str,
+    /// The instance's name: its host name on the project's network.
+    pub host: &'a str,
     pub module: &'a str,
     pub stack: &'a str,
     pub style: &'a str,
@@ -100,6 +106,7 @@ pub fn describe(lib: &Library, service: &str, style: &str) -> anyhow::Result<Ser
             service,
             &ServiceContext {
                 name: "example",
+                host: service,
                 module: "example",
                 stack: "example",
                 style,

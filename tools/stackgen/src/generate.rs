@@ -8,6 +8,8 @@ use anyhow::Context as _;
 use serde_json::json;
 use yaml_serde::{Mapping, Value};
 
+use berth::stackfile::{Instance, StackFile};
+
 use crate::catalog::{ServiceContext, ServiceDef, describe, render_service};
 use crate::stack::Stack;
 use crate::templates::{Library, render};
@@ -38,6 +40,9 @@ pub struct Spec {
     pub base_image: Option<String>,
     /// `images:` of config.yaml: image references replaced in what is written.
     pub images: BTreeMap<String, String>,
+    /// The declared stack (`berth.yaml`): its instances with their
+    /// overrides, and its wires. No instances: one bare instance per service.
+    pub file: StackFile,
 }
 
 impl Spec {
@@ -56,6 +61,25 @@ impl Spec {
                 .as_deref()
                 .unwrap_or(&stack.manifest.base_image),
         )
+    }
+
+    /// The instances generated, in generation order: catalog order of their
+    /// services, then the file's order (a bare instance per service when
+    /// the file has none).
+    pub fn instances(&self, lib: &Library) -> Vec<(String, Instance)> {
+        let mut list: Vec<(String, Instance)> = if self.file.instances.is_empty() {
+            self.services
+                .iter()
+                .map(|s| (s.clone(), Instance::default()))
+                .collect()
+        } else {
+            self.file.instances.0.clone()
+        };
+        let catalog = lib.service_names();
+        let rank = |svc: &str| catalog.iter().position(|c| c == svc).unwrap_or(usize::MAX);
+        // A stable sort: instances of one service keep the file's order.
+        list.sort_by_key(|(name, inst)| rank(inst.service_name(name)));
+        list
     }
 
     /// The Python/PHP-friendly identifier of the name (`my-shop` -> `my_shop`).
@@ -145,15 +169,38 @@ fn roles(
         .collect()
 }
 
-/// The secrets a stack with these services needs: name -> kind.
+/// The catalog service of the instance `name` (itself when not declared).
+pub fn service_of<'a>(file: &'a StackFile, name: &'a str) -> &'a str {
+    file.instance(name).map_or(name, |i| i.service_name(name))
+}
+
+/// The secrets of one instance, named as its definition names them
+/// (prefixed for an instance that is not its service's default): name -> kind.
+fn instance_secrets(
+    lib: &Library,
+    stack: &Stack,
+    file: &StackFile,
+    name: &str,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let service = service_of(file, name);
+    let prefix = secret_prefix(name, service);
+    Ok(describe(lib, service, &stack.manifest.style)?
+        .secrets
+        .into_iter()
+        .map(|(k, kind)| (format!("{prefix}{k}"), kind))
+        .collect())
+}
+
+/// The secrets a stack with these instances needs: name -> kind.
 pub fn secret_kinds(
     lib: &Library,
     stack: &Stack,
-    services: &[String],
+    file: &StackFile,
+    instances: &[String],
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = stack.manifest.secrets.clone();
-    for s in services {
-        out.extend(describe(lib, s, &stack.manifest.style)?.secrets);
+    for name in instances {
+        out.extend(instance_secrets(lib, stack, file, name)?);
     }
     Ok(out)
 }
@@ -263,55 +310,179 @@ pub fn service_env(
     lib: &Library,
     stack: &Stack,
     spec: &Spec,
-    service: &str,
+    instance: &str,
     example: bool,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let def = describe(lib, service, &stack.manifest.style)?;
-    Ok(def
-        .secrets
-        .keys()
+    Ok(instance_secrets(lib, stack, &spec.file, instance)?
+        .into_keys()
         .map(|k| {
             let v = if example {
                 PLACEHOLDER.to_owned()
             } else {
-                spec.secrets.get(k).cloned().unwrap_or_default()
+                spec.secrets.get(&k).cloned().unwrap_or_default()
             };
-            (k.clone(), v)
+            (k, v)
         })
         .collect())
 }
 
-/// Render every selected service with its context (primary of its role or not).
-fn rendered(
+/// One instance rendered: its name, catalog service, definition and overrides.
+pub struct Rendered {
+    pub name: String,
+    pub service: String,
+    pub def: ServiceDef,
+    pub instance: Instance,
+    /// Whether the app gets its variables (the default instance of a
+    /// service, or the instance wired to the app).
+    pub for_app: bool,
+}
+
+/// The variable prefix of an instance that is not its service's default
+/// (`analytics-db` -> `ANALYTICS_DB_`): its secrets get their own names.
+pub fn secret_prefix(instance: &str, service: &str) -> String {
+    if instance == service {
+        String::new()
+    } else {
+        format!("{}_", instance.to_ascii_uppercase().replace('-', "_"))
+    }
+}
+
+/// Apply `fix` to every string inside `v`.
+fn walk(v: &mut Value, fix: &dyn Fn(&str) -> String) {
+    match v {
+        Value::String(s) => *s = fix(s),
+        Value::Sequence(list) => list.iter_mut().for_each(|x| walk(x, fix)),
+        Value::Mapping(m) => m.values_mut().for_each(|x| walk(x, fix)),
+        _ => {}
+    }
+}
+
+/// Rename a rendered definition's secrets with `prefix`: the `secrets:`
+/// names and every `${NAME}` reference in the service and the app's variables.
+fn rename_secrets(def: &mut ServiceDef, prefix: &str) {
+    if prefix.is_empty() || def.secrets.is_empty() {
+        return;
+    }
+    let names: Vec<String> = def.secrets.keys().cloned().collect();
+    let fix = |text: &str| {
+        let mut t = text.to_owned();
+        for n in &names {
+            t = t
+                .replace(&format!("${{{n}}}"), &format!("${{{prefix}{n}}}"))
+                .replace(&format!("${{{n}:"), &format!("${{{prefix}{n}:"));
+        }
+        t
+    };
+    for v in def.service.values_mut() {
+        walk(v, &fix);
+    }
+    if let Some(env) = &mut def.app_env {
+        for v in env.values_mut() {
+            *v = fix(v);
+        }
+    }
+    def.secrets = std::mem::take(&mut def.secrets)
+        .into_iter()
+        .map(|(k, kind)| (format!("{prefix}{k}"), kind))
+        .collect();
+}
+
+/// The instance each role's variables come from for `consumer`: its wire,
+/// else the only (or, with several, the first) instance of that role.
+fn role_providers(
     lib: &Library,
     stack: &Stack,
     spec: &Spec,
-) -> anyhow::Result<Vec<(String, ServiceDef)>> {
-    let roles = roles(lib, stack, &spec.services)?;
-    let primary_database = spec
-        .services
-        .iter()
-        .find(|s| roles.get(*s).is_some_and(|r| r == "database"))
-        .cloned()
-        .unwrap_or_default();
-    let module = spec.module();
-    let mut seen_roles = BTreeSet::new();
-    let mut out = Vec::new();
-    for s in &spec.services {
-        let role = &roles[s];
-        let primary = seen_roles.insert(role.clone());
-        let ctx = ServiceContext {
-            name: &spec.name,
-            module: &module,
-            stack: &stack.name,
-            style: &stack.manifest.style,
-            primary,
-            primary_database: &primary_database,
-            services: &spec.services,
-        };
-        out.push((s.clone(), render_service(lib, s, &ctx)?));
+    instances: &[(String, Instance)],
+    consumer: &str,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (name, inst) in instances {
+        let role = describe(lib, inst.service_name(name), &stack.manifest.style)?.role;
+        out.entry(role).or_insert_with(|| name.clone());
+    }
+    for (key, provider) in &spec.file.wires {
+        if let Some((c, import)) = key.split_once('.')
+            && c == consumer
+        {
+            out.insert(import.to_owned(), provider.clone());
+        }
     }
     Ok(out)
+}
+
+/// Render one instance: `primary` when it gives the app its role's variables.
+fn render_instance(
+    lib: &Library,
+    stack: &Stack,
+    spec: &Spec,
+    name: &str,
+    service: &str,
+    primary: bool,
+    primary_database: &str,
+) -> anyhow::Result<ServiceDef> {
+    let module = spec.module();
+    let ctx = ServiceContext {
+        name: &spec.name,
+        host: name,
+        module: &module,
+        stack: &stack.name,
+        style: &stack.manifest.style,
+        primary,
+        primary_database,
+        services: &spec.services,
+    };
+    let mut def = render_service(lib, service, &ctx)?;
+    rename_secrets(&mut def, &secret_prefix(name, service));
+    Ok(def)
+}
+
+/// Render every instance with its context (primary of its role or not).
+pub fn rendered(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Result<Vec<Rendered>> {
+    let instances = spec.instances(lib);
+    let providers = role_providers(lib, stack, spec, &instances, APP)?;
+    let primary_database = providers.get("database").cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for (name, inst) in &instances {
+        let service = inst.service_name(name).to_owned();
+        let role = describe(lib, &service, &stack.manifest.style)?.role;
+        let primary = providers.get(&role) == Some(name);
+        let def = render_instance(lib, stack, spec, name, &service, primary, &primary_database)?;
+        out.push(Rendered {
+            for_app: primary || *name == service,
+            name: name.clone(),
+            service,
+            def,
+            instance: inst.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// What a worker (an app-like instance) gets besides the app's variables:
+/// for each of its own wires, the provider's variables as the app would get
+/// them (`celery.database: analytics-db`).
+fn worker_env(
+    lib: &Library,
+    stack: &Stack,
+    spec: &Spec,
+    worker: &str,
+    defs: &[Rendered],
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut env = BTreeMap::new();
+    for (key, provider) in &spec.file.wires {
+        let Some((c, _)) = key.split_once('.') else {
+            continue;
+        };
+        if c != worker {
+            continue;
+        }
+        if let Some(p) = defs.iter().find(|d| &d.name == provider) {
+            let def = render_instance(lib, stack, spec, &p.name, &p.service, true, &p.name)?;
+            env.extend(def.app_env.unwrap_or_default());
+        }
+    }
+    Ok(env)
 }
 
 fn s(v: &str) -> Value {
@@ -347,6 +518,13 @@ fn env_value(env: &BTreeMap<String, String>) -> Value {
     Value::Mapping(env.iter().map(|(k, v)| (s(k), s(v))).collect())
 }
 
+/// A top-level volume entry with its fixed name (no project prefix).
+fn named_volume(name: &str) -> Value {
+    let mut v = Mapping::new();
+    v.insert(s("name"), s(name));
+    Value::Mapping(v)
+}
+
 /// The `build:` of the app, for workers built from the same image.
 fn app_build(stack: &Stack, spec: &Spec) -> Value {
     let mut args = Mapping::new();
@@ -367,21 +545,22 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
     let defs = rendered(lib, stack, spec)?;
     let healthy: BTreeMap<&str, bool> = defs
         .iter()
-        .map(|(n, d)| (n.as_str(), d.service.contains_key("healthcheck")))
+        .map(|d| (d.name.as_str(), d.def.service.contains_key("healthcheck")))
         .collect();
     let mut app_env = BTreeMap::new();
     let mut app_deps = Vec::new();
-    for (name, def) in &defs {
-        if let Some(env) = &def.app_env {
+    for d in defs.iter().filter(|d| d.for_app) {
+        if let Some(env) = &d.def.app_env {
             app_env.extend(env.clone());
         }
-        if def.app_depends {
-            app_deps.push((name.clone(), healthy[name.as_str()]));
+        if d.def.app_depends {
+            app_deps.push((d.name.clone(), healthy[d.name.as_str()]));
         }
     }
     let mut services = Mapping::new();
     let mut volumes = Mapping::new();
-    for (name, def) in &defs {
+    for d in &defs {
+        let (name, def) = (&d.name, &d.def);
         let mut m = Mapping::new();
         if def.app_like {
             m.insert(s("build"), app_build(stack, spec));
@@ -397,6 +576,7 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
         if def.app_like {
             let mut env = stack.manifest.worker_env.clone();
             env.extend(app_env.clone());
+            env.extend(worker_env(lib, stack, spec, name, &defs)?);
             m.insert(s("environment"), env_value(&env));
             if !app_deps.is_empty() {
                 m.insert(s("depends_on"), depends(&app_deps));
@@ -404,9 +584,9 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
         }
         if !def.depends_on_roles.is_empty() {
             let mut on = Vec::new();
-            for (other, odef) in &defs {
-                if other != name && def.depends_on_roles.contains(&odef.role) {
-                    on.push((other.clone(), healthy[other.as_str()]));
+            for o in &defs {
+                if &o.name != name && def.depends_on_roles.contains(&o.def.role) {
+                    on.push((o.name.clone(), healthy[o.name.as_str()]));
                 }
             }
             if !on.is_empty() {
@@ -419,9 +599,7 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
                 s("volumes"),
                 Value::Sequence(vec![s(&format!("{vol}:{data}"))]),
             );
-            let mut v = Mapping::new();
-            v.insert(s("name"), s(&vol));
-            volumes.insert(s(&vol), Value::Mapping(v));
+            volumes.insert(s(&vol), named_volume(&vol));
         }
         if let Some(ports) = spec.published.get(name).filter(|p| !p.is_empty()) {
             let list = ports
@@ -431,7 +609,13 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
         }
         m.insert(s("labels"), labels(spec, stack, name));
         m.insert(s("restart"), s("unless-stopped"));
-        services.insert(s(name), Value::Mapping(m));
+        let m = if d.instance.is_bare(name) {
+            Value::Mapping(m)
+        } else {
+            // Overrides win: berth.yaml's instance over the template.
+            berth::stackfile::effective(&Value::Mapping(m), &d.instance, &[]).0
+        };
+        services.insert(s(name), m);
     }
     // The app entry is always there: docker-compose v1 reads a file whose
     // `services` mapping is empty as a version 1 file and refuses the merge.
@@ -449,19 +633,25 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
         top.insert(s("volumes"), Value::Mapping(volumes));
     }
     let body = yaml_serde::to_string(&Value::Mapping(top)).context("cannot write YAML")?;
-    let list = if spec.services.is_empty() {
+    let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+    Ok(format!("{}{body}", services_header(spec, stack, &names)))
+}
+
+/// The comment above the services file: what it holds and who writes it.
+fn services_header(spec: &Spec, stack: &Stack, names: &[&str]) -> String {
+    let list = if names.is_empty() {
         "none".to_owned()
     } else {
-        spec.services.join(", ")
+        names.join(", ")
     };
-    Ok(format!(
+    format!(
         "# Generated by stackgen for {name} ({stack}): catalog services: {list}.\n\
          # Do not edit: `stackgen add-service` and `stackgen remove-service`\n\
          # rewrite this file. Your own services and changes belong in compose.yaml;\n\
-         # COMPOSE_FILE in .env merges both.\n{body}",
+         # COMPOSE_FILE in .env merges both.\n",
         name = spec.name,
         stack = stack.name,
-    ))
+    )
 }
 
 /// The ports a service can publish, for `--publish`.

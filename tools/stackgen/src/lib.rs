@@ -3,6 +3,7 @@
 
 mod catalog;
 mod ctx;
+mod declared;
 mod detect;
 mod envfile;
 mod generate;

@@ -132,7 +132,12 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
     let (fixed, wanted) = new_ports(&ctx, &stack, &dir, a)?;
     let (app_port, hosts) = ctx.reserve(&a.name, fixed, wanted.len(), None)?;
 
-    let kinds = secret_kinds(&ctx.lib, &stack, &services)?;
+    let mut file = berth::stackfile::StackFile::new(&stack.name, &a.name);
+    for s in &services {
+        file.instances
+            .insert(s, berth::stackfile::Instance::default());
+    }
+    let kinds = secret_kinds(&ctx.lib, &stack, &file, &services)?;
     let values = berth::secrets::generate_all(&kinds)?;
     let mut spec = Spec {
         name: a.name.clone(),
@@ -143,6 +148,7 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
         secrets: crate::stored::written(&ctx.config, &values),
         base_image: a.base_image.clone(),
         images: ctx.config.images.clone(),
+        file,
     };
 
     // Generate everything before anything runs or is written.
@@ -411,6 +417,11 @@ fn new_plan(
     {
         conflicts.push(SERVICES_FILE.to_owned());
     }
+    if let Some(old) = plan.read(berth::stackfile::FILE)?
+        && old != crate::declared::text(&spec.file)
+    {
+        conflicts.push(berth::stackfile::FILE.to_owned());
+    }
     if !conflicts.is_empty() {
         return Err(error_with_hint(
             format!(
@@ -422,6 +433,11 @@ fn new_plan(
         ));
     }
     plan.set(SERVICES_FILE, Some(services_yaml), 0o644)?;
+    plan.set(
+        berth::stackfile::FILE,
+        Some(crate::declared::text(&spec.file)),
+        0o644,
+    )?;
 
     // .env: the stack's variables (only those not set yet), then one block per service.
     let mut env_text = match plan.read(".env")? {

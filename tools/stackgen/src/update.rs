@@ -228,7 +228,8 @@ fn validate_library(lib: &Library) -> anyhow::Result<()> {
         let stack = Stack::load(lib, &name)?;
         let services = resolve_services(lib, &stack, &stack.manifest.services.defaults)
             .with_context(|| format!("stack {name}: default services"))?;
-        let kinds = secret_kinds(lib, &stack, &stack.manifest.services.offers)?;
+        let file = berth::stackfile::StackFile::new(&name, "example");
+        let kinds = secret_kinds(lib, &stack, &file, &stack.manifest.services.offers)?;
         let spec = Spec {
             name: "example".into(),
             tld: "test".into(),
@@ -241,6 +242,7 @@ fn validate_library(lib: &Library) -> anyhow::Result<()> {
                 .collect(),
             base_image: None,
             images: BTreeMap::new(),
+            file,
         };
         stack_files(lib, &stack, &spec)?;
         services_file(lib, &stack, &spec)?;
