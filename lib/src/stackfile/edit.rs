@@ -67,6 +67,44 @@ pub fn add_instance(text: &str, name: &str, inst: &Instance) -> String {
     out
 }
 
+/// `text` with instance `name`'s lines replaced by `body` (its mapping of
+/// overrides; null or empty: a bare instance), in the same place. The
+/// lines of other instances and every comment outside this one stay.
+/// Unchanged when there is no such instance.
+pub fn replace_instance(text: &str, name: &str, body: &yaml_serde::Value) -> String {
+    let spans = Spans::index(text);
+    let Some(own) = spans.span(&path(&["instances", name])) else {
+        return text.to_owned();
+    };
+    let mut one = yaml_serde::Mapping::new();
+    let bare = body.as_mapping().is_none_or(yaml_serde::Mapping::is_empty);
+    one.insert(
+        yaml_serde::Value::String(name.to_owned()),
+        if bare {
+            yaml_serde::Value::Null
+        } else {
+            body.clone()
+        },
+    );
+    let yaml = yaml_serde::to_string(&one).unwrap_or_default();
+    let mut out = String::with_capacity(text.len() + yaml.len());
+    for (i, l) in text.lines().enumerate() {
+        let n = i + 1;
+        if n == own.line {
+            for line in yaml.lines() {
+                push(
+                    &mut out,
+                    own.indent,
+                    line.strip_suffix(" null").map_or(line, |b| b),
+                );
+            }
+        } else if n < own.line || n > own.end {
+            push(&mut out, 0, l);
+        }
+    }
+    out
+}
+
 /// `text` without instance `name`'s lines and without the wires that name
 /// it as consumer or provider. Unchanged when there is no such instance.
 pub fn remove_instance(text: &str, name: &str) -> String {
@@ -214,6 +252,29 @@ wires:
         assert!(out.contains("app.database: postgres"), "{out}");
         super::super::parse(&out, "berth.yaml", None).unwrap();
         assert_eq!(remove_instance(TEXT, "nothing"), TEXT);
+    }
+
+    #[test]
+    fn replacing_an_instance_touches_its_lines_only() {
+        let body: yaml_serde::Value =
+            yaml_serde::from_str("service: postgres\nversion: \"16\"\nresources:\n  memory: 1g\n")
+                .unwrap();
+        let out = replace_instance(TEXT, "analytics-db", &body);
+        assert!(
+            out.contains("  postgres:\n  analytics-db:\n    service: postgres\n    version: '16'\n    resources:\n      memory: 1g\n  redis:\n"),
+            "{out}"
+        );
+        assert!(
+            out.starts_with("# my stack\n") && out.contains("# the main database\n"),
+            "{out}"
+        );
+        let file = super::super::parse(&out, "berth.yaml", None).unwrap();
+        assert_eq!(
+            file.instance("analytics-db").unwrap().version.as_deref(),
+            Some("16")
+        );
+        let bare = replace_instance(&out, "analytics-db", &yaml_serde::Value::Null);
+        assert!(bare.contains("  analytics-db:\n  redis:\n"), "{bare}");
     }
 
     #[test]

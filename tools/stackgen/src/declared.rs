@@ -101,7 +101,11 @@ pub fn text(file: &StackFile) -> String {
 pub fn from_state(state: &State) -> StackFile {
     let mut file = StackFile::new(&state.stack, &state.name);
     for s in &state.services {
-        file.instances.insert(s, stackfile::Instance::default());
+        let inst = match state.instances.get(s) {
+            Some(service) => stackfile::Instance::of(service),
+            None => stackfile::Instance::default(),
+        };
+        file.instances.insert(s, inst);
     }
     file
 }

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use serde_json::json;
 use yaml_serde::{Mapping, Value};
 
-use berth::stackfile::{Instance, StackFile};
+use berth::stackfile::{Instance, Provenance, Source, StackFile};
 
 use crate::catalog::{ServiceContext, ServiceDef, describe, render_service};
 use crate::stack::Stack;
@@ -46,6 +46,38 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// The spec of an existing project from its state and declared stack
+    /// (no secret values: they are in the store or `.env`).
+    pub fn of_project(
+        state: &crate::state::State,
+        config: &berth::config::Config,
+        file: StackFile,
+    ) -> Self {
+        let mut services: Vec<String> = Vec::new();
+        for name in state
+            .services
+            .iter()
+            .map(String::as_str)
+            .chain(file.instances.names())
+        {
+            let svc = service_of(&file, name).to_owned();
+            if !services.contains(&svc) {
+                services.push(svc);
+            }
+        }
+        Spec {
+            name: state.name.clone(),
+            tld: state.tld.clone(),
+            services,
+            published: state.published.clone(),
+            app_port: state.app_port,
+            secrets: BTreeMap::new(),
+            base_image: state.base_image.clone(),
+            images: config.images.clone(),
+            file,
+        }
+    }
+
     /// An image reference as it is written: its `images:` mapping, or itself.
     pub fn image(&self, reference: &str) -> String {
         self.images
@@ -542,6 +574,72 @@ fn app_build(stack: &Stack, spec: &Spec) -> Value {
 /// The berth-owned compose file with the catalog services and what the app
 /// gets from them (variables, `depends_on` with healthchecks).
 pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Result<String> {
+    let g = compose_services(lib, stack, spec)?;
+    let mut services = Mapping::new();
+    for e in &g.services {
+        services.insert(s(&e.name), e.definition.clone());
+    }
+    let mut top = Mapping::new();
+    top.insert(s("services"), Value::Mapping(services));
+    if !g.volumes.is_empty() {
+        top.insert(s("volumes"), Value::Mapping(g.volumes));
+    }
+    let body = yaml_serde::to_string(&Value::Mapping(top)).context("cannot write YAML")?;
+    let names: Vec<&str> = g
+        .services
+        .iter()
+        .map(|e| e.name.as_str())
+        .filter(|n| *n != APP)
+        .collect();
+    Ok(format!("{}{body}", services_header(spec, stack, &names)))
+}
+
+/// One service of the generated compose file with where its values came from.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub name: String,
+    /// The catalog service (`app` for the app's entry).
+    pub service: String,
+    pub definition: Value,
+    pub provenance: Provenance,
+}
+
+/// The generated compose services (instances in generation order, then
+/// the app's entry) and their named volumes.
+pub struct Generated {
+    pub services: Vec<Effective>,
+    pub volumes: Mapping,
+}
+
+/// Every key of a template-made definition, from the template.
+fn from_template(m: &Mapping) -> Provenance {
+    let mut p = Provenance::default();
+    for k in m.keys().filter_map(Value::as_str) {
+        p.keys.insert(k.to_owned(), Source::Template);
+    }
+    if let Some(Value::Mapping(env)) = m.get("environment") {
+        for k in env.keys().filter_map(Value::as_str) {
+            p.environment.insert(k.to_owned(), Source::Template);
+        }
+    }
+    p
+}
+
+/// Mark `keys` of `p`'s environment as wired (and the key itself when it has any).
+fn mark_wired<'a>(p: &mut Provenance, keys: impl Iterator<Item = &'a String>) {
+    let mut any = false;
+    for k in keys {
+        p.environment.insert(k.clone(), Source::Wire);
+        any = true;
+    }
+    if any {
+        p.keys.insert("environment".into(), Source::Wire);
+    }
+}
+
+/// The compose services generated from the spec, with provenance.
+#[allow(clippy::too_many_lines)] // one pass over the instances
+pub fn compose_services(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Result<Generated> {
     let defs = rendered(lib, stack, spec)?;
     let healthy: BTreeMap<&str, bool> = defs
         .iter()
@@ -557,7 +655,7 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
             app_deps.push((d.name.clone(), healthy[d.name.as_str()]));
         }
     }
-    let mut services = Mapping::new();
+    let mut services = Vec::new();
     let mut volumes = Mapping::new();
     for d in &defs {
         let (name, def) = (&d.name, &d.def);
@@ -573,10 +671,13 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
             m.insert(k.clone(), v);
         }
         m.insert(s("container_name"), s(&format!("{}-{name}", spec.name)));
+        let mut wired_keys = Vec::new();
         if def.app_like {
             let mut env = stack.manifest.worker_env.clone();
             env.extend(app_env.clone());
-            env.extend(worker_env(lib, stack, spec, name, &defs)?);
+            let own = worker_env(lib, stack, spec, name, &defs)?;
+            wired_keys.extend(app_env.keys().chain(own.keys()).cloned());
+            env.extend(own);
             m.insert(s("environment"), env_value(&env));
             if !app_deps.is_empty() {
                 m.insert(s("depends_on"), depends(&app_deps));
@@ -609,13 +710,31 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
         }
         m.insert(s("labels"), labels(spec, stack, name));
         m.insert(s("restart"), s("unless-stopped"));
-        let m = if d.instance.is_bare(name) {
+        let mut prov = from_template(&m);
+        mark_wired(&mut prov, wired_keys.iter());
+        let definition = if d.instance.is_bare(name) {
             Value::Mapping(m)
         } else {
             // Overrides win: berth.yaml's instance over the template.
-            berth::stackfile::effective(&Value::Mapping(m), &d.instance, &[]).0
+            let (v, over) = berth::stackfile::effective(&Value::Mapping(m), &d.instance, &[]);
+            for (k, src) in over.keys {
+                if src == Source::Override {
+                    prov.keys.insert(k, src);
+                }
+            }
+            for (k, src) in over.environment {
+                if src == Source::Override {
+                    prov.environment.insert(k, src);
+                }
+            }
+            v
         };
-        services.insert(s(name), m);
+        services.push(Effective {
+            name: name.clone(),
+            service: d.service.clone(),
+            definition,
+            provenance: prov,
+        });
     }
     // The app entry is always there: docker-compose v1 reads a file whose
     // `services` mapping is empty as a version 1 file and refuses the merge.
@@ -626,15 +745,15 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
     if !app_deps.is_empty() {
         app.insert(s("depends_on"), depends(&app_deps));
     }
-    services.insert(s(APP), Value::Mapping(app));
-    let mut top = Mapping::new();
-    top.insert(s("services"), Value::Mapping(services));
-    if !volumes.is_empty() {
-        top.insert(s("volumes"), Value::Mapping(volumes));
-    }
-    let body = yaml_serde::to_string(&Value::Mapping(top)).context("cannot write YAML")?;
-    let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
-    Ok(format!("{}{body}", services_header(spec, stack, &names)))
+    let mut prov = from_template(&app);
+    mark_wired(&mut prov, app_env.keys());
+    services.push(Effective {
+        name: APP.to_owned(),
+        service: APP.to_owned(),
+        definition: Value::Mapping(app),
+        provenance: prov,
+    });
+    Ok(Generated { services, volumes })
 }
 
 /// The comment above the services file: what it holds and who writes it.

@@ -2,7 +2,9 @@
 //! add or remove catalog services later without touching what the user wrote.
 
 mod catalog;
+mod config;
 mod ctx;
+mod declare;
 mod declared;
 mod detect;
 mod envfile;
@@ -68,6 +70,11 @@ enum Command {
     Stacks(list::StacksArgs),
     #[command(name = "update-templates", alias = "update")]
     UpdateTemplates(update::UpdateArgs),
+    Config(config::ConfigArgs),
+    Generate(declare::GenerateArgs),
+    Set(declare::SetArgs),
+    Unset(declare::UnsetArgs),
+    Wire(declare::WireArgs),
 }
 
 /// Run the tool.
@@ -79,11 +86,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Services(a) => list::services(&a),
         Command::Stacks(a) => list::stacks(&a),
         Command::UpdateTemplates(a) => update::run(&a),
+        Command::Config(a) => config::run(&a),
+        Command::Generate(a) => declare::generate(&a),
+        Command::Set(a) => declare::set(&a),
+        Command::Unset(a) => declare::unset(&a),
+        Command::Wire(a) => declare::wire(&a),
     }
 }
 
 /// The JSON Schemas of what this prints, by schema name.
 #[cfg(feature = "schema")]
 pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
-    [list::schemas(), update::schemas()].concat()
+    [list::schemas(), update::schemas(), config::schemas()].concat()
 }

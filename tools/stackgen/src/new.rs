@@ -163,6 +163,7 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
             tld: spec.tld.clone(),
             app_port: spec.app_port,
             services: services.clone(),
+            instances: BTreeMap::new(),
             published: spec.published.clone(),
             env: BTreeMap::new(),
             secrets: kinds.clone(),

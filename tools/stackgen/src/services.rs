@@ -7,7 +7,6 @@ use std::process::{Command as Proc, Stdio};
 
 use anyhow::{Context as _, bail};
 use berth::cli::{Outcome, error_with_hint, warn};
-use berth::config::Config;
 use berth::names;
 use berth::stackfile::{Instance, StackFile, edit, wiring};
 
@@ -83,22 +82,6 @@ pub struct RemoveArgs {
     yes: bool,
 }
 
-/// The spec of an existing project from its state and declared stack (no
-/// secret values: they are in the store or .env).
-fn spec_of(state: &State, config: &Config, file: StackFile) -> Spec {
-    Spec {
-        name: state.name.clone(),
-        tld: state.tld.clone(),
-        services: state.services.clone(),
-        published: state.published.clone(),
-        app_port: state.app_port,
-        secrets: BTreeMap::new(),
-        base_image: state.base_image.clone(),
-        images: config.images.clone(),
-        file,
-    }
-}
-
 /// The distinct catalog services of `instances`, checked against the stack
 /// (offered, required roles filled), in catalog order.
 fn catalog_services(
@@ -157,69 +140,71 @@ fn pin_wires(ctx: &Ctx, stack: &Stack, before: &StackFile, text: String) -> anyh
     Ok(text)
 }
 
-/// `add-service`.
-#[allow(clippy::too_many_lines)] // one sequence: declare, allocate, generate, show, write
-pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
-    let ctx = Ctx::load()?;
-    let dir = project_folder(a.project.as_deref(), &a.dir)?;
-    let mut state = State::read(&dir)?;
-    let stack = Stack::load(&ctx.lib, &state.stack)?;
-    let (before, migrated) = declared::load(&dir, &ctx.lib, &stack, &state)?;
-    if a.as_name.is_some() && a.services.len() > 1 {
-        return Err(error_with_hint(
-            "--as names one instance: give one SERVICE with it",
-            "add the others in another run",
-        ));
+/// One change of the declared stack, made by [`sync`].
+pub(crate) struct Change<'a> {
+    pub(crate) dir: PathBuf,
+    /// The new `berth.yaml`.
+    pub(crate) text: String,
+    /// Instances whose ports get published (`add-service --publish`).
+    pub(crate) publish: &'a [String],
+    pub(crate) dry_run: bool,
+    pub(crate) yes: bool,
+    /// Delete removed instances' containers and data volumes.
+    pub(crate) with_data: bool,
+    /// What is asked before writing (`add redis to shop?`).
+    pub(crate) question: String,
+}
+
+/// Bring the generated files in line with `c.text`: the services file
+/// regenerated from it, `.env` blocks and secrets for the instances it
+/// adds, taken back for those it drops, the state recorded. Everything is
+/// checked and generated first, shown as a diff and asked; then the store,
+/// then the files. Bad input changes nothing.
+#[allow(clippy::too_many_lines)] // one sequence: check, allocate, generate, show, write
+pub(crate) fn sync(
+    ctx: &Ctx,
+    stack: &Stack,
+    mut state: State,
+    c: &Change,
+) -> anyhow::Result<Outcome> {
+    let file = reread(ctx, stack, &c.text)?;
+    if !c.dir.join(berth::stackfile::FILE).exists() {
+        berth::info!(
+            "{} is written from {STATE_FILE} (the project predates it): the generated files it implies are the ones there",
+            berth::stackfile::FILE
+        );
     }
-    // Unknown or unoffered services are named as such before any edit.
-    let mut wanted_services: Vec<String> = before
-        .instances
+    let now: Vec<String> = file.instances.names().map(str::to_owned).collect();
+    let services = catalog_services(ctx, stack, &file, &now)?;
+    let generated = declared::from_state(&state);
+    let added: Vec<String> = now
         .iter()
-        .map(|(n, i)| i.service_name(n).to_owned())
+        .filter(|n| !state.services.contains(n))
+        .cloned()
         .collect();
-    wanted_services.extend(a.services.iter().cloned());
-    resolve_services(&ctx.lib, &stack, &wanted_services)?;
-    let mut text = match migrated {
-        Some(t) => t,
-        None => plan_text(&dir)?,
-    };
-    let mut added = Vec::new();
-    for s in &a.services {
-        names::validate_label("service name", s)?;
-        let name = a.as_name.clone().unwrap_or_else(|| s.clone());
-        names::validate_label("instance name", &name)?;
-        if before.instances.contains(&name) {
-            berth::info!("note: {name} is already in {}", state.name);
-        } else if !added.contains(&name) {
-            let inst = if name == *s {
-                Instance::default()
-            } else {
-                Instance::of(s)
-            };
-            text = edit::add_instance(&text, &name, &inst);
-            added.push(name);
-        }
-    }
-    // Checked before anything else: an unknown service or a bad name is
-    // reported against the file, and nothing is written.
-    let text = pin_wires(&ctx, &stack, &before, text)?;
-    let file = reread(&ctx, &stack, &text)?;
-    let names: Vec<String> = file.instances.names().map(str::to_owned).collect();
-    catalog_services(&ctx, &stack, &file, &names)?;
-    for p in &a.publish {
+    let removed: Vec<String> = state
+        .services
+        .iter()
+        .filter(|n| !file.instances.contains(n))
+        .cloned()
+        .collect();
+    for p in c.publish {
         if !file.instances.contains(p) {
             return Err(error_with_hint(
                 format!("--publish names '{p}', which is not among the project's services"),
-                format!("services: {}", names.join(", ")),
+                format!("services: {}", now.join(", ")),
             ));
         }
     }
+    for r in &removed {
+        state.published.remove(r);
+    }
     let mut wanted = Vec::new();
-    for s in &a.publish {
+    for s in c.publish {
         if state.published.contains_key(s) {
             continue;
         }
-        for target in publishable(&ctx.lib, &stack, service_of(&file, s))? {
+        for target in publishable(&ctx.lib, stack, service_of(&file, s))? {
             wanted.push((s.clone(), target));
         }
     }
@@ -234,46 +219,93 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
     for ((s, target), host) in wanted.into_iter().zip(hosts) {
         state.published.entry(s).or_default().push((host, target));
     }
-    let kinds = secret_kinds(&ctx.lib, &stack, &file, &added)?;
-    let mut spec = spec_of(&state, &ctx.config, file);
-    spec.services = catalog_services(&ctx, &stack, &spec.file, &names)?;
+    let kinds = secret_kinds(&ctx.lib, stack, &file, &added)?;
+    let gone: BTreeSet<String> = secret_kinds(&ctx.lib, stack, &generated, &removed)?
+        .into_keys()
+        .filter(|k| !stack.manifest.secrets.contains_key(k))
+        .collect();
+    let mut spec = Spec::of_project(&state, &ctx.config, file);
+    spec.services = services;
     let values = berth::secrets::generate_all(&kinds)?;
     spec.secrets = crate::stored::written(&ctx.config, &values);
 
-    let mut plan = Plan::new(&dir);
-    plan.set(berth::stackfile::FILE, Some(text), 0o644)?;
+    let mut plan = Plan::new(&c.dir);
+    plan.set(berth::stackfile::FILE, Some(c.text.clone()), 0o644)?;
     plan.set(
         SERVICES_FILE,
-        Some(services_file(&ctx.lib, &stack, &spec)?),
+        Some(services_file(&ctx.lib, stack, &spec)?),
         0o644,
     )?;
-    let mut env_text = plan.read(".env")?.unwrap_or_default();
+    let env_before = plan.read(".env")?;
+    let mut env_text = env_before.clone().unwrap_or_default();
     let old_keys: BTreeSet<String> = envfile::pairs(&env_text)
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, _)| k)
         .collect();
+    for s in &removed {
+        if let Some(rec) = state.env.remove(s) {
+            let (text, kept) = envfile::remove(&env_text, &rec);
+            env_text = text;
+            for k in kept {
+                warn(TOOL, format!(".env: {k}"));
+            }
+        }
+    }
     for s in &added {
-        let vars = service_env(&ctx.lib, &stack, &spec, s, false)?;
+        let vars = service_env(&ctx.lib, stack, &spec, s, false)?;
         let (text, rec) = envfile::append(&env_text, &marker(s), &vars);
         env_text = text;
         if let Some(rec) = rec {
             state.env.insert(s.clone(), rec);
         }
     }
-    warn_compose_file(&env_text);
-    plan.set(".env", Some(env_text), 0o600)?;
+    if env_before.is_some() || !added.is_empty() {
+        warn_compose_file(&env_text);
+        plan.set(".env", Some(env_text), 0o600)?;
+    }
+    let kept = secret_kinds(&ctx.lib, stack, &spec.file, &now)?;
+    state.forget_secrets(&gone, &kept);
+    state.secrets.extend(kinds.clone());
+    state.instances = spec
+        .file
+        .instances
+        .iter()
+        .filter(|(n, i)| i.service_name(n) != *n)
+        .map(|(n, i)| (n.to_owned(), i.service_name(n).to_owned()))
+        .collect();
     state.services = spec
         .instances(&ctx.lib)
         .into_iter()
         .map(|(n, _)| n)
         .collect();
-    state.secrets.extend(kinds.clone());
     plan.set(STATE_FILE, Some(state.to_text()?), 0o644)?;
 
-    let secrets: BTreeSet<String> = kinds.keys().cloned().collect();
-    let question = format!("add {} to {}?", added.join(", "), state.name);
-    if !show_and_confirm(&plan, &secrets, a.dry_run, &question, a.yes)? {
+    let mut volumes = Vec::new();
+    for s in &removed {
+        if describe(&ctx.lib, service_of(&generated, s), &stack.manifest.style)?
+            .data
+            .is_some()
+        {
+            volumes.push((s.clone(), format!("{}-{s}-data", state.name)));
+        }
+    }
+    for (_, v) in &volumes {
+        if c.with_data {
+            berth::info!("the data volume {v} will be deleted (--with-data)");
+        } else {
+            warn(
+                TOOL,
+                format!(
+                    "the data volume {v} is kept; delete it with --with-data (or `docker volume rm {v}`)"
+                ),
+            );
+        }
+    }
+    let mut secrets: BTreeSet<String> = kinds.keys().cloned().collect();
+    secrets.extend(gone);
+    secrets.extend(state.secrets.keys().cloned());
+    if !show_and_confirm(&plan, &secrets, c.dry_run, &c.question, c.yes)? {
         return Ok(Outcome::Clean);
     }
     if crate::stored::in_store(&ctx.config) {
@@ -288,10 +320,16 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
     }
     plan.apply()?;
     show(&plan.summary());
+    if c.with_data {
+        for (s, v) in &volumes {
+            drop_container_and_volume(&format!("{}-{s}", state.name), v)?;
+        }
+    }
     if !added.is_empty() {
         berth::info!(
-            "added {} to {}; run `docker-compose up -d` (and `registry update {}` when ports were published)",
+            "added {} to {}; run `stackctl start {}` (and `registry update {}` when ports were published)",
             added.join(", "),
+            state.name,
             state.name,
             state.name
         );
@@ -299,36 +337,105 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// The project's `berth.yaml` as it is on disk (it exists: `load` said so).
-fn plan_text(dir: &std::path::Path) -> anyhow::Result<String> {
-    Ok(berth::fsread::read_text(
-        &dir.join(berth::stackfile::FILE),
-        None,
-        berth::stackfile::LIMIT,
-    )?
-    .map(|t| t.text)
-    .unwrap_or_default())
+/// A project's folder, state, stack and `berth.yaml` text (the one its
+/// state implies when it has none yet: the first command writes it).
+pub(crate) struct Loaded {
+    pub(crate) dir: PathBuf,
+    pub(crate) state: State,
+    pub(crate) stack: Stack,
+    pub(crate) file: StackFile,
+    pub(crate) text: String,
+    /// No `berth.yaml` yet: `text` is the one the state implies.
+    pub(crate) first: bool,
 }
 
-/// `remove-service`.
-#[allow(clippy::too_many_lines)] // one sequence: declare, generate, show, write, drop data
-pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
-    let ctx = Ctx::load()?;
-    let dir = project_folder(a.project.as_deref(), &a.dir)?;
-    let mut state = State::read(&dir)?;
+pub(crate) fn load(
+    ctx: &Ctx,
+    project: Option<&str>,
+    dir: &std::path::Path,
+) -> anyhow::Result<Loaded> {
+    let dir = project_folder(project, dir)?;
+    let state = State::read(&dir)?;
     let stack = Stack::load(&ctx.lib, &state.stack)?;
-    let (before, migrated) = declared::load(&dir, &ctx.lib, &stack, &state)?;
-    let mut text = match migrated {
+    let (file, migrated) = declared::load(&dir, &ctx.lib, &stack, &state)?;
+    let first = migrated.is_some();
+    let text = match migrated {
         Some(t) => t,
         None => plan_text(&dir)?,
     };
+    Ok(Loaded {
+        dir,
+        state,
+        stack,
+        file,
+        text,
+        first,
+    })
+}
+
+/// `add-service`.
+pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
+    let ctx = Ctx::load()?;
+    let l = load(&ctx, a.project.as_deref(), &a.dir)?;
+    if a.as_name.is_some() && a.services.len() > 1 {
+        return Err(error_with_hint(
+            "--as names one instance: give one SERVICE with it",
+            "add the others in another run",
+        ));
+    }
+    // Unknown or unoffered services are named as such before any edit.
+    let mut wanted: Vec<String> = l
+        .file
+        .instances
+        .iter()
+        .map(|(n, i)| i.service_name(n).to_owned())
+        .collect();
+    wanted.extend(a.services.iter().cloned());
+    resolve_services(&ctx.lib, &l.stack, &wanted)?;
+    let mut text = l.text.clone();
+    let mut added = Vec::new();
+    for s in &a.services {
+        names::validate_label("service name", s)?;
+        let name = a.as_name.clone().unwrap_or_else(|| s.clone());
+        names::validate_label("instance name", &name)?;
+        if l.file.instances.contains(&name) {
+            berth::info!("note: {name} is already in {}", l.state.name);
+        } else if !added.contains(&name) {
+            let inst = if name == *s {
+                Instance::default()
+            } else {
+                Instance::of(s)
+            };
+            text = edit::add_instance(&text, &name, &inst);
+            added.push(name);
+        }
+    }
+    let text = pin_wires(&ctx, &l.stack, &l.file, text)?;
+    let question = format!("add {} to {}?", added.join(", "), l.state.name);
+    let change = Change {
+        dir: l.dir,
+        text,
+        publish: &a.publish,
+        dry_run: a.dry_run,
+        yes: a.yes,
+        with_data: false,
+        question,
+    };
+    sync(&ctx, &l.stack, l.state, &change)
+}
+
+/// `remove-service`.
+pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
+    let ctx = Ctx::load()?;
+    let l = load(&ctx, a.project.as_deref(), &a.dir)?;
+    let mut text = l.text.clone();
     let mut removed = Vec::new();
     for s in &a.services {
         names::validate_label("service name", s)?;
-        if !before.instances.contains(s) {
-            let names: Vec<&str> = before.instances.names().collect();
+        if !l.file.instances.contains(s) {
+            let names: Vec<&str> = l.file.instances.names().collect();
             return Err(error_with_hint(
-                format!("service '{s}' is not in {}", state.name),
+                format!("service '{s}' is not in {}", l.state.name),
                 format!(
                     "its services: {}",
                     if names.is_empty() {
@@ -344,88 +451,33 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
             removed.push(s.clone());
         }
     }
-    let file = reread(&ctx, &stack, &text)?;
+    // What remains must still work (a worker keeps its broker).
+    let file = reread(&ctx, &l.stack, &text)?;
     let rest: Vec<String> = file.instances.names().map(str::to_owned).collect();
-    let services = catalog_services(&ctx, &stack, &file, &rest)
+    catalog_services(&ctx, &l.stack, &file, &rest)
         .context("the remaining services would not work")?;
+    let question = format!("remove {} from {}?", removed.join(", "), l.state.name);
+    let change = Change {
+        dir: l.dir,
+        text,
+        publish: &[],
+        dry_run: a.dry_run,
+        yes: a.yes,
+        with_data: a.with_data,
+        question,
+    };
+    sync(&ctx, &l.stack, l.state, &change)
+}
 
-    let mut plan = Plan::new(&dir);
-    plan.set(berth::stackfile::FILE, Some(text), 0o644)?;
-    let mut spec = spec_of(&state, &ctx.config, file);
-    spec.services = services;
-    for s in &removed {
-        spec.published.remove(s);
-    }
-    plan.set(
-        SERVICES_FILE,
-        Some(services_file(&ctx.lib, &stack, &spec)?),
-        0o644,
-    )?;
-    let gone: BTreeMap<String, String> = secret_kinds(&ctx.lib, &stack, &before, &removed)?
-        .into_iter()
-        .filter(|(k, _)| !stack.manifest.secrets.contains_key(k))
-        .collect();
-    let secrets: BTreeSet<String> = gone.keys().cloned().collect();
-    if let Some(mut env_text) = plan.read(".env")? {
-        for s in &removed {
-            if let Some(rec) = state.env.get(s) {
-                let (text, kept) = envfile::remove(&env_text, rec);
-                env_text = text;
-                for k in kept {
-                    warn(TOOL, format!(".env: {k}"));
-                }
-            }
-        }
-        plan.set(".env", Some(env_text), 0o600)?;
-    }
-    for s in &removed {
-        state.env.remove(s);
-        state.published.remove(s);
-    }
-    state.forget_secrets(
-        &secrets,
-        &secret_kinds(&ctx.lib, &stack, &spec.file, &rest)?,
-    );
-    state.services = spec
-        .instances(&ctx.lib)
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    plan.set(STATE_FILE, Some(state.to_text()?), 0o644)?;
-
-    let mut volumes = Vec::new();
-    for s in &removed {
-        if describe(&ctx.lib, service_of(&before, s), &stack.manifest.style)?
-            .data
-            .is_some()
-        {
-            volumes.push((s.clone(), format!("{}-{s}-data", state.name)));
-        }
-    }
-    for (_, v) in &volumes {
-        if a.with_data {
-            berth::info!("the data volume {v} will be deleted (--with-data)");
-        } else {
-            warn(
-                TOOL,
-                format!(
-                    "the data volume {v} is kept; delete it with --with-data (or `docker volume rm {v}`)"
-                ),
-            );
-        }
-    }
-    let question = format!("remove {} from {}?", removed.join(", "), state.name);
-    if !show_and_confirm(&plan, &secrets, a.dry_run, &question, a.yes)? {
-        return Ok(Outcome::Clean);
-    }
-    plan.apply()?;
-    show(&plan.summary());
-    if a.with_data {
-        for (s, v) in &volumes {
-            drop_container_and_volume(&format!("{}-{s}", state.name), v)?;
-        }
-    }
-    Ok(Outcome::Clean)
+/// The project's `berth.yaml` as it is on disk.
+fn plan_text(dir: &std::path::Path) -> anyhow::Result<String> {
+    Ok(berth::fsread::read_text(
+        &dir.join(berth::stackfile::FILE),
+        None,
+        berth::stackfile::LIMIT,
+    )?
+    .map(|t| t.text)
+    .unwrap_or_default())
 }
 
 /// Delete a removed service's container and its data volume (argument vectors, no shell).

@@ -22,6 +22,10 @@ pub struct State {
     pub app_port: u16,
     #[serde(default)]
     pub services: Vec<String>,
+    /// The catalog service of each instance that is not its service's
+    /// default (`analytics-db` -> `postgres`); the others are their service.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub instances: BTreeMap<String, String>,
     /// Published ports per service: (host port on 127.0.0.1, container port).
     #[serde(default)]
     pub published: BTreeMap<String, Vec<(u16, u16)>>,
