@@ -66,6 +66,9 @@ pub struct ServiceContext<'a> {
     pub name: &'a str,
     /// The instance's name: its host name on the project's network.
     pub host: &'a str,
+    /// The database a database instance creates: `app` for the service's
+    /// default instance, the instance's name (`analytics_db`) for another.
+    pub database: &'a str,
     pub module: &'a str,
     pub stack: &'a str,
     pub style: &'a str,
@@ -107,6 +110,7 @@ pub fn describe(lib: &Library, service: &str, style: &str) -> anyhow::Result<Ser
             &ServiceContext {
                 name: "example",
                 host: service,
+                database: "app",
                 module: "example",
                 stack: "example",
                 style,

@@ -156,6 +156,16 @@ fn body_of(l: &Loaded, instance: &str) -> anyhow::Result<Mapping> {
     })
 }
 
+/// An instance body in the model's key order when it is a valid instance;
+/// as it is otherwise (reading the file back then names what is wrong, where).
+fn canonical(body: &Mapping) -> Value {
+    let raw = Value::Mapping(body.clone());
+    yaml_serde::from_value::<berth::stackfile::Instance>(raw.clone())
+        .ok()
+        .and_then(|i| yaml_serde::to_value(i).ok())
+        .unwrap_or(raw)
+}
+
 fn key(s: &str) -> Value {
     Value::String(s.to_owned())
 }
@@ -249,7 +259,7 @@ pub fn set(a: &SetArgs) -> anyhow::Result<Outcome> {
         set_path(&mut bodies[slot].1, &path, v);
     }
     for (instance, body) in &bodies {
-        text = edit::replace_instance(&text, instance, &Value::Mapping(body.clone()));
+        text = edit::replace_instance(&text, instance, &canonical(body));
     }
     let question = format!("set {} in {}?", a.assignments.join(" "), l.state.name);
     let c = change(&a.change, text, question);
@@ -270,7 +280,7 @@ pub fn unset(a: &UnsetArgs) -> anyhow::Result<Outcome> {
                 format!("see them with `stackgen config {instance}`"),
             ));
         }
-        text = edit::replace_instance(&text, &instance, &Value::Mapping(body));
+        text = edit::replace_instance(&text, &instance, &canonical(&body));
     }
     let question = format!("unset {} in {}?", a.keys.join(" "), l.state.name);
     let c = change(&a.change, text, question);

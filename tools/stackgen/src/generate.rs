@@ -454,9 +454,15 @@ fn render_instance(
     primary_database: &str,
 ) -> anyhow::Result<ServiceDef> {
     let module = spec.module();
+    let database = if name == service {
+        "app".to_owned()
+    } else {
+        name.replace('-', "_")
+    };
     let ctx = ServiceContext {
         name: &spec.name,
         host: name,
+        database: &database,
         module: &module,
         stack: &stack.name,
         style: &stack.manifest.style,

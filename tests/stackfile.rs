@@ -1,0 +1,413 @@
+//! `berth.yaml`, the declared stack, through the real `stackgen`: `new`
+//! writes it; a project generated before it gets one with no change to its
+//! generated files; `set`, `unset`, `wire`, `add-service --as` and a hand
+//! edit (`generate`) change only what they name, keep the user's comments,
+//! and regenerate the services file; `config` shows the effective config
+//! with its sources and the wiring (an ambiguity named); bad input exits 2
+//! naming file, line and key, and writes nothing.
+
+// End-to-end tests read as one scenario each, top to bottom.
+#![allow(clippy::too_many_lines)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Harness, snapshot};
+
+/// A django project with postgres and redis, no framework generator.
+fn project(h: &Harness, name: &str) -> PathBuf {
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            name,
+            "--no-generator",
+            "--services",
+            "postgres,redis",
+        ])
+        .run()
+        .success();
+    h.path().join(name)
+}
+
+fn read(dir: &Path, rel: &str) -> String {
+    std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn services(dir: &Path) -> yaml_serde::Value {
+    yaml_serde::from_str(&read(dir, ".berth/compose.services.yaml")).unwrap()
+}
+
+fn env_of<'a>(doc: &'a yaml_serde::Value, service: &str, var: &str) -> Option<&'a str> {
+    doc["services"][service]["environment"][var].as_str()
+}
+
+#[test]
+fn new_writes_berth_yaml_and_an_older_project_gets_one_without_a_changed_file() {
+    let h = Harness::new();
+    let dir = project(&h, "shop");
+    let declared = read(&dir, "berth.yaml");
+    assert!(
+        declared.ends_with(
+            "version: 1\nstack: django\nname: shop\ninstances:\n  postgres:\n  redis:\n"
+        ),
+        "{declared}"
+    );
+    assert!(declared.starts_with("# The declared stack"), "{declared}");
+
+    // A project from before berth.yaml: its state, no stack file.
+    std::fs::remove_file(dir.join("berth.yaml")).unwrap();
+    let before = snapshot(&dir);
+    let shown = h
+        .cmd("stackgen")
+        .args(["config", "--json"])
+        .current_dir(&dir)
+        .run()
+        .success();
+    assert!(
+        shown.stderr.contains("berth.yaml does not exist yet"),
+        "{}",
+        shown.stderr
+    );
+    assert_eq!(snapshot(&dir), before, "config wrote something");
+    let run = h
+        .cmd("stackgen")
+        .args(["generate", "--yes"])
+        .current_dir(&dir)
+        .run()
+        .success();
+    assert!(
+        run.stderr
+            .contains("berth.yaml is written from .berth/stackgen.json"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("create berth.yaml"), "{}", run.stderr);
+    let mut after = snapshot(&dir);
+    assert_eq!(
+        after.remove(Path::new("berth.yaml")).map(String::from_utf8),
+        Some(Ok(declared))
+    );
+    assert_eq!(
+        after, before,
+        "a generated file changed in the move to berth.yaml"
+    );
+    // Run again: nothing to change.
+    h.cmd("stackgen")
+        .args(["generate", "--yes"])
+        .current_dir(&dir)
+        .run()
+        .success()
+        .stderr_has("nothing to change");
+}
+
+#[test]
+fn set_and_unset_change_only_their_lines_and_the_generated_service() {
+    let h = Harness::new();
+    let dir = project(&h, "limits");
+    let mut text = read(&dir, "berth.yaml");
+    text = text.replace("  redis:\n", "  # the queue's broker\n  redis:\n");
+    text.push_str("# kept at the end\n");
+    std::fs::write(dir.join("berth.yaml"), &text).unwrap();
+    let services_before = read(&dir, ".berth/compose.services.yaml");
+
+    // A dry run: the diff on stdout, nothing written.
+    let before = snapshot(&dir);
+    let dry = h
+        .cmd("stackgen")
+        .args([
+            "set",
+            "redis.resources.memory=256m",
+            "redis.resources.cpus=0.5",
+            "--dry-run",
+        ])
+        .current_dir(&dir)
+        .run()
+        .success();
+    assert!(
+        dry.stdout
+            .contains("+    resources:\n+      cpus: '0.5'\n+      memory: 256m\n"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("+    mem_limit: 256m"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(snapshot(&dir), before);
+
+    h.cmd("stackgen")
+        .args([
+            "set",
+            "redis.resources.memory=256m",
+            "redis.resources.cpus=0.5",
+            "--yes",
+        ])
+        .current_dir(&dir)
+        .run()
+        .success();
+    let now = read(&dir, "berth.yaml");
+    assert!(
+        now.contains("  # the queue's broker\n  redis:\n    resources:\n      cpus: '0.5'\n      memory: 256m\n# kept at the end\n"),
+        "{now}"
+    );
+    let doc = services(&dir);
+    let redis = &doc["services"]["redis"];
+    assert_eq!(redis["mem_limit"].as_str(), Some("256m"));
+    assert_eq!(redis["cpus"].as_f64(), Some(0.5));
+    assert_eq!(
+        redis["deploy"]["resources"]["limits"]["memory"].as_str(),
+        Some("256m")
+    );
+    assert_eq!(
+        redis["deploy"]["resources"]["limits"]["cpus"].as_str(),
+        Some("0.5")
+    );
+    // config says where each value came from.
+    let config = h
+        .cmd("stackgen")
+        .args(["config", "redis", "--json"])
+        .current_dir(&dir)
+        .run()
+        .success()
+        .json();
+    let prov = &config["instances"][0]["provenance"]["keys"];
+    assert_eq!(config["instances"].as_array().unwrap().len(), 1, "{config}");
+    assert_eq!(prov["mem_limit"], "override");
+    assert_eq!(prov["image"], "template");
+    assert!(config["serial"].as_str().unwrap().starts_with("sha256:"));
+    // A version override changes the image tag only.
+    h.cmd("stackgen")
+        .args(["set", "postgres.version=15", "--yes"])
+        .current_dir(&dir)
+        .run()
+        .success();
+    assert_eq!(
+        services(&dir)["services"]["postgres"]["image"].as_str(),
+        Some("postgres:15")
+    );
+
+    // Unset all of it: the services file is what it was.
+    h.cmd("stackgen")
+        .args(["unset", "redis.resources", "postgres.version", "--yes"])
+        .current_dir(&dir)
+        .run()
+        .success();
+    assert_eq!(read(&dir, ".berth/compose.services.yaml"), services_before);
+    assert_eq!(read(&dir, "berth.yaml"), text);
+}
+
+#[test]
+fn a_second_postgres_gets_its_own_names_and_the_app_is_wired_as_asked() {
+    let h = Harness::new();
+    let dir = project(&h, "two");
+    let added = h
+        .cmd("stackgen")
+        .args(["add-service", "postgres", "--as", "analytics-db", "--yes"])
+        .current_dir(&dir)
+        .run()
+        .success();
+    // Adding a second candidate keeps the app on the first, explicitly.
+    assert!(
+        added.stderr.contains("app.database stays on postgres"),
+        "{}",
+        added.stderr
+    );
+    let declared = read(&dir, "berth.yaml");
+    assert!(
+        declared.contains("  analytics-db:\n    service: postgres\n"),
+        "{declared}"
+    );
+    assert!(
+        declared.contains("wires:\n  app.database: postgres\n"),
+        "{declared}"
+    );
+    let doc = services(&dir);
+    let db = &doc["services"]["analytics-db"];
+    assert_eq!(db["container_name"].as_str(), Some("two-analytics-db"));
+    assert_eq!(
+        db["environment"]["POSTGRES_DB"].as_str(),
+        Some("analytics_db")
+    );
+    assert_eq!(
+        db["environment"]["POSTGRES_PASSWORD"].as_str(),
+        Some("${ANALYTICS_DB_POSTGRES_PASSWORD}")
+    );
+    assert_eq!(
+        db["volumes"][0].as_str(),
+        Some("two-analytics-db-data:/var/lib/postgresql/data")
+    );
+    assert_eq!(
+        env_of(&doc, "app", "DATABASE_URL"),
+        Some("postgresql://app:${POSTGRES_PASSWORD}@postgres:5432/app")
+    );
+    // Its password is its own, in the store.
+    let listed = h
+        .cmd("secrets")
+        .args(["list", "two", "--json"])
+        .run()
+        .success()
+        .json();
+    let keys: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"ANALYTICS_DB_POSTGRES_PASSWORD"), "{keys:?}");
+    assert!(keys.contains(&"POSTGRES_PASSWORD"), "{keys:?}");
+
+    // Without the wire, the import is ambiguous: config names the candidates.
+    let text = declared.replace("wires:\n  app.database: postgres\n", "");
+    std::fs::write(dir.join("berth.yaml"), &text).unwrap();
+    let config = h
+        .cmd("stackgen")
+        .args(["config"])
+        .current_dir(&dir)
+        .run()
+        .success();
+    assert!(
+        config
+            .stderr
+            .contains("app.database is ambiguous: postgres, analytics-db can provide it"),
+        "{}",
+        config.stderr
+    );
+    assert!(
+        config
+            .stdout
+            .contains("  app.database: ambiguous: postgres, analytics-db"),
+        "{}",
+        config.stdout
+    );
+    let json = h
+        .cmd("stackgen")
+        .args(["config", "--json"])
+        .current_dir(&dir)
+        .run()
+        .success()
+        .json();
+    assert!(
+        json["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("stackgen wire app.database NAME"),
+        "{json}"
+    );
+
+    // The explicit wire moves the app to analytics-db, by its network name.
+    h.cmd("stackgen")
+        .args(["wire", "app.database", "analytics-db", "--yes"])
+        .current_dir(&dir)
+        .run()
+        .success();
+    let doc = services(&dir);
+    assert_eq!(
+        env_of(&doc, "app", "DATABASE_URL"),
+        Some("postgresql://app:${ANALYTICS_DB_POSTGRES_PASSWORD}@analytics-db:5432/analytics_db")
+    );
+    assert_eq!(env_of(&doc, "app", "DB_HOST"), Some("analytics-db"));
+    // Redis was wired automatically all along.
+    assert_eq!(
+        env_of(&doc, "app", "CELERY_BROKER_URL"),
+        Some("redis://redis:6379/1")
+    );
+    let json = h
+        .cmd("stackgen")
+        .args(["config", "app", "--json"])
+        .current_dir(&dir)
+        .run()
+        .success()
+        .json();
+    assert_eq!(
+        json["instances"][0]["provenance"]["environment"]["DATABASE_URL"],
+        "wire"
+    );
+    assert!(json["problems"].as_array().unwrap().is_empty(), "{json}");
+
+    // Removing it takes its wire, block and state with it.
+    h.cmd("stackgen")
+        .args(["remove-service", "analytics-db", "--yes"])
+        .current_dir(&dir)
+        .run()
+        .success();
+    let declared = read(&dir, "berth.yaml");
+    assert!(!declared.contains("analytics-db"), "{declared}");
+    let doc = services(&dir);
+    assert!(doc["services"]["analytics-db"].is_null());
+    assert_eq!(env_of(&doc, "app", "DB_HOST"), Some("postgres"));
+    assert!(!read(&dir, ".env").contains("ANALYTICS_DB"));
+}
+
+#[test]
+fn bad_declarations_exit_2_naming_file_line_and_key_and_write_nothing() {
+    let h = Harness::new();
+    let dir = project(&h, "bad");
+    let good = read(&dir, "berth.yaml");
+    let cases: Vec<(String, Vec<&str>, &str)> = vec![
+        (
+            good.replace("  redis:\n", "  redis:\n  cache:\n    service: nosuch\n"),
+            vec!["generate", "--yes"],
+            "berth.yaml:11: instances.cache.service:",
+        ),
+        (
+            good.replace("  redis:\n", "  Bad_Name:\n"),
+            vec!["generate", "--yes"],
+            "berth.yaml:9: instances.Bad_Name:",
+        ),
+        (
+            good.replace("  redis:\n", "  redis:\n  redis:\n"),
+            vec!["generate", "--yes"],
+            "berth.yaml:10:",
+        ),
+        (
+            good.clone(),
+            vec!["wire", "app.database", "nothing", "--yes"],
+            "no provider 'nothing'",
+        ),
+        (
+            good.clone(),
+            vec!["set", "redis.colour=blue", "--yes"],
+            "instances.redis.colour",
+        ),
+        (
+            good.clone(),
+            vec!["set", "nosuch.version=1", "--yes"],
+            "no instance 'nosuch'",
+        ),
+        (
+            good.clone(),
+            vec!["set", "redis.resources.memory=lots", "--yes"],
+            "instances.redis.resources.memory",
+        ),
+        (
+            good.clone(),
+            vec!["unset", "redis.version", "--yes"],
+            "redis has no override version",
+        ),
+        (
+            good.clone(),
+            vec!["add-service", "postgres", "--as", "Not A Label", "--yes"],
+            "instance name",
+        ),
+    ];
+    for (text, args, why) in cases {
+        std::fs::write(dir.join("berth.yaml"), &text).unwrap();
+        let before = snapshot(&dir);
+        let run = h
+            .cmd("stackgen")
+            .args(&args)
+            .current_dir(&dir)
+            .run()
+            .code_is(2);
+        assert!(
+            run.stderr.contains(why),
+            "{args:?}: wanted {why:?} in {}",
+            run.stderr
+        );
+        assert!(run.stderr.starts_with("stackgen: error:"), "{}", run.stderr);
+        assert_eq!(snapshot(&dir), before, "{args:?} wrote something");
+    }
+}
