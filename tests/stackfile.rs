@@ -12,6 +12,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::{Harness, snapshot};
 
@@ -410,4 +411,171 @@ fn bad_declarations_exit_2_naming_file_line_and_key_and_write_nothing() {
         assert!(run.stderr.starts_with("stackgen: error:"), "{}", run.stderr);
         assert_eq!(snapshot(&dir), before, "{args:?} wrote something");
     }
+}
+
+/// The project's secret values, from the store.
+fn secret_values(h: &Harness, name: &str) -> Vec<String> {
+    let env = h.cmd("secrets").args(["env", name]).run().success();
+    env.stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(_, v)| v.trim_matches('\'').to_owned())
+        .filter(|v| v.len() >= 8)
+        .collect()
+}
+
+#[test]
+fn export_import_export_is_byte_stable_for_every_stack_and_holds_no_secret() {
+    for stack in ["django", "fastapi", "laravel", "nextjs", "wordpress"] {
+        let h = Harness::new();
+        let name = format!("x-{stack}");
+        h.cmd("stackgen")
+            .args(["new", stack, &name, "--no-generator"])
+            .run()
+            .success();
+        let dir = h.path().join(&name);
+        let offers = h
+            .cmd("stackgen")
+            .args(["stacks", "--json"])
+            .run()
+            .success()
+            .json();
+        let offered = offers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == stack)
+            .map(|s| s["services"].to_string())
+            .unwrap();
+        // A second instance of a cache, an override with a literal secret
+        // and a pinned port, where the stack offers redis.
+        if offered.contains("\"redis\"") {
+            h.cmd("stackgen")
+                .args(["add-service", "redis", "--as", "queue", "--yes"])
+                .current_dir(&dir)
+                .run()
+                .success();
+            h.cmd("stackgen")
+                .args([
+                    "set",
+                    "queue.resources.memory=128m",
+                    "queue.environment.QUEUE_TOKEN=s3cr3t-literal-value",
+                    "queue.ports=[\"127.0.0.1:16399:6379\"]",
+                    "--yes",
+                ])
+                .current_dir(&dir)
+                .run()
+                .success();
+        }
+        let first = h
+            .cmd("stackgen")
+            .args(["export"])
+            .current_dir(&dir)
+            .run()
+            .success()
+            .stdout;
+        assert!(
+            first.contains(&format!("stack: {stack}\nname: {name}\n")),
+            "{first}"
+        );
+        let mut values = secret_values(&h, &name);
+        values.push("s3cr3t-literal-value".into());
+        for v in &values {
+            assert!(
+                !first.contains(v.as_str()),
+                "{stack}: a secret value in the export:\n{first}"
+            );
+        }
+        if offered.contains("\"redis\"") {
+            assert!(
+                first.contains("QUEUE_TOKEN: ${secret:QUEUE_TOKEN}"),
+                "{first}"
+            );
+            assert!(
+                first.contains("127.0.0.1:16399:6379"),
+                "a pinned port stays: {first}"
+            );
+        }
+
+        // Another machine: another BERTH_HOME, another folder.
+        let other = Harness::new();
+        let file = other.write("shared.berth.yaml", &first);
+        let copy = other.path().join("copy");
+        let imported = other
+            .cmd("stackgen")
+            .arg("import")
+            .arg(&file)
+            .arg("--dir")
+            .arg(&copy)
+            .run()
+            .success();
+        assert!(
+            imported.stderr.contains(&format!("stackctl plan {name}")),
+            "{}",
+            imported.stderr
+        );
+        let again = other
+            .cmd("stackgen")
+            .args(["export"])
+            .current_dir(&copy)
+            .run()
+            .success()
+            .stdout;
+        assert_eq!(again, first, "{stack}: export -> import -> export changed");
+        // New values were made for the placeholders, and none of the first machine's.
+        let made = secret_values(&other, &name);
+        assert!(!made.is_empty());
+        for v in &values {
+            assert!(!made.contains(v), "{stack}: a value crossed machines");
+        }
+        if offered.contains("\"redis\"") {
+            let listed = other.cmd("secrets").args(["list", &name]).run().success();
+            assert!(listed.stdout.contains("QUEUE_TOKEN"), "{}", listed.stdout);
+        }
+    }
+}
+
+#[test]
+fn import_refuses_bad_files_with_exit_2_and_writes_nothing() {
+    let h = Harness::new();
+    let bad = h.write(
+        "bad.berth.yaml",
+        "version: 1\nstack: django\nname: shop\ninstances:\n  cache:\n    service: nosuch\n",
+    );
+    let run = h.cmd("stackgen").arg("import").arg(&bad).run().code_is(2);
+    assert!(
+        run.stderr
+            .contains("bad.berth.yaml:6: instances.cache.service:"),
+        "{}",
+        run.stderr
+    );
+    let unknown = h.write("stack.yaml", "version: 1\nstack: cobol\nname: shop\n");
+    h.cmd("stackgen")
+        .arg("import")
+        .arg(&unknown)
+        .run()
+        .code_is(2)
+        .stderr_has("cobol");
+    let fifo = h.path().join("fifo.yaml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    h.cmd("stackgen")
+        .arg("import")
+        .arg(&fifo)
+        .run()
+        .code_is(2)
+        .stderr_has("not a regular file");
+    let bomb = h.write(
+        "bomb.yaml",
+        "version: 1\nstack: django\nname: &a [*a]\na: &b [&c [*b, *b, *b, *b, *b, *b, *b, *b, *b]]\n",
+    );
+    h.cmd("stackgen").arg("import").arg(&bomb).run().code_is(2);
+    assert!(!h.path().join("shop").exists(), "a project was made");
+    let secrets = h.home().join("secrets");
+    assert!(!secrets.exists() || std::fs::read_dir(&secrets).unwrap().next().is_none());
 }

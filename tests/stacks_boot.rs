@@ -321,6 +321,84 @@ fn django_boots_with_postgres_restarts_and_is_removed() {
     p.remove();
 }
 
+/// `stackgen` in the project folder, as a user runs it there.
+fn stackgen(p: &Booted, args: &[&str]) -> (i32, String, String) {
+    run(120, &bin("stackgen"), args, &p.dir, &p.h.home())
+}
+
+#[test]
+fn django_with_two_postgres_instances_reaches_the_wired_one_and_redis_has_its_limit() {
+    if !bed_ready(&["python:3.12-slim", "postgres:16", "postgres:15", "redis:7"])
+        || !require("django-admin")
+    {
+        return;
+    }
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let p = generate("django", &["--services", "postgres,redis"], |_| {});
+    // A second PostgreSQL, version 15, and a memory limit on Redis.
+    for args in [
+        &["add-service", "postgres", "--as", "analytics-db", "--yes"][..],
+        &[
+            "set",
+            "analytics-db.version=15",
+            "redis.resources.memory=256m",
+            "--yes",
+        ],
+    ] {
+        let (code, out, err) = stackgen(&p, args);
+        assert_eq!(code, 0, "stackgen {args:?}: {out}{err}");
+    }
+    // Without the wire stackgen added, the app's database is ambiguous.
+    let path = p.dir.join("berth.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("wires:\n  app.database: postgres\n"),
+        "{text}"
+    );
+    std::fs::write(
+        &path,
+        text.replace("wires:\n  app.database: postgres\n", ""),
+    )
+    .unwrap();
+    let (code, out, err) = stackgen(&p, &["config", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let config: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        config["problems"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("app.database is ambiguous: postgres, analytics-db")),
+        "{config}"
+    );
+    let (code, out, err) = stackgen(&p, &["wire", "app.database", "analytics-db", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    p.start("start");
+    p.get_200("/");
+    // A query through the app's own settings reaches analytics-db.
+    let (code, out, err) = p.exec(&[
+        "python3",
+        "manage.py",
+        "shell",
+        "-c",
+        "from django.db import connection\nc = connection.cursor()\nc.execute(\"select current_database(), current_setting('server_version_num')\")\nprint(*c.fetchone())",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let last = out.lines().last().unwrap_or_default();
+    assert!(last.starts_with("analytics_db 15"), "{out}");
+    // The limit reached the container.
+    let (code, out, err) = docker(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.Memory}}",
+        &format!("{}-redis", p.name),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), (256u64 << 20).to_string());
+    p.remove();
+}
+
 #[test]
 fn fastapi_boots_with_postgres_restarts_and_is_removed() {
     if !bed_ready(&["python:3.12-slim", "postgres:16"]) {

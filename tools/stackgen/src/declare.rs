@@ -213,6 +213,7 @@ fn change(c: &ChangeArgs, text: String, question: String) -> Change<'static> {
         yes: c.yes,
         with_data: false,
         question,
+        secrets: std::collections::BTreeMap::new(),
     }
 }
 

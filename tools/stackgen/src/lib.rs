@@ -8,7 +8,9 @@ mod declare;
 mod declared;
 mod detect;
 mod envfile;
+mod export;
 mod generate;
+mod import;
 mod list;
 mod new;
 mod plan;
@@ -75,6 +77,8 @@ enum Command {
     Set(declare::SetArgs),
     Unset(declare::UnsetArgs),
     Wire(declare::WireArgs),
+    Export(export::ExportArgs),
+    Import(import::ImportArgs),
 }
 
 /// Run the tool.
@@ -91,6 +95,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Set(a) => declare::set(&a),
         Command::Unset(a) => declare::unset(&a),
         Command::Wire(a) => declare::wire(&a),
+        Command::Export(a) => export::run(&a),
+        Command::Import(a) => import::run(&a),
     }
 }
 

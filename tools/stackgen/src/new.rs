@@ -99,6 +99,32 @@ pub struct NewArgs {
     output: berth::io::JsonArgs,
 }
 
+impl NewArgs {
+    /// The `new` that `stackgen import` runs: the Docker setup of `stack`
+    /// with `services` in `dir`, no framework generator.
+    pub(crate) fn for_import(stack: &str, name: &str, dir: PathBuf, services: Vec<String>) -> Self {
+        NewArgs {
+            stack: stack.to_owned(),
+            name: name.to_owned(),
+            dir: Some(dir),
+            services: Some(if services.is_empty() {
+                vec!["none".to_owned()]
+            } else {
+                services
+            }),
+            publish: Vec::new(),
+            mode: None,
+            no_generator: true,
+            port: None,
+            force: false,
+            base_image: None,
+            dry_run: false,
+            diff: false,
+            output: berth::io::JsonArgs::default(),
+        }
+    }
+}
+
 /// `new`.
 #[allow(clippy::too_many_lines)] // one sequence: check, pick, generate, reserve, write
 pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {

@@ -153,6 +153,9 @@ pub(crate) struct Change<'a> {
     pub(crate) with_data: bool,
     /// What is asked before writing (`add redis to shop?`).
     pub(crate) question: String,
+    /// Secrets `berth.yaml`'s own variables name, made when missing
+    /// (`stackgen import`'s placeholders): name -> kind.
+    pub(crate) secrets: BTreeMap<String, String>,
 }
 
 /// Bring the generated files in line with `c.text`: the services file
@@ -219,7 +222,14 @@ pub(crate) fn sync(
     for ((s, target), host) in wanted.into_iter().zip(hosts) {
         state.published.entry(s).or_default().push((host, target));
     }
-    let kinds = secret_kinds(&ctx.lib, stack, &file, &added)?;
+    let mut kinds = secret_kinds(&ctx.lib, stack, &file, &added)?;
+    let extra: BTreeMap<String, String> = c
+        .secrets
+        .iter()
+        .filter(|(k, _)| !state.secrets.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    kinds.extend(extra.clone());
     let gone: BTreeSet<String> = secret_kinds(&ctx.lib, stack, &generated, &removed)?
         .into_keys()
         .filter(|k| !stack.manifest.secrets.contains_key(k))
@@ -260,7 +270,19 @@ pub(crate) fn sync(
             state.env.insert(s.clone(), rec);
         }
     }
-    if env_before.is_some() || !added.is_empty() {
+    if !extra.is_empty() {
+        // The stack file's own secrets: a block of their own.
+        let vars: Vec<(String, String)> = extra
+            .keys()
+            .map(|k| (k.clone(), spec.secrets.get(k).cloned().unwrap_or_default()))
+            .collect();
+        let (text, rec) = envfile::append(&env_text, &marker(berth::stackfile::FILE), &vars);
+        env_text = text;
+        if let Some(rec) = rec {
+            state.env.insert(berth::stackfile::FILE.to_owned(), rec);
+        }
+    }
+    if env_before.is_some() || !added.is_empty() || !extra.is_empty() {
         warn_compose_file(&env_text);
         plan.set(".env", Some(env_text), 0o600)?;
     }
@@ -420,6 +442,7 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
         yes: a.yes,
         with_data: false,
         question,
+        secrets: BTreeMap::new(),
     };
     sync(&ctx, &l.stack, l.state, &change)
 }
@@ -465,6 +488,7 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
         yes: a.yes,
         with_data: a.with_data,
         question,
+        secrets: BTreeMap::new(),
     };
     sync(&ctx, &l.stack, l.state, &change)
 }
