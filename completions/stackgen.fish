@@ -33,6 +33,13 @@ complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "remove-service" -
 complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "services" -d 'List the service catalog (and which services a project uses)'
 complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "stacks" -d 'List the available stacks with their runtime and services'
 complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "update-templates" -d 'Refresh the template cache from a folder or a git repository'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "config" -d 'Show the effective config of the project\'s instances and their wiring'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "generate" -d 'Regenerate the project\'s files from its berth.yaml as it is'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "set" -d 'Set overrides of instances in berth.yaml'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "unset" -d 'Remove overrides of instances from berth.yaml (back to the template\'s)'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "wire" -d 'Wire a consumer\'s import to a provider instance, explicitly'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "export" -d 'Write the project\'s declared stack as a portable file for sharing'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "import" -d 'Create or update a project from a shared stack file'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s d -l dir -d 'The project folder (default: ./NAME)' -r -F
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l services -d 'Catalog services, comma-separated (default: the stack\'s defaults; `none` for none)' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l publish -d 'Services whose ports are published on 127.0.0.1, comma-separated' -r
@@ -48,6 +55,7 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l diff -d 'Show 
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l json -d 'Print JSON instead of text'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l as -d 'The instance\'s name, for a second instance of a service (`add-service postgres --as analytics-db`); one SERVICE only' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l project -d 'The registered project, instead of --dir' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l publish -d 'Publish these services\' ports on 127.0.0.1 (allocated ports)' -r
@@ -86,3 +94,44 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -l d
 complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -l json -d 'Print JSON (same as --format json)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand update-templates" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand config" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand config" -l project -d 'The registered project, instead of --dir' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand config" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
+complete -c stackgen -n "__fish_stackgen_using_subcommand config" -l json -d 'Print JSON instead of text'
+complete -c stackgen -n "__fish_stackgen_using_subcommand config" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand generate" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand generate" -l project -d 'The registered project, instead of --dir' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand generate" -l dry-run -d 'Show the diff and change nothing'
+complete -c stackgen -n "__fish_stackgen_using_subcommand generate" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand generate" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand set" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand set" -l project -d 'The registered project, instead of --dir' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand set" -l dry-run -d 'Show the diff and change nothing'
+complete -c stackgen -n "__fish_stackgen_using_subcommand set" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand set" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand unset" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand unset" -l project -d 'The registered project, instead of --dir' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand unset" -l dry-run -d 'Show the diff and change nothing'
+complete -c stackgen -n "__fish_stackgen_using_subcommand unset" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand unset" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand unset" -s h -l help -d 'Print help'
+complete -c stackgen -n "__fish_stackgen_using_subcommand wire" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand wire" -l project -d 'The registered project, instead of --dir' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand wire" -l dry-run -d 'Show the diff and change nothing'
+complete -c stackgen -n "__fish_stackgen_using_subcommand wire" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand wire" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand wire" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand export" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand export" -l project -d 'The registered project, instead of --dir' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand export" -s o -l output -d 'Write to FILE (atomically) instead of stdout' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand export" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s d -l dir -d 'The project folder (default: ./NAME)' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s n -l name -d 'The project\'s name (default: the file\'s)' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand import" -l dry-run -d 'Show the diff and change nothing (an existing project only)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s y -l yes -d 'Do not ask (needed when not on a terminal, to update a project)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -314,6 +314,13 @@ fn cases(f: &Fixture) -> Vec<Case> {
         ),
         case("stackgen-stack", List, 0, "stackgen", &["stacks", "--json"]),
         case(
+            "stack-config",
+            One,
+            0,
+            "stackgen",
+            &["config", "--dir", &prod, "--json"],
+        ),
+        case(
             "template-change",
             List,
             0,
