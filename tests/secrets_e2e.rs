@@ -2,7 +2,8 @@
 //! `PostgreSQL`, Redis and `MinIO` keeps every secret value out of its files,
 //! the registry, the containers' command lines and labels, every argv
 //! sampled from /proc while it starts and backs up, and the output of
-//! export, show and logs; the app still reaches its database. Rotating the
+//! registry export and show, `stackgen export` and `config`, and logs; the
+//! app still reaches its database. Rotating the
 //! database password and restarting keeps the app working and locks the old
 //! password out. A value with `$`, quotes, spaces, `#` and a newline reaches
 //! the container byte for byte. An old project's `.env` is moved into the
@@ -13,8 +14,7 @@
 //! (`python:3.12-slim`, `postgres:16`, `redis:7`). The bed has no S3 server
 //! image: `MinIO` runs as a stand-in built here from `redis:7` (a script that
 //! refuses to start without `MINIO_ROOT_PASSWORD`, then waits), mapped with
-//! `images:` in config.yaml. `stackctl plan` and `stackgen export` do not
-//! exist yet, so their output is not checked.
+//! `images:` in config.yaml.
 
 mod common;
 
@@ -389,6 +389,9 @@ fn no_secret_leaks_and_rotation_keeps_the_app_working() {
         vec!["stackctl", "logs", &name, "--tail", "200"],
         vec!["stackctl", "status", &name, "--json"],
         vec!["dbdump", "list", "--project", &name, "--json"],
+        vec!["stackgen", "export", "--project", &name],
+        vec!["stackgen", "config", "--project", &name],
+        vec!["stackgen", "config", "--project", &name, "--json"],
     ] {
         let run = h.cmd(args[0]).args(&args[1..]).run().success();
         keep(&args.join(" "), &run);
