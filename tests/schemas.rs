@@ -499,6 +499,14 @@ fn every_json_output_validates_against_its_schema() {
             watch.stderr
         );
         docs.entry("watch-event").or_default().extend(events);
+        let plan = f.h.cmd("stackctl").args(["plan", "blog", "--json"]).run();
+        assert!(
+            matches!(plan.code, 0 | 1),
+            "stackctl plan: {}\n{}",
+            plan.code,
+            plan.stderr
+        );
+        docs.entry("plan").or_default().push(plan.json());
     }
     let dir = tempfile::tempdir().unwrap();
     let failures: Vec<String> = docs
@@ -523,7 +531,13 @@ fn every_json_output_validates_against_its_schema() {
         .collect();
     let checked: BTreeSet<String> = docs.keys().map(|k| (*k).to_owned()).collect();
     // Said skipped above when the engine or PostgreSQL is missing (never with CI=true).
-    let engine = ["stack-status", "watch-event", "backup", "backup-verify"];
+    let engine = [
+        "stack-status",
+        "watch-event",
+        "plan",
+        "backup",
+        "backup-verify",
+    ];
     let unchecked: Vec<&String> = committed
         .difference(&checked)
         .filter(|s| !engine.contains(&s.as_str()) || std::env::var("CI").as_deref() == Ok("true"))
