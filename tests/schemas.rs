@@ -473,40 +473,7 @@ fn every_json_output_validates_against_its_schema() {
         .run()
         .success();
     if engine_ready() {
-        docs.entry("stack-status").or_default().extend(
-            f.h.cmd("stackctl")
-                .args(["status", "--no-update", "--json"])
-                .run()
-                .success()
-                .json()
-                .as_array()
-                .cloned()
-                .unwrap(),
-        );
-        let watch =
-            f.h.cmd("stackctl")
-                .args(["watch", "blog", "--once", "--json"])
-                .run()
-                .success();
-        let events: Vec<Value> = watch
-            .stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert!(
-            !events.is_empty(),
-            "watch printed no event:\n{}",
-            watch.stderr
-        );
-        docs.entry("watch-event").or_default().extend(events);
-        let plan = f.h.cmd("stackctl").args(["plan", "blog", "--json"]).run();
-        assert!(
-            matches!(plan.code, 0 | 1),
-            "stackctl plan: {}\n{}",
-            plan.code,
-            plan.stderr
-        );
-        docs.entry("plan").or_default().push(plan.json());
+        engine_docs(&f, &mut docs);
     }
     let dir = tempfile::tempdir().unwrap();
     let failures: Vec<String> = docs
@@ -546,6 +513,44 @@ fn every_json_output_validates_against_its_schema() {
         unchecked.is_empty(),
         "schemas no output was checked against: {unchecked:?}"
     );
+}
+
+/// The outputs that need the engine: stack status, watch events, a plan.
+fn engine_docs(f: &Fixture, docs: &mut BTreeMap<&'static str, Vec<Value>>) {
+    docs.entry("stack-status").or_default().extend(
+        f.h.cmd("stackctl")
+            .args(["status", "--no-update", "--json"])
+            .run()
+            .success()
+            .json()
+            .as_array()
+            .cloned()
+            .unwrap(),
+    );
+    let watch =
+        f.h.cmd("stackctl")
+            .args(["watch", "blog", "--once", "--json"])
+            .run()
+            .success();
+    let events: Vec<Value> = watch
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        !events.is_empty(),
+        "watch printed no event:\n{}",
+        watch.stderr
+    );
+    docs.entry("watch-event").or_default().extend(events);
+    let plan = f.h.cmd("stackctl").args(["plan", "blog", "--json"]).run();
+    assert!(
+        matches!(plan.code, 0 | 1),
+        "stackctl plan: {}\n{}",
+        plan.code,
+        plan.stderr
+    );
+    docs.entry("plan").or_default().push(plan.json());
 }
 
 /// A field renamed in the Rust types and in the schemas still breaks a

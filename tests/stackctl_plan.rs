@@ -56,6 +56,10 @@ fn redis(name: &str) -> String {
     )
 }
 
+/// A memory limit in both spellings: compose v1's and the compose spec's.
+const LIMITS: &str =
+    "    mem_limit: 64m\n    deploy:\n      resources:\n        limits:\n          memory: 64M\n";
+
 /// Write `<name>/compose.yaml` with these services and register the folder
 /// under `name` with HTTP port `http`.
 fn register(h: &Harness, name: &str, services: &str, http: u16) -> PathBuf {
@@ -178,10 +182,7 @@ fn a_changed_setting_shows_old_to_new_and_apply_recreates_only_that_service() {
         &format!(
             "{}{}{}",
             app_service(http),
-            worker(
-                "b",
-                "    mem_limit: 64m\n    deploy:\n      resources:\n        limits:\n          memory: 64M\n"
-            ),
+            worker("b", LIMITS),
             redis("cache")
         ),
     );
@@ -222,10 +223,7 @@ fn a_changed_setting_shows_old_to_new_and_apply_recreates_only_that_service() {
         &format!(
             "{}{}{}",
             app_service(http),
-            worker(
-                "b",
-                "    mem_limit: 64m\n    deploy:\n      resources:\n        limits:\n          memory: 64M\n"
-            ),
+            worker("b", LIMITS),
             redis("queue")
         ),
     );
@@ -316,42 +314,7 @@ fn a_stale_plan_is_refused_and_bad_input_changes_nothing() {
     assert_eq!(containers(&name), before);
     assert_eq!(inspect(&before["worker"], "{{.State.Status}}"), "exited");
 
-    // Bad input: exit 2, nothing changed.
-    let registry = h.registry_bytes();
-    let _ = plan(&h, "no-such-project", 2).stderr_has("no-such-project");
-    let _ = apply(&h, &["no-such-project", "--yes"]).code_is(2);
-    std::fs::write(h.path().join("bad.json"), "{\"project\": 3").unwrap();
-    let _ = apply(
-        &h,
-        &[&name, "--plan", h.path().join("bad.json").to_str().unwrap()],
-    )
-    .code_is(2)
-    .stderr_has("is not a plan");
-    let mut other = saved.clone();
-    other["project"] = Value::from("someone-else");
-    std::fs::write(h.path().join("other.json"), other.to_string()).unwrap();
-    let _ = apply(
-        &h,
-        &[
-            &name,
-            "--plan",
-            h.path().join("other.json").to_str().unwrap(),
-        ],
-    )
-    .code_is(2)
-    .stderr_has("is a plan of project 'someone-else'");
-    let _ = apply(
-        &h,
-        &[
-            &name,
-            "--plan",
-            h.path().join("missing.json").to_str().unwrap(),
-        ],
-    )
-    .code_is(2)
-    .stderr_has("does not exist");
-    assert_eq!(containers(&name), before);
-    assert_eq!(h.registry_bytes(), registry);
+    bad_input_changes_nothing(&h, &name, &saved, &before);
 
     // A fresh plan applies: the stopped worker is recreated with QUEUE=c and runs.
     let run = h
@@ -367,6 +330,51 @@ fn a_stale_plan_is_refused_and_bad_input_changes_nothing() {
     assert_eq!(after["app"], before["app"]);
     assert_eq!(inspect(&after["worker"], "{{.State.Status}}"), "running");
     let _ = plan(&h, &name, 0);
+}
+
+/// Bad input: an unknown project, a malformed plan file, the plan of another
+/// project, a missing plan file: exit 2, nothing changed.
+fn bad_input_changes_nothing(
+    h: &Harness,
+    name: &str,
+    saved: &Value,
+    before: &BTreeMap<String, String>,
+) {
+    let registry = h.registry_bytes();
+    let _ = plan(h, "no-such-project", 2).stderr_has("no-such-project");
+    let _ = apply(h, &["no-such-project", "--yes"]).code_is(2);
+    std::fs::write(h.path().join("bad.json"), "{\"project\": 3").unwrap();
+    let _ = apply(
+        h,
+        &[name, "--plan", h.path().join("bad.json").to_str().unwrap()],
+    )
+    .code_is(2)
+    .stderr_has("is not a plan");
+    let mut other = saved.clone();
+    other["project"] = Value::from("someone-else");
+    std::fs::write(h.path().join("other.json"), other.to_string()).unwrap();
+    let _ = apply(
+        h,
+        &[
+            name,
+            "--plan",
+            h.path().join("other.json").to_str().unwrap(),
+        ],
+    )
+    .code_is(2)
+    .stderr_has("is a plan of project 'someone-else'");
+    let _ = apply(
+        h,
+        &[
+            name,
+            "--plan",
+            h.path().join("missing.json").to_str().unwrap(),
+        ],
+    )
+    .code_is(2)
+    .stderr_has("does not exist");
+    assert_eq!(containers(name), *before);
+    assert_eq!(h.registry_bytes(), registry);
 }
 
 /// Whether the lock file names `pid` as its holder.

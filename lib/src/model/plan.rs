@@ -120,23 +120,25 @@ impl Plan {
     /// The plan as `terraform plan` shows it: one line per service, one per
     /// changed field, then the summary.
     pub fn render(&self) -> String {
+        use std::fmt::Write as _;
         let mut out = String::new();
         for c in &self.changes {
             let sign = c.action.sign();
             if c.fields.is_empty() && c.reasons.is_empty() {
-                out.push_str(&format!("{sign} {}\n", c.service));
+                let _ = writeln!(out, "{sign} {}", c.service);
             }
             for f in &c.fields {
-                out.push_str(&format!(
-                    "{sign} {}: {}: {} → {}\n",
+                let _ = writeln!(
+                    out,
+                    "{sign} {}: {}: {} → {}",
                     c.service,
                     f.path,
                     shown(f.old.as_ref()),
                     shown(f.new.as_ref())
-                ));
+                );
             }
             for r in &c.reasons {
-                out.push_str(&format!("{sign} {}: {r}\n", c.service));
+                let _ = writeln!(out, "{sign} {}: {r}", c.service);
             }
         }
         out.push_str(&self.summary());

@@ -72,10 +72,10 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
                 .holder
                 .map_or_else(|| "another process".to_owned(), |h| h.to_string());
             eprintln!(
-                "{}: cannot apply '{}': it is being applied by {who} (waited {}, lock {})",
+                "{}: cannot apply '{}': it is being applied by {who} (waited {:?}, lock {})",
                 crate::TOOL,
                 p.name,
-                format!("{:?}", a.lock_timeout),
+                a.lock_timeout,
                 busy.path.display()
             );
             eprintln!("hint: wait for it to finish, or pass a longer --lock-timeout");
@@ -168,13 +168,16 @@ fn apply(ctx: &Ctx, p: &Project, state: &State, plan: &Plan, a: &Args) -> anyhow
     let mut progress = Progress::new(a.progress);
     let mut up: Vec<&str> = plan.services(Action::Add);
     up.extend(plan.services(Action::Change));
-    let removed: Vec<String> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action == Action::Remove)
-        .filter_map(|c| c.container.clone())
-        .collect();
+    let removed = containers_of(plan, |c| c.action == Action::Remove);
+    // A driver that does not recreate changed containers gets them removed
+    // first (volumes kept): its `up` then creates them anew.
+    let outdated = containers_of(plan, |c| {
+        c.action == Action::Change && c.current_hash != c.desired_hash
+    });
     let result = (|| {
+        if !ctx.driver.recreates() && !outdated.is_empty() {
+            remove(ctx, p, outdated.clone(), false)?;
+        }
         if !up.is_empty() {
             ctx.rt.block_on(images::prepare(
                 &ctx.docker,
@@ -189,16 +192,10 @@ fn apply(ctx: &Ctx, p: &Project, state: &State, plan: &Plan, a: &Args) -> anyhow
             let mut action = vec!["up", "-d", "--no-deps"];
             action.extend(&up);
             ctx.driver.run(p, &files, &env, &action)?;
+            check_labels(ctx, p, plan, &up)?;
         }
         if !removed.is_empty() {
-            let teardown = Teardown {
-                project: p.name.clone(),
-                with_data: a.with_data,
-                containers: removed.clone(),
-                ..Teardown::default()
-            };
-            ctx.rt
-                .block_on(berth::docker::teardown(&ctx.docker, &teardown, 10))?;
+            remove(ctx, p, removed.clone(), a.with_data)?;
         }
         // What the containers are made from now, before the wait: a kill
         // during the wait leaves a record that matches them.
@@ -228,4 +225,61 @@ fn apply(ctx: &Ctx, p: &Project, state: &State, plan: &Plan, a: &Args) -> anyhow
             Err(e.context(format!("applying the plan of '{}' failed", p.name)))
         }
     }
+}
+
+/// The container IDs of the plan's changes that `pick` chooses.
+fn containers_of(plan: &Plan, pick: impl Fn(&berth::model::Change) -> bool) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| pick(c))
+        .filter_map(|c| c.container.clone())
+        .collect()
+}
+
+/// Stop and remove these containers of `p` (anonymous volumes with `with_data`).
+fn remove(ctx: &Ctx, p: &Project, containers: Vec<String>, with_data: bool) -> anyhow::Result<()> {
+    let teardown = Teardown {
+        project: p.name.clone(),
+        with_data,
+        containers,
+        ..Teardown::default()
+    };
+    ctx.rt
+        .block_on(berth::docker::teardown(&ctx.docker, &teardown, 10))
+}
+
+/// After `up`: every service brought up has a container with its desired
+/// config hash; compose exiting 0 is not taken for that.
+fn check_labels(ctx: &Ctx, p: &Project, plan: &Plan, up: &[&str]) -> anyhow::Result<()> {
+    let now = ctx.containers(&[p.name.as_str()])?;
+    let missing: Vec<&str> = up
+        .iter()
+        .copied()
+        .filter(|service| {
+            let want = plan
+                .changes
+                .iter()
+                .find(|c| c.service == *service)
+                .and_then(|c| c.desired_hash.as_deref());
+            !now.iter().any(|c| {
+                c.project == p.name
+                    && c.service == *service
+                    && c.labels
+                        .get(berth::stackfile::CONFIG_HASH_LABEL)
+                        .map(String::as_str)
+                        == want
+            })
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(error_with_hint(
+        format!(
+            "{} ran, but no container of {} has the new definition",
+            ctx.driver.name,
+            missing.join(", ")
+        ),
+        format!("stackctl plan {} shows what is left to do", p.name),
+    ))
 }

@@ -292,7 +292,7 @@ fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
             // What the containers are made from, for `stackctl plan`.
             state.as_ref().map_or(Ok(()), |s| s.record(p))
         })
-        .and_then(|_| {
+        .and_then(|()| {
             ctx.rt.block_on(ready::wait(
                 &ctx.docker,
                 p,
