@@ -115,7 +115,7 @@ complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -l plan -d 'The
 complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -l lock-timeout -d 'How long to wait for another apply of the project to finish (e.g. 30s, 2m)' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -l timeout -d 'How long to wait for the services to run and the app to answer (e.g. 2m, 90s)' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -s y -l yes -d 'Do not ask (needed when not on a terminal and without --plan)'
-complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -l with-data -d 'Also remove the anonymous volumes of removed services\' containers'
+complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -l with-data -d 'Also remove the volumes of removed services: their containers\' anonymous volumes and the project\'s named volumes no other container mounts'
 complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -l progress -d 'Show progress on stderr even when it is not a terminal'
 complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -46,14 +46,28 @@ fn worker(queue: &str, extra: &str) -> String {
     )
 }
 
-/// A redis:7 service under `name`.
+/// A redis:7 service under `name`, keeping its data in the named volume
+/// `cachedata` (declared after it: it ends the compose file).
 fn redis(name: &str) -> String {
     format!(
         "  {name}:
     image: redis:7
     restart: unless-stopped
+    volumes: [\"cachedata:/data\"]
+volumes:
+  cachedata: {{}}
 "
     )
+}
+
+/// Whether the engine has this volume.
+fn volume_exists(name: &str) -> bool {
+    Command::new("docker")
+        .args(["volume", "inspect", name])
+        .timed_output()
+        .unwrap()
+        .status
+        .success()
 }
 
 /// A memory limit in both spellings: compose v1's and the compose spec's.
@@ -224,16 +238,20 @@ fn a_changed_setting_shows_old_to_new_and_apply_recreates_only_that_service() {
             "{}{}{}",
             app_service(http),
             worker("b", LIMITS),
-            redis("queue")
+            "  queue:\n    image: redis:7\n    restart: unless-stopped\n"
         ),
     );
     let _ = plan(&h, &name, 1)
         .stdout_has("+ queue\n")
         .stdout_has("- cache\n")
         .stdout_has("Plan: 1 to add, 0 to change, 1 to remove.");
-    let _ = apply(&h, &[&name, "--yes"])
+    // queue mounts no volume: cache's named volume goes with --with-data.
+    let data = format!("{name}_cachedata");
+    assert!(volume_exists(&data));
+    let _ = apply(&h, &[&name, "--yes", "--with-data"])
         .success()
         .stderr_has("1 added, 0 changed, 1 removed");
+    assert!(!volume_exists(&data), "{data} removed with --with-data");
     let now = containers(&name);
     assert!(!now.contains_key("cache"), "{now:?}");
     assert_eq!(now["app"], before["app"]);

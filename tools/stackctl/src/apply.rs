@@ -32,8 +32,8 @@ use crate::{images, record};
 /// shows it on stderr and asks (--yes when not on a terminal). Then, after
 /// the port check `start` does: `compose up -d --no-deps` of the added and
 /// changed services, each labelled with its config hash; containers of
-/// removed services stopped and removed (their volumes only with
-/// --with-data); the wait for health `start` does; the definitions recorded
+/// removed services stopped and removed (with --with-data their
+/// anonymous volumes and the named volumes only they mount); the wait for health `start` does; the definitions recorded
 /// for the next plan.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,7 +49,8 @@ pub struct Args {
     /// How long to wait for another apply of the project to finish (e.g. 30s, 2m).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse)]
     lock_timeout: Duration,
-    /// Also remove the anonymous volumes of removed services' containers.
+    /// Also remove the volumes of removed services: their containers'
+    /// anonymous volumes and the project's named volumes no other container mounts.
     #[arg(long)]
     with_data: bool,
     /// How long to wait for the services to run and the app to answer (e.g. 2m, 90s).
@@ -236,16 +237,24 @@ fn containers_of(plan: &Plan, pick: impl Fn(&berth::model::Change) -> bool) -> V
         .collect()
 }
 
-/// Stop and remove these containers of `p` (anonymous volumes with `with_data`).
+/// Stop and remove these containers of `p`; with `with_data` their
+/// anonymous volumes and the project's named volumes only they mount.
 fn remove(ctx: &Ctx, p: &Project, containers: Vec<String>, with_data: bool) -> anyhow::Result<()> {
-    let teardown = Teardown {
-        project: p.name.clone(),
-        with_data,
-        containers,
-        ..Teardown::default()
-    };
-    ctx.rt
-        .block_on(berth::docker::teardown(&ctx.docker, &teardown, 10))
+    ctx.rt.block_on(async {
+        let volumes = if with_data {
+            berth::docker::volumes_only_of(&ctx.docker, &p.name, &containers).await?
+        } else {
+            Vec::new()
+        };
+        let teardown = Teardown {
+            project: p.name.clone(),
+            with_data,
+            containers,
+            volumes,
+            ..Teardown::default()
+        };
+        berth::docker::teardown(&ctx.docker, &teardown, 10).await
+    })
 }
 
 /// After `up`: every service brought up has a container with its desired
