@@ -557,7 +557,7 @@ fn engine_docs(f: &Fixture, docs: &mut BTreeMap<&'static str, Vec<Value>>) {
 /// contract: the shared models keep the fields DESIGN.md names.
 #[test]
 fn shared_models_keep_their_contract_fields() {
-    let contract: [(&str, &[&str]); 5] = [
+    let contract: [(&str, &[&str]); 6] = [
         (
             "project",
             &[
@@ -595,6 +595,16 @@ fn shared_models_keep_their_contract_fields() {
                 "size",
                 "sha256",
                 "compression",
+            ],
+        ),
+        (
+            "plan",
+            &[
+                "project",
+                "stack_serial",
+                "state_serial",
+                "changes",
+                "created_at",
             ],
         ),
         (
