@@ -300,3 +300,31 @@ fn inputs_serial(
     }
     Ok((berth::stackfile::serial(&bytes), version))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_file_labels_every_service_and_keeps_the_compose_v1_version() {
+        let desired = |service: &str, hash: &str| Desired {
+            service: service.into(),
+            hash: hash.into(),
+            definition: Applied::default(),
+        };
+        let state = State {
+            files: Vec::new(),
+            desired: vec![desired("db", "aa11"), desired("web", "bb22")],
+            stack_serial: String::new(),
+            version: Some(Value::String("3.8".into())),
+        };
+        let doc: Value = yaml_serde::from_str(&state.hash_file()).unwrap();
+        assert_eq!(doc["version"], Value::String("3.8".into()));
+        for (service, hash) in [("db", "aa11"), ("web", "bb22")] {
+            assert_eq!(
+                doc["services"][service]["labels"][CONFIG_HASH_LABEL],
+                Value::String(hash.into())
+            );
+        }
+    }
+}
