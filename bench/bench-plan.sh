@@ -3,7 +3,8 @@
 # every container carries its config-hash label) against what the same
 # question costs with compose: `docker-compose config` (the desired side)
 # plus `docker-compose ps` (the actual side). hyperfine when installed,
-# else a timed loop. The report goes to OUTDIR/plan.md. Needs a running
+# else a timed loop. Then a one-service change: `stackctl apply` against
+# `docker-compose up -d` of the whole stack. The report goes to OUTDIR/plan.md. Needs a running
 # Docker engine, docker-compose and the test bed's image berth/debian:bookworm.
 # Cleans up what it starts.
 # Usage: bench-plan.sh OUTDIR (tools on PATH; BENCH_LABEL names the build).
@@ -92,4 +93,40 @@ else
         echo "| docker-compose config + ps | $b |"
     } > "$out/plan.md"
 fi
+
+# A one-service change: `stackctl apply` against `docker-compose up -d` of
+# the whole stack (which recreates the one changed service too), each after
+# its own edit of svc1's INDEX; a few timed runs each.
+apply_runs=${PLAN_BENCH_APPLY_RUNS:-5}
+ms() { echo $(($(date +%s%N) / 1000000)); }
+flip() { sed -i "0,/INDEX: \"[^\"]*\"/s//INDEX: \"$1\"/" "$work/$name/compose.yaml"; }
+ours_ms=""
+theirs_ms=""
+k=1
+while [ "$k" -le "$apply_runs" ]; do
+    flip "a$k"
+    t0=$(ms)
+    stackctl apply "$name" --yes >/dev/null 2>&1
+    ours_ms="$ours_ms $(($(ms) - t0))"
+    flip "b$k"
+    t0=$(ms)
+    $compose -f "$work/$name/.berth/compose.hash.yaml" up -d >/dev/null 2>&1
+    theirs_ms="$theirs_ms $(($(ms) - t0))"
+    # Back to what stackctl recorded, for the next apply.
+    stackctl apply "$name" --yes >/dev/null 2>&1
+    k=$((k + 1))
+done
+# The lists are our own numbers, split on purpose.
+# shellcheck disable=SC2086
+median() { echo "$@" | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# shellcheck disable=SC2086
+{
+    echo
+    echo "# A one-service change of the running $n-service stack ($label; $apply_runs runs each)"
+    echo
+    echo "| command | median (ms) | runs (ms) |"
+    echo "|---|---:|---|"
+    echo "| stackctl apply --yes (recreates svc1) | $(median $ours_ms) |$ours_ms |"
+    echo "| docker-compose up -d (whole stack; recreates svc1) | $(median $theirs_ms) |$theirs_ms |"
+} >> "$out/plan.md"
 cat "$out/plan.md"
