@@ -16,6 +16,9 @@ _stackctl() {
             ",$1")
                 cmd="stackctl"
                 ;;
+            stackctl,apply)
+                cmd="stackctl__subcmd__apply"
+                ;;
             stackctl,doctor)
                 cmd="stackctl__subcmd__doctor"
                 ;;
@@ -30,6 +33,9 @@ _stackctl() {
                 ;;
             stackctl,logs)
                 cmd="stackctl__subcmd__logs"
+                ;;
+            stackctl,plan)
+                cmd="stackctl__subcmd__plan"
                 ;;
             stackctl,restart)
                 cmd="stackctl__subcmd__restart"
@@ -56,12 +62,38 @@ _stackctl() {
 
     case "${cmd}" in
         stackctl)
-            opts="-q -h -V --quiet --help --version start stop restart stop-all status exec down logs health watch doctor"
+            opts="-q -h -V --quiet --help --version start stop restart stop-all status exec down logs health watch doctor plan apply"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stackctl__subcmd__apply)
+            opts="-y -q -h --plan --yes --lock-timeout --with-data --timeout --progress --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -182,6 +214,28 @@ _stackctl() {
                     ;;
                 -n)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stackctl__subcmd__plan)
+            opts="-q -h --out --json --format --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -38,6 +38,8 @@ complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "logs" -d 'Print t
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "health" -d 'Check that the project\'s app answers HTTP: exit 0 healthy, 1 not'
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "watch" -d 'Report state changes; with --restart, restart failed services'
 complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "doctor" -d 'Check the engine, socket permissions, the compose driver and the registry'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "plan" -d 'Show what `stackctl apply` would change, like `terraform plan`'
+complete -c stackctl -n "__fish_stackctl_needs_command" -f -a "apply" -d 'Apply a plan: create, recreate and remove exactly the services that changed'
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l timeout -d 'How long to wait for the services to run and the app to answer (e.g. 2m, 90s; a bare number is seconds)' -r
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
 complete -c stackctl -n "__fish_stackctl_using_subcommand start" -l force -d 'Start even when a port is taken (a warning instead of a refusal)'
@@ -104,3 +106,16 @@ csv\t'Comma-separated values with a header row'"
 complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -l json -d 'Print JSON (same as --format json)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackctl -n "__fish_stackctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackctl -n "__fish_stackctl_using_subcommand plan" -l out -d 'Also write the plan as JSON to FILE (atomically), for `apply --plan`' -r -F
+complete -c stackctl -n "__fish_stackctl_using_subcommand plan" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
+complete -c stackctl -n "__fish_stackctl_using_subcommand plan" -l json -d 'Print JSON instead of text'
+complete -c stackctl -n "__fish_stackctl_using_subcommand plan" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -l plan -d 'The plan to apply (JSON from `stackctl plan --out FILE`); refused when stale' -r -F
+complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -l lock-timeout -d 'How long to wait for another apply of the project to finish (e.g. 30s, 2m)' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -l timeout -d 'How long to wait for the services to run and the app to answer (e.g. 2m, 90s)' -r
+complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -s y -l yes -d 'Do not ask (needed when not on a terminal and without --plan)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -l with-data -d 'Also remove the volumes of removed services: their containers\' anonymous volumes and the project\'s named volumes no other container mounts'
+complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -l progress -d 'Show progress on stderr even when it is not a terminal'
+complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c stackctl -n "__fish_stackctl_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'

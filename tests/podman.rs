@@ -1,7 +1,8 @@
 //! berth against Podman (4.3, its Docker-compatible API service on the
 //! rootful socket, podman-compose 1.0): the stackctl lifecycle (a start
-//! refused for a taken port, status, logs, health, restart, stop, down) and
-//! a dbdump backup and restore into a container, with `BERTH_ENGINE=podman`.
+//! refused for a taken port, status, logs, health, restart, stop, down),
+//! plan and apply, and a dbdump backup and restore into a container, with
+//! `BERTH_ENGINE=podman`.
 //! The scenarios take the engine as a parameter (`common::engines`) and run
 //! on both, Docker named by `BERTH_ENGINE=docker` (tests/stackctl.rs and
 //! tests/dbdump.rs cover Docker found by `auto` in depth).
@@ -18,6 +19,9 @@
 //! - `podman-compose up -d` exits 0 when a container cannot start (a taken
 //!   port), and has no `--wait`: berth reads its `exit code:` lines and
 //!   waits by itself;
+//! - `podman-compose up` does not recreate a container whose definition
+//!   changed (it runs one of the same name, which fails, then starts the
+//!   old one): `stackctl apply` removes the outdated container first;
 //! - stop signals and timeouts: the service's `stop_signal` and
 //!   `stop -t` reach `podman stop`; a process that ignores the signal is
 //!   killed after the timeout (exit 137), as with Docker.
@@ -522,4 +526,106 @@ fn a_bad_engine_name_is_refused_and_podman_ignores_docker_host() {
             .contains("/nonexistent/podman.sock"),
         "{engine}"
     );
+}
+
+/// Container ID by service, of all of a project's containers, from the engine's CLI.
+fn ids(e: Engine, project: &str) -> std::collections::BTreeMap<String, String> {
+    let out = e
+        .cli()
+        .args([
+            "ps",
+            "-a",
+            "--format",
+            "{{.ID}} {{index .Labels \"com.docker.compose.service\"}}",
+        ])
+        .arg("--filter")
+        .arg(format!("label=com.docker.compose.project={project}"))
+        .timed_output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(id, svc)| (svc.to_owned(), id.to_owned()))
+        .collect()
+}
+
+/// Two long-running services on berth's Debian image, `first` with `QUEUE`.
+fn two(queue: &str, second: &str) -> String {
+    format!(
+        "  first:
+    image: berth/debian:bookworm
+    command: [\"sleep\", \"infinity\"]
+    restart: unless-stopped
+    environment:
+      QUEUE: {queue}
+  {second}:
+    image: berth/debian:bookworm
+    command: [\"sleep\", \"infinity\"]
+    restart: unless-stopped
+"
+    )
+}
+
+/// plan and apply through podman-compose 1.0, whose `up` does not recreate
+/// a changed container: a plan after start is empty, a changed variable is
+/// that field old → new, apply recreates that service alone (the other keeps
+/// its container), a renamed service is added and the old one removed.
+#[test]
+fn plan_and_apply_on_podman() {
+    let e = Engine::Podman;
+    if !e.ready(&["berth/debian:bookworm"]) {
+        return;
+    }
+    let h = Harness::new();
+    let name = unique("plan");
+    let _clean = Cleanup(e, vec![name.clone()]);
+    register(&h, &name, &two("a", "second"), free_port());
+    let plan = |code: i32| stackctl(&h, e).args(["plan", &name]).run().code_is(code);
+    let apply = || {
+        stackctl(&h, e)
+            .args(["apply", &name, "--yes"])
+            .timeout(Duration::from_secs(180))
+            .run()
+            .success()
+    };
+    stackctl(&h, e)
+        .args(["start", &name, "--timeout", "120"])
+        .timeout(Duration::from_secs(180))
+        .run()
+        .success();
+    let _ = plan(0).stdout_has("Plan: 0 to add, 0 to change, 0 to remove.");
+    let before = ids(e, &name);
+
+    h.write(
+        &format!("{name}/compose.yaml"),
+        &format!("services:\n{}", two("b", "second")),
+    );
+    let _ = plan(1)
+        .stdout_has("~ first: environment.QUEUE: \"a\" → \"b\"\n")
+        .stdout_has("= second\n");
+    let _ = apply().stderr_has("0 added, 1 changed, 0 removed");
+    let after = ids(e, &name);
+    assert_ne!(after["first"], before["first"], "first was recreated");
+    assert_eq!(
+        after["second"], before["second"],
+        "second kept its container"
+    );
+    let env = e
+        .cli()
+        .args(["exec", &after["first"], "printenv", "QUEUE"])
+        .timed_output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&env.stdout).trim(), "b");
+    let _ = plan(0);
+
+    h.write(
+        &format!("{name}/compose.yaml"),
+        &format!("services:\n{}", two("b", "third")),
+    );
+    let _ = plan(1).stdout_has("+ third\n").stdout_has("- second\n");
+    let _ = apply().stderr_has("1 added, 0 changed, 1 removed");
+    let now = ids(e, &name);
+    assert!(!now.contains_key("second"), "{now:?}");
+    assert_eq!(now["first"], after["first"]);
+    let _ = plan(0);
 }

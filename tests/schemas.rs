@@ -480,32 +480,7 @@ fn every_json_output_validates_against_its_schema() {
         .run()
         .success();
     if engine_ready() {
-        docs.entry("stack-status").or_default().extend(
-            f.h.cmd("stackctl")
-                .args(["status", "--no-update", "--json"])
-                .run()
-                .success()
-                .json()
-                .as_array()
-                .cloned()
-                .unwrap(),
-        );
-        let watch =
-            f.h.cmd("stackctl")
-                .args(["watch", "blog", "--once", "--json"])
-                .run()
-                .success();
-        let events: Vec<Value> = watch
-            .stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert!(
-            !events.is_empty(),
-            "watch printed no event:\n{}",
-            watch.stderr
-        );
-        docs.entry("watch-event").or_default().extend(events);
+        engine_docs(&f, &mut docs);
     }
     let dir = tempfile::tempdir().unwrap();
     let failures: Vec<String> = docs
@@ -530,7 +505,13 @@ fn every_json_output_validates_against_its_schema() {
         .collect();
     let checked: BTreeSet<String> = docs.keys().map(|k| (*k).to_owned()).collect();
     // Said skipped above when the engine or PostgreSQL is missing (never with CI=true).
-    let engine = ["stack-status", "watch-event", "backup", "backup-verify"];
+    let engine = [
+        "stack-status",
+        "watch-event",
+        "plan",
+        "backup",
+        "backup-verify",
+    ];
     let unchecked: Vec<&String> = committed
         .difference(&checked)
         .filter(|s| !engine.contains(&s.as_str()) || std::env::var("CI").as_deref() == Ok("true"))
@@ -541,11 +522,49 @@ fn every_json_output_validates_against_its_schema() {
     );
 }
 
+/// The outputs that need the engine: stack status, watch events, a plan.
+fn engine_docs(f: &Fixture, docs: &mut BTreeMap<&'static str, Vec<Value>>) {
+    docs.entry("stack-status").or_default().extend(
+        f.h.cmd("stackctl")
+            .args(["status", "--no-update", "--json"])
+            .run()
+            .success()
+            .json()
+            .as_array()
+            .cloned()
+            .unwrap(),
+    );
+    let watch =
+        f.h.cmd("stackctl")
+            .args(["watch", "blog", "--once", "--json"])
+            .run()
+            .success();
+    let events: Vec<Value> = watch
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        !events.is_empty(),
+        "watch printed no event:\n{}",
+        watch.stderr
+    );
+    docs.entry("watch-event").or_default().extend(events);
+    let plan = f.h.cmd("stackctl").args(["plan", "blog", "--json"]).run();
+    assert!(
+        matches!(plan.code, 0 | 1),
+        "stackctl plan: {}\n{}",
+        plan.code,
+        plan.stderr
+    );
+    docs.entry("plan").or_default().push(plan.json());
+}
+
 /// A field renamed in the Rust types and in the schemas still breaks a
 /// contract: the shared models keep the fields DESIGN.md names.
 #[test]
 fn shared_models_keep_their_contract_fields() {
-    let contract: [(&str, &[&str]); 5] = [
+    let contract: [(&str, &[&str]); 6] = [
         (
             "project",
             &[
@@ -583,6 +602,16 @@ fn shared_models_keep_their_contract_fields() {
                 "size",
                 "sha256",
                 "compression",
+            ],
+        ),
+        (
+            "plan",
+            &[
+                "project",
+                "stack_serial",
+                "state_serial",
+                "changes",
+                "created_at",
             ],
         ),
         (

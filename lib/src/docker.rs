@@ -2,7 +2,7 @@
 //! Docker-compatible socket (the one `crate::runtime` chooses), and find the
 //! containers of compose projects by their labels in one engine query.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -763,6 +763,62 @@ pub async fn teardown(docker: &Docker, plan: &Teardown, stop_timeout: i32) -> an
             failed.join("; ")
         )
     }
+}
+
+/// The named volumes of `project` that the containers `removed` (IDs)
+/// mount and no other container of the project does: the data that goes
+/// with those containers alone. Anonymous volumes go with the container
+/// itself (`v` on removal).
+pub async fn volumes_only_of(
+    docker: &Docker,
+    project: &str,
+    removed: &[String],
+) -> anyhow::Result<Vec<String>> {
+    use bollard::query_parameters::ListVolumesOptions;
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(project_filter(project)),
+            ..Default::default()
+        }))
+        .await
+        .context("cannot list containers")?;
+    let named = |c: &bollard::models::ContainerSummary| -> Vec<String> {
+        c.mounts
+            .iter()
+            .flatten()
+            .filter(|m| m.typ.as_deref() == Some("volume"))
+            .filter_map(|m| m.name.clone())
+            .collect()
+    };
+    let gone = |c: &bollard::models::ContainerSummary| {
+        c.id.as_ref().is_some_and(|id| removed.contains(id))
+    };
+    let kept: HashSet<String> = containers
+        .iter()
+        .filter(|c| !gone(c))
+        .flat_map(named)
+        .collect();
+    let theirs: HashSet<String> = docker
+        .list_volumes(Some(ListVolumesOptions {
+            filters: Some(project_filter(project)),
+        }))
+        .await
+        .context("cannot list volumes")?
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    let mut out: Vec<String> = containers
+        .iter()
+        .filter(|c| gone(c))
+        .flat_map(named)
+        .filter(|v| theirs.contains(v) && !kept.contains(v))
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// Take a compose project down at once (for tools that only need that):

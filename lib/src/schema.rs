@@ -15,12 +15,13 @@ pub fn of<T: JsonSchema>() -> Schema {
 
 /// The shared models, by schema name (the file `schemas/NAME.json`).
 pub fn models() -> Vec<(&'static str, Schema)> {
-    use crate::model::{Backup, Conflict, PortBinding, Project};
+    use crate::model::{Backup, Conflict, Plan, PortBinding, Project};
     vec![
         ("project", of::<Project>()),
         ("port-binding", of::<PortBinding>()),
         ("conflict", of::<Conflict>()),
         ("backup", of::<Backup>()),
+        ("plan", of::<Plan>()),
         ("stack-file", of::<crate::stackfile::StackFile>()),
     ]
 }

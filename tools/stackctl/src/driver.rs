@@ -113,6 +113,13 @@ impl Driver {
         self.name == "podman-compose"
     }
 
+    /// Whether `up` recreates a container whose definition changed.
+    /// podman-compose 1.0 does not: its `up` runs a container of the same
+    /// name, which fails, then starts the old one.
+    pub fn recreates(&self) -> bool {
+        !self.podman_compose()
+    }
+
     /// The driver's version line, when it tells.
     pub fn version(&self) -> Option<String> {
         if self.podman_compose() {

@@ -105,15 +105,15 @@ pub struct StopAllArgs {
 }
 
 /// What every action needs: the registry, the compose driver, the engine.
-struct Ctx {
-    reg: Registry,
-    driver: Driver,
-    rt: tokio::runtime::Runtime,
-    docker: Docker,
+pub(crate) struct Ctx {
+    pub reg: Registry,
+    pub driver: Driver,
+    pub rt: tokio::runtime::Runtime,
+    pub docker: Docker,
 }
 
 impl Ctx {
-    fn new(reg: Registry) -> anyhow::Result<Self> {
+    pub fn new(reg: Registry) -> anyhow::Result<Self> {
         let rt = berth::docker::runtime()?;
         // The engine that answers picks the compose driver (Podman's for Podman).
         let (docker, engine) = rt.block_on(crate::engine::connect_engine())?;
@@ -126,7 +126,7 @@ impl Ctx {
         })
     }
 
-    fn containers(&self, projects: &[&str]) -> anyhow::Result<Vec<ContainerInfo>> {
+    pub fn containers(&self, projects: &[&str]) -> anyhow::Result<Vec<ContainerInfo>> {
         self.rt
             .block_on(berth::docker::project_containers(&self.docker, projects))
     }
@@ -134,7 +134,7 @@ impl Ctx {
 
 /// Load the registry and the named projects, and check their folders, before
 /// anything runs.
-fn prepare(names: &[String]) -> anyhow::Result<(Registry, Vec<Project>)> {
+pub(crate) fn prepare(names: &[String]) -> anyhow::Result<(Registry, Vec<Project>)> {
     let reg = registry()?;
     let projects = reg.load()?;
     let selected = select(&projects, names)?;
@@ -271,7 +271,7 @@ fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
     }
     hooks::run("pre_start", hooks.pre_start.as_ref(), p)?;
     let env = hooks::environment(p, false)?;
-    let files = crate::compose_files(p);
+    let (files, state) = labelled_files(p);
     berth::info!("{}: starting with {}", p.name, ctx.driver.name);
     let mut progress = Progress::new(opts.progress);
     let plan = StackPlan::load(p, &files, &env);
@@ -288,9 +288,11 @@ fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
         ))
         .and_then(|()| {
             progress.say(&format!("{}: creating and starting the containers", p.name));
-            ctx.driver.run(p, &files, &env, &["up", "-d"])
+            ctx.driver.run(p, &files, &env, &["up", "-d"])?;
+            // What the containers are made from, for `stackctl plan`.
+            state.as_ref().map_or(Ok(()), |s| s.record(p))
         })
-        .and_then(|_| {
+        .and_then(|()| {
             ctx.rt.block_on(ready::wait(
                 &ctx.docker,
                 p,
@@ -350,9 +352,29 @@ fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// The compose files to start with: the project's, and the one giving each
+/// service its `berth.config-hash` label (so a plan after a start sees the
+/// containers unchanged). A project whose files berth cannot read starts
+/// without it (compose says what is wrong), with a warning.
+fn labelled_files(p: &Project) -> (Vec<std::path::PathBuf>, Option<crate::plan::State>) {
+    match crate::plan::State::load(p).and_then(|s| Ok((s.files_with_hash_labels(p)?, s))) {
+        Ok((files, state)) => (files, Some(state)),
+        Err(e) => {
+            warn(
+                TOOL,
+                format!(
+                    "{}: starting without config-hash labels (a plan will show every service changed): {e:#}",
+                    p.name
+                ),
+            );
+            (crate::compose_files(p), None)
+        }
+    }
+}
+
 /// Report port conflicts: refusals (with a hint), or warnings under --force.
 /// Whether the start goes ahead.
-fn go_ahead(p: &Project, conflicts: &[Conflict], force: bool) -> bool {
+pub(crate) fn go_ahead(p: &Project, conflicts: &[Conflict], force: bool) -> bool {
     if conflicts.is_empty() {
         return true;
     }
@@ -410,7 +432,11 @@ fn urls(p: &Project) -> Vec<String> {
 /// Conflicts on `p`'s ports: with the projects running now (by the engine's
 /// account), and with what listens on this machine apart from `p`'s own
 /// containers and those running projects.
-fn port_conflicts(p: &Project, all: &[Project], containers: &[ContainerInfo]) -> Vec<Conflict> {
+pub(crate) fn port_conflicts(
+    p: &Project,
+    all: &[Project],
+    containers: &[ContainerInfo],
+) -> Vec<Conflict> {
     let running: HashSet<&str> = containers
         .iter()
         .filter(|c| c.state == "running")
