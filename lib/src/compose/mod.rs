@@ -253,7 +253,22 @@ pub fn load_dir_with(dir: &Path, env: &Env) -> anyhow::Result<Compose> {
 
 /// Load and merge `files` in order, interpolating with `env`.
 pub fn load_files(files: &[PathBuf], env: &Env) -> anyhow::Result<Compose> {
+    load_files_overlaid(files, env, &[])
+}
+
+/// [`load_files`], with the text of some files given (path, text) in place
+/// of what is on disk: what a file generated now would make of the project
+/// (`stackctl plan` of an edited `berth.yaml`).
+pub fn load_files_overlaid(
+    files: &[PathBuf],
+    env: &Env,
+    overlay: &[(PathBuf, String)],
+) -> anyhow::Result<Compose> {
     let mut loader = Loader::default();
+    for (path, text) in overlay {
+        let key = loader.canonical(path);
+        loader.overlay.insert(key, text.clone());
+    }
     let mut merged = Mapping::new();
     for file in files {
         let services = loader.load(file, env, 0)?;
@@ -324,6 +339,8 @@ struct Loader {
     warned: HashSet<String>,
     /// Files' canonical paths, resolved once each.
     canonical: HashMap<PathBuf, PathBuf>,
+    /// Texts given in place of files on disk, by canonical path.
+    overlay: HashMap<PathBuf, String>,
 }
 
 /// The budget of one load, in approximate bytes (see [`yaml::BUDGET`]).
@@ -583,8 +600,17 @@ impl Loader {
     }
 
     fn parse_new(&mut self, file: &Path, env: &Env) -> anyhow::Result<Parsed> {
-        let Some(read) = fsread::read_text(file, None, fsread::TEXT_LIMIT)? else {
-            bail!("cannot read {}: it does not exist", file.display());
+        let key = self.canonical(file);
+        let given = self.overlay.get(&key).cloned();
+        let read = match given {
+            Some(text) => fsread::Text {
+                text,
+                outside: false,
+            },
+            None => match fsread::read_text(file, None, fsread::TEXT_LIMIT)? {
+                Some(read) => read,
+                None => bail!("cannot read {}: it does not exist", file.display()),
+            },
         };
         let outside = env.outside(file);
         let budget = LOAD_BUDGET.saturating_sub(self.spent).min(yaml::BUDGET);

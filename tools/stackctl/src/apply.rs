@@ -106,6 +106,16 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         berth::info!("{}: nothing applied", p.name);
         return Ok(Outcome::Clean);
     }
+    let (state, plan) = if state.behind {
+        // The files first (new instances' secrets made and stored), then
+        // the plan of them: what was shown, with those values in.
+        berth_stackgen::regenerate(crate::project_dir(&p)?)?;
+        let state = State::load(&p)?;
+        let plan = state.plan(&p, &ctx.containers(&[p.name.as_str()])?)?;
+        (state, plan)
+    } else {
+        (state, plan)
+    };
     if !apply(&ctx, &p, &state, &plan, a)? {
         return Ok(Outcome::Found);
     }

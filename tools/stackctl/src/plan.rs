@@ -52,6 +52,12 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
     let docker = rt.block_on(crate::engine::connect())?;
     let containers = rt.block_on(berth::docker::project_containers(&docker, &[&p.name]))?;
     let state = State::load(&p)?;
+    if state.behind {
+        berth::info!(
+            "{}: berth.yaml changed since its files were generated: this plan is of berth.yaml; apply writes the files first",
+            p.name
+        );
+    }
     let plan = state.plan(&p, &containers)?;
     if let Some(out) = &a.out {
         save(&plan, out)?;
@@ -88,6 +94,9 @@ pub struct State {
     pub stack_serial: String,
     /// The first compose file's `version:` (compose v1 wants it on every file).
     version: Option<Value>,
+    /// `berth.yaml` was edited since stackgen wrote the files: the desired
+    /// state is what it generates now, and apply writes the files first.
+    pub behind: bool,
 }
 
 impl State {
@@ -101,10 +110,12 @@ impl State {
         if files.is_empty() {
             files = compose::discover(dir, &env)?;
         }
+        // A stack file edited by hand: its generated services, not the old file's.
+        let overlay: Vec<(PathBuf, String)> = berth_stackgen::ahead(dir)?.into_iter().collect();
         let loaded: Compose = if files.is_empty() {
             compose::load_dir_with(dir, &env)?
         } else {
-            compose::load_files(&files, &env)?
+            compose::load_files_overlaid(&files, &env, &overlay)?
         };
         let mut desired = Vec::new();
         for s in &loaded.services {
@@ -118,12 +129,13 @@ impl State {
                 definition: Applied::masked(hash, json, &secrets),
             });
         }
-        let (stack_serial, version) = inputs_serial(dir, &loaded.files, &desired)?;
+        let (stack_serial, version) = inputs_serial(dir, &loaded.files, &overlay, &desired)?;
         Ok(Self {
             files: loaded.files,
             desired,
             stack_serial,
             version,
+            behind: !overlay.is_empty(),
         })
     }
 
@@ -268,6 +280,7 @@ fn compose_env(p: &Project, secrets: &[(String, String)]) -> anyhow::Result<comp
 fn inputs_serial(
     dir: &Path,
     files: &[PathBuf],
+    overlay: &[(PathBuf, String)],
     desired: &[Desired],
 ) -> anyhow::Result<(String, Option<Value>)> {
     let mut bytes: Vec<u8> = Vec::new();
@@ -277,9 +290,17 @@ fn inputs_serial(
         .cloned()
         .chain([dir.join(".env"), dir.join("berth.yaml")]);
     for (i, f) in inputs.enumerate() {
-        let text = berth::fsread::read_text(&f, Some(dir), berth::fsread::TEXT_LIMIT)
-            .with_context(|| format!("cannot read {}", f.display()))?;
-        let text = text.map(|t| t.text).unwrap_or_default();
+        // What the file holds once generated: the same serial before and after.
+        let same = |p: &PathBuf| {
+            p == &f || matches!((p.canonicalize(), f.canonicalize()), (Ok(a), Ok(b)) if a == b)
+        };
+        let text = match overlay.iter().find(|(p, _)| same(p)) {
+            Some((_, text)) => text.clone(),
+            None => berth::fsread::read_text(&f, Some(dir), berth::fsread::TEXT_LIMIT)
+                .with_context(|| format!("cannot read {}", f.display()))?
+                .map(|t| t.text)
+                .unwrap_or_default(),
+        };
         if i == 0 {
             version = yaml_serde::from_str::<Value>(&text)
                 .ok()
@@ -317,6 +338,7 @@ mod tests {
             desired: vec![desired("db", "aa11"), desired("web", "bb22")],
             stack_serial: String::new(),
             version: Some(Value::String("3.8".into())),
+            behind: false,
         };
         let doc: Value = yaml_serde::from_str(&state.hash_file()).unwrap();
         assert_eq!(doc["version"], Value::String("3.8".into()));
