@@ -212,6 +212,12 @@ fn every_stack_and_service_combination_passes_compose_config() {
             let c = berth::compose::load_dir(&dir).unwrap();
             let names: BTreeSet<String> = c.services.iter().map(|s| s.name.clone()).collect();
             assert_eq!(names, want, "{stack} {services:?}: berth services");
+            // The secrets `.env` names as in the store count as set: no warning.
+            assert!(
+                c.warnings.is_empty(),
+                "{stack} {services:?}: {:?}",
+                c.warnings
+            );
             let app = c.service("app").unwrap();
             assert_eq!(app.ports.len(), 1, "{stack}: app ports {:?}", app.ports);
             assert_eq!(app.ports[0].published, Some(port));
@@ -263,17 +269,27 @@ fn every_stack_and_service_combination_passes_compose_config() {
 
             // Secrets are in the store, .env names them only, and no
             // compose file holds a value.
+            // (A comment names each: `NAME=` would be read over the
+            // environment by podman-compose 1.0.)
             let env = dotenv(&dir);
             assert_eq!(env["COMPOSE_PROJECT_NAME"], name);
-            let names: Vec<&String> = env
+            let env_text = std::fs::read_to_string(dir.join(".env")).unwrap();
+            let names = berth::envline::stored_keys(&env_text);
+            assert!(!names.is_empty(), "{stack}: {env_text}");
+            let set: Vec<&String> = env
                 .keys()
                 .filter(|k| k.contains("PASSWORD") || k.contains("SECRET") || k.ends_with("_KEY"))
                 .collect();
-            assert!(!names.is_empty());
+            assert!(set.is_empty(), "{stack}: {set:?} set in .env:\n{env_text}");
             let secrets: Vec<String> = names
                 .iter()
                 .map(|k| {
-                    assert_eq!(env[*k], "", "{stack}: {k} has a value in .env");
+                    assert!(
+                        env_text.contains(&format!(
+                            "\n# {k}: in berth's secrets store (secrets get {name} {k})\n"
+                        )),
+                        "{stack}: {env_text}"
+                    );
                     stored(&h, &name, k)
                 })
                 .collect();
@@ -449,8 +465,17 @@ fn add_then_remove_service_gives_back_the_users_files_byte_for_byte() {
         "{}",
         run.stdout
     );
+    // A secret in the store is a comment naming it, not `NAME=` (which
+    // podman-compose 1.0 would read over the environment).
     assert!(
-        run.stdout.contains("+MINIO_ROOT_PASSWORD=\n"),
+        run.stdout.contains(
+            "+# MINIO_ROOT_PASSWORD: in berth's secrets store (secrets get shop MINIO_ROOT_PASSWORD)\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("+MINIO_ROOT_PASSWORD="),
         "{}",
         run.stdout
     );
@@ -481,8 +506,13 @@ fn add_then_remove_service_gives_back_the_users_files_byte_for_byte() {
         .run()
         .success();
     assert!(run.stderr.contains("--- a/.env"), "{}", run.stderr);
-    // The value is in the store, .env names it only.
-    assert_eq!(dotenv(&dir)["MINIO_ROOT_PASSWORD"], "");
+    // The value is in the store, .env names it only (a comment).
+    assert!(!dotenv(&dir).contains_key("MINIO_ROOT_PASSWORD"));
+    assert!(
+        std::fs::read_to_string(dir.join(".env")).unwrap().contains(
+            "\n# MINIO_ROOT_PASSWORD: in berth's secrets store (secrets get shop MINIO_ROOT_PASSWORD)\n"
+        )
+    );
     let secret = stored(&h, "shop", "MINIO_ROOT_PASSWORD");
     assert_eq!(secret.len(), 32, "{secret}");
     assert!(!run.stderr.contains(&secret), "a secret reached stderr");
@@ -587,10 +617,14 @@ fn removal_keeps_values_the_user_changed_and_refuses_unknown_services() {
         .run()
         .success();
     let env = std::fs::read_to_string(dir.join(".env")).unwrap();
-    assert_eq!(dotenv(&dir)["POSTGRES_PASSWORD"], "");
+    let named =
+        "# POSTGRES_PASSWORD: in berth's secrets store (secrets get api POSTGRES_PASSWORD)\n";
+    assert!(env.contains(named), "{env}");
+    assert!(!dotenv(&dir).contains_key("POSTGRES_PASSWORD"), "{env}");
+    // The user sets the value in place of berth's comment: it is kept.
     std::fs::write(
         dir.join(".env"),
-        env.replace("POSTGRES_PASSWORD=\n", "POSTGRES_PASSWORD=mine\n"),
+        env.replace(named, "POSTGRES_PASSWORD=mine\n"),
     )
     .unwrap();
     h.cmd("stackgen")
@@ -1433,8 +1467,16 @@ fn dry_run_shows_every_file_as_a_diff_and_writes_nothing() {
     }
     // Secrets are masked in the diff; the Project JSON still comes out.
     // (.env names them, the values go to the secrets store.)
-    assert!(run.stderr.contains("+APP_KEY=\n"), "{}", run.stderr);
-    assert!(run.stderr.contains("+MYSQL_PASSWORD=\n"));
+    for key in ["APP_KEY", "MYSQL_PASSWORD"] {
+        assert!(
+            run.stderr.contains(&format!(
+                "+# {key}: in berth's secrets store (secrets get dry {key})\n"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains(&format!("+{key}=\n")), "{}", run.stderr);
+    }
     assert!(!run.stderr.contains("base64:"));
     assert_eq!(run.json()["stack"], "laravel");
     // An existing COMPOSE_FILE that leaves berth's file out is pointed out.
