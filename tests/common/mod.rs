@@ -614,3 +614,26 @@ pub fn workflow_job(
         .unwrap_or_default();
     (steps, env, job)
 }
+
+/// Every regular file under `dir`, with its bytes.
+pub fn files_under(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, out: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
+                walk(&p, out);
+            } else if t.is_file()
+                && let Ok(b) = std::fs::read(&p)
+            {
+                out.insert(p, b);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, &mut out);
+    out
+}
