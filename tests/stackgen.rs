@@ -1891,3 +1891,109 @@ fn fresh_nextjs_passes_its_generated_pipeline() {
         "next build wrote its output"
     );
 }
+
+/// A service removed and added back writes its secret's comment once more
+/// (the removal took it out); added again while there, nothing is written
+/// twice. Under `secrets: plain` the values are `NAME=value` lines, as
+/// before the store, and nothing is named in a comment.
+#[test]
+fn stored_secret_comments_come_and_go_with_their_service_and_plain_keeps_values() {
+    let h = Harness::new();
+    let comment =
+        |p: &str, k: &str| format!("# {k}: in berth's secrets store (secrets get {p} {k})");
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "fastapi",
+            "cm",
+            "--no-generator",
+            "--services",
+            "postgres",
+            "--port",
+        ])
+        .arg(free_port().to_string())
+        .run()
+        .success();
+    let dir = h.path().join("cm");
+    let read = || std::fs::read_to_string(dir.join(".env")).unwrap();
+    let first = read();
+    assert_eq!(
+        first.matches(&comment("cm", "POSTGRES_PASSWORD")).count(),
+        1,
+        "{first}"
+    );
+    assert_eq!(
+        first.matches(&comment("cm", "APP_SECRET_KEY")).count(),
+        1,
+        "{first}"
+    );
+    let example = std::fs::read_to_string(dir.join(".env.development.example")).unwrap();
+    assert!(
+        example.contains("\nPOSTGRES_PASSWORD=change-me\n"),
+        "{example}"
+    );
+    assert!(
+        example.contains("\nAPP_SECRET_KEY=change-me\n"),
+        "{example}"
+    );
+    assert!(!example.contains("secrets get"), "{example}");
+    let service = |verb: &str| {
+        h.cmd("stackgen")
+            .args([verb, "postgres", "--yes", "--dir"])
+            .arg(&dir)
+            .run()
+    };
+    service("add-service")
+        .success()
+        .stderr_has("postgres is already in cm");
+    assert_eq!(read(), first, "added while there: nothing written");
+    let removed = service("remove-service").success();
+    assert!(
+        !removed.stderr.contains("changed and are kept"),
+        "{}",
+        removed.stderr
+    );
+    let without = read();
+    assert!(!without.contains("POSTGRES_PASSWORD"), "{without}");
+    assert!(
+        without.contains(&comment("cm", "APP_SECRET_KEY")),
+        "{without}"
+    );
+    service("add-service").success();
+    let again = read();
+    assert_eq!(
+        again
+            .lines()
+            .filter(|l| l.contains("POSTGRES_PASSWORD"))
+            .count(),
+        1,
+        "{again}"
+    );
+    assert!(
+        again.contains(&comment("cm", "POSTGRES_PASSWORD")),
+        "{again}"
+    );
+
+    // secrets: plain: values in .env, no comments, nothing in the store.
+    h.write("home/config.yaml", "secrets: plain\n");
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "fastapi",
+            "pl",
+            "--no-generator",
+            "--services",
+            "postgres",
+            "--port",
+        ])
+        .arg(free_port().to_string())
+        .run()
+        .success();
+    let plain = std::fs::read_to_string(h.path().join("pl/.env")).unwrap();
+    assert!(!plain.contains("secrets store ("), "{plain}");
+    let env = dotenv(&h.path().join("pl"));
+    for k in ["POSTGRES_PASSWORD", "APP_SECRET_KEY"] {
+        assert!(env[k].len() >= 32, "{k} has its value in .env:\n{plain}");
+    }
+    assert!(!h.home().join("secrets/pl.enc").exists());
+}
