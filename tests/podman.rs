@@ -553,8 +553,10 @@ fn generated_project(e: Engine) {
     let name = unique("gen");
     let _clean = Cleanup(e, vec![name.clone()]);
     let _image = RemoveImage(e, format!("{name}_app"));
+    // A free port of this machine: other projects run beside the tests.
+    let port = free_port();
     e.on(h.sh(&format!(
-        "set -o pipefail; stackgen new fastapi {name} --services postgres --json | registry add -"
+        "set -o pipefail; stackgen new fastapi {name} --services postgres --port {port} --json | registry add -"
     )))
     .timeout(Duration::from_secs(300))
     .run()
@@ -589,11 +591,7 @@ fn generated_project(e: Engine) {
         example.contains("POSTGRES_PASSWORD=change-me\n"),
         "{example}"
     );
-    let port: u16 = dotenv
-        .lines()
-        .find_map(|l| l.strip_prefix("APP_PORT="))
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("APP_PORT in .env:\n{dotenv}"));
+    assert!(dotenv.contains(&format!("\nAPP_PORT={port}\n")), "{dotenv}");
 
     // Started on Podman: the image built there, no warning of a hidden secret.
     let began = Instant::now();
