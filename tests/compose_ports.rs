@@ -546,6 +546,57 @@ fn unset_variable_warns_and_defaults_to_blank() {
     );
 }
 
+/// A variable `.env` names in a stored-secret comment (stackgen's and the
+/// migration's) is set when compose runs: reading the files neither warns
+/// nor fails a `${VAR:?}` on it, and the value caller hands over wins.
+#[test]
+fn a_variable_in_the_secrets_store_is_set_without_its_value() {
+    use berth::envline::{StoredFrom, stored_line};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set it}\n      APP_KEY: ${APP_KEY}\n    ports: [\"${PORT}:5432\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        format!(
+            "PORT=5999\n{}\n{}\n",
+            stored_line(
+                "POSTGRES_PASSWORD",
+                StoredFrom::Generated { project: "shop" }
+            ),
+            stored_line("APP_KEY", StoredFrom::Moved)
+        ),
+    )
+    .unwrap();
+    let env = Env::for_dir(dir.path()).unwrap();
+    let c = compose::load_dir_with(dir.path(), &env).unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(
+        c.ports().map(render).collect::<Vec<_>>(),
+        ["db 0.0.0.0:5999->5432/tcp"]
+    );
+    let db = c.service("db").unwrap();
+    assert_eq!(db.environment["POSTGRES_PASSWORD"], berth::secrets::MASK);
+    assert_eq!(db.environment["APP_KEY"], berth::secrets::MASK);
+    // The values the tools hand over (the store's) are read over the mark.
+    let env = env.with_overrides(&[("POSTGRES_PASSWORD".to_owned(), "pw".to_owned())]);
+    let c = compose::load_dir_with(dir.path(), &env).unwrap();
+    assert_eq!(
+        c.service("db").unwrap().environment["POSTGRES_PASSWORD"],
+        "pw"
+    );
+    // Without the comments, the names are unset again: `:?` fails.
+    std::fs::write(
+        dir.path().join(".env"),
+        "PORT=5999\n# APP_KEY is elsewhere\n",
+    )
+    .unwrap();
+    let e = format!("{:#}", compose::load_dir(dir.path()).unwrap_err());
+    assert!(e.contains("set it"), "{e}");
+}
+
 #[test]
 fn discovery_prefers_compose_yaml_and_its_override() {
     let dir = tempfile::tempdir().unwrap();

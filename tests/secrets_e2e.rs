@@ -19,7 +19,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -273,29 +273,6 @@ fn contains(hay: &[u8], needle: &str) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
-/// Every regular file under `dir`, with its bytes.
-fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            let Ok(t) = e.file_type() else { continue };
-            if t.is_dir() {
-                walk(&p, out);
-            } else if t.is_file()
-                && let Ok(b) = std::fs::read(&p)
-            {
-                out.insert(p, b);
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, &mut out);
-    out
-}
-
 #[test]
 #[allow(clippy::too_many_lines)] // one project's life, step by step
 fn no_secret_leaks_and_rotation_keeps_the_app_working() {
@@ -346,8 +323,14 @@ fn no_secret_leaks_and_rotation_keeps_the_app_working() {
     let dotenv = std::fs::read_to_string(dir.join(".env")).unwrap();
     for k in values.keys() {
         assert!(
-            dotenv.lines().any(|l| l == format!("{k}=")),
-            ".env names {k} without a value:\n{dotenv}"
+            dotenv
+                .lines()
+                .any(|l| l == format!("# {k}: in berth's secrets store (secrets get {name} {k})")),
+            ".env names {k} in a comment:\n{dotenv}"
+        );
+        assert!(
+            !dotenv.lines().any(|l| l.starts_with(&format!("{k}="))),
+            ".env does not set {k} (podman-compose would read it over the environment):\n{dotenv}"
         );
     }
 
@@ -410,9 +393,9 @@ fn no_secret_leaks_and_rotation_keeps_the_app_working() {
 
     // Nowhere a value: files, registry, containers, argv, outputs.
     let mut leaks = Vec::new();
-    let project_files = files_under(&dir);
+    let project_files = common::files_under(&dir);
     assert!(project_files.len() > 5, "{project_files:?}");
-    let home_files = files_under(&h.home());
+    let home_files = common::files_under(&h.home());
     assert!(
         home_files.keys().any(|p| p
             .file_name()

@@ -189,6 +189,12 @@ fn every_stack_and_service_combination_passes_compose_config() {
             let c = berth::compose::load_dir(&dir).unwrap();
             let names: BTreeSet<String> = c.services.iter().map(|s| s.name.clone()).collect();
             assert_eq!(names, want, "{stack} {services:?}: berth services");
+            // The secrets `.env` names as in the store count as set: no warning.
+            assert!(
+                c.warnings.is_empty(),
+                "{stack} {services:?}: {:?}",
+                c.warnings
+            );
             let app = c.service("app").unwrap();
             assert_eq!(app.ports.len(), 1, "{stack}: app ports {:?}", app.ports);
             assert_eq!(app.ports[0].published, Some(port));
@@ -240,17 +246,27 @@ fn every_stack_and_service_combination_passes_compose_config() {
 
             // Secrets are in the store, .env names them only, and no
             // compose file holds a value.
+            // (A comment names each: `NAME=` would be read over the
+            // environment by podman-compose 1.0.)
             let env = dotenv(&dir);
             assert_eq!(env["COMPOSE_PROJECT_NAME"], name);
-            let names: Vec<&String> = env
+            let env_text = std::fs::read_to_string(dir.join(".env")).unwrap();
+            let names = berth::envline::stored_keys(&env_text);
+            assert!(!names.is_empty(), "{stack}: {env_text}");
+            let set: Vec<&String> = env
                 .keys()
                 .filter(|k| k.contains("PASSWORD") || k.contains("SECRET") || k.ends_with("_KEY"))
                 .collect();
-            assert!(!names.is_empty());
+            assert!(set.is_empty(), "{stack}: {set:?} set in .env:\n{env_text}");
             let secrets: Vec<String> = names
                 .iter()
                 .map(|k| {
-                    assert_eq!(env[*k], "", "{stack}: {k} has a value in .env");
+                    assert!(
+                        env_text.contains(&format!(
+                            "\n# {k}: in berth's secrets store (secrets get {name} {k})\n"
+                        )),
+                        "{stack}: {env_text}"
+                    );
                     stored(&h, &name, k)
                 })
                 .collect();
@@ -426,8 +442,17 @@ fn add_then_remove_service_gives_back_the_users_files_byte_for_byte() {
         "{}",
         run.stdout
     );
+    // A secret in the store is a comment naming it, not `NAME=` (which
+    // podman-compose 1.0 would read over the environment).
     assert!(
-        run.stdout.contains("+MINIO_ROOT_PASSWORD=\n"),
+        run.stdout.contains(
+            "+# MINIO_ROOT_PASSWORD: in berth's secrets store (secrets get shop MINIO_ROOT_PASSWORD)\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("+MINIO_ROOT_PASSWORD="),
         "{}",
         run.stdout
     );
@@ -458,8 +483,11 @@ fn add_then_remove_service_gives_back_the_users_files_byte_for_byte() {
         .run()
         .success();
     assert!(run.stderr.contains("--- a/.env"), "{}", run.stderr);
-    // The value is in the store, .env names it only.
-    assert_eq!(dotenv(&dir)["MINIO_ROOT_PASSWORD"], "");
+    // The value is in the store, .env names it only (a comment).
+    assert!(!dotenv(&dir).contains_key("MINIO_ROOT_PASSWORD"));
+    assert!(std::fs::read_to_string(dir.join(".env")).unwrap().contains(
+        "\n# MINIO_ROOT_PASSWORD: in berth's secrets store (secrets get shop MINIO_ROOT_PASSWORD)\n"
+    ));
     let secret = stored(&h, "shop", "MINIO_ROOT_PASSWORD");
     assert_eq!(secret.len(), 32, "{secret}");
     assert!(!run.stderr.contains(&secret), "a secret reached stderr");
@@ -564,10 +592,14 @@ fn removal_keeps_values_the_user_changed_and_refuses_unknown_services() {
         .run()
         .success();
     let env = std::fs::read_to_string(dir.join(".env")).unwrap();
-    assert_eq!(dotenv(&dir)["POSTGRES_PASSWORD"], "");
+    let named =
+        "# POSTGRES_PASSWORD: in berth's secrets store (secrets get api POSTGRES_PASSWORD)\n";
+    assert!(env.contains(named), "{env}");
+    assert!(!dotenv(&dir).contains_key("POSTGRES_PASSWORD"), "{env}");
+    // The user sets the value in place of berth's comment: it is kept.
     std::fs::write(
         dir.join(".env"),
-        env.replace("POSTGRES_PASSWORD=\n", "POSTGRES_PASSWORD=mine\n"),
+        env.replace(named, "POSTGRES_PASSWORD=mine\n"),
     )
     .unwrap();
     h.cmd("stackgen")
@@ -1410,8 +1442,20 @@ fn dry_run_shows_every_file_as_a_diff_and_writes_nothing() {
     }
     // Secrets are masked in the diff; the Project JSON still comes out.
     // (.env names them, the values go to the secrets store.)
-    assert!(run.stderr.contains("+APP_KEY=\n"), "{}", run.stderr);
-    assert!(run.stderr.contains("+MYSQL_PASSWORD=\n"));
+    for key in ["APP_KEY", "MYSQL_PASSWORD"] {
+        assert!(
+            run.stderr.contains(&format!(
+                "+# {key}: in berth's secrets store (secrets get dry {key})\n"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains(&format!("+{key}=\n")),
+            "{}",
+            run.stderr
+        );
+    }
     assert!(!run.stderr.contains("base64:"));
     assert_eq!(run.json()["stack"], "laravel");
     // An existing COMPOSE_FILE that leaves berth's file out is pointed out.
@@ -1645,7 +1689,14 @@ fn every_app_has_a_healthcheck_and_no_image_is_latest() {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        assert_eq!(argv[..2], ["CMD", tool], "{stack}: {argv:?}");
+        // One shell string (CMD-SHELL): podman-compose 1.0 breaks a CMD
+        // list's words that hold spaces.
+        assert_eq!(argv.len(), 2, "{stack}: {argv:?}");
+        assert_eq!(argv[0], "CMD-SHELL", "{stack}: {argv:?}");
+        assert!(
+            argv[1].starts_with(&format!("{tool} -")),
+            "{stack}: {argv:?}"
+        );
         assert!(!config.contains("curl"), "{stack}: {config}");
         for (svc, def) in doc["services"].as_mapping().unwrap() {
             if let Some(image) = def["image"].as_str() {
@@ -1816,4 +1867,110 @@ fn fresh_nextjs_passes_its_generated_pipeline() {
         dir.join(".next/BUILD_ID").is_file(),
         "next build wrote its output"
     );
+}
+
+/// A service removed and added back writes its secret's comment once more
+/// (the removal took it out); added again while there, nothing is written
+/// twice. Under `secrets: plain` the values are `NAME=value` lines, as
+/// before the store, and nothing is named in a comment.
+#[test]
+fn stored_secret_comments_come_and_go_with_their_service_and_plain_keeps_values() {
+    let h = Harness::new();
+    let comment =
+        |p: &str, k: &str| format!("# {k}: in berth's secrets store (secrets get {p} {k})");
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "fastapi",
+            "cm",
+            "--no-generator",
+            "--services",
+            "postgres",
+            "--port",
+        ])
+        .arg(free_port().to_string())
+        .run()
+        .success();
+    let dir = h.path().join("cm");
+    let read = || std::fs::read_to_string(dir.join(".env")).unwrap();
+    let first = read();
+    assert_eq!(
+        first.matches(&comment("cm", "POSTGRES_PASSWORD")).count(),
+        1,
+        "{first}"
+    );
+    assert_eq!(
+        first.matches(&comment("cm", "APP_SECRET_KEY")).count(),
+        1,
+        "{first}"
+    );
+    let example = std::fs::read_to_string(dir.join(".env.development.example")).unwrap();
+    assert!(
+        example.contains("\nPOSTGRES_PASSWORD=change-me\n"),
+        "{example}"
+    );
+    assert!(
+        example.contains("\nAPP_SECRET_KEY=change-me\n"),
+        "{example}"
+    );
+    assert!(!example.contains("secrets get"), "{example}");
+    let service = |verb: &str| {
+        h.cmd("stackgen")
+            .args([verb, "postgres", "--yes", "--dir"])
+            .arg(&dir)
+            .run()
+    };
+    service("add-service")
+        .success()
+        .stderr_has("postgres is already in cm");
+    assert_eq!(read(), first, "added while there: nothing written");
+    let removed = service("remove-service").success();
+    assert!(
+        !removed.stderr.contains("changed and are kept"),
+        "{}",
+        removed.stderr
+    );
+    let without = read();
+    assert!(!without.contains("POSTGRES_PASSWORD"), "{without}");
+    assert!(
+        without.contains(&comment("cm", "APP_SECRET_KEY")),
+        "{without}"
+    );
+    service("add-service").success();
+    let again = read();
+    assert_eq!(
+        again
+            .lines()
+            .filter(|l| l.contains("POSTGRES_PASSWORD"))
+            .count(),
+        1,
+        "{again}"
+    );
+    assert!(
+        again.contains(&comment("cm", "POSTGRES_PASSWORD")),
+        "{again}"
+    );
+
+    // secrets: plain: values in .env, no comments, nothing in the store.
+    h.write("home/config.yaml", "secrets: plain\n");
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "fastapi",
+            "pl",
+            "--no-generator",
+            "--services",
+            "postgres",
+            "--port",
+        ])
+        .arg(free_port().to_string())
+        .run()
+        .success();
+    let plain = std::fs::read_to_string(h.path().join("pl/.env")).unwrap();
+    assert!(!plain.contains("secrets store ("), "{plain}");
+    let env = dotenv(&h.path().join("pl"));
+    for k in ["POSTGRES_PASSWORD", "APP_SECRET_KEY"] {
+        assert!(env[k].len() >= 32, "{k} has its value in .env:\n{plain}");
+    }
+    assert!(!h.home().join("secrets/pl.enc").exists());
 }

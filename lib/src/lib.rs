@@ -11,6 +11,7 @@ pub mod database;
 #[cfg(feature = "docker")]
 pub mod docker;
 pub mod duration;
+pub mod envline;
 pub mod framework;
 pub mod fsread;
 pub mod io;

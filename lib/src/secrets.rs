@@ -28,8 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::cli::{ResultExt as _, error_with_hint};
 use crate::paths::Paths;
 
-/// What berth shows in place of a secret value (plans, exports, logs).
-pub const MASK: &str = "(secret)";
+pub use crate::envline::MASK;
 
 /// Length of the key in bytes (AES-256).
 pub const KEY_LEN: usize = 32;

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::config::{Config, SecretsMode};
+use crate::envline::{StoredFrom, key_of, stored_line};
 use crate::paths::Paths;
 use crate::secrets::{ProjectSecrets, Store};
 
@@ -82,30 +83,10 @@ pub fn is_secret(generated: &BTreeMap<String, String>, key: &str) -> bool {
     generated.contains_key(key) || is_well_known(key)
 }
 
-/// The variable a `.env` line sets (`KEY=...`, `export KEY=...`); none for
-/// a comment or a line that sets nothing.
-pub fn key_of(line: &str) -> Option<&str> {
-    let t = line.trim_start();
-    if t.starts_with('#') {
-        return None;
-    }
-    let t = t.strip_prefix("export ").unwrap_or(t).trim_start();
-    let (k, _) = t.split_once('=')?;
-    let k = k.trim_end();
-    (!k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(k)
-}
-
 fn parse(text: &str) -> Option<HashMap<String, String>> {
     dotenvy::from_read_iter(text.as_bytes())
         .collect::<Result<HashMap<_, _>, _>>()
         .ok()
-}
-
-/// The comment that stands for a moved variable in `.env`: a name set to
-/// nothing would be read over the environment by podman-compose 1.0 (its
-/// `.env` wins), so the variable is not set at all.
-pub fn stored_line(key: &str) -> String {
-    format!("# {key}: in berth's secrets store (moved from this file)")
 }
 
 /// What taking the secret values out of a `.env` text gives.
@@ -137,7 +118,7 @@ pub fn strip(text: &str, secret: &dyn Fn(&str) -> bool) -> anyhow::Result<Option
                     && !raw_value.contains("${")
                     && before.get(k).is_some_and(|v| !v.is_empty()) =>
             {
-                out.push_str(&stored_line(k));
+                out.push_str(&stored_line(k, StoredFrom::Moved));
                 out.push_str(&line[bare.len()..]);
                 moved.insert(k.to_owned(), before[k].clone());
             }
@@ -381,8 +362,8 @@ mod tests {
             s.text,
             format!(
                 "# mine\nAPP_PORT=5001\n{}\n{}\nEMPTY_PASSWORD=\nREF_PASSWORD=${{OTHER}}\n",
-                stored_line("POSTGRES_PASSWORD"),
-                stored_line("API_TOKEN")
+                stored_line("POSTGRES_PASSWORD", StoredFrom::Moved),
+                stored_line("API_TOKEN", StoredFrom::Moved)
             )
         );
         assert_eq!(
@@ -421,7 +402,7 @@ mod tests {
             std::fs::read_to_string(dir.path().join(".env")).unwrap(),
             format!(
                 "COMPOSE_PROJECT_NAME=shop\n{}\nAPP_PORT=5000\n",
-                stored_line("POSTGRES_PASSWORD")
+                stored_line("POSTGRES_PASSWORD", StoredFrom::Moved)
             )
         );
         assert_eq!(std::fs::read_to_string(&m.backup).unwrap(), old);

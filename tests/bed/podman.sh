@@ -20,7 +20,8 @@ set -euo pipefail
 
 SOCKET="${BERTH_PODMAN_SOCKET:-/run/podman/podman.sock}"
 LOG="${BERTH_PODMAN_LOG:-/var/log/berth-podman.log}"
-DEFAULT_IMAGES="postgres:16 berth/debian:bookworm"
+# python:3.12-slim: the base of the stackgen-generated fastapi app tests/podman.rs builds.
+DEFAULT_IMAGES="postgres:16 berth/debian:bookworm python:3.12-slim"
 
 for cmd in podman podman-compose docker; do
 	if ! command -v "$cmd" >/dev/null 2>&1; then

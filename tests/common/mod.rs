@@ -616,25 +616,33 @@ pub fn workflow_job(
     (steps, env, job)
 }
 
-/// Every file under `dir` with its bytes.
-pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+/// Every regular file under `dir`, with its bytes.
+pub fn files_under(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, out: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return;
         };
-        for e in rd {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(
-                    p.strip_prefix(root).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                );
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
+                walk(&p, out);
+            } else if t.is_file()
+                && let Ok(b) = std::fs::read(&p)
+            {
+                out.insert(p, b);
             }
         }
     }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, &mut out);
     out
+}
+
+/// Every regular file under `dir` with its bytes, by path relative to `dir`.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .map(|(p, b)| (p.strip_prefix(dir).unwrap_or(&p).to_path_buf(), b))
+        .collect()
 }

@@ -12,7 +12,7 @@ pub mod ports;
 pub mod yaml;
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash as _, Hasher as _};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -40,11 +40,18 @@ pub const MAX_EXTENDS_DEPTH: usize = 32;
 /// Longest service name berth accepts (compose sets none; names become DNS names).
 pub const MAX_SERVICE_NAME: usize = 255;
 
-/// The variables interpolation sees: the process environment over the project's `.env`.
+/// The variables interpolation sees: the process environment over the
+/// project's `.env`, over the names `.env` says are in berth's secrets store.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     dotenv: HashMap<String, String>,
     process: HashMap<String, String>,
+    /// Names `.env` marks as held by the secrets store (its stored-secret
+    /// comments, see [`crate::envline::stored_line`]): set when
+    /// compose runs, since stackctl hands them over, so reading the files
+    /// without them warns about nothing; their value reads as
+    /// [`crate::envline::MASK`] (the store is not opened to scan ports).
+    stored: BTreeSet<String>,
     /// The project folder: files outside it are never quoted in errors.
     root: Option<PathBuf>,
 }
@@ -53,9 +60,11 @@ impl Env {
     /// The process environment plus `dir/.env` when present.
     pub fn for_dir(dir: &Path) -> anyhow::Result<Self> {
         let process = std::env::vars().collect();
+        let (dotenv, stored) = read_env_file(&dir.join(".env"), Some(dir))?;
         Ok(Self {
-            dotenv: read_dotenv_in(&dir.join(".env"), Some(dir))?,
+            dotenv,
             process,
+            stored,
             root: Some(dir.to_path_buf()),
         })
     }
@@ -65,6 +74,7 @@ impl Env {
         Self {
             dotenv,
             process,
+            stored: BTreeSet::new(),
             root: None,
         }
     }
@@ -94,6 +104,11 @@ impl Env {
             .get(name)
             .or_else(|| self.dotenv.get(name))
             .cloned()
+            .or_else(|| {
+                self.stored
+                    .contains(name)
+                    .then(|| crate::envline::MASK.to_owned())
+            })
     }
 
     /// The values read from `.env`.
@@ -104,9 +119,11 @@ impl Env {
     /// The environment an included project sees: the process, then the
     /// `.env` of the included file's folder.
     fn for_include(&self, dir: &Path) -> anyhow::Result<Self> {
+        let (dotenv, stored) = read_env_file(&dir.join(".env"), self.root.as_deref())?;
         Ok(Self {
-            dotenv: read_dotenv_in(&dir.join(".env"), self.root.as_deref())?,
+            dotenv,
             process: self.process.clone(),
+            stored,
             root: self.root.clone(),
         })
     }
@@ -127,11 +144,21 @@ pub fn read_dotenv(path: &Path) -> anyhow::Result<HashMap<String, String>> {
 /// size; a line that does not parse is quoted (shortly) only when the file,
 /// links resolved, lies inside `root`.
 pub fn read_dotenv_in(path: &Path, root: Option<&Path>) -> anyhow::Result<HashMap<String, String>> {
+    read_env_file(path, root).map(|(values, _)| values)
+}
+
+/// [`read_dotenv_in`], and the names the file's stored-secret comments give
+/// (set in the store, not in the file).
+fn read_env_file(
+    path: &Path,
+    root: Option<&Path>,
+) -> anyhow::Result<(HashMap<String, String>, BTreeSet<String>)> {
     let Some(file) = fsread::read_text(path, root, fsread::TEXT_LIMIT)
         .with_context(|| format!("cannot read env file {}", path.display()))?
     else {
-        return Ok(HashMap::new());
+        return Ok((HashMap::new(), BTreeSet::new()));
     };
+    let stored = crate::envline::stored_keys(&file.text);
     let mut out = HashMap::new();
     for (n, item) in dotenvy::from_read_iter(file.text.as_bytes()).enumerate() {
         match item {
@@ -154,7 +181,7 @@ pub fn read_dotenv_in(path: &Path, root: Option<&Path>) -> anyhow::Result<HashMa
             }
         }
     }
-    Ok(out)
+    Ok((out, stored))
 }
 
 /// One service of a loaded compose project.

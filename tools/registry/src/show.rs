@@ -228,13 +228,17 @@ fn read_compose(
     p: &Project,
     stored: &HashMap<String, String>,
 ) -> (Option<Compose>, HashMap<String, String>) {
-    let dotenv = compose::read_dotenv_in(&p.path.join(".env"), Some(&p.path));
-    let loaded = dotenv.and_then(|dotenv| {
-        let mut process: HashMap<String, String> = std::env::vars().collect();
-        process.extend(p.environment.clone());
-        // The secrets store, as stackctl hands it to compose.
-        process.extend(stored.clone());
-        let env = compose::Env::from_maps(process, dotenv.clone());
+    let loaded = compose::Env::for_dir(&p.path).and_then(|env| {
+        // The registry's variables, then the secrets store, as stackctl
+        // hands them to compose (over `.env`).
+        let mut overrides: Vec<(String, String)> = p
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        overrides.extend(stored.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let env = env.with_overrides(&overrides);
+        let dotenv = env.dotenv().clone();
         let files = if p.compose_files.is_empty() {
             compose::discover(&p.path, &env)?
         } else {

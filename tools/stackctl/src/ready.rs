@@ -35,10 +35,14 @@ impl StackPlan {
     /// Read the project's compose files with the environment compose gets
     /// (the registry's variables over the process environment over `.env`).
     pub fn load(p: &Project, files: &[std::path::PathBuf], env: &BTreeMap<String, String>) -> Self {
-        let dotenv = compose::read_dotenv(&p.path.join(".env")).unwrap_or_default();
-        let mut process: HashMap<String, String> = std::env::vars().collect();
-        process.extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let compose = compose::load_files(files, &compose::Env::from_maps(process, dotenv)).ok();
+        // lib's reader of the folder's `.env`: a secret it names as in the
+        // store counts as set (stackctl hands it to compose).
+        let base = compose::Env::for_dir(&p.path).unwrap_or_else(|_| {
+            compose::Env::from_maps(std::env::vars().collect(), HashMap::new())
+        });
+        let overrides: Vec<(String, String)> =
+            env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let compose = compose::load_files(files, &base.with_overrides(&overrides)).ok();
         Self::from_compose(p, compose)
     }
 

@@ -2,6 +2,12 @@
 //! variables are appended in a block under a `# stackgen: SERVICE` marker
 //! when their name is not set yet; removing a service deletes exactly the
 //! lines berth appended (recognised by a fingerprint), so a user's edits stay.
+//!
+//! A secret whose value is in berth's secrets store is written as lib's
+//! stored-secret comment (`# KEY: in berth's secrets store (secrets get P
+//! KEY)`), never as `KEY=`: podman-compose 1.0 reads `.env` over the
+//! environment, so an empty `KEY=` would hide the value stackctl hands to
+//! compose. Such a comment counts as naming its variable everywhere here.
 
 use std::collections::BTreeSet;
 
@@ -13,18 +19,84 @@ use sha2::{Digest as _, Sha256};
 pub struct Appended {
     /// The marker comment line.
     pub marker: String,
-    /// SHA-256 of each appended `KEY=value` line (values are secrets: not kept).
+    /// SHA-256 of each appended line, `KEY=value` or a stored-secret
+    /// comment (values are secrets: not kept).
     pub lines: Vec<String>,
     /// A newline was added to end the user's last line first.
     #[serde(default)]
     pub newline_added: bool,
 }
 
-pub use berth::secrets_migrate::key_of;
+pub use berth::envline::key_of;
+use berth::envline::{StoredFrom, stored_key, stored_line};
 
-/// Every variable name a `.env` text sets.
+/// One variable as stackgen writes it into `.env`: its name and its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Var {
+    pub key: String,
+    pub line: String,
+}
+
+impl Var {
+    /// `KEY=value`.
+    pub fn set(key: &str, value: &str) -> Self {
+        Self {
+            key: key.to_owned(),
+            line: format!("{key}={value}"),
+        }
+    }
+
+    /// The comment naming a secret of `project` that is in the store.
+    pub fn stored(key: &str, project: &str) -> Self {
+        Self {
+            key: key.to_owned(),
+            line: stored_line(key, StoredFrom::Generated { project }),
+        }
+    }
+}
+
+/// The variable a line names: set (`KEY=...`) or in the store (its comment).
+fn named(line: &str) -> Option<&str> {
+    key_of(line).or_else(|| stored_key(line))
+}
+
+/// Every variable name a `.env` text sets or names as in the store.
 pub fn keys(text: &str) -> BTreeSet<String> {
-    text.lines().filter_map(key_of).map(str::to_owned).collect()
+    text.lines().filter_map(named).map(str::to_owned).collect()
+}
+
+/// Every variable line of a rendered `.env` template, in order, as written.
+pub fn vars(text: &str) -> Vec<Var> {
+    text.lines()
+        .filter_map(|l| {
+            named(l).map(|k| Var {
+                key: k.to_owned(),
+                line: l.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// A rendered `.env` with each `KEY=` (no value) line of a secret of
+/// `project` that is in the store (`stored`) written as its comment: the
+/// stack templates write `KEY={{ secrets.KEY }}`, empty in store mode.
+pub fn name_stored(text: &str, project: &str, stored: impl Fn(&str) -> bool) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            let bare = line.trim_end_matches(['\n', '\r']);
+            match key_of(bare) {
+                Some(k)
+                    if stored(k)
+                        && bare
+                            .split_once('=')
+                            .is_some_and(|(_, v)| v.trim().is_empty()) =>
+                {
+                    Var::stored(k, project).line + &line[bare.len()..]
+                }
+                _ => line.to_owned(),
+            }
+        })
+        .collect()
 }
 
 fn fingerprint(line: &str) -> String {
@@ -38,10 +110,9 @@ fn fingerprint(line: &str) -> String {
 
 /// Append `vars` whose names `text` does not set yet, under `marker`.
 /// Returns the new text and what was appended (None when nothing was).
-pub fn append(text: &str, marker: &str, vars: &[(String, String)]) -> (String, Option<Appended>) {
+pub fn append(text: &str, marker: &str, vars: &[Var]) -> (String, Option<Appended>) {
     let present = keys(text);
-    let missing: Vec<&(String, String)> =
-        vars.iter().filter(|(k, _)| !present.contains(k)).collect();
+    let missing: Vec<&Var> = vars.iter().filter(|v| !present.contains(&v.key)).collect();
     if missing.is_empty() {
         return (text.to_owned(), None);
     }
@@ -53,10 +124,9 @@ pub fn append(text: &str, marker: &str, vars: &[(String, String)]) -> (String, O
     out.push_str(marker);
     out.push('\n');
     let mut lines = Vec::new();
-    for (k, v) in missing {
-        let line = format!("{k}={v}");
-        lines.push(fingerprint(&line));
-        out.push_str(&line);
+    for v in missing {
+        lines.push(fingerprint(&v.line));
+        out.push_str(&v.line);
         out.push('\n');
     }
     (
@@ -83,7 +153,7 @@ pub fn remove(text: &str, appended: &Appended) -> (String, Vec<String>) {
             marker_done = true;
             continue;
         }
-        if key_of(bare).is_some()
+        if named(bare).is_some()
             && let Some(i) = wanted.iter().position(|f| *f == fingerprint(bare))
         {
             wanted.remove(i);
@@ -154,11 +224,8 @@ pub fn looks_secret(key: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn v(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-            .collect()
+    fn v(pairs: &[(&str, &str)]) -> Vec<Var> {
+        pairs.iter().map(|(a, b)| Var::set(a, b)).collect()
     }
 
     #[test]
@@ -181,6 +248,41 @@ mod tests {
         let (back, kept) = remove(&edited, &rec.unwrap());
         assert_eq!(back, "A=1\nP=mine\nB=2\n");
         assert_eq!(kept.len(), 1);
+    }
+
+    #[test]
+    fn stored_secrets_are_comments_appended_once_and_removed() {
+        let stored = [Var::stored("P", "shop"), Var::set("A", "2")];
+        for original in ["", "A=1\n"] {
+            let (added, rec) = append(original, "# stackgen: pg", &stored);
+            let rec = rec.unwrap();
+            assert!(
+                added.contains("# P: in berth's secrets store (secrets get shop P)\n"),
+                "{added:?}"
+            );
+            assert!(!added.contains("P="), "{added:?}");
+            assert!(keys(&added).contains("P"));
+            // Again (a re-run, add-service): the comment names P already.
+            assert_eq!(append(&added, "# stackgen: pg", &stored[..1]).1, None);
+            let (back, kept) = remove(&added, &rec);
+            assert_eq!(back, original);
+            assert!(kept.is_empty());
+        }
+        // The migration's wording names the variable too.
+        let moved = berth::envline::stored_line("P", berth::envline::StoredFrom::Moved);
+        assert_eq!(append(&format!("{moved}\n"), "# m", &stored[..1]).1, None);
+    }
+
+    #[test]
+    fn a_template_env_names_its_stored_secrets_in_comments() {
+        let rendered = "# head\nAPP_PORT=5000\nAPP_KEY=\nOTHER=\nSET_KEY=v\n";
+        let text = name_stored(rendered, "shop", |k| k.ends_with("_KEY"));
+        assert_eq!(
+            text,
+            "# head\nAPP_PORT=5000\n# APP_KEY: in berth's secrets store (secrets get shop APP_KEY)\nOTHER=\nSET_KEY=v\n"
+        );
+        let found: Vec<String> = vars(&text).into_iter().map(|v| v.key).collect();
+        assert_eq!(found, ["APP_PORT", "APP_KEY", "OTHER", "SET_KEY"]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use yaml_serde::{Mapping, Value};
 use berth::stackfile::{Instance, Provenance, Source, StackFile};
 
 use crate::catalog::{ServiceContext, ServiceDef, describe, render_service};
+use crate::envfile::Var;
 use crate::stack::Stack;
 use crate::templates::{Library, render};
 
@@ -34,7 +35,8 @@ pub struct Spec {
     pub published: Published,
     /// The app's host port.
     pub app_port: u16,
-    /// Values of every secret (app and services).
+    /// Values of every secret (app and services); an empty value is one in
+    /// berth's secrets store (see `stored::written`).
     pub secrets: BTreeMap<String, String>,
     /// The app's base image from `--base-image` (default: the stack's).
     pub base_image: Option<String>,
@@ -76,6 +78,11 @@ impl Spec {
             images: config.images.clone(),
             file,
         }
+    }
+
+    /// Whether a secret's value is in berth's secrets store (`.env` names it only).
+    pub fn stored(&self, key: &str) -> bool {
+        self.secrets.get(key).is_some_and(String::is_empty)
     }
 
     /// An image reference as it is written: its `images:` mapping, or itself.
@@ -294,14 +301,19 @@ fn stack_context(
 
 /// Render the stack's own files (compose.yaml, overlay, Dockerfile, .env, ...).
 ///
-/// `.env` and the examples come out as the stack template renders them; the
-/// service variables are added by [`service_env`] blocks.
+/// `.env` and the examples come out as the stack template renders them,
+/// except that in `.env` a secret in the store is its comment (see
+/// [`crate::envfile`]); the service variables are added by [`service_env`]
+/// blocks.
 pub fn stack_files(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Result<Vec<GenFile>> {
     let mut out = Vec::new();
     for f in &stack.manifest.files {
         let environment = f.environment.as_deref().unwrap_or("development");
         let ctx = stack_context(stack, lib, spec, environment, f.example);
-        let text = render(stack.template(&f.template), &ctx)?;
+        let mut text = render(stack.template(&f.template), &ctx)?;
+        if f.path.starts_with(".env") && !f.example {
+            text = crate::envfile::name_stored(&text, &spec.name, |k| spec.stored(k));
+        }
         out.push(GenFile {
             path: f.path.clone(),
             text,
@@ -335,25 +347,27 @@ pub fn patches(
     Ok(out)
 }
 
-/// The `.env` variables one service adds: its secrets (values, or the
-/// placeholder for examples) and nothing else; everything derived from them
-/// is interpolated in the compose file.
+/// The `.env` variables one service adds: its secrets (values, the
+/// comment naming one that is in the store, or the placeholder for
+/// examples) and nothing else; everything derived from them is
+/// interpolated in the compose file.
 pub fn service_env(
     lib: &Library,
     stack: &Stack,
     spec: &Spec,
     instance: &str,
     example: bool,
-) -> anyhow::Result<Vec<(String, String)>> {
+) -> anyhow::Result<Vec<Var>> {
     Ok(instance_secrets(lib, stack, &spec.file, instance)?
         .into_keys()
         .map(|k| {
-            let v = if example {
-                PLACEHOLDER.to_owned()
+            if example {
+                Var::set(&k, PLACEHOLDER)
+            } else if spec.stored(&k) {
+                Var::stored(&k, &spec.name)
             } else {
-                spec.secrets.get(&k).cloned().unwrap_or_default()
-            };
-            (k, v)
+                Var::set(&k, spec.secrets.get(&k).map_or("", String::as_str))
+            }
         })
         .collect())
 }

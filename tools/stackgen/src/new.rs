@@ -473,7 +473,7 @@ fn new_plan(
             let (text, _) = envfile::append(
                 &existing,
                 &format!("# stackgen: {} stack", stack.name),
-                &envfile::pairs(&base),
+                &envfile::vars(&base),
             );
             text
         }

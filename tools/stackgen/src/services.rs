@@ -272,9 +272,15 @@ pub(crate) fn sync(
     }
     if !extra.is_empty() {
         // The stack file's own secrets: a block of their own.
-        let vars: Vec<(String, String)> = extra
+        let vars: Vec<envfile::Var> = extra
             .keys()
-            .map(|k| (k.clone(), spec.secrets.get(k).cloned().unwrap_or_default()))
+            .map(|k| {
+                if spec.stored(k) {
+                    envfile::Var::stored(k, &spec.name)
+                } else {
+                    envfile::Var::set(k, spec.secrets.get(k).map_or("", String::as_str))
+                }
+            })
             .collect();
         let (text, rec) = envfile::append(&env_text, &marker(berth::stackfile::FILE), &vars);
         env_text = text;

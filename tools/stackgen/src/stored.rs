@@ -1,5 +1,6 @@
 //! Where generated secrets go: berth's encrypted secrets store (the
-//! default), with only their names in `.env` and the compose files; or,
+//! default), with only their names in the compose files and in `.env`
+//! (a comment naming each, see [`crate::envfile`]); or,
 //! under `secrets: plain` in config.yaml, their values in `.env` as before.
 
 use std::collections::BTreeMap;
@@ -12,8 +13,9 @@ pub fn in_store(config: &Config) -> bool {
     config.secrets == SecretsMode::Store
 }
 
-/// The values the templates write: empty (the name only) for the store,
-/// the values themselves under `secrets: plain`.
+/// The values the templates write: empty for the store (`Spec::stored`:
+/// `.env` gets the comment naming the secret), the values themselves under
+/// `secrets: plain`.
 pub fn written(config: &Config, values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     if in_store(config) {
         values.keys().map(|k| (k.clone(), String::new())).collect()
