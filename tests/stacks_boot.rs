@@ -396,6 +396,52 @@ fn django_with_two_postgres_instances_reaches_the_wired_one_and_redis_has_its_li
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), (256u64 << 20).to_string());
+
+    // berth.yaml edited by hand: plan shows that field of Redis only, apply
+    // writes the files and recreates Redis alone.
+    let (code, out, err) = p.stackctl(&["plan", &p.name]);
+    assert_eq!(code, 0, "a plan right after start: {out}{err}");
+    let ids = || {
+        let (code, out, err) = docker(&[
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", p.name),
+            "--format",
+            "{{.Names}} {{.ID}}",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(n, id)| (n.to_owned(), id.to_owned()))
+            .collect::<std::collections::BTreeMap<String, String>>()
+    };
+    let before = ids();
+    assert_eq!(before.len(), 4, "{before:?}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("memory: 256m", "memory: 128m")).unwrap();
+    let (code, out, err) = p.stackctl(&["plan", &p.name]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("berth.yaml changed since its files were generated"), "{err}");
+    assert!(out.contains("~ redis"), "{out}");
+    assert!(out.contains("mem_limit: \"256m\" → \"128m\""), "{out}");
+    for other in ["app", "postgres", "analytics-db"] {
+        assert!(out.contains(&format!("= {other}")), "{other}: {out}");
+    }
+    let (code, out, err) = p.stackctl(&["apply", &p.name, "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let generated = std::fs::read_to_string(p.dir.join(".berth/compose.services.yaml")).unwrap();
+    assert!(generated.contains("mem_limit: 128m"), "{generated}");
+    let after = ids();
+    for (container, id) in &before {
+        let same = after.get(container) == Some(id);
+        assert_eq!(same, !container.ends_with("-redis"), "{container}: {before:?} -> {after:?}");
+    }
+    let (_, out, _) = docker(&["inspect", "-f", "{{.HostConfig.Memory}}", &format!("{}-redis", p.name)]);
+    assert_eq!(out.trim(), (128u64 << 20).to_string());
+    let (code, out, err) = p.stackctl(&["plan", &p.name]);
+    assert_eq!(code, 0, "nothing left to apply: {out}{err}");
     p.remove();
 }
 
