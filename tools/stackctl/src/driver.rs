@@ -212,7 +212,11 @@ impl Driver {
         // The project's secrets reach compose through its environment only
         // (never argv or a file); the first run moves old `.env` values
         // into the store.
-        let secrets = berth::secrets_migrate::prepare(&project.name, &project.path)?;
+        let secrets = berth::secrets_migrate::prepare(
+            &project.name,
+            &project.path,
+            &berth_dbdump::password::Checker,
+        )?;
         if self.podman_compose() && !secrets.is_empty() {
             // podman-compose 1.0 reads `.env` over the environment: a name
             // set (even to nothing) there hides the store's value.
