@@ -590,6 +590,33 @@ pub async fn container_addresses(docker: &Docker, container: &str) -> anyhow::Re
         .collect())
 }
 
+/// The programs of the execs still running in a container (each exec's
+/// first word): a client that a killed tool started goes on by itself
+/// (the engine does not stop an exec whose caller went away).
+pub async fn running_execs(docker: &Docker, container: &str) -> anyhow::Result<Vec<String>> {
+    let info = docker
+        .inspect_container(
+            container,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .with_context(|| format!("cannot inspect container {container}"))?;
+    let mut out = Vec::new();
+    for id in info.exec_ids.unwrap_or_default() {
+        // An exec that ended and was cleaned up meanwhile is not running.
+        if let Ok(e) = docker.inspect_exec(&id).await
+            && e.running == Some(true)
+        {
+            out.push(
+                e.process_config
+                    .and_then(|p| p.entrypoint)
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    Ok(out)
+}
+
 /// What taking a compose project down removes: its containers and
 /// networks, and with data its volumes and the images compose built for it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -324,6 +324,10 @@ pub fn which_works(u: &DbUse, db: &Db, current: &str, pending: &str) -> Verdict 
     }
 }
 
+/// How long a check waits for a client that a killed rotation left
+/// running in the container (its `ALTER` may still land).
+const ORPHAN_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
 fn try_which_works(u: &DbUse, db: &Db, current: &str, pending: &str) -> anyhow::Result<Verdict> {
     let Conn::Docker {
         rt,
@@ -334,6 +338,23 @@ fn try_which_works(u: &DbUse, db: &Db, current: &str, pending: &str) -> anyhow::
     else {
         anyhow::bail!("the database is not in a container");
     };
+    // A client the killed rotation started may still be about to change
+    // the password: checking before it ends could keep the value that is
+    // about to stop working.
+    let client = db.client.shell_program();
+    let until = std::time::Instant::now() + ORPHAN_WAIT;
+    while rt
+        .block_on(berth::docker::running_execs(docker, container))?
+        .iter()
+        .any(|p| p == client)
+    {
+        if std::time::Instant::now() > until {
+            return Ok(Verdict::Unknown(format!(
+                "a {client} client is still running in container {name}"
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let addresses = rt.block_on(berth::docker::container_addresses(docker, container))?;
     let Some(address) = addresses.first() else {
         return Ok(Verdict::Unknown(format!(
