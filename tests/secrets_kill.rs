@@ -16,7 +16,7 @@
 //! `postgres:16` and `mariadb:11` images (the app is the same image
 //! running `sleep`, its client programs at hand).
 
-#![allow(clippy::too_many_lines)]
+#![allow(clippy::too_many_lines, clippy::doc_markdown)]
 
 mod common;
 
@@ -254,7 +254,7 @@ fn check_after_kill(
     );
     match left {
         Left::Old | Left::Undone => {
-            assert_eq!(value, before, "{what}: {left:?} keeps the old value")
+            assert_eq!(value, before, "{what}: {left:?} keeps the old value");
         }
         Left::Finished | Left::New => assert_ne!(value, before, "{what}: {left:?} has a new value"),
     }

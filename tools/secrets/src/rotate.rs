@@ -169,14 +169,13 @@ fn undo_pending(
         db.conn.describe()
     ));
     let verdict = password::which_works(u, db, old, new);
-    let (change, said): (fn(&mut ProjectSecrets, &str, &str) -> bool, String) = match &verdict {
-        Verdict::CurrentWorks | Verdict::NoCheck => (
-            ProjectSecrets::drop_pending,
-            "nothing changed: the old password still works".to_owned(),
-        ),
+    let (promote, said) = match &verdict {
+        Verdict::CurrentWorks | Verdict::NoCheck => {
+            (false, "nothing changed: the old password still works")
+        }
         Verdict::PendingWorks => (
-            ProjectSecrets::promote,
-            "the database took the new password all the same: it is stored".to_owned(),
+            true,
+            "the database took the new password all the same: it is stored",
         ),
         Verdict::Unknown(why) => {
             return error_with_hint(
@@ -188,7 +187,14 @@ fn undo_pending(
             );
         }
     };
-    match store.update(project, |p| Ok(change(p, &a.key, new))) {
+    let changed = store.update(project, |p| {
+        Ok(if promote {
+            p.promote(&a.key, new)
+        } else {
+            p.drop_pending(&a.key, new)
+        })
+    });
+    match changed {
         Ok(_) => error_with_hint(format!("{e:#}"), said),
         Err(w) => error_with_hint(
             format!("{e:#}"),
