@@ -307,21 +307,25 @@ fn killed_rotations(f: &Flavour) {
     assert!(logs_in(f, &name, &current), "the first password logs in");
     app_reaches_the_database(f, &name);
 
-    // The rotate that runs to its end, timed: the sweep spans it.
-    let t = Instant::now();
-    let run = h
-        .cmd("secrets")
-        .args(["rotate", &name, "DB_PASSWORD"])
-        .timeout(Duration::from_secs(120))
-        .run()
-        .success()
-        .stderr_has("changed in the db database");
-    let whole = t.elapsed();
-    let (value, _) = get(&h, &name);
-    assert_ne!(value, current);
-    assert!(!run.stderr.contains(&value));
-    assert!(logs_in(f, &name, &value) && !logs_in(f, &name, &current));
-    current = value;
+    // Rotations that run to their end, timed (the shortest of three, the
+    // machine being shared): the sweep's steps are a tenth of it.
+    let mut whole = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let run = h
+            .cmd("secrets")
+            .args(["rotate", &name, "DB_PASSWORD"])
+            .timeout(Duration::from_secs(120))
+            .run()
+            .success()
+            .stderr_has("changed in the db database");
+        whole = whole.min(t.elapsed());
+        let (value, _) = get(&h, &name);
+        assert_ne!(value, current);
+        assert!(!run.stderr.contains(&value));
+        assert!(logs_in(f, &name, &value) && !logs_in(f, &name, &current));
+        current = value;
+    }
     eprintln!("{}: a whole rotation takes {whole:?}", f.tag);
 
     // The pause points: a kill there leaves exactly that state.
@@ -524,6 +528,66 @@ fn refused_when_not_running(f: &Flavour) {
     );
     assert_eq!(get(&h, &name).0, before);
     assert_eq!(pending(&h, &name), [("DB_PASSWORD".to_owned(), false)]);
+}
+
+/// MariaDB's app user (the root password random, so rotate connects as
+/// the app user, who may not change passwords): the database refuses the
+/// new password, rotate finds the old one still logs in and drops the
+/// pending value; nothing changed.
+const MARIADB_USER: Flavour = Flavour {
+    tag: "maria-user",
+    image: "mariadb:11",
+    db_env: "      MARIADB_DATABASE: app\n      MARIADB_USER: app\n      MARIADB_PASSWORD: ${DB_PASSWORD}\n      MARIADB_RANDOM_ROOT_PASSWORD: \"1\"\n",
+    healthcheck: "[\"CMD\", \"healthcheck.sh\", \"--connect\", \"--innodb_initialized\"]",
+    query: "MYSQL_PWD=\"$PW\" mariadb -h db -uapp -N -e 'select 6 * 7'",
+};
+
+#[test]
+fn a_refused_password_change_rolls_the_pending_value_back() {
+    let f = &MARIADB_USER;
+    if !common::docker_ready(&[f.image]) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let h = Harness::new();
+    let name = unique(f.tag);
+    let _cleanup = Cleanup(vec![name.clone()]);
+    h.write(&format!("{name}/compose.yaml"), &compose(f));
+    let dir = h.path().join(&name);
+    h.cmd("registry")
+        .args(["add", dir.to_str().unwrap(), "--name", &name, "--port"])
+        .arg(free_port().to_string())
+        .run()
+        .success();
+    h.cmd("secrets")
+        .args(["set", &name, "DB_PASSWORD", "--generate", "alnum32"])
+        .run()
+        .success();
+    h.cmd("stackctl")
+        .args(["start", &name, "--timeout", "300"])
+        .timeout(Duration::from_secs(400))
+        .run()
+        .success();
+    let (before, _) = get(&h, &name);
+    assert!(logs_in(f, &name, &before));
+    let run = h
+        .cmd("secrets")
+        .args(["rotate", &name, "DB_PASSWORD"])
+        .timeout(Duration::from_secs(120))
+        .run()
+        .code_is(2)
+        .stderr_has("cannot change the password of user app")
+        .stderr_has("hint: nothing changed: the old password still works");
+    assert!(!run.stderr.contains(&before));
+    let (after, said) = get(&h, &name);
+    assert_eq!(after, before, "the old value stays");
+    assert!(!said.contains("rotation cut short"), "{said}");
+    assert_eq!(pending(&h, &name), [("DB_PASSWORD".to_owned(), false)]);
+    assert!(logs_in(f, &name, &before), "the old password still logs in");
+    restart(&h, &name);
+    app_reaches_the_database(f, &name);
 }
 
 #[test]
