@@ -25,6 +25,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::argv::{Sampler, contains};
 use common::engines::Engine;
 use common::{Harness, Run, free_port};
 
@@ -306,6 +307,10 @@ fn killed_rotations(f: &Flavour) {
     let (mut current, _) = get(&h, &name);
     assert!(logs_in(f, &name, &current), "the first password logs in");
     app_reaches_the_database(f, &name);
+    // Every value the store held: none may show in an argv (the rotations'
+    // and the checks' clients get them on stdin or in their environment).
+    let mut values = vec![current.clone()];
+    let sampler = Sampler::start();
 
     // Rotations that run to their end, timed (the shortest of three, the
     // machine being shared): the sweep's steps are a tenth of it.
@@ -325,6 +330,7 @@ fn killed_rotations(f: &Flavour) {
         assert!(!run.stderr.contains(&value));
         assert!(logs_in(f, &name, &value) && !logs_in(f, &name, &current));
         current = value;
+        values.push(current.clone());
     }
     eprintln!("{}: a whole rotation takes {whole:?}", f.tag);
 
@@ -360,6 +366,7 @@ fn killed_rotations(f: &Flavour) {
         let (left, value) = check_after_kill(f, &h, &name, &current, point);
         assert_eq!(left, expect, "a kill at {point}");
         current = value;
+        values.push(current.clone());
         restart(&h, &name);
         app_reaches_the_database(f, &name);
         eprintln!("{}: kill at {point}: {left:?}", f.tag);
@@ -391,6 +398,7 @@ fn killed_rotations(f: &Flavour) {
         eprintln!("{}: {what} ({ended}): {left:?}", f.tag);
         seen.push((delay, left));
         current = value;
+        values.push(current.clone());
         i += 1;
     }
     restart(&h, &name);
@@ -439,7 +447,7 @@ fn killed_rotations(f: &Flavour) {
             && said.contains("neither could be checked")
             && said.contains("not running")
             && said.contains(&format!(
-                "hint: when the database runs, `secrets rotate {name} DB_PASSWORD` resolves it"
+                "hint: when the database runs and answers (`stackctl start {name}`), `secrets rotate {name} DB_PASSWORD` resolves it"
             )),
         "{said}"
     );
@@ -488,8 +496,28 @@ fn killed_rotations(f: &Flavour) {
         "the one before it no longer logs in"
     );
     assert_eq!(pending(&h, &name), [("DB_PASSWORD".to_owned(), false)]);
+    values.push(value);
     restart(&h, &name);
     app_reaches_the_database(f, &name);
+    let argv = sampler.finish();
+    assert!(
+        argv.iter().any(|a| contains(a, "rotate")),
+        "the sampler saw the rotations"
+    );
+    for v in &values {
+        if let Some(a) = argv.iter().find(|a| contains(a, v)) {
+            panic!(
+                "a password in an argv: {}",
+                String::from_utf8_lossy(a).replace('\0', " ")
+            );
+        }
+    }
+    eprintln!(
+        "{}: {} command lines sampled, none holds one of the {} passwords",
+        f.tag,
+        argv.len(),
+        values.len()
+    );
 }
 
 /// A rotation refused because the database is not running changes nothing

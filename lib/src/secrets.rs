@@ -390,13 +390,18 @@ impl Rotation<'_> {
                 continue;
             };
             match check.check(project, &secrets, &key) {
-                Verdict::NoCheck | Verdict::PendingWorks => {
+                v @ (Verdict::NoCheck | Verdict::PendingWorks) => {
                     if self
                         .store
                         .update(project, |p| Ok(p.promote(&key, &value)))?
                     {
+                        let why = if v == Verdict::NoCheck {
+                            "no database uses the key"
+                        } else {
+                            "its new value works"
+                        };
                         crate::info!(
-                            "{key} of project {project}: a rotation cut short is finished (its new value works), the new value stored"
+                            "{key} of project {project}: a rotation cut short is finished ({why}), the new value stored"
                         );
                     }
                 }
@@ -415,17 +420,12 @@ impl Rotation<'_> {
                         "{key} of project {project} has the new value of a rotation cut short beside the current one, and neither could be checked ({why}): the current value is used, both are kept"
                     ),
                     format!(
-                        "when the database runs, `secrets rotate {project} {key}` resolves it (`stackctl start {project}` first)"
+                        "when the database runs and answers (`stackctl start {project}`), `secrets rotate {project} {key}` resolves it"
                     ),
                 ),
             }
         }
         self.store.load(project)
-    }
-
-    /// The project's name.
-    pub fn project(&self) -> &str {
-        &self.project
     }
 }
 
@@ -583,8 +583,8 @@ impl Store {
 
     /// The project's rotation lock, or `None` when another process holds it.
     pub fn try_rotation(&self, project: &str) -> anyhow::Result<Option<Rotation<'_>>> {
-        let path = self.dir.join(format!("{project}.rotate.lock"));
         crate::names::validate_label("project name", project)?;
+        let path = self.dir.join(format!("{project}.rotate.lock"));
         fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
         set_private(&self.dir)?;
