@@ -117,7 +117,12 @@ fn rotate_db(
     let old = secrets.get(&a.key).unwrap_or_default().to_owned();
     // (a) The new value beside the current one: from here a kill leaves a
     // pending value the next reader resolves.
-    store.update(project, |p| Ok(p.set_pending(&a.key, new.to_owned(), kind)))?;
+    if !store.update(project, |p| Ok(p.set_pending(&a.key, new.to_owned(), kind)))? {
+        anyhow::bail!(
+            "{} of project {project} was removed while rotate ran: nothing changed",
+            a.key
+        );
+    }
     berth::cli::pause_point("rotate:pending");
     // (b) The database.
     if let Err(e) = password::set_password(&db, &u.user, &u.password_for(new)) {
