@@ -19,13 +19,13 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
+use common::argv::{Sampler, contains};
 use common::{Harness, Run, Timed as _};
 
 /// One project at a time: each builds an image and starts four containers.
@@ -224,55 +224,6 @@ fn container_env(container: &str, var: &str) -> Vec<u8> {
     v
 }
 
-/// Every command line seen in /proc while it runs, sampled every 2 ms.
-struct Sampler {
-    stop: Arc<AtomicBool>,
-    seen: Arc<Mutex<HashSet<Vec<u8>>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Sampler {
-    fn start() -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let seen = Arc::new(Mutex::new(HashSet::new()));
-        let (s, v) = (Arc::clone(&stop), Arc::clone(&seen));
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                if let Ok(rd) = std::fs::read_dir("/proc") {
-                    let mut batch = Vec::new();
-                    for e in rd.flatten() {
-                        let n = e.file_name();
-                        if n.to_string_lossy().bytes().all(|b| b.is_ascii_digit())
-                            && let Ok(cmd) = std::fs::read(e.path().join("cmdline"))
-                            && !cmd.is_empty()
-                        {
-                            batch.push(cmd);
-                        }
-                    }
-                    v.lock().unwrap().extend(batch);
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        });
-        Self {
-            stop,
-            seen,
-            thread: Some(thread),
-        }
-    }
-
-    fn finish(mut self) -> HashSet<Vec<u8>> {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-        std::mem::take(&mut self.seen.lock().unwrap())
-    }
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
 
 #[test]
 #[allow(clippy::too_many_lines)] // one project's life, step by step

@@ -242,6 +242,30 @@ pub fn warn(tool: &str, message: impl fmt::Display) {
     let _ = writeln!(io::stderr(), "{tool}: warning: {message}");
 }
 
+/// A warning and a `hint:` line on stderr in the running tool's voice (for
+/// lib code that does not know which tool called it). Shown under
+/// `--quiet` too: a warning says something is not as the user expects.
+pub fn warn_with_hint(message: impl fmt::Display, hint: impl fmt::Display) {
+    let tool = TOOL.get().map_or("berth", String::as_str);
+    let _ = write!(io::stderr(), "{tool}: warning: {message}\nhint: {hint}\n");
+}
+
+/// The environment variable naming a test pause point (test-only).
+pub const PAUSE_VAR: &str = "BERTH_TEST_PAUSE_AT";
+
+/// A pause point for tests that kill a tool between two of its steps
+/// (`secrets rotate`): when `BERTH_TEST_PAUSE_AT` is `point`, say `TOOL:
+/// test pause at POINT` on stderr and sleep 60 s before going on. Test-only:
+/// nothing sets the variable outside the test suite, and without it this
+/// is one environment lookup.
+pub fn pause_point(point: &str) {
+    if std::env::var_os(PAUSE_VAR).is_some_and(|v| v == point) {
+        let tool = TOOL.get().map_or("berth", String::as_str);
+        let _ = writeln!(io::stderr(), "{tool}: test pause at {point}");
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+}
+
 /// Ask before a destructive action.
 ///
 /// With `yes`, go ahead. On a terminal, ask and read the answer. Otherwise

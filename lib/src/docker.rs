@@ -570,6 +570,53 @@ pub async fn container_env(docker: &Docker, container: &str) -> anyhow::Result<V
     Ok(info.config.and_then(|c| c.env).unwrap_or_default())
 }
 
+/// The container's addresses on its networks (none with `network_mode:
+/// host` or `none`): where a client inside it reaches its own server over
+/// the network rather than the loopback, which database images trust.
+pub async fn container_addresses(docker: &Docker, container: &str) -> anyhow::Result<Vec<String>> {
+    let info = docker
+        .inspect_container(
+            container,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .with_context(|| format!("cannot inspect container {container}"))?;
+    Ok(info
+        .network_settings
+        .and_then(|n| n.networks)
+        .into_iter()
+        .flat_map(HashMap::into_values)
+        .filter_map(|n| n.ip_address.filter(|ip| !ip.is_empty()))
+        .collect())
+}
+
+/// The programs of the execs still running in a container (each exec's
+/// first word): a client that a killed tool started goes on by itself
+/// (the engine does not stop an exec whose caller went away).
+pub async fn running_execs(docker: &Docker, container: &str) -> anyhow::Result<Vec<String>> {
+    let info = docker
+        .inspect_container(
+            container,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .with_context(|| format!("cannot inspect container {container}"))?;
+    let mut out = Vec::new();
+    for id in info.exec_ids.unwrap_or_default() {
+        // An exec that ended and was cleaned up meanwhile is not running.
+        if let Ok(e) = docker.inspect_exec(&id).await
+            && e.running == Some(true)
+        {
+            out.push(
+                e.process_config
+                    .and_then(|p| p.entrypoint)
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    Ok(out)
+}
+
 /// What taking a compose project down removes: its containers and
 /// networks, and with data its volumes and the images compose built for it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io;
-use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -137,6 +137,36 @@ pub struct Secret {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated: Option<jiff::Timestamp>,
     value: String,
+    /// A rotation's new value, stored before the database's password is
+    /// changed and promoted after ([`ProjectSecrets::set_pending`]): a kill
+    /// in between leaves it here for [`Store::resolve`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending: Option<Pending>,
+}
+
+/// The new value of a rotation under way (or cut short).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub kind: String,
+    pub since: jiff::Timestamp,
+    value: String,
+}
+
+impl Pending {
+    /// The value.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Debug for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pending")
+            .field("kind", &self.kind)
+            .field("since", &self.since)
+            .field("value", &MASK)
+            .finish()
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -146,6 +176,7 @@ impl fmt::Debug for Secret {
             .field("created", &self.created)
             .field("rotated", &self.rotated)
             .field("value", &MASK)
+            .field("pending", &self.pending)
             .finish()
     }
 }
@@ -154,6 +185,11 @@ impl Secret {
     /// The value.
     pub fn value(&self) -> &str {
         &self.value
+    }
+
+    /// The new value of a rotation not finished, if any.
+    pub fn pending(&self) -> Option<&Pending> {
+        self.pending.as_ref()
     }
 }
 
@@ -186,6 +222,7 @@ impl ProjectSecrets {
                 s.value = value;
                 kind.clone_into(&mut s.kind);
                 s.rotated = Some(now);
+                s.pending = None;
             }
             None => {
                 self.secrets.insert(
@@ -195,10 +232,66 @@ impl ProjectSecrets {
                         created: now,
                         rotated: None,
                         value,
+                        pending: None,
                     },
                 );
             }
         }
+    }
+
+    /// Keep `value` beside the key's current one as the pending value of a
+    /// rotation (step one of two: the current value stays what is used
+    /// until [`ProjectSecrets::promote`]). False when there is no such key.
+    pub fn set_pending(&mut self, key: &str, value: String, kind: &str) -> bool {
+        let Some(s) = self.secrets.get_mut(key) else {
+            return false;
+        };
+        s.pending = Some(Pending {
+            kind: kind.to_owned(),
+            since: jiff::Timestamp::now(),
+            value,
+        });
+        true
+    }
+
+    /// Make the pending value `value` the current one (rotated now). False,
+    /// and nothing changed, when the key's pending value is not `value`
+    /// (another rotation replaced it, or it was resolved already).
+    pub fn promote(&mut self, key: &str, value: &str) -> bool {
+        let Some(p) = self.pending_of(key, value) else {
+            return false;
+        };
+        self.set(key, p.value, &p.kind);
+        true
+    }
+
+    /// Forget the pending value `value` (the database kept the current
+    /// one). False, and nothing changed, when it is not the pending value.
+    pub fn drop_pending(&mut self, key: &str, value: &str) -> bool {
+        if self.pending_of(key, value).is_none() {
+            return false;
+        }
+        if let Some(s) = self.secrets.get_mut(key) {
+            s.pending = None;
+        }
+        true
+    }
+
+    fn pending_of(&self, key: &str, value: &str) -> Option<Pending> {
+        self.secrets
+            .get(key)?
+            .pending
+            .clone()
+            .filter(|p| p.value == value)
+    }
+
+    /// The keys with a pending value, sorted.
+    pub fn pending_keys(&self) -> Vec<String> {
+        self.secrets
+            .iter()
+            .filter(|(_, s)| s.pending.is_some())
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// Remove a key; whether it was there.
@@ -230,6 +323,108 @@ impl ProjectSecrets {
             .iter()
             .map(|(k, s)| (k.clone(), s.value.clone()))
             .collect()
+    }
+}
+
+/// What checking a pending value against its user (the database whose
+/// password the key is) found: which value to keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing outside the store uses the key: the pending value is simply the new one.
+    NoCheck,
+    /// The pending value works (the database's password was changed): promote it.
+    PendingWorks,
+    /// The current value works (the database kept it): drop the pending one.
+    CurrentWorks,
+    /// Neither could be shown to work (why: the database is not running,
+    /// ...): keep both, use the current one.
+    Unknown(String),
+}
+
+/// The check [`Store::resolve`] asks for each pending value. It lives
+/// where the database clients are (berth-dbdump), not in lib.
+pub trait PendingCheck {
+    /// Which of `key`'s values (current and pending, in `secrets`) works.
+    fn check(&self, project: &str, secrets: &ProjectSecrets, key: &str) -> Verdict;
+}
+
+/// The check for callers that reach nothing outside the store (tests, and
+/// keys no database uses): every pending value is promoted.
+#[derive(Debug, Clone, Copy)]
+pub struct NoDatabase;
+
+impl PendingCheck for NoDatabase {
+    fn check(&self, _: &str, _: &ProjectSecrets, _: &str) -> Verdict {
+        Verdict::NoCheck
+    }
+}
+
+/// A project's rotation lock, held by `secrets rotate` from writing the
+/// pending value until promoting it, so that no reader resolves a pending
+/// value whose rotation is still under way. Released on drop, and by the
+/// kernel when the holder is killed.
+#[derive(Debug)]
+pub struct Rotation<'a> {
+    store: &'a Store,
+    project: String,
+    _lock: fs::File,
+}
+
+impl Rotation<'_> {
+    /// Load the project's secrets, resolving every pending value by `check`
+    /// (see [`Store::resolve`]); what was done is said on stderr.
+    pub fn resolve(&self, check: &dyn PendingCheck) -> anyhow::Result<ProjectSecrets> {
+        let project = self.project.as_str();
+        let secrets = self.store.load(project)?;
+        let keys = secrets.pending_keys();
+        if keys.is_empty() {
+            return Ok(secrets);
+        }
+        for key in keys {
+            let Some(value) = secrets
+                .entry(&key)
+                .and_then(Secret::pending)
+                .map(|p| p.value.clone())
+            else {
+                continue;
+            };
+            match check.check(project, &secrets, &key) {
+                v @ (Verdict::NoCheck | Verdict::PendingWorks) => {
+                    if self
+                        .store
+                        .update(project, |p| Ok(p.promote(&key, &value)))?
+                    {
+                        let why = if v == Verdict::NoCheck {
+                            "no database uses the key"
+                        } else {
+                            "its new value works"
+                        };
+                        crate::info!(
+                            "{key} of project {project}: a rotation cut short is finished ({why}), the new value stored"
+                        );
+                    }
+                }
+                Verdict::CurrentWorks => {
+                    if self
+                        .store
+                        .update(project, |p| Ok(p.drop_pending(&key, &value)))?
+                    {
+                        crate::info!(
+                            "{key} of project {project}: a rotation cut short is undone (the database kept the current value), its new value dropped"
+                        );
+                    }
+                }
+                Verdict::Unknown(why) => crate::cli::warn_with_hint(
+                    format!(
+                        "{key} of project {project} has the new value of a rotation cut short beside the current one, and neither could be checked ({why}): the current value is used, both are kept"
+                    ),
+                    format!(
+                        "when the database runs and answers (`stackctl start {project}`), `secrets rotate {project} {key}` resolves it"
+                    ),
+                ),
+            }
+        }
+        self.store.load(project)
     }
 }
 
@@ -361,6 +556,54 @@ impl Store {
         match read_file(&path)? {
             None => Ok(ProjectSecrets::default()),
             Some(bytes) => self.decrypt(project, &path, &bytes),
+        }
+    }
+
+    /// Load one project's secrets for use: a pending value left by a
+    /// rotation cut short (a kill between its steps) is resolved first by
+    /// `check` (promoted when it works, dropped when the current one does,
+    /// kept beside it with a warning when neither can be checked; the
+    /// current value is what is used then). A rotation still under way
+    /// (its lock held) is left alone. No pending value: one file read.
+    pub fn resolve(
+        &self,
+        project: &str,
+        check: &dyn PendingCheck,
+    ) -> anyhow::Result<ProjectSecrets> {
+        let secrets = self.load(project)?;
+        if secrets.pending_keys().is_empty() {
+            return Ok(secrets);
+        }
+        match self.try_rotation(project)? {
+            Some(rotation) => rotation.resolve(check),
+            None => Ok(secrets),
+        }
+    }
+
+    /// The project's rotation lock, or `None` when another process holds it.
+    pub fn try_rotation(&self, project: &str) -> anyhow::Result<Option<Rotation<'_>>> {
+        crate::names::validate_label("project name", project)?;
+        let path = self.dir.join(format!("{project}.rotate.lock"));
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        set_private(&self.dir)?;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot open lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Rotation {
+                store: self,
+                project: project.to_owned(),
+                _lock: file,
+            })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
         }
     }
 
@@ -844,6 +1087,126 @@ mod tests {
         assert!(e.rotated.is_some());
         assert!(!format!("{after:?}").contains("k2"), "Debug shows a value");
         assert_eq!(s.projects().unwrap(), ["shop"]);
+    }
+
+    #[test]
+    fn pending_values_are_promoted_or_dropped_only_when_they_are_the_one_checked() {
+        let mut p = ProjectSecrets::default();
+        assert!(!p.set_pending("DB_PASSWORD", "new".into(), "alnum32"));
+        p.set("DB_PASSWORD", "old".into(), "alnum32");
+        assert!(p.set_pending("DB_PASSWORD", "new".into(), "alnum32"));
+        assert_eq!(p.get("DB_PASSWORD"), Some("old"), "current until promoted");
+        assert_eq!(p.pending_keys(), ["DB_PASSWORD"]);
+        assert!(
+            !format!("{p:?}").contains("new\""),
+            "Debug shows a pending value"
+        );
+        assert!(!p.promote("DB_PASSWORD", "other"), "not the pending value");
+        assert!(!p.drop_pending("DB_PASSWORD", "other"));
+        let mut promoted = p.clone();
+        assert!(promoted.promote("DB_PASSWORD", "new"));
+        assert_eq!(promoted.get("DB_PASSWORD"), Some("new"));
+        assert!(promoted.entry("DB_PASSWORD").unwrap().rotated.is_some());
+        assert!(promoted.pending_keys().is_empty());
+        assert!(!promoted.promote("DB_PASSWORD", "new"), "once only");
+        let mut dropped = p.clone();
+        assert!(dropped.drop_pending("DB_PASSWORD", "new"));
+        assert_eq!(dropped.get("DB_PASSWORD"), Some("old"));
+        assert!(dropped.entry("DB_PASSWORD").unwrap().rotated.is_none());
+        assert!(dropped.pending_keys().is_empty());
+        // A plain set replaces a pending value too.
+        p.set("DB_PASSWORD", "set".into(), MANUAL);
+        assert!(p.pending_keys().is_empty());
+    }
+
+    /// A check that answers what the test says, and counts its calls.
+    struct Answer(Verdict, std::cell::Cell<usize>);
+
+    impl PendingCheck for Answer {
+        fn check(&self, _: &str, secrets: &ProjectSecrets, key: &str) -> Verdict {
+            assert!(secrets.entry(key).unwrap().pending().is_some());
+            self.1.set(self.1.get() + 1);
+            self.0.clone()
+        }
+    }
+
+    #[test]
+    fn resolve_promotes_drops_or_keeps_by_the_check_and_leaves_a_rotation_under_way() {
+        let home = tempfile::tempdir().unwrap();
+        let s = store(home.path());
+        let with_pending = || {
+            s.update("shop", |p| {
+                p.set("DB_PASSWORD", "old".into(), "alnum32");
+                p.set("APP_KEY", "k".into(), "laravel");
+                assert!(p.set_pending("DB_PASSWORD", "new".into(), "alnum32"));
+                Ok(())
+            })
+            .unwrap();
+        };
+        let answer = |v: Verdict| Answer(v, std::cell::Cell::new(0));
+        // Written and read back: the pending value survives the file.
+        with_pending();
+        let back = s.load("shop").unwrap();
+        assert_eq!(
+            back.entry("DB_PASSWORD")
+                .unwrap()
+                .pending()
+                .unwrap()
+                .value(),
+            "new"
+        );
+        assert!(
+            !fs::read(s.file("shop").unwrap())
+                .unwrap()
+                .windows(3)
+                .any(|w| w == b"new")
+        );
+
+        let a = answer(Verdict::PendingWorks);
+        let r = s.resolve("shop", &a).unwrap();
+        assert_eq!((r.get("DB_PASSWORD"), a.1.get()), (Some("new"), 1));
+        assert!(s.load("shop").unwrap().pending_keys().is_empty());
+        // Nothing pending: no check at all.
+        let a = answer(Verdict::PendingWorks);
+        s.resolve("shop", &a).unwrap();
+        assert_eq!(a.1.get(), 0);
+
+        with_pending();
+        let r = s.resolve("shop", &answer(Verdict::CurrentWorks)).unwrap();
+        assert_eq!(r.get("DB_PASSWORD"), Some("old"));
+        assert!(s.load("shop").unwrap().pending_keys().is_empty());
+
+        with_pending();
+        let r = s
+            .resolve("shop", &answer(Verdict::Unknown("not running".into())))
+            .unwrap();
+        assert_eq!(
+            r.get("DB_PASSWORD"),
+            Some("old"),
+            "the current value is used"
+        );
+        assert_eq!(
+            s.load("shop").unwrap().pending_keys(),
+            ["DB_PASSWORD"],
+            "both kept"
+        );
+
+        // A rotation under way (its lock held) is not resolved by readers.
+        let held = s.try_rotation("shop").unwrap().unwrap();
+        assert!(s.try_rotation("shop").unwrap().is_none());
+        let a = answer(Verdict::PendingWorks);
+        let r = s.resolve("shop", &a).unwrap();
+        assert_eq!((r.get("DB_PASSWORD"), a.1.get()), (Some("old"), 0));
+        // Its holder resolves, and the keys no database uses are promoted.
+        let r = held.resolve(&NoDatabase).unwrap();
+        assert_eq!(r.get("DB_PASSWORD"), Some("new"));
+        drop(held);
+        assert!(s.try_rotation("shop").unwrap().is_some());
+        assert_eq!(
+            s.projects().unwrap(),
+            ["shop"],
+            "the lock file is no project"
+        );
     }
 
     #[test]

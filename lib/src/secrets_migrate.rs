@@ -28,7 +28,7 @@ use anyhow::Context as _;
 use crate::config::{Config, SecretsMode};
 use crate::envline::{StoredFrom, key_of, stored_line};
 use crate::paths::Paths;
-use crate::secrets::{ProjectSecrets, Store};
+use crate::secrets::{PendingCheck, ProjectSecrets, Store};
 
 /// stackgen's record of a generated project (names only, never values).
 pub const STACKGEN_STATE: &str = ".berth/stackgen.json";
@@ -239,8 +239,14 @@ pub fn store_mode() -> anyhow::Result<bool> {
 /// What every tool that runs a project calls first: migrate its `.env`
 /// (store mode), then the `KEY=VALUE` pairs of its secrets for the child's
 /// environment (none under `secrets: plain`: compose reads `.env`; none for
-/// a compose project whose name is not a berth project name).
-pub fn prepare(project: &str, dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+/// a compose project whose name is not a berth project name). A pending
+/// value left by a rotation cut short is resolved by `check` first
+/// ([`Store::resolve`]).
+pub fn prepare(
+    project: &str,
+    dir: &Path,
+    check: &dyn PendingCheck,
+) -> anyhow::Result<Vec<(String, String)>> {
     if !store_mode()? || crate::names::validate_label("project name", project).is_err() {
         return Ok(Vec::new());
     }
@@ -256,7 +262,7 @@ pub fn prepare(project: &str, dir: &Path) -> anyhow::Result<Vec<(String, String)
     if moves {
         migrate(&store, project, dir)?;
     }
-    Ok(store.load(project)?.env())
+    Ok(store.resolve(project, check)?.env())
 }
 
 /// The migration for a tool that knows only the project's name (`secrets

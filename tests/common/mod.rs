@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod argv;
 pub mod cigen;
 pub mod engines;
 pub mod services;

@@ -6,6 +6,7 @@
 mod backup;
 pub mod engine;
 mod list;
+pub mod password;
 mod prune;
 mod reset;
 mod restore;

@@ -495,7 +495,7 @@ pub fn from_project(
 ) -> anyhow::Result<Db> {
     // The password from the secrets store first (an old `.env` holding it
     // is moved there now), else from `.env` (`secrets: plain`).
-    let secrets = berth::secrets_migrate::prepare(&p.name, &p.dir)?;
+    let secrets = berth::secrets_migrate::prepare(&p.name, &p.dir, &crate::password::Checker)?;
     let env = berth::compose::Env::for_dir(&p.dir)?.with_overrides(&secrets);
     let compose = berth::compose::load_dir_with(&p.dir, &env)
         .with_context(|| format!("cannot read the compose files of project {}", p.name))?;

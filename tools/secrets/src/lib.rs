@@ -16,6 +16,7 @@ use berth::cli::{Outcome, ResultExt as _, confirm, error_with_hint};
 use berth::io::{OutputArgs, Row};
 use berth::paths::Paths;
 use berth::secrets::{self as store, Key, ProjectSecrets, Store};
+use berth_dbdump::password::Checker;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
@@ -359,7 +360,7 @@ fn prompt_hidden(question: &str) -> anyhow::Result<String> {
 fn get(a: &GetArgs) -> anyhow::Result<Outcome> {
     store::validate_key(&a.key)?;
     let (store, _) = open_for(&a.project)?;
-    let secrets = store.load(&a.project)?;
+    let secrets = store.resolve(&a.project, &Checker)?;
     let value = secrets
         .get(&a.key)
         .ok_or_else(|| missing_key(&secrets, &a.project, &a.key))?;
@@ -381,6 +382,10 @@ pub struct Listed {
     pub created: jiff::Timestamp,
     /// When the value last changed (null: never since it was created).
     pub rotated: Option<jiff::Timestamp>,
+    /// Whether a new value of a rotation cut short waits beside the current
+    /// one (kept when the database could not be reached to check which one
+    /// works; `secrets rotate` resolves it). Never the value.
+    pub pending: bool,
 }
 
 impl Row for Listed {
@@ -393,14 +398,18 @@ impl Row for Listed {
             self.key.clone(),
             self.kind.clone(),
             time(&self.created),
-            self.rotated.as_ref().map_or_else(|| "-".into(), time),
+            match (&self.rotated, self.pending) {
+                (_, true) => "pending".into(),
+                (Some(t), false) => time(t),
+                (None, false) => "-".into(),
+            },
         ]
     }
 }
 
 fn list(a: &ListArgs) -> anyhow::Result<Outcome> {
     let (store, _) = open_for(&a.project)?;
-    let secrets = store.load(&a.project)?;
+    let secrets = store.resolve(&a.project, &Checker)?;
     let items: Vec<Listed> = secrets
         .iter()
         .map(|(k, s)| Listed {
@@ -409,6 +418,7 @@ fn list(a: &ListArgs) -> anyhow::Result<Outcome> {
             kind: s.kind.clone(),
             created: s.created,
             rotated: s.rotated,
+            pending: s.pending().is_some(),
         })
         .collect();
     berth::io::write_list(a.output.format(), &items)?;
@@ -462,7 +472,7 @@ fn env(a: &EnvArgs) -> anyhow::Result<Outcome> {
         ));
     }
     let (store, _) = open_for(&a.project)?;
-    let secrets = store.load(&a.project)?;
+    let secrets = store.resolve(&a.project, &Checker)?;
     let mut out = berth::io::stdout();
     for (k, v) in secrets.env() {
         writeln!(out, "{k}={}", shell_quote(&v))?;
@@ -474,7 +484,7 @@ fn env(a: &EnvArgs) -> anyhow::Result<Outcome> {
 fn run_cmd(a: RunArgs) -> anyhow::Result<Outcome> {
     use std::os::unix::process::CommandExt as _;
     let (store, _) = open_for(&a.project)?;
-    let secrets = store.load(&a.project)?;
+    let secrets = store.resolve(&a.project, &Checker)?;
     let (program, args) = a
         .command
         .split_first()

@@ -216,10 +216,8 @@ impl Driver {
         for (k, v) in env {
             cmd = cmd.env(k, v);
         }
-        // The project's secrets reach compose through its environment only
-        // (never argv or a file); the first run moves old `.env` values
-        // into the store.
-        let secrets = berth::secrets_migrate::prepare(&project.name, &project.path)?;
+        // The project's secrets reach compose through its environment only.
+        let secrets = project_secrets(project)?;
         if self.podman_compose() && !secrets.is_empty() {
             // podman-compose 1.0 reads `.env` over the environment: a name
             // set (even to nothing) there hides the store's value.
@@ -371,6 +369,17 @@ pub fn last_lines(text: &str, n: usize) -> String {
     } else {
         joined
     }
+}
+
+/// The project's secrets for compose's environment (never argv or a
+/// file): the first run moves old `.env` values into the store, and a
+/// rotation cut short is resolved against the database (dbdump's check).
+fn project_secrets(project: &Project) -> anyhow::Result<Vec<(String, String)>> {
+    berth::secrets_migrate::prepare(
+        &project.name,
+        &project.path,
+        &berth_dbdump::password::Checker,
+    )
 }
 
 #[cfg(test)]
