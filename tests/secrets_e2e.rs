@@ -224,7 +224,6 @@ fn container_env(container: &str, var: &str) -> Vec<u8> {
     v
 }
 
-
 #[test]
 #[allow(clippy::too_many_lines)] // one project's life, step by step
 fn no_secret_leaks_and_rotation_keeps_the_app_working() {

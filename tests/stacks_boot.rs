@@ -327,6 +327,7 @@ fn stackgen(p: &Booted, args: &[&str]) -> (i32, String, String) {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one project's declared life: declare, wire, start, edit, plan, apply
 fn django_with_two_postgres_instances_reaches_the_wired_one_and_redis_has_its_limit() {
     if !bed_ready(&["python:3.12-slim", "postgres:16", "postgres:15", "redis:7"])
         || !require("django-admin")
@@ -423,7 +424,10 @@ fn django_with_two_postgres_instances_reaches_the_wired_one_and_redis_has_its_li
     std::fs::write(&path, text.replace("memory: 256m", "memory: 128m")).unwrap();
     let (code, out, err) = p.stackctl(&["plan", &p.name]);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("berth.yaml changed since its files were generated"), "{err}");
+    assert!(
+        err.contains("berth.yaml changed since its files were generated"),
+        "{err}"
+    );
     assert!(out.contains("~ redis"), "{out}");
     assert!(out.contains("mem_limit: \"256m\" → \"128m\""), "{out}");
     for other in ["app", "postgres", "analytics-db"] {
@@ -436,9 +440,18 @@ fn django_with_two_postgres_instances_reaches_the_wired_one_and_redis_has_its_li
     let after = ids();
     for (container, id) in &before {
         let same = after.get(container) == Some(id);
-        assert_eq!(same, !container.ends_with("-redis"), "{container}: {before:?} -> {after:?}");
+        assert_eq!(
+            same,
+            !container.ends_with("-redis"),
+            "{container}: {before:?} -> {after:?}"
+        );
     }
-    let (_, out, _) = docker(&["inspect", "-f", "{{.HostConfig.Memory}}", &format!("{}-redis", p.name)]);
+    let (_, out, _) = docker(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.Memory}}",
+        &format!("{}-redis", p.name),
+    ]);
     assert_eq!(out.trim(), (128u64 << 20).to_string());
     let (code, out, err) = p.stackctl(&["plan", &p.name]);
     assert_eq!(code, 0, "nothing left to apply: {out}{err}");
