@@ -328,7 +328,7 @@ fn stackgen(p: &Booted, args: &[&str]) -> (i32, String, String) {
 
 #[test]
 #[allow(clippy::too_many_lines)] // one project's declared life: declare, wire, start, edit, plan, apply
-fn django_with_two_postgres_instances_reaches_the_wired_one_and_redis_has_its_limit() {
+fn django_two_postgres_instances_wired_then_a_redis_limit_planned_and_applied() {
     if !bed_ready(&["python:3.12-slim", "postgres:16", "postgres:15", "redis:7"])
         || !require("django-admin")
     {
