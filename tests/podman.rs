@@ -40,8 +40,8 @@
 mod common;
 
 use std::io::Write as _;
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -818,4 +818,164 @@ impl Drop for RemoveImage {
             .args(["image", "rm", "-f", &self.1])
             .timed_output();
     }
+}
+
+/// The user tests/bed/podman-rootless.sh sets up for rootless Podman.
+const ROOTLESS_USER: &str = "berth-rootless";
+
+/// A user's uid and home, from the passwd database.
+fn user_ids(user: &str) -> Option<(u32, String)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    let line = passwd.lines().find(|l| l.split(':').next() == Some(user))?;
+    let fields: Vec<&str> = line.split(':').collect();
+    Some((fields.get(2)?.parse().ok()?, (*fields.get(5)?).to_owned()))
+}
+
+/// A shell line run as the rootless user, with its runtime folder, the
+/// test's `BERTH_HOME` and the tools on PATH; `BERTH_ENGINE=podman`.
+fn as_rootless(h: &Harness, uid: u32, home: &str, line: &str) -> common::Cmd {
+    let bin = common::bin("stackctl");
+    let tools = bin.parent().unwrap().display().to_string();
+    h.sh(&format!(
+        "runuser -u {ROOTLESS_USER} -- env XDG_RUNTIME_DIR=/run/user/{uid} HOME={home} \
+         BERTH_HOME={} BERTH_ENGINE=podman NO_COLOR=1 PATH={tools}:/usr/sbin:/usr/bin:/sbin:/bin \
+         bash -c '{line}'",
+        h.home().display()
+    ))
+}
+
+/// The rootless project's containers and networks, removed as its user when dropped.
+struct Down(String, u32, String);
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = Command::new("runuser")
+            .args(["-u", ROOTLESS_USER, "--", "env"])
+            .arg(format!("XDG_RUNTIME_DIR=/run/user/{}", self.1))
+            .arg(format!("HOME={}", self.2))
+            .args(["sh", "-c"])
+            .arg(format!(
+                "podman ps -aq --filter label=com.docker.compose.project={0} | xargs -r podman rm -f; \
+                 podman network ls -q --filter label=com.docker.compose.project={0} | xargs -r podman network rm",
+                self.0
+            ))
+            .timed_output();
+    }
+}
+
+/// Rootless Podman: a user's own engine, reached through the user's own
+/// API socket (`$XDG_RUNTIME_DIR/podman/podman.sock`), found by berth's
+/// runtime layer without configuration. A project registered and started
+/// by that user runs in that user's containers (rootful Podman does not
+/// see them), answers on its port, and is stopped and removed.
+#[test]
+#[allow(clippy::too_many_lines)] // one user's project: set up, started, checked, removed
+fn a_project_runs_on_rootless_podman_as_its_user() {
+    if !Engine::Podman.ready(&[]) {
+        return;
+    }
+    let Some((uid, home)) = user_ids(ROOTLESS_USER) else {
+        common::missing(&format!(
+            "no user {ROOTLESS_USER} for rootless Podman (tests/bed/podman-rootless.sh)"
+        ));
+        return;
+    };
+    let socket = format!("/run/user/{uid}/podman/podman.sock");
+    if !Path::new(&socket).exists() {
+        common::missing(&format!(
+            "rootless Podman's API service is not on {socket} (tests/bed/podman-rootless.sh)"
+        ));
+        return;
+    }
+    let h = Harness::new();
+    let name = unique("rootless");
+    let port = free_port();
+    h.write(
+        &format!("{name}/compose.yaml"),
+        &format!("services:\n{}", common::services::app_service(port)),
+    );
+    // The user owns the test's folders (the harness made them as root).
+    let chown = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{ROOTLESS_USER}:"))
+        .arg(h.path())
+        .timed_output()
+        .unwrap();
+    assert!(chown.status.success(), "{chown:?}");
+    let dir = h.path().join(&name);
+    let _down = Down(name.clone(), uid, home.clone());
+
+    let doctor = as_rootless(&h, uid, &home, "stackctl doctor --json").run();
+    let engine = doctor
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "engine")
+        .cloned()
+        .unwrap();
+    assert_eq!(engine["ok"], true, "{engine}");
+    assert!(
+        engine["detail"].as_str().unwrap().contains(&socket),
+        "{engine}"
+    );
+    assert!(
+        engine["why"]
+            .as_str()
+            .unwrap()
+            .contains("rootless Podman's socket"),
+        "{engine}"
+    );
+
+    as_rootless(
+        &h,
+        uid,
+        &home,
+        &format!(
+            "registry add {} --name {name} --port {port} && stackctl start {name} --timeout 180",
+            dir.display()
+        ),
+    )
+    .timeout(Duration::from_secs(300))
+    .run()
+    .success()
+    .stderr_has(&format!("{name}: running"));
+    let (status, _, body) = common::http_get(port, "/").expect("the app answers on its port");
+    assert_eq!(status, 200, "{body}");
+    // The user's containers: rootful Podman does not have them.
+    let mine = as_rootless(
+        &h,
+        uid,
+        &home,
+        &format!("podman ps -q --filter label=com.docker.compose.project={name}"),
+    )
+    .run()
+    .success();
+    assert_eq!(mine.stdout.lines().count(), 1, "{}", mine.stdout);
+    let rootful = Command::new("podman")
+        .args(["ps", "-aq", "--filter"])
+        .arg(format!("label=com.docker.compose.project={name}"))
+        .timed_output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&rootful.stdout).trim().is_empty(),
+        "rootful Podman has them"
+    );
+    let status = as_rootless(&h, uid, &home, &format!("stackctl status {name} --json"))
+        .run()
+        .success();
+    assert_eq!(status.json()[0]["status"], "running", "{}", status.stdout);
+
+    as_rootless(&h, uid, &home, &format!("stackctl down {name} --yes"))
+        .timeout(Duration::from_secs(180))
+        .run()
+        .success();
+    let left = as_rootless(
+        &h,
+        uid,
+        &home,
+        &format!("podman ps -aq --filter label=com.docker.compose.project={name}"),
+    )
+    .run()
+    .success();
+    assert!(left.stdout.trim().is_empty(), "{}", left.stdout);
 }

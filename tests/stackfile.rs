@@ -14,7 +14,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Harness, snapshot};
+use common::{Harness, Timed as _, snapshot};
 
 /// A django project with postgres and redis, no framework generator.
 fn project(h: &Harness, name: &str) -> PathBuf {
@@ -560,7 +560,7 @@ fn import_refuses_bad_files_with_exit_2_and_writes_nothing() {
     assert!(
         Command::new("mkfifo")
             .arg(&fifo)
-            .status()
+            .timed_status()
             .unwrap()
             .success()
     );

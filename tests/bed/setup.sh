@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bring the container test bed up: a running Docker engine and the locally
 # built images, then Podman's API service with the images the Podman tests
-# use copied over (podman.sh).  Idempotent: a second run takes a few seconds.
+# use copied over (podman.sh), and rootless Podman for its own user
+# (podman-rootless.sh).  Idempotent: a second run takes a few seconds.
 #
 #   tests/bed/setup.sh [IMAGE...]     (IMAGE: postgres mariadb base python node
 #                                     redis php composer wordpress; default all)
@@ -24,4 +25,5 @@ done
 "$HERE/dockerd.sh"
 "$HERE/images.sh" "$@"
 "$HERE/podman.sh"
+"$HERE/podman-rootless.sh"
 echo "bed: ready in $((SECONDS - start))s"
