@@ -122,7 +122,8 @@ impl Drop for Cleanup {
 fn generate(h: &Harness, name: &str) -> (PathBuf, Run) {
     let run = h
         .sh(&format!(
-            "set -o pipefail; stackgen new fastapi {name} --services postgres,redis,minio --json | registry add -"
+            "set -o pipefail; stackgen new fastapi {name} --services postgres,redis,minio --port {} --json | registry add -",
+            common::free_port()
         ))
         .timeout(Duration::from_secs(300))
         .run()

@@ -347,6 +347,16 @@ fn bad_declarations_exit_2_naming_file_line_and_key_and_write_nothing() {
     let h = Harness::new();
     let dir = project(&h, "bad");
     let good = read(&dir, "berth.yaml");
+    // Another registered project claims a port.
+    let taken = common::free_port();
+    let other = h.project("other", &[&format!("{taken}:80")]);
+    h.cmd("registry")
+        .args(["add", other.to_str().unwrap()])
+        .run()
+        .success();
+    let pin = format!("redis.ports=[\"127.0.0.1:{taken}:6379\"]");
+    let claimed =
+        format!("instances.redis.ports.0: host port {taken} is claimed by project 'other'");
     let cases: Vec<(String, Vec<&str>, &str)> = vec![
         (
             good.replace("  redis:\n", "  redis:\n  cache:\n    service: nosuch\n"),
@@ -393,6 +403,7 @@ fn bad_declarations_exit_2_naming_file_line_and_key_and_write_nothing() {
             vec!["add-service", "postgres", "--as", "Not A Label", "--yes"],
             "instance name",
         ),
+        (good.clone(), vec!["set", &pin, "--yes"], &claimed),
     ];
     for (text, args, why) in cases {
         std::fs::write(dir.join("berth.yaml"), &text).unwrap();

@@ -234,12 +234,17 @@ fn generate(stack: &str, extra: &[&str], prepare: impl FnOnce(&Path)) -> Booted 
     let dir = h.path().join(&name);
     prepare(&dir);
     let dir_s = dir.to_string_lossy().into_owned();
+    // A port free on this machine: the allocator's first pick in a fresh
+    // BERTH_HOME may be one another test run starts a project on.
+    let port = common::free_port().to_string();
     let mut args = vec![
         "new",
         stack,
         name.as_str(),
         "--dir",
         dir_s.as_str(),
+        "--port",
+        port.as_str(),
         "--json",
     ];
     args.extend_from_slice(extra);
@@ -371,6 +376,22 @@ fn django_two_postgres_instances_wired_then_a_redis_limit_planned_and_applied() 
             .as_str()
             .is_some_and(|w| w.contains("app.database is ambiguous: postgres, analytics-db")),
         "{config}"
+    );
+    // stackctl plan says so too, and apply refuses until it is wired.
+    let (code, out, err) = p.stackctl(&["plan", &p.name, "--json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        plan["problems"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("app.database is ambiguous: postgres, analytics-db")),
+        "{plan}"
+    );
+    let (code, out, err) = p.stackctl(&["apply", &p.name, "--yes"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("cannot apply") && err.contains("stackgen wire"),
+        "{err}"
     );
     let (code, out, err) = stackgen(&p, &["wire", "app.database", "analytics-db", "--yes"]);
     assert_eq!(code, 0, "{out}{err}");

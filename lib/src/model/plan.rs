@@ -86,6 +86,10 @@ pub struct Plan {
     pub state_serial: String,
     /// One entry per service, in name order.
     pub changes: Vec<Change>,
+    /// What the declared stack leaves open (an ambiguous or missing wire of
+    /// `berth.yaml`), as sentences; apply refuses while there is any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
     #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub created_at: Timestamp,
 }
@@ -140,6 +144,9 @@ impl Plan {
             for r in &c.reasons {
                 let _ = writeln!(out, "{sign} {}: {r}", c.service);
             }
+        }
+        for p in &self.problems {
+            let _ = writeln!(out, "! {p}");
         }
         out.push_str(&self.summary());
         out.push('\n');
@@ -425,6 +432,7 @@ pub fn compare(
         stack_serial,
         state_serial: state_serial(actual),
         changes,
+        problems: Vec::new(),
         created_at: Timestamp::now(),
     }
 }

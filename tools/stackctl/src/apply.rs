@@ -98,6 +98,15 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
     } else {
         eprint!("{}", plan.render());
     }
+    if !plan.problems.is_empty() {
+        for problem in &plan.problems {
+            eprintln!("{}: cannot apply '{}': {problem}", crate::TOOL, p.name);
+        }
+        eprintln!(
+            "hint: wire it in berth.yaml (stackgen wire CONSUMER.IMPORT PROVIDER), then plan again"
+        );
+        return Ok(Outcome::Found);
+    }
     if !plan.has_changes() {
         berth::info!("{}: no changes; nothing to apply", p.name);
         return Ok(Outcome::Clean);

@@ -70,7 +70,8 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         out.write_all(plan.render().as_bytes())?;
         out.flush()?;
     }
-    Ok(if plan.has_changes() {
+    // Changes to make, or a wire to pick first: either needs the user.
+    Ok(if plan.has_changes() || !plan.problems.is_empty() {
         Outcome::Found
     } else {
         Outcome::Clean
@@ -139,15 +140,18 @@ impl State {
         })
     }
 
-    /// Compare with the project's containers among `containers`.
+    /// Compare with the project's containers among `containers`; with
+    /// what `berth.yaml`'s wiring leaves open.
     pub fn plan(&self, p: &Project, containers: &[ContainerInfo]) -> anyhow::Result<Plan> {
-        Ok(plan::compare(
+        let mut plan = plan::compare(
             &p.name,
             self.stack_serial.clone(),
             &self.desired,
             &actual(&p.name, containers),
             &read_record(&p.name)?,
-        ))
+        );
+        plan.problems = berth_stackgen::wiring_problems(project_dir(p)?)?;
+        Ok(plan)
     }
 
     /// Write `<project>/.berth/compose.hash.yaml`, which gives every service

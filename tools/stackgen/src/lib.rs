@@ -143,3 +143,23 @@ pub fn regenerate(dir: &std::path::Path) -> anyhow::Result<()> {
     services::sync(&ctx, &l.stack, l.state, &change)?;
     Ok(())
 }
+
+/// What `dir`'s `berth.yaml` leaves open: each ambiguous import and each
+/// required one with no provider, as a sentence (none: not a stackgen
+/// project with a stack file). For `stackctl plan`, which reports them, and
+/// `stackctl apply`, which refuses while there is any.
+pub fn wiring_problems(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    if !dir.join(state::STATE_FILE).is_file() || !dir.join(berth::stackfile::FILE).is_file() {
+        return Ok(Vec::new());
+    }
+    let ctx = ctx::Ctx::load()?;
+    let l = services::load(&ctx, None, dir)?;
+    let cat = declared::Cat {
+        lib: &ctx.lib,
+        stack: &l.stack,
+    };
+    Ok(berth::stackfile::wiring::resolve(&l.file, &cat)
+        .iter()
+        .filter_map(berth::stackfile::wiring::Resolution::problem)
+        .collect())
+}

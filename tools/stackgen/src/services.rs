@@ -107,11 +107,58 @@ fn reread(ctx: &Ctx, stack: &Stack, text: &str) -> anyhow::Result<StackFile> {
         lib: &ctx.lib,
         stack,
     };
-    Ok(berth::stackfile::parse(
-        text,
-        berth::stackfile::FILE,
-        Some(&cat),
-    )?)
+    let file = berth::stackfile::parse(text, berth::stackfile::FILE, Some(&cat))?;
+    check_ports(ctx, text, &file)?;
+    Ok(file)
+}
+
+/// A host port an instance pins must not be another registered project's:
+/// exit 2 naming the line and key, as every other problem of the file.
+fn check_ports(ctx: &Ctx, text: &str, file: &StackFile) -> anyhow::Result<()> {
+    let pinned: Vec<(String, usize, u16)> = file
+        .instances
+        .iter()
+        .flat_map(|(name, inst)| {
+            inst.ports.iter().enumerate().flat_map(move |(i, spec)| {
+                berth::compose::ports::parse_short(name, spec)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(move |b| Some((name.to_owned(), i, b.published?)))
+            })
+        })
+        .collect();
+    if pinned.is_empty() {
+        return Ok(());
+    }
+    let projects = berth::registry::Registry::open(&ctx.paths).load_ports()?;
+    let spans = berth::stackfile::spans::Spans::index(text);
+    let mut list = Vec::new();
+    for (instance, i, port) in pinned {
+        let owner = projects
+            .iter()
+            .find(|p| p.name != file.name && berth::claims::project_ports(*p).any(|x| x == port));
+        if let Some(owner) = owner {
+            let key = vec![
+                "instances".to_owned(),
+                instance.clone(),
+                "ports".to_owned(),
+                i.to_string(),
+            ];
+            list.push(berth::stackfile::Diagnostic {
+                line: spans.line(&key),
+                key: key.join("."),
+                message: format!("host port {port} is claimed by project '{}'", owner.name),
+            });
+        }
+    }
+    if list.is_empty() {
+        return Ok(());
+    }
+    Err(berth::stackfile::Errors {
+        file: berth::stackfile::FILE.to_owned(),
+        list,
+    }
+    .into())
 }
 
 /// Pin, as explicit wires, the app's imports that `after` leaves ambiguous
