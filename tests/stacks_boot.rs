@@ -342,32 +342,40 @@ fn django_two_postgres_instances_wired_then_a_redis_limit_planned_and_applied() 
     let _one = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let p = generate("django", &["--services", "postgres,redis"], |_| {});
-    // A second PostgreSQL, version 15, and a memory limit on Redis.
+    let p = generate("django", &["--services", "postgres,redis,celery"], |_| {});
+    // A second PostgreSQL (its image tag 15: the bed's postgres:15 and :16
+    // are one build, so the tag is checked in the compose file, not the
+    // server), and a memory limit on Redis. The
+    // worker (celery, built from the app's image) runs a stand-in command:
+    // the generated project defines no Celery app; its environment is the point.
     for args in [
         &["add-service", "postgres", "--as", "analytics-db", "--yes"][..],
         &[
             "set",
             "analytics-db.version=15",
             "redis.resources.memory=256m",
+            "celery.command=[\"sleep\", \"infinity\"]",
             "--yes",
         ],
     ] {
         let (code, out, err) = stackgen(&p, args);
         assert_eq!(code, 0, "stackgen {args:?}: {out}{err}");
     }
-    // Without the wire stackgen added, the app's database is ambiguous.
+    let generated = std::fs::read_to_string(p.dir.join(".berth/compose.services.yaml")).unwrap();
+    assert!(
+        generated.contains("  analytics-db:\n    image: postgres:15\n"),
+        "{generated}"
+    );
+    // Without the wires stackgen added (adding a second candidate pins the
+    // first), the app's and the worker's database are ambiguous.
     let path = p.dir.join("berth.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(
-        text.contains("wires:\n  app.database: postgres\n"),
+    let (kept, wires) = text.split_once("wires:\n").expect("pinned wires");
+    assert_eq!(
+        wires, "  app.database: postgres\n  celery.database: postgres\n",
         "{text}"
     );
-    std::fs::write(
-        &path,
-        text.replace("wires:\n  app.database: postgres\n", ""),
-    )
-    .unwrap();
+    std::fs::write(&path, kept).unwrap();
     let (code, out, err) = stackgen(&p, &["config", "--json"]);
     assert_eq!(code, 0, "{err}");
     let config: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -393,22 +401,35 @@ fn django_two_postgres_instances_wired_then_a_redis_limit_planned_and_applied() 
         err.contains("cannot apply") && err.contains("stackgen wire"),
         "{err}"
     );
-    let (code, out, err) = stackgen(&p, &["wire", "app.database", "analytics-db", "--yes"]);
-    assert_eq!(code, 0, "{out}{err}");
+    // The app on the first, the worker on analytics-db, by name.
+    for (import, provider) in [
+        ("app.database", "postgres"),
+        ("celery.database", "analytics-db"),
+    ] {
+        let (code, out, err) = stackgen(&p, &["wire", import, provider, "--yes"]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
 
     p.start("start");
     p.get_200("/");
-    // A query through the app's own settings reaches analytics-db.
-    let (code, out, err) = p.exec(&[
+    // A query through each one's own settings reaches the database wired to it.
+    let query = "from django.db import connection\nc = connection.cursor()\nc.execute(\"select current_database()\")\nprint(c.fetchone()[0], connection.settings_dict['HOST'])";
+    let (code, out, err) = p.exec(&["python3", "manage.py", "shell", "-c", query]);
+    assert_eq!(code, 0, "{out}{err}");
+    let last = out.lines().last().unwrap_or_default();
+    assert_eq!(last, "app postgres", "the app: {out}");
+    let (code, out, err) = docker(&[
+        "exec",
+        &format!("{}-celery", p.name),
         "python3",
         "manage.py",
         "shell",
         "-c",
-        "from django.db import connection\nc = connection.cursor()\nc.execute(\"select current_database(), current_setting('server_version_num')\")\nprint(*c.fetchone())",
+        query,
     ]);
     assert_eq!(code, 0, "{out}{err}");
     let last = out.lines().last().unwrap_or_default();
-    assert!(last.starts_with("analytics_db 15"), "{out}");
+    assert_eq!(last, "analytics_db analytics-db", "the worker: {out}");
     // The limit reached the container.
     let (code, out, err) = docker(&[
         "inspect",
@@ -440,7 +461,7 @@ fn django_two_postgres_instances_wired_then_a_redis_limit_planned_and_applied() 
             .collect::<std::collections::BTreeMap<String, String>>()
     };
     let before = ids();
-    assert_eq!(before.len(), 4, "{before:?}");
+    assert_eq!(before.len(), 5, "{before:?}");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("memory: 256m", "memory: 128m")).unwrap();
     let (code, out, err) = p.stackctl(&["plan", &p.name]);
@@ -451,7 +472,7 @@ fn django_two_postgres_instances_wired_then_a_redis_limit_planned_and_applied() 
     );
     assert!(out.contains("~ redis"), "{out}");
     assert!(out.contains("mem_limit: \"256m\" → \"128m\""), "{out}");
-    for other in ["app", "postgres", "analytics-db"] {
+    for other in ["app", "postgres", "analytics-db", "celery"] {
         assert!(out.contains(&format!("= {other}")), "{other}: {out}");
     }
     let (code, out, err) = p.stackctl(&["apply", &p.name, "--yes"]);
