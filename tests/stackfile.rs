@@ -328,6 +328,41 @@ fn a_second_postgres_gets_its_own_names_and_the_app_is_wired_as_asked() {
     );
     assert!(json["problems"].as_array().unwrap().is_empty(), "{json}");
 
+    // A worker wired by name gets the provider's variables; one it sets
+    // itself wins over the wired one.
+    for args in [
+        &["add-service", "celery", "--yes"][..],
+        &["wire", "celery.database", "postgres", "--yes"],
+        &["set", "celery.environment.DB_NAME=reports", "--yes"],
+    ] {
+        h.cmd("stackgen")
+            .args(args)
+            .current_dir(&dir)
+            .run()
+            .success();
+    }
+    let doc = services(&dir);
+    assert_eq!(env_of(&doc, "celery", "DB_HOST"), Some("postgres"));
+    assert_eq!(env_of(&doc, "celery", "DB_NAME"), Some("reports"));
+    assert_eq!(env_of(&doc, "app", "DB_HOST"), Some("analytics-db"));
+    let json = h
+        .cmd("stackgen")
+        .args(["config", "celery", "--json"])
+        .current_dir(&dir)
+        .run()
+        .success()
+        .json();
+    let env = &json["instances"][0]["provenance"]["environment"];
+    assert_eq!(
+        (env["DB_HOST"].as_str(), env["DB_NAME"].as_str()),
+        (Some("wire"), Some("override"))
+    );
+    h.cmd("stackgen")
+        .args(["remove-service", "celery", "--yes"])
+        .current_dir(&dir)
+        .run()
+        .success();
+
     // Removing it takes its wire, block and state with it.
     h.cmd("stackgen")
         .args(["remove-service", "analytics-db", "--yes"])

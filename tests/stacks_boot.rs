@@ -354,6 +354,7 @@ fn django_two_postgres_instances_wired_then_a_redis_limit_planned_and_applied() 
             "set",
             "analytics-db.version=15",
             "redis.resources.memory=256m",
+            "redis.resources.cpus=0.5",
             "celery.command=[\"sleep\", \"infinity\"]",
             "--yes",
         ],
@@ -439,6 +440,13 @@ fn django_two_postgres_instances_wired_then_a_redis_limit_planned_and_applied() 
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), (256u64 << 20).to_string());
+    let (_, out, _) = docker(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.NanoCpus}}",
+        &format!("{}-redis", p.name),
+    ]);
+    assert_eq!(out.trim(), "500000000", "cpus: 0.5");
 
     // berth.yaml edited by hand: plan shows that field of Redis only, apply
     // writes the files and recreates Redis alone.
