@@ -200,7 +200,7 @@ _stackgen() {
             return 0
             ;;
         stackgen__subcmd__import)
-            opts="-d -n -y -q -h --dir --name --dry-run --yes --quiet --help"
+            opts="-d -y -q -h --dir --name --dry-run --yes --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,10 +215,6 @@ _stackgen() {
                     return 0
                     ;;
                 --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

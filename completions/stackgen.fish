@@ -130,7 +130,7 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand export" -s o -l output
 complete -c stackgen -n "__fish_stackgen_using_subcommand export" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s d -l dir -d 'The project folder (default: ./NAME)' -r -F
-complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s n -l name -d 'The project\'s name (default: the file\'s)' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand import" -l name -d 'The project\'s name (default: the file\'s)' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand import" -l dry-run -d 'Show the diff and change nothing (an existing project only)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s y -l yes -d 'Do not ask (needed when not on a terminal, to update a project)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'

@@ -64,6 +64,12 @@ const MEANINGS: &[(&str, Option<char>, bool, &str)] = &[
     ("dir", Some('d'), true, "the project folder"),
     ("project", None, true, "a registered project, by name"),
     ("stack", None, true, "a stack name (django, laravel, ...)"),
+    (
+        "name",
+        None,
+        true,
+        "the project's name, where it is not the folder's",
+    ),
     ("tld", None, true, "the dev TLD"),
     (
         "root",
@@ -107,6 +113,12 @@ const DESTRUCTIVE: &[&str] = &[
     "stackctl down",
     "stackgen add-service",
     "stackgen remove-service",
+    "stackgen generate",
+    "stackgen set",
+    "stackgen unset",
+    "stackgen wire",
+    "stackgen import",
+    "stackctl apply",
     "dbdump restore",
     "dbdump reset",
     "dbdump prune",
@@ -672,9 +684,41 @@ fn every_dry_run_previews_on_stdout() {
         .run()
         .success();
     let blog = h.path().join("blog");
+    // A project from before berth.yaml (generate writes one), one with an
+    // override (unset takes it back), and a shared stack file with one more
+    // instance (import adds it).
+    for name in ["older", "pinned"] {
+        h.cmd("stackgen")
+            .args(["new", "django", name, "--no-generator"])
+            .run()
+            .success();
+    }
+    let older = h.path().join("older");
+    std::fs::remove_file(older.join("berth.yaml")).unwrap();
+    let pinned = h.path().join("pinned");
+    h.cmd("stackgen")
+        .args(["set", "postgres.version=15", "--yes", "--dir"])
+        .arg(&pinned)
+        .run()
+        .success();
+    let shared = h
+        .cmd("stackgen")
+        .args(["export", "--dir"])
+        .arg(&blog)
+        .run()
+        .success();
+    let shared_file = h.write(
+        "blog.berth.yaml",
+        &shared
+            .stdout
+            .replace("  postgres:\n", "  postgres:\n  redis:\n"),
+    );
     let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/stackgen/templates");
     let root_s = root.to_str().unwrap();
     let blog_s = blog.to_str().unwrap();
+    let older_s = older.to_str().unwrap();
+    let pinned_s = pinned.to_str().unwrap();
+    let shared_s = shared_file.to_str().unwrap();
     let export_s = export_file.to_str().unwrap();
     // (subcommand path, arguments, what stdout shows)
     let mut cases: Vec<(&str, Vec<&str>, &str)> = vec![
@@ -728,6 +772,31 @@ fn every_dry_run_previews_on_stdout() {
             "+++ b/",
         ),
         ("cigen generate", vec!["--dir", blog_s], "would write"),
+        (
+            "stackgen generate",
+            vec!["--dir", older_s],
+            "+++ b/berth.yaml",
+        ),
+        (
+            "stackgen set",
+            vec!["postgres.version=15", "--dir", blog_s],
+            "+++ b/.berth/compose.services.yaml",
+        ),
+        (
+            "stackgen unset",
+            vec!["postgres.version", "--dir", pinned_s],
+            "-    image: postgres:15",
+        ),
+        (
+            "stackgen wire",
+            vec!["app.database", "postgres", "--dir", blog_s],
+            "+++ b/berth.yaml",
+        ),
+        (
+            "stackgen import",
+            vec![shared_s, "--dir", blog_s],
+            "+  redis:",
+        ),
     ];
     let engine = common::docker_ready(&[]);
     if engine {

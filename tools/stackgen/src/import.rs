@@ -34,7 +34,7 @@ pub struct ImportArgs {
     #[arg(long, short)]
     dir: Option<PathBuf>,
     /// The project's name (default: the file's).
-    #[arg(long, short, value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     name: Option<String>,
     /// Show the diff and change nothing (an existing project only).
     #[arg(long)]
