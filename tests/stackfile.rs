@@ -625,3 +625,56 @@ fn import_refuses_bad_files_with_exit_2_and_writes_nothing() {
     let secrets = h.home().join("secrets");
     assert!(!secrets.exists() || std::fs::read_dir(&secrets).unwrap().next().is_none());
 }
+
+#[test]
+fn a_required_import_with_no_provider_is_an_error_in_plan() {
+    if !common::docker_ready(&[]) {
+        return;
+    }
+    let h = Harness::new();
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            "work",
+            "--no-generator",
+            "--services",
+            "postgres,redis,celery",
+        ])
+        .run()
+        .success();
+    let dir = h.path().join("work");
+    h.cmd("registry")
+        .args(["add", dir.to_str().unwrap()])
+        .run()
+        .success();
+    // The worker's broker taken out by hand.
+    let text = read(&dir, "berth.yaml").replace("  redis:\n", "");
+    std::fs::write(dir.join("berth.yaml"), &text).unwrap();
+    let config = h
+        .cmd("stackgen")
+        .args(["config", "--json"])
+        .current_dir(&dir)
+        .run()
+        .success()
+        .json();
+    assert!(
+        config["problems"].as_array().unwrap().iter().any(|p| p
+            .as_str()
+            .unwrap()
+            .contains("celery.cache needs a provider")),
+        "{config}"
+    );
+    let before = snapshot(&dir);
+    h.cmd("stackctl")
+        .args(["plan", "work"])
+        .run()
+        .code_is(2)
+        .stderr_has("berth.yaml: celery.cache needs a provider and no instance provides it");
+    h.cmd("stackctl")
+        .args(["apply", "work", "--yes"])
+        .run()
+        .code_is(2)
+        .stderr_has("celery.cache needs a provider");
+    assert_eq!(snapshot(&dir), before, "plan or apply wrote something");
+}

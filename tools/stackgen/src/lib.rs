@@ -144,10 +144,11 @@ pub fn regenerate(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What `dir`'s `berth.yaml` leaves open: each ambiguous import and each
-/// required one with no provider, as a sentence (none: not a stackgen
-/// project with a stack file). For `stackctl plan`, which reports them, and
-/// `stackctl apply`, which refuses while there is any.
+/// What `dir`'s `berth.yaml` leaves open: each ambiguous import, as a
+/// sentence (none: not a stackgen project with a stack file), for `stackctl
+/// plan`, which reports them, and `stackctl apply`, which refuses while
+/// there is any. A required import with no provider is an error (exit 2):
+/// nothing could run it.
 pub fn wiring_problems(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
     if !dir.join(state::STATE_FILE).is_file() || !dir.join(berth::stackfile::FILE).is_file() {
         return Ok(Vec::new());
@@ -158,7 +159,21 @@ pub fn wiring_problems(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
         lib: &ctx.lib,
         stack: &l.stack,
     };
-    Ok(berth::stackfile::wiring::resolve(&l.file, &cat)
+    let resolved = berth::stackfile::wiring::resolve(&l.file, &cat);
+    if let Some(missing) = resolved.iter().find(|r| r.is_missing()) {
+        return Err(berth::cli::error_with_hint(
+            format!(
+                "{}: {}",
+                berth::stackfile::FILE,
+                missing.problem().unwrap_or_default()
+            ),
+            format!(
+                "add an instance that provides it (`stackgen add-service`), or remove {}",
+                missing.consumer
+            ),
+        ));
+    }
+    Ok(resolved
         .iter()
         .filter_map(berth::stackfile::wiring::Resolution::problem)
         .collect())
