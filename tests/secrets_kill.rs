@@ -277,16 +277,12 @@ fn check_after_kill(
     (left, value)
 }
 
-fn killed_rotations(f: &Flavour) {
-    if !common::docker_ready(&[f.image]) {
-        return;
-    }
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+/// A registered project of `f`'s database, its password generated into the
+/// store, started (removed when the cleanup drops).
+fn started(f: &Flavour) -> (Harness, String, Cleanup) {
     let h = Harness::new();
     let name = unique(f.tag);
-    let _cleanup = Cleanup(vec![name.clone()]);
+    let cleanup = Cleanup(vec![name.clone()]);
     h.write(&format!("{name}/compose.yaml"), &compose(f));
     let dir = h.path().join(&name);
     h.cmd("registry")
@@ -304,6 +300,17 @@ fn killed_rotations(f: &Flavour) {
         .run()
         .success()
         .stderr_has(&format!("{name}: running"));
+    (h, name, cleanup)
+}
+
+fn killed_rotations(f: &Flavour) {
+    if !common::docker_ready(&[f.image]) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (h, name, _cleanup) = started(f);
     let (mut current, _) = get(&h, &name);
     assert!(logs_in(f, &name, &current), "the first password logs in");
     app_reaches_the_database(f, &name);
@@ -579,25 +586,7 @@ fn a_refused_password_change_rolls_the_pending_value_back() {
     let _one = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let h = Harness::new();
-    let name = unique(f.tag);
-    let _cleanup = Cleanup(vec![name.clone()]);
-    h.write(&format!("{name}/compose.yaml"), &compose(f));
-    let dir = h.path().join(&name);
-    h.cmd("registry")
-        .args(["add", dir.to_str().unwrap(), "--name", &name, "--port"])
-        .arg(free_port().to_string())
-        .run()
-        .success();
-    h.cmd("secrets")
-        .args(["set", &name, "DB_PASSWORD", "--generate", "alnum32"])
-        .run()
-        .success();
-    h.cmd("stackctl")
-        .args(["start", &name, "--timeout", "300"])
-        .timeout(Duration::from_secs(400))
-        .run()
-        .success();
+    let (h, name, _cleanup) = started(f);
     let (before, _) = get(&h, &name);
     assert!(logs_in(f, &name, &before));
     let run = h
