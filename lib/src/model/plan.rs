@@ -11,7 +11,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 /// What shows a masked value: a secret's value never appears in a plan.
-pub const SECRET: &str = "(secret)";
+pub use crate::envline::MASK as SECRET;
 
 /// What apply does to one service.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -98,6 +98,8 @@ pub struct State {
     /// `berth.yaml` was edited since stackgen wrote the files: the desired
     /// state is what it generates now, and apply writes the files first.
     pub behind: bool,
+    /// What `berth.yaml`'s wiring leaves open (an ambiguous import).
+    problems: Vec<String>,
 }
 
 impl State {
@@ -112,7 +114,8 @@ impl State {
             files = compose::discover(dir, &env)?;
         }
         // A stack file edited by hand: its generated services, not the old file's.
-        let overlay: Vec<(PathBuf, String)> = berth_stackgen::ahead(dir)?.into_iter().collect();
+        let declared = berth_stackgen::declared(dir)?;
+        let overlay: Vec<(PathBuf, String)> = declared.ahead.into_iter().collect();
         let loaded: Compose = if files.is_empty() {
             compose::load_dir_with(dir, &env)?
         } else {
@@ -137,6 +140,7 @@ impl State {
             stack_serial,
             version,
             behind: !overlay.is_empty(),
+            problems: declared.problems,
         })
     }
 
@@ -150,7 +154,7 @@ impl State {
             &actual(&p.name, containers),
             &read_record(&p.name)?,
         );
-        plan.problems = berth_stackgen::wiring_problems(project_dir(p)?)?;
+        plan.problems.clone_from(&self.problems);
         Ok(plan)
     }
 
@@ -343,6 +347,7 @@ mod tests {
             stack_serial: String::new(),
             version: Some(Value::String("3.8".into())),
             behind: false,
+            problems: Vec::new(),
         };
         let doc: Value = yaml_serde::from_str(&state.hash_file()).unwrap();
         assert_eq!(doc["version"], Value::String("3.8".into()));

@@ -9,13 +9,14 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use berth::cli::{Outcome, error_with_hint};
+use berth::envline::MASK;
 use berth::stackfile::{Provenance, Source, wiring};
 use serde::Serialize;
 use yaml_serde::Value;
 
 use crate::ctx::Ctx;
 use crate::declared::Cat;
-use crate::envfile::looks_secret;
+use crate::envfile::is_literal_secret;
 use crate::generate::{Spec, compose_services};
 
 /// Show the effective config of the project's instances and their wiring.
@@ -66,19 +67,14 @@ pub struct StackConfig {
     pub problems: Vec<String>,
 }
 
-/// The mask of a literal secret value.
-pub const MASK: &str = "(secret)";
-
 /// `definition` with literal values of secret-looking variables masked.
 fn masked(definition: &Value) -> Value {
     let mut out = definition.clone();
     if let Some(Value::Mapping(env)) = out.get_mut("environment") {
         for (k, v) in env.iter_mut() {
-            let secret = k.as_str().is_some_and(looks_secret);
-            let literal = v
-                .as_str()
-                .is_some_and(|t| !t.is_empty() && !t.contains("${"));
-            if secret && literal {
+            if let (Some(k), Some(t)) = (k.as_str(), v.as_str())
+                && is_literal_secret(k, t)
+            {
                 *v = Value::String(MASK.into());
             }
         }

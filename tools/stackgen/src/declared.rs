@@ -110,24 +110,34 @@ pub fn from_state(state: &State) -> StackFile {
     file
 }
 
-/// The project's declared stack: `berth.yaml` read and checked against the
-/// catalog (exit 2 naming file, line and key), or, when the project has
-/// none yet, the one its state implies, with the text to write (`Some`).
-pub fn load(
-    dir: &Path,
-    lib: &Library,
-    stack: &Stack,
-    state: &State,
-) -> anyhow::Result<(StackFile, Option<String>)> {
+/// The project's declared stack and its text: `berth.yaml` read once and
+/// checked against the catalog (exit 2 naming file, line and key), or,
+/// when the project has none yet, the one its state implies (`first`).
+pub struct Declared {
+    pub file: StackFile,
+    pub text: String,
+    /// No `berth.yaml` yet: the text is the one the state implies.
+    pub first: bool,
+}
+
+pub fn load(dir: &Path, lib: &Library, stack: &Stack, state: &State) -> anyhow::Result<Declared> {
     let path = dir.join(stackfile::FILE);
-    if berth::fsread::read_text(&path, None, stackfile::LIMIT)?.is_none() {
+    let Some(read) = berth::fsread::read_text(&path, None, stackfile::LIMIT)? else {
         let file = from_state(state);
         let text = text(&file);
-        return Ok((file, Some(text)));
-    }
-    let file = stackfile::read(&path, Some(&Cat { lib, stack }))?;
+        return Ok(Declared {
+            file,
+            text,
+            first: true,
+        });
+    };
+    let file = stackfile::parse(&read.text, stackfile::FILE, Some(&Cat { lib, stack }))?;
     check_matches(&file, state)?;
-    Ok((file, None))
+    Ok(Declared {
+        file,
+        text: read.text,
+        first: false,
+    })
 }
 
 /// The file names the project it sits in.

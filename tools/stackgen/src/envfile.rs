@@ -213,6 +213,13 @@ pub fn mask(text: &str, secret: impl Fn(&str) -> bool) -> String {
 /// Whether a variable name looks like a secret: lib's rule (see
 /// `berth::secrets_migrate`), plus any name holding PASSWORD, SECRET, TOKEN
 /// or `_KEY` (a diff rather hides one value too many).
+/// Whether `key = value` holds a secret's value itself: a secret-looking
+/// name with a literal value (not empty, no `${...}` reference to another
+/// variable, which is a name, not a value).
+pub fn is_literal_secret(key: &str, value: &str) -> bool {
+    looks_secret(key) && !value.is_empty() && !value.contains("${")
+}
+
 pub fn looks_secret(key: &str) -> bool {
     berth::secrets_migrate::is_well_known(key)
         || ["PASSWORD", "SECRET", "_KEY", "TOKEN"]

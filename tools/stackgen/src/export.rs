@@ -11,7 +11,7 @@ use berth::cli::Outcome;
 use berth::stackfile::StackFile;
 
 use crate::ctx::Ctx;
-use crate::envfile::looks_secret;
+use crate::envfile::is_literal_secret;
 
 /// Write the project's declared stack as a portable file for sharing.
 ///
@@ -66,7 +66,7 @@ pub fn exported(file: &StackFile, secrets: &BTreeSet<String>) -> String {
                 .map(str::to_owned);
             if let Some(name) = referenced {
                 *v = placeholder(&name);
-            } else if looks_secret(k) && !v.is_empty() && !v.contains("${") {
+            } else if is_literal_secret(k, v) {
                 *v = placeholder(k);
             }
         }

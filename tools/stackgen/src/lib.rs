@@ -106,52 +106,25 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
     [list::schemas(), update::schemas(), config::schemas()].concat()
 }
 
-/// The services file `berth.yaml` generates now, when it differs from the
-/// one in `dir` (the stack file was edited by hand since stackgen last
-/// wrote the files): its path and text. None: not a stackgen project, no
-/// `berth.yaml`, or the files already follow it. For `stackctl plan`,
-/// whose desired state is what `berth.yaml` says.
-pub fn ahead(dir: &std::path::Path) -> anyhow::Result<Option<(std::path::PathBuf, String)>> {
-    if !dir.join(state::STATE_FILE).is_file() || !dir.join(berth::stackfile::FILE).is_file() {
-        return Ok(None);
-    }
-    let ctx = ctx::Ctx::load()?;
-    let l = services::load(&ctx, None, dir)?;
-    let spec = Spec::of_project(&l.state, &ctx.config, l.file);
-    let text = generate::services_file(&ctx.lib, &l.stack, &spec)?;
-    let path = dir.join(SERVICES_FILE);
-    let now = berth::fsread::read_text(&path, None, berth::fsread::TEXT_LIMIT)?.map(|t| t.text);
-    Ok((now.as_deref() != Some(text.as_str())).then_some((path, text)))
+/// What `stackctl plan` needs of a stackgen project's `berth.yaml`, read
+/// once.
+#[derive(Debug, Default)]
+pub struct Declared {
+    /// The services file `berth.yaml` generates now, when it differs from
+    /// the one on disk (the stack file was edited by hand since): its path
+    /// and text. The desired state is what `berth.yaml` says.
+    pub ahead: Option<(std::path::PathBuf, String)>,
+    /// Each ambiguous import, as a sentence: plan reports them, apply
+    /// refuses while there is any.
+    pub problems: Vec<String>,
 }
 
-/// Bring `dir`'s generated files in line with its `berth.yaml`, as
-/// `stackgen generate --yes` does (secrets of new instances made and
-/// stored first); for `stackctl apply`.
-pub fn regenerate(dir: &std::path::Path) -> anyhow::Result<()> {
-    let ctx = ctx::Ctx::load()?;
-    let l = services::load(&ctx, None, dir)?;
-    let change = services::Change {
-        dir: l.dir,
-        text: l.text,
-        publish: &[],
-        dry_run: false,
-        yes: true,
-        with_data: false,
-        question: String::new(),
-        secrets: std::collections::BTreeMap::new(),
-    };
-    services::sync(&ctx, &l.stack, l.state, &change)?;
-    Ok(())
-}
-
-/// What `dir`'s `berth.yaml` leaves open: each ambiguous import, as a
-/// sentence (none: not a stackgen project with a stack file), for `stackctl
-/// plan`, which reports them, and `stackctl apply`, which refuses while
-/// there is any. A required import with no provider is an error (exit 2):
-/// nothing could run it.
-pub fn wiring_problems(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+/// [`Declared`] of the project in `dir`: empty when it is not a stackgen
+/// project with a `berth.yaml`. A required import with no provider is an
+/// error (exit 2): nothing could run it.
+pub fn declared(dir: &std::path::Path) -> anyhow::Result<Declared> {
     if !dir.join(state::STATE_FILE).is_file() || !dir.join(berth::stackfile::FILE).is_file() {
-        return Ok(Vec::new());
+        return Ok(Declared::default());
     }
     let ctx = ctx::Ctx::load()?;
     let l = services::load(&ctx, None, dir)?;
@@ -173,8 +146,34 @@ pub fn wiring_problems(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
             ),
         ));
     }
-    Ok(resolved
+    let problems = resolved
         .iter()
         .filter_map(berth::stackfile::wiring::Resolution::problem)
-        .collect())
+        .collect();
+    let spec = Spec::of_project(&l.state, &ctx.config, l.file);
+    let text = generate::services_file(&ctx.lib, &l.stack, &spec)?;
+    let path = dir.join(SERVICES_FILE);
+    let now = berth::fsread::read_text(&path, None, berth::fsread::TEXT_LIMIT)?.map(|t| t.text);
+    let ahead = (now.as_deref() != Some(text.as_str())).then_some((path, text));
+    Ok(Declared { ahead, problems })
+}
+
+/// Bring `dir`'s generated files in line with its `berth.yaml`, as
+/// `stackgen generate --yes` does (secrets of new instances made and
+/// stored first); for `stackctl apply`.
+pub fn regenerate(dir: &std::path::Path) -> anyhow::Result<()> {
+    let ctx = ctx::Ctx::load()?;
+    let l = services::load(&ctx, None, dir)?;
+    let change = services::Change {
+        dir: l.dir,
+        text: l.text,
+        publish: &[],
+        dry_run: false,
+        yes: true,
+        with_data: false,
+        question: String::new(),
+        secrets: std::collections::BTreeMap::new(),
+    };
+    services::sync(&ctx, &l.stack, l.state, &change)?;
+    Ok(())
 }

@@ -432,12 +432,7 @@ pub(crate) fn load(
     let dir = project_folder(project, dir)?;
     let state = State::read(&dir)?;
     let stack = Stack::load(&ctx.lib, &state.stack)?;
-    let (file, migrated) = declared::load(&dir, &ctx.lib, &stack, &state)?;
-    let first = migrated.is_some();
-    let text = match migrated {
-        Some(t) => t,
-        None => plan_text(&dir)?,
-    };
+    let declared::Declared { file, text, first } = declared::load(&dir, &ctx.lib, &stack, &state)?;
     Ok(Loaded {
         dir,
         state,
@@ -544,17 +539,6 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
         secrets: BTreeMap::new(),
     };
     sync(&ctx, &l.stack, l.state, &change)
-}
-
-/// The project's `berth.yaml` as it is on disk.
-fn plan_text(dir: &std::path::Path) -> anyhow::Result<String> {
-    Ok(berth::fsread::read_text(
-        &dir.join(berth::stackfile::FILE),
-        None,
-        berth::stackfile::LIMIT,
-    )?
-    .map(|t| t.text)
-    .unwrap_or_default())
 }
 
 /// Delete a removed service's container and its data volume (argument vectors, no shell).
