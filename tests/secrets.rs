@@ -884,10 +884,12 @@ fn on_a_terminal_set_asks_without_echo_and_env_and_export_key_refuse() {
 
     // Ctrl-C at the prompt: the terminal gets its echo back, nothing is
     // stored, and the exit status says "ended by SIGINT" (130). The shell's
-    // trap keeps it alive to report the terminal's settings afterwards.
+    // trap keeps it alive to report the terminal's settings afterwards; it is
+    // exec'd because `script -c` runs its command with $SHELL, and dash as
+    // $SHELL stays in between without a trap and dies of the Ctrl-C.
     let quit = h
         .sh(&format!(
-            "{} | script -qfec \"sh -c 'trap : INT; secrets set shop ABANDONED; echo rc=\\$?; stty -a'\" {}",
+            "{} | script -qfec \"exec sh -c 'trap : INT; secrets set shop ABANDONED; echo rc=\\$?; stty -a'\" {}",
             after("value for ABANDONED:", "printf '\\003'; sleep 0.5"),
             log.display()
         ))
