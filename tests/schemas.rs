@@ -40,6 +40,8 @@ struct Fixture {
     backups: Option<(PathBuf, Value)>,
     /// A generated django project (`stackgen new`) and its Project JSON.
     generated: (PathBuf, Value),
+    /// The shared services of this fixture, running with the engine.
+    _shared: Option<SharedCleanup>,
 }
 
 /// The password of the host's `PostgreSQL`, given by environment only.
@@ -47,6 +49,16 @@ const PG_PASSWORD: &str = "schemas-pw";
 
 fn fixture() -> Fixture {
     let h = Harness::new();
+    // The shared services of this run under a name of their own, with a
+    // PostgreSQL configured (`shared status` lists it before it runs).
+    let shared = SharedCleanup::named();
+    h.write(
+        "home/config.yaml",
+        &format!(
+            "shared:\n  name: {}\n  services:\n    postgres:\n",
+            shared.0
+        ),
+    );
     let shared_port = free_port();
     let db_port = free_port();
     let shop = h.project("shop", &[&format!("{shared_port}:5432")]);
@@ -122,7 +134,17 @@ fn fixture() -> Fixture {
         .run()
         .success()
         .json();
+    // With the engine: the shared PostgreSQL runs, with shop's database on it.
+    let shared = engine_ready().then(|| {
+        h.cmd("shared").args(["up"]).run().success();
+        h.cmd("shared")
+            .args(["db", "create", "shop"])
+            .run()
+            .success();
+        shared
+    });
     Fixture {
+        _shared: shared,
         generated: (h.path().join("prod"), project),
         h,
         shared_port,
@@ -506,6 +528,8 @@ fn every_json_output_validates_against_its_schema() {
     let checked: BTreeSet<String> = docs.keys().map(|k| (*k).to_owned()).collect();
     // Said skipped above when the engine or PostgreSQL is missing (never with CI=true).
     let engine = [
+        "shared-status",
+        "shared-database",
         "stack-status",
         "watch-event",
         "plan",
@@ -522,8 +546,63 @@ fn every_json_output_validates_against_its_schema() {
     );
 }
 
-/// The outputs that need the engine: stack status, watch events, a plan.
+/// Removes a fixture's shared services (containers, volumes, network).
+struct SharedCleanup(String);
+
+impl SharedCleanup {
+    /// A name of its own for each fixture (the tests run side by side).
+    fn named() -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(format!("bs{}-schemas{n}", std::process::id()))
+    }
+}
+
+impl Drop for SharedCleanup {
+    fn drop(&mut self) {
+        common::engines::Engine::Docker.remove_projects(std::slice::from_ref(&self.0));
+        let _ = common::try_output_within(
+            Command::new("docker").args(["network", "rm", &self.0]),
+            Duration::from_secs(60),
+        );
+    }
+}
+
+/// The outputs that need the engine: stack status, watch events, a plan,
+/// the shared servers and a project's database on them.
 fn engine_docs(f: &Fixture, docs: &mut BTreeMap<&'static str, Vec<Value>>) {
+    // A re-run of create prints the same record.
+    let created =
+        f.h.cmd("shared")
+            .args(["db", "create", "shop", "--json"])
+            .run()
+            .success()
+            .json();
+    let listed =
+        f.h.cmd("shared")
+            .args(["db", "list", "--json"])
+            .run()
+            .success()
+            .json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let databases = docs.entry("shared-database").or_default();
+    databases.push(created);
+    databases.extend(listed.as_array().cloned().unwrap());
+    let status =
+        f.h.cmd("shared")
+            .args(["status", "--json"])
+            .run()
+            .success()
+            .json();
+    assert_eq!(status[0]["state"], "running", "{status}");
+    assert_eq!(
+        status[0]["projects"],
+        serde_json::json!(["shop"]),
+        "{status}"
+    );
+    docs.entry("shared-status")
+        .or_default()
+        .extend(status.as_array().cloned().unwrap());
     docs.entry("stack-status").or_default().extend(
         f.h.cmd("stackctl")
             .args(["status", "--no-update", "--json"])
@@ -706,6 +785,8 @@ fn format_cases(f: &Fixture, fresh: &dyn Fn(&str) -> String) -> Vec<(String, Vec
         v("cigen generate", &[&prod, "--dry-run"]),
         v("cigen secrets", &[]),
         v("secrets list", &["shop"]),
+        v("shared status", &[]),
+        v("shared db list", &[]),
     ];
     if let Some((dir, _)) = &f.backups {
         let dir = dir.to_str().unwrap();

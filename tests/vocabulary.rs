@@ -85,6 +85,12 @@ const MEANINGS: &[(&str, Option<char>, bool, &str)] = &[
     ),
     ("timeout", None, true, "a duration: how long to wait"),
     ("interval", None, true, "a duration: how long between tries"),
+    (
+        "progress",
+        None,
+        false,
+        "show progress on stderr even when it is not a terminal",
+    ),
     ("with-data", None, false, "also delete the data volumes"),
     ("tail", Some('n'), true, "only the last N lines"),
     ("follow", Some('f'), false, "keep printing new lines"),
@@ -124,6 +130,8 @@ const DESTRUCTIVE: &[&str] = &[
     "dbdump prune",
     "cigen generate",
     "secrets rm",
+    "shared down",
+    "shared db drop",
 ];
 
 /// Verbs that name a destructive subcommand: a new one must join DESTRUCTIVE.

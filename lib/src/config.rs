@@ -87,6 +87,8 @@ pub struct Config {
     /// store, the default) or `plain` (values in each project's `.env`, as
     /// berth kept them before the store).
     pub secrets: SecretsMode,
+    /// The shared services (`shared`): which servers and versions run.
+    pub shared: crate::shared::SharedConfig,
 }
 
 /// `secrets:` in config.yaml.
@@ -111,6 +113,7 @@ impl Default for Config {
             images: BTreeMap::new(),
             secrets: SecretsMode::Store,
             engine: crate::runtime::Choice::Auto,
+            shared: crate::shared::SharedConfig::default(),
         }
     }
 }

@@ -160,6 +160,33 @@ pub struct ContainerInfo {
     pub labels: HashMap<String, String>,
 }
 
+/// Create the bridge network `name` unless it exists (the shared network:
+/// created by berth, not by a compose project, so no `down` removes it
+/// while other projects' containers are attached). Returns whether it was
+/// created now.
+pub async fn ensure_network(docker: &Docker, name: &str) -> anyhow::Result<bool> {
+    if docker.inspect_network(name, None).await.is_ok() {
+        return Ok(false);
+    }
+    let labels = HashMap::from([("berth.network".to_owned(), name.to_owned())]);
+    match docker
+        .create_network(bollard::models::NetworkCreateRequest {
+            name: name.to_owned(),
+            driver: Some("bridge".to_owned()),
+            labels: Some(labels),
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(_) => Ok(true),
+        // Created meanwhile by another berth command.
+        Err(_) if docker.inspect_network(name, None).await.is_ok() => Ok(false),
+        Err(e) => Err(anyhow::Error::new(e))
+            .with_context(|| format!("cannot create the network {name}"))
+            .hint(ENGINE_HINT),
+    }
+}
+
 /// The containers of compose projects, all of them (`projects` empty) or of
 /// the named ones, stopped containers included; one engine query.
 pub async fn project_containers(

@@ -27,6 +27,7 @@ pub mod schema;
 pub mod secrets;
 #[cfg(feature = "secrets")]
 pub mod secrets_migrate;
+pub mod shared;
 pub mod sites;
 pub mod stackfile;
 pub mod store;

@@ -23,6 +23,7 @@ pub fn tools() -> Vec<Command> {
         berth::cli::command::<berth_stackctl::Cli>(),
         berth::cli::command::<berth_dbdump::Cli>(),
         berth::cli::command::<berth_secrets::Cli>(),
+        berth::cli::command::<berth_shared::Cli>(),
     ]
 }
 
@@ -40,6 +41,7 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         berth_stackgen::schemas(),
         berth_cigen::schemas(),
         berth_secrets::schemas(),
+        berth_shared::schemas(),
     ]
     .concat()
 }

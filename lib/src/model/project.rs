@@ -83,6 +83,10 @@ pub struct Project {
     pub exposed_ports: Vec<u16>,
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
+    /// The shared services (`shared`) it takes its databases, cache or mail
+    /// from, by instance name (`postgres`, `redis`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<String>,
     #[serde(default)]
     pub status: Status,
     #[serde(default)]

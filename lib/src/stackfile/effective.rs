@@ -86,7 +86,7 @@ fn command_value(c: &Command) -> Value {
 }
 
 /// `image: postgres:16` with version `15` -> `postgres:15` (a digest is dropped).
-fn with_tag(image: &str, version: &str) -> String {
+pub fn with_tag(image: &str, version: &str) -> String {
     let base = image.split('@').next().unwrap_or(image);
     let name_end = base.rfind('/').map_or(0, |i| i + 1);
     let repo = match base[name_end..].rfind(':') {

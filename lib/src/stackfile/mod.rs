@@ -35,7 +35,9 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use effective::{CONFIG_HASH_LABEL, DOMAINS_LABEL, Provenance, Source, config_hash, effective};
+pub use effective::{
+    CONFIG_HASH_LABEL, DOMAINS_LABEL, Provenance, Source, config_hash, effective, with_tag,
+};
 pub use read::{Catalog, Diagnostic, Errors, ServiceInfo, StackInfo, parse, read, serial};
 pub use units::{Cpus, Memory};
 

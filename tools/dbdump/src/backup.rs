@@ -46,7 +46,7 @@ pub struct BackupArgs {
 const BATCH: usize = 256 * 1024;
 
 /// Dump the database into a new backup in `dir`.
-pub(crate) fn take_backup(
+pub fn take_backup(
     db: &Db,
     dir: &Path,
     label: Option<&str>,

@@ -4,6 +4,7 @@
 #![allow(clippy::doc_markdown)]
 
 mod backup;
+pub use backup::take_backup;
 pub mod engine;
 mod list;
 pub mod password;

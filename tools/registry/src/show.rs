@@ -627,6 +627,18 @@ fn text(d: &Described<'_>, show_secrets: bool) -> String {
     field(&mut out, "domain", std::slice::from_ref(&p.domain));
     field(&mut out, "status", &[p.status.to_string()]);
     field(&mut out, "urls", &d.urls);
+    if !p.shared.is_empty() {
+        let config = berth::paths::Paths::from_env()
+            .and_then(|paths| berth::config::Config::load(&paths))
+            .map(|c| c.shared)
+            .unwrap_or_default();
+        let shared: Vec<String> = p
+            .shared
+            .iter()
+            .map(|i| format!("{i} ({})", config.container(i)))
+            .collect();
+        field(&mut out, "shared", &shared);
+    }
     out.push('\n');
     let rows: Vec<Vec<String>> = d
         .service_details

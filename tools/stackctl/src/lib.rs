@@ -7,7 +7,7 @@ mod apply;
 mod doctor;
 mod down;
 mod driver;
-mod engine;
+pub mod engine;
 mod exec;
 mod health;
 mod hooks;
@@ -18,6 +18,8 @@ mod logs;
 mod plan;
 mod progress;
 mod ready;
+pub mod stack;
+pub use plan::create_private_dir;
 mod status;
 mod watch;
 

@@ -22,6 +22,10 @@ pub struct ServiceDef {
     /// `smtp`, `s3`): the app imports each role, taking what its services export.
     #[serde(default)]
     pub exports: Vec<String>,
+    /// The major versions its image comes in (the image's tag), newest
+    /// first: an instance's `version` must be one of them (empty: any).
+    #[serde(default)]
+    pub versions: Vec<String>,
     /// The port it serves on inside the network.
     #[serde(default)]
     pub port: Option<u16>,
@@ -69,6 +73,9 @@ pub struct ServiceContext<'a> {
     /// The database a database instance creates: `app` for the service's
     /// default instance, the instance's name (`analytics_db`) for another.
     pub database: &'a str,
+    /// The database user the app connects as: `app` in a project's own
+    /// server, the project's own user on a shared one.
+    pub user: &'a str,
     pub module: &'a str,
     pub stack: &'a str,
     pub style: &'a str,
@@ -111,6 +118,7 @@ pub fn describe(lib: &Library, service: &str, style: &str) -> anyhow::Result<Ser
                 name: "example",
                 host: service,
                 database: "app",
+                user: "app",
                 module: "example",
                 stack: "example",
                 style,

@@ -405,7 +405,7 @@ fn walk(v: &mut Value, fix: &dyn Fn(&str) -> String) {
 
 /// Rename a rendered definition's secrets with `prefix`: the `secrets:`
 /// names and every `${NAME}` reference in the service and the app's variables.
-fn rename_secrets(def: &mut ServiceDef, prefix: &str) {
+pub(crate) fn rename_secrets(def: &mut ServiceDef, prefix: &str) {
     if prefix.is_empty() || def.secrets.is_empty() {
         return;
     }
@@ -477,6 +477,7 @@ fn render_instance(
         name: &spec.name,
         host: name,
         database: &database,
+        user: "app",
         module: &module,
         stack: &stack.name,
         style: &stack.manifest.style,

@@ -15,6 +15,7 @@ mod list;
 mod new;
 mod plan;
 mod services;
+mod shared;
 mod stack;
 mod state;
 mod stored;
@@ -26,6 +27,7 @@ use clap::{Parser, Subcommand};
 
 pub use generate::{GenFile, SERVICES_FILE, Spec};
 pub use new::Mode;
+pub use shared::{SHAREABLE, Server as SharedServer, server as shared_server};
 pub use stack::Stack;
 pub use templates::Library;
 

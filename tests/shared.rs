@@ -1,0 +1,657 @@
+//! `shared` against the real Docker engine, PostgreSQL and MariaDB: one set
+//! of servers, each project with its own database and user that reach no
+//! other; `down` refused under a running user; data kept across a restart;
+//! bad input refused before anything changes.
+//!
+//! Each test names its shared services on its own (`shared.name` in its
+//! config), so the tests run side by side and never touch a developer's
+//! own `berth-shared`.
+
+// End-to-end scenarios read top to bottom; engine names without backticks.
+#![allow(clippy::too_many_lines, clippy::doc_markdown)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+use common::{Harness, Timed as _};
+
+/// The shared services' name for this test (their project, network, prefix).
+fn unique(tag: &str) -> String {
+    format!("bs{}-{tag}", std::process::id())
+}
+
+/// Removes the shared services' containers, volumes and network, even when
+/// the test fails.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        common::engines::Engine::Docker.remove_projects(std::slice::from_ref(&self.0));
+        let _ = Command::new("docker")
+            .args(["rm", "-f", &format!("{}-postgres", self.0)])
+            .timed_output();
+        let _ = Command::new("docker")
+            .args(["network", "rm", &self.0])
+            .timed_output();
+    }
+}
+
+/// A harness whose config names the shared services `name`, with `extra`
+/// config lines under `shared:`.
+fn harness(name: &str, extra: &str) -> Harness {
+    let h = Harness::new();
+    h.write(
+        "home/config.yaml",
+        &format!("shared:\n  name: {name}\n{extra}"),
+    );
+    h
+}
+
+/// Register a project folder whose one service sleeps.
+fn project(h: &Harness, name: &str) -> PathBuf {
+    h.write(
+        &format!("{name}/compose.yaml"),
+        "services:\n  app:\n    image: berth/debian:bookworm\n    command: [\"sleep\", \"infinity\"]\n    init: true\n",
+    );
+    let dir = h.path().join(name);
+    h.cmd("registry")
+        .args(["add", dir.to_str().unwrap(), "--name", name, "-q"])
+        .run()
+        .success();
+    dir
+}
+
+fn secret(h: &Harness, project: &str, key: &str) -> String {
+    h.cmd("secrets")
+        .args(["get", project, key])
+        .run()
+        .success()
+        .stdout
+        .trim_end()
+        .to_owned()
+}
+
+/// SQL as a project's user, from a client container on the shared network
+/// (the way an app connects: by the server's name, with a password; the
+/// server's own localhost is trusted, as the official images do it):
+/// (exit status, stdout + stderr). The password reaches the client through
+/// the environment, never argv.
+fn as_user(
+    network: &str,
+    server: &str,
+    engine: &str,
+    (user, password): (&str, &str),
+    db: &str,
+    sql: &str,
+) -> (bool, String) {
+    let mut c = Command::new("docker");
+    c.args(["run", "--rm", "--network", network]);
+    match engine {
+        "postgres" => c
+            .env("PGPASSWORD", password)
+            .args(["-e", "PGPASSWORD", "--entrypoint", "psql", "postgres:16"])
+            .args(["-h", server, "-U", user, "-d", db])
+            .args(["-v", "ON_ERROR_STOP=1", "-tA", "-c", sql]),
+        _ => c
+            .env("MYSQL_PWD", password)
+            .args(["-e", "MYSQL_PWD", "--entrypoint", "mariadb", "mariadb:11"])
+            .args(["-h", server, "-u", user, "--batch", "-N"])
+            .args(["-e", sql])
+            .args(if db.is_empty() { vec![] } else { vec![db] }),
+    };
+    let out = c.timed_output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn state_of(status: &Value, instance: &str) -> (String, Option<String>) {
+    let s = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == instance)
+        .unwrap_or_else(|| panic!("no {instance} in {status}"));
+    (
+        s["state"].as_str().unwrap().to_owned(),
+        s["health"].as_str().map(str::to_owned),
+    )
+}
+
+#[test]
+fn projects_get_their_own_database_and_user_that_reach_no_other_on_postgres_and_mariadb() {
+    if !common::docker_ready(&["postgres:16", "mariadb:11", "berth/debian:bookworm"]) {
+        return;
+    }
+    let name = unique("iso");
+    let _cleanup = Cleanup(name.clone());
+    let h = harness(&name, "");
+    let a = project(&h, "alpha");
+    project(&h, "beta");
+
+    h.cmd("shared")
+        .args(["up", "postgres", "mariadb"])
+        .run()
+        .success()
+        .stderr_has(&format!("{name}-postgres (healthy)"))
+        .stderr_has(&format!("{name}-mariadb (healthy)"));
+    let status = h
+        .cmd("shared")
+        .args(["status", "--json"])
+        .run()
+        .success()
+        .json();
+    for inst in ["postgres", "mariadb"] {
+        assert_eq!(
+            state_of(&status, inst),
+            ("running".to_owned(), Some("healthy".to_owned()))
+        );
+    }
+    // On the shared network by its own name only: no generic alias.
+    let pg = format!("{name}-postgres");
+    let maria = format!("{name}-mariadb");
+    let aliases = common::stdout_of(
+        "docker",
+        &[
+            "inspect",
+            &pg,
+            "-f",
+            &format!("{{{{json (index .NetworkSettings.Networks \"{name}\").Aliases}}}}"),
+        ],
+    );
+    assert!(
+        !aliases.contains("\"postgres\"") && !aliases.contains("\"db\""),
+        "{aliases}"
+    );
+
+    // Each project on each engine: a database and a user of its own.
+    for (project, engine) in [
+        ("alpha", "postgres"),
+        ("beta", "postgres"),
+        ("alpha", "mariadb"),
+        ("beta", "mariadb"),
+    ] {
+        let r = h
+            .cmd("shared")
+            .args(["db", "create", project, "--engine", engine, "--json"])
+            .run()
+            .success()
+            .json();
+        assert_eq!(r["database"], project);
+        assert_eq!(r["user"], format!("p_{project}"));
+        assert_eq!(r["host"], format!("{name}-{engine}"));
+    }
+    // Without --engine, with two database servers: which one is asked.
+    h.cmd("shared")
+        .args(["db", "create", "alpha"])
+        .run()
+        .code_is(2)
+        .stderr_has("several shared database servers")
+        .stderr_has("--engine");
+    let pw = |p: &str, engine: &str| {
+        secret(
+            &h,
+            p,
+            if engine == "postgres" {
+                "SHARED_POSTGRES_PASSWORD"
+            } else {
+                "SHARED_MARIADB_PASSWORD"
+            },
+        )
+    };
+    let (a_pg, b_pg) = (pw("alpha", "postgres"), pw("beta", "postgres"));
+    let (a_my, b_my) = (pw("alpha", "mariadb"), pw("beta", "mariadb"));
+    assert_eq!(a_pg.len(), 32);
+    assert_ne!(a_pg, b_pg);
+    // A re-run changes nothing: same password, "already there".
+    h.cmd("shared")
+        .args(["db", "create", "alpha", "--engine", "postgres"])
+        .run()
+        .success()
+        .stderr_has("already there");
+    assert_eq!(pw("alpha", "postgres"), a_pg);
+
+    // The registry knows which servers each project takes, and how to reach them.
+    let shown = h
+        .cmd("registry")
+        .args(["show", "alpha", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(
+        shown["shared"],
+        serde_json::json!(["postgres", "mariadb"]),
+        "{shown}"
+    );
+    assert_eq!(shown["environment"]["SHARED_POSTGRES_HOST"], pg.as_str());
+    assert_eq!(shown["environment"]["SHARED_POSTGRES_USER"], "p_alpha");
+    h.cmd("registry")
+        .args(["show", "alpha"])
+        .run()
+        .success()
+        .stdout_has(&format!("postgres ({pg})"));
+    // No password in a compose file, the registry or the record.
+    let files = [
+        h.home().join("shared/compose.yaml"),
+        h.registry_file(),
+        h.home().join("shared/instances.json"),
+    ];
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        for p in [&a_pg, &b_pg, &a_my, &b_my] {
+            assert!(!text.contains(p.as_str()), "a password in {}", f.display());
+        }
+    }
+
+    // Each reads and writes its own database.
+    for (p, pass) in [("alpha", &a_pg), ("beta", &b_pg)] {
+        let (ok, out) = as_user(
+            &name,
+            &pg,
+            "postgres",
+            (&format!("p_{p}"), pass),
+            p,
+            &format!("CREATE TABLE t (v text); INSERT INTO t VALUES ('{p}-row'); SELECT v FROM t"),
+        );
+        assert!(ok && out.contains(&format!("{p}-row")), "{out}");
+    }
+    for (p, pass) in [("alpha", &a_my), ("beta", &b_my)] {
+        let (ok, out) = as_user(
+            &name,
+            &maria,
+            "mariadb",
+            (&format!("p_{p}"), pass),
+            p,
+            &format!("CREATE TABLE t (v text); INSERT INTO t VALUES ('{p}-row'); SELECT v FROM t"),
+        );
+        assert!(ok && out.contains(&format!("{p}-row")), "{out}");
+    }
+
+    // PostgreSQL: alpha's user cannot connect to beta's database (nor to
+    // the server's own), cannot create roles; beta's row stays out of reach.
+    for db in ["beta", "postgres", "berth"] {
+        let (ok, out) = as_user(
+            &name,
+            &pg,
+            "postgres",
+            ("p_alpha", &a_pg),
+            db,
+            "SELECT v FROM t",
+        );
+        assert!(!ok, "alpha reached {db}: {out}");
+        assert!(
+            out.contains("permission denied for database"),
+            "{db}: {out}"
+        );
+        assert!(!out.contains("beta-row"), "{out}");
+    }
+    let (ok, out) = as_user(
+        &name,
+        &pg,
+        "postgres",
+        ("p_alpha", &a_pg),
+        "alpha",
+        "CREATE ROLE intruder",
+    );
+    assert!(
+        !ok && out.contains("permission denied to create role"),
+        "{out}"
+    );
+    let (ok, out) = as_user(
+        &name,
+        &pg,
+        "postgres",
+        ("p_alpha", &b_pg),
+        "alpha",
+        "SELECT 1",
+    );
+    assert!(
+        !ok && out.contains("password authentication failed"),
+        "{out}"
+    );
+
+    // MariaDB: SHOW DATABASES shows alpha's own only; beta's table is
+    // refused; no CREATE USER or CREATE ROLE.
+    let (ok, out) = as_user(
+        &name,
+        &maria,
+        "mariadb",
+        ("p_alpha", &a_my),
+        "",
+        "SHOW DATABASES",
+    );
+    assert!(ok, "{out}");
+    let dbs: Vec<&str> = out.lines().map(str::trim).collect();
+    assert!(
+        dbs.contains(&"alpha") && !dbs.contains(&"beta") && !dbs.contains(&"mysql"),
+        "{out}"
+    );
+    let (ok, out) = as_user(
+        &name,
+        &maria,
+        "mariadb",
+        ("p_alpha", &a_my),
+        "",
+        "SELECT v FROM beta.t",
+    );
+    assert!(
+        !ok && out.contains("denied") && !out.contains("beta-row"),
+        "{out}"
+    );
+    let (ok, out) = as_user(
+        &name,
+        &maria,
+        "mariadb",
+        ("p_alpha", &a_my),
+        "beta",
+        "SELECT 1",
+    );
+    assert!(!ok && out.contains("denied"), "{out}");
+    for sql in ["CREATE USER intruder", "CREATE ROLE intruder"] {
+        let (ok, out) = as_user(&name, &maria, "mariadb", ("p_alpha", &a_my), "alpha", sql);
+        assert!(!ok && out.contains("denied"), "{sql}: {out}");
+    }
+
+    // The list: each project's database on each server.
+    let listed = h
+        .cmd("shared")
+        .args(["db", "list", "--json"])
+        .run()
+        .success()
+        .json();
+    let rows: Vec<(String, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["instance"].as_str().unwrap().to_owned(),
+                r["project"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect();
+    for inst in ["postgres", "mariadb"] {
+        for p in ["alpha", "beta"] {
+            assert!(rows.contains(&(inst.to_owned(), p.to_owned())), "{listed}");
+        }
+    }
+    assert_eq!(rows.len(), 4, "{listed}");
+
+    // Drop asks; with --yes it backs up first, then drops database and user.
+    h.cmd("shared")
+        .args(["db", "drop", "alpha", "--engine", "postgres"])
+        .run()
+        .code_is(2)
+        .stderr_has("--yes");
+    let (ok, _) = as_user(
+        &name,
+        &pg,
+        "postgres",
+        ("p_alpha", &a_pg),
+        "alpha",
+        "SELECT v FROM t",
+    );
+    assert!(ok, "a refused drop dropped");
+    h.cmd("shared")
+        .args(["db", "drop", "alpha", "--engine", "postgres", "--yes"])
+        .run()
+        .success()
+        .stderr_has("dropped database alpha and user p_alpha");
+    let backups: Vec<String> = std::fs::read_dir(a.join(".berth/backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        backups.iter().any(|f| f.ends_with("-before-drop.sql.zst")),
+        "{backups:?}"
+    );
+    let (ok, out) = as_user(
+        &name,
+        &pg,
+        "postgres",
+        ("p_alpha", &a_pg),
+        "alpha",
+        "SELECT 1",
+    );
+    assert!(!ok && out.contains("p_alpha"), "{out}");
+    let listed = h
+        .cmd("shared")
+        .args(["db", "list", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
+    let shown = h
+        .cmd("registry")
+        .args(["show", "alpha", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(shown["shared"], serde_json::json!(["mariadb"]), "{shown}");
+    assert!(
+        shown["environment"].get("SHARED_POSTGRES_HOST").is_none(),
+        "{shown}"
+    );
+    // The backup holds alpha's data.
+    let file = a.join(".berth/backups").join(
+        backups
+            .iter()
+            .find(|f| f.ends_with("-before-drop.sql.zst"))
+            .unwrap(),
+    );
+    let sql = Command::new("zstd")
+        .args(["-dc", file.to_str().unwrap()])
+        .timed_output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&sql.stdout).contains("alpha-row"),
+        "the backup lacks alpha's row"
+    );
+}
+
+#[test]
+fn down_is_refused_while_a_user_runs_stop_of_a_project_leaves_them_and_data_survives() {
+    if !common::docker_ready(&["postgres:16", "berth/debian:bookworm"]) {
+        return;
+    }
+    let name = unique("down");
+    let _cleanup = Cleanup(name.clone());
+    let h = harness(&name, "  services:\n    postgres:\n");
+    project(&h, "user1");
+    let _project_cleanup = ProjectCleanup("user1".into());
+    // With no names: the configured ones.
+    h.cmd("shared").args(["up"]).run().success();
+    h.cmd("shared")
+        .args(["db", "create", "user1"])
+        .run()
+        .success();
+    let pg = format!("{name}-postgres");
+    let pass = secret(&h, "user1", "SHARED_POSTGRES_PASSWORD");
+    let (ok, out) = as_user(
+        &name,
+        &pg,
+        "postgres",
+        ("p_user1", &pass),
+        "user1",
+        "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('survives')",
+    );
+    assert!(ok, "{out}");
+
+    h.cmd("stackctl").args(["start", "user1"]).run().success();
+    let running =
+        || common::stdout_of("docker", &["inspect", "-f", "{{.State.Running}}", &pg]) == "true";
+    h.cmd("shared")
+        .args(["down"])
+        .run()
+        .code_is(1)
+        .stderr_has("running projects use them: user1")
+        .stderr_has("stackctl stop user1");
+    assert!(running(), "a refused down stopped the server");
+    // Stopping the project never stops the shared servers.
+    h.cmd("stackctl").args(["stop", "user1"]).run().success();
+    assert!(running(), "stackctl stop stopped the shared server");
+    h.cmd("stackctl").args(["start", "user1"]).run().success();
+    h.cmd("shared")
+        .args(["down", "--yes"])
+        .run()
+        .success()
+        .stderr_has("(--yes): user1")
+        .stderr_has("data kept");
+    assert!(!running(), "down --yes left the server running");
+    let status = h
+        .cmd("shared")
+        .args(["status", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(state_of(&status, "postgres").0, "absent");
+    // Up again: the project's data is there, its password still works.
+    h.cmd("shared").args(["up"]).run().success();
+    let (ok, out) = as_user(
+        &name,
+        &pg,
+        "postgres",
+        ("p_user1", &pass),
+        "user1",
+        "SELECT v FROM kept",
+    );
+    assert!(ok && out.contains("survives"), "{out}");
+    let status = h
+        .cmd("shared")
+        .args(["status", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(status[0]["projects"], serde_json::json!(["user1"]));
+}
+
+/// Removes a project's containers (compose project = its name).
+struct ProjectCleanup(String);
+
+impl Drop for ProjectCleanup {
+    fn drop(&mut self) {
+        common::engines::Engine::Docker.remove_projects(std::slice::from_ref(&self.0));
+    }
+}
+
+#[test]
+fn bad_input_exits_2_names_it_and_changes_nothing() {
+    if !common::docker_ready(&["postgres:16", "berth/debian:bookworm"]) {
+        return;
+    }
+    let name = unique("bad");
+    let _cleanup = Cleanup(name.clone());
+    let h = harness(
+        &name,
+        "  services:\n    old: {service: postgres, version: \"9\"}\n",
+    );
+    project(&h, "shop");
+    let nothing_written = |h: &Harness| {
+        assert!(
+            !h.home().join("shared").exists(),
+            "the shared folder was written"
+        );
+        assert!(
+            !common::succeeds_within(
+                Command::new("docker").args(["network", "inspect", &name]),
+                common::TIMEOUT
+            ),
+            "the network was created"
+        );
+    };
+    for (args, says) in [
+        (vec!["up", "nosuch"], "unknown service 'nosuch'"),
+        (
+            vec!["up", "adminer"],
+            "'adminer' cannot run as a shared service",
+        ),
+        (vec!["up", "Bad_Name"], "invalid shared service name"),
+        (
+            vec!["up", "old"],
+            "version '9' of postgres is not in the catalog",
+        ),
+        (
+            vec!["db", "create", "shop", "--engine", "oracle"],
+            "unknown engine 'oracle'",
+        ),
+        (vec!["db", "create", "Bad_Name"], "invalid project name"),
+        (
+            vec!["db", "create", "nobody", "--engine", "postgres"],
+            "no project named 'nobody'",
+        ),
+        (
+            vec!["db", "create", "shop", "--instance", "nosuch"],
+            "not a database server",
+        ),
+        (
+            vec!["db", "create", "shop", "--instance", "postgres"],
+            "is not running",
+        ),
+        (vec!["logs", "postgres"], "never started"),
+    ] {
+        h.cmd("shared")
+            .args(&args)
+            .run()
+            .code_is(2)
+            .stderr_has(says);
+        nothing_written(&h);
+    }
+    let registry = h.registry_bytes();
+
+    // A bad config: its file named.
+    let bad = harness(&name, "  services:\n    pg: {versoin: \"15\"}\n");
+    bad.cmd("shared")
+        .args(["up", "pg"])
+        .run()
+        .code_is(2)
+        .stderr_has("config.yaml");
+    nothing_written(&bad);
+
+    // A container holding a shared server's name under another compose project.
+    let squatter = format!("{name}-postgres");
+    Command::new("docker")
+        .args(["run", "-d", "--name", &squatter])
+        .args(["--label", "com.docker.compose.project=someone-else"])
+        .args(["--label", "com.docker.compose.service=db"])
+        .args(["berth/debian:bookworm", "sleep", "infinity"])
+        .timed_output()
+        .unwrap();
+    let clean = harness(&name, "");
+    clean
+        .cmd("shared")
+        .args(["up", "postgres"])
+        .run()
+        .code_is(2)
+        .stderr_has(&format!(
+            "container {squatter} belongs to the compose project 'someone-else'"
+        ));
+    nothing_written(&clean);
+    let _ = Command::new("docker")
+        .args(["rm", "-f", &squatter])
+        .timed_output();
+
+    // A configured host port something else listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let taken = harness(
+        &name,
+        &format!("  services:\n    postgres: {{port: {port}}}\n"),
+    );
+    taken
+        .cmd("shared")
+        .args(["up"])
+        .run()
+        .code_is(2)
+        .stderr_has(&format!("port {port} of shared service postgres is taken"));
+    nothing_written(&taken);
+    assert_eq!(h.registry_bytes(), registry, "the registry changed");
+}

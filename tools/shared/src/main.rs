@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    berth::cli::main(berth_shared::run)
+}
