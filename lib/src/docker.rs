@@ -808,8 +808,23 @@ pub async fn teardown(docker: &Docker, plan: &Teardown, stop_timeout: i32) -> an
         failed.extend(r.err());
     }
     for n in &plan.networks {
-        if let Err(e) = docker.remove_network(n).await {
-            failed.push(format!("network {n}: {e}"));
+        // The router's watcher leaves the network on the containers' exit;
+        // while the engine is still taking that endpoint down it counts as
+        // active, so the removal is tried again for up to 2 s.
+        let mut tries = 0;
+        loop {
+            leave_routers(docker, n).await;
+            match docker.remove_network(n).await {
+                Ok(()) => break,
+                Err(e) if tries < 20 && e.to_string().contains("active endpoints") => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    failed.push(format!("network {n}: {e}"));
+                    break;
+                }
+            }
         }
     }
     for v in &plan.volumes {
@@ -836,6 +851,37 @@ pub async fn teardown(docker: &Docker, plan: &Teardown, stop_timeout: i32) -> an
             plan.project,
             failed.join("; ")
         )
+    }
+}
+
+/// The label of the shared router's container (`shared router`), which
+/// joins the networks of the projects it routes to.
+pub const ROUTER_LABEL: &str = "berth.shared.router";
+
+/// Disconnect berth's shared routers from the network `name`, so it can be
+/// removed (its watcher leaves it too, but may not have yet).
+async fn leave_routers(docker: &Docker, name: &str) {
+    let Ok(net) = docker.inspect_network(name, None).await else {
+        return;
+    };
+    for id in net.containers.unwrap_or_default().into_keys() {
+        let is_router = docker
+            .inspect_container(&id, None)
+            .await
+            .ok()
+            .and_then(|c| c.config?.labels)
+            .is_some_and(|l| l.contains_key(ROUTER_LABEL));
+        if is_router {
+            let _ = docker
+                .disconnect_network(
+                    name,
+                    bollard::models::NetworkDisconnectRequest {
+                        container: id,
+                        force: Some(true),
+                    },
+                )
+                .await;
+        }
     }
 }
 

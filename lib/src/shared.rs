@@ -36,6 +36,8 @@ pub struct SharedConfig {
     /// service of that name), or `postgres15: {service: postgres, version:
     /// "15"}` beside it.
     pub services: BTreeMap<String, Option<Instance>>,
+    /// The shared router (`shared router up`): its host ports.
+    pub router: RouterConfig,
 }
 
 impl Default for SharedConfig {
@@ -43,7 +45,39 @@ impl Default for SharedConfig {
         Self {
             name: DEFAULT_NAME.to_owned(),
             services: BTreeMap::new(),
+            router: RouterConfig::default(),
         }
+    }
+}
+
+/// `shared.router:` in config.yaml: the host ports of the shared Caddy
+/// router, all on 127.0.0.1.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouterConfig {
+    /// Plain HTTP (redirects to HTTPS), default 80.
+    pub http_port: u16,
+    /// HTTPS, default 443.
+    pub https_port: u16,
+    /// Caddy's admin API; none: a port the engine picks (read back from
+    /// the container).
+    pub admin_port: Option<u16>,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            http_port: 80,
+            https_port: 443,
+            admin_port: None,
+        }
+    }
+}
+
+impl SharedConfig {
+    /// The router's container (and host name on the shared network).
+    pub fn router_container(&self) -> String {
+        format!("{}-router", self.name)
     }
 }
 

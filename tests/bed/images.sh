@@ -14,6 +14,8 @@
 #                php-laravel-framework; docker-php-ext-* install Debian's packages)
 #   composer  -> composer:2   (the php image with Debian's Composer as entrypoint)
 #   wordpress -> wordpress:6-php8.3-apache, wordpress:6   (Debian's wordpress on the php image)
+#   caddy     -> caddy:2   (Debian's caddy 2.6; `caddy run --config /etc/caddy/config.json`,
+#                the admin API on 0.0.0.0:2019 inside the container: caddy-config.json)
 #
 # The stacks' Dockerfiles and compose files name these tags, so they build
 # and run unchanged.  Images derived from another one (composer, wordpress)
@@ -339,6 +341,26 @@ build_php() {
 		'CMD ["apache2-foreground"]'
 }
 
+# Debian's caddy (2.6.2), run as root in the container (it binds 80 and 443
+# there; berth publishes them on 127.0.0.1 only).  The initial config is
+# only the admin API on the container's network (caddy-config.json): `shared
+# router` posts the routes to it; nothing is autosaved, so a restarted
+# container starts empty and is loaded again.
+build_caddy() {
+	local cfg="$HERE/caddy-config.json"
+	build caddy "$(recipe_hash "$cfg")" "caddy:2" "caddy,ca-certificates" -- \
+		--customize-hook="install -m 0644 $(q "$cfg") \"\$1/etc/caddy/config.json\"" \
+		--customize-hook='mkdir -p "$1/data" "$1/config"' \
+		-- \
+		"ENV PATH=$BASE_PATH" \
+		'ENV XDG_DATA_HOME=/data' \
+		'ENV XDG_CONFIG_HOME=/config' \
+		'EXPOSE 80 443 2019' \
+		'WORKDIR /srv' \
+		'ENTRYPOINT ["caddy"]' \
+		'CMD ["run", "--config", "/etc/caddy/config.json"]'
+}
+
 # /usr/bin/composer is Debian's, which finds its files next to itself
 # (../share/php): made to load them from /usr/share/php, so the file that a
 # Dockerfile's `COPY --from=composer:2 /usr/bin/composer` takes runs in the
@@ -378,12 +400,12 @@ if ! docker info >/dev/null 2>&1; then
 	exit 1
 fi
 
-ALL="postgres mariadb base python node redis php composer wordpress"
+ALL="postgres mariadb base python node redis php composer wordpress caddy"
 # shellcheck disable=SC2086 # a list of names
 [ "$#" -gt 0 ] || set -- $ALL
 for img in "$@"; do
 	case "$img" in
-	postgres | mariadb | base | python | node | redis | php) "build_$img" ;;
+	postgres | mariadb | base | python | node | redis | php | caddy) "build_$img" ;;
 	composer | wordpress)
 		image_id php:8.3-apache >/dev/null 2>&1 || build_php
 		"build_$img"

@@ -5,7 +5,7 @@
 # (podman-rootless.sh).  Idempotent: a second run takes a few seconds.
 #
 #   tests/bed/setup.sh [IMAGE...]     (IMAGE: postgres mariadb base python node
-#                                     redis php composer wordpress; default all)
+#                                     redis php composer wordpress caddy; default all)
 #
 # Expects .ci/install-deps to have run.  Prints one summary line per part
 # (dockerd, each image) and a final "bed: ready in Ns".  The env of

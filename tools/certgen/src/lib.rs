@@ -512,6 +512,56 @@ fn issue_targets(paths: &Paths, targets: &[Target], plan: &Plan<'_>) -> anyhow::
     Ok(Outcome::Clean)
 }
 
+/// For other tools (the shared router): issue a certificate from the CA
+/// for each of `domains` that has none under `$BERTH_HOME/certs/DOMAIN`
+/// (its key or fullchain file missing): the domain and `*.DOMAIN`, ECDSA,
+/// 397 days, as `certgen issue` does, under its lock. Files that are there
+/// are left alone, whatever they hold (`certgen issue`/`renew` replace
+/// them). Returns the domains issued now. No CA, or a domain outside its
+/// names: an error with a hint.
+pub fn issue_missing(paths: &Paths, domains: &[String]) -> anyhow::Result<Vec<String>> {
+    let missing = |domain: &str| {
+        let cp = cert_paths(paths, domain);
+        std::fs::symlink_metadata(&cp.key).is_err()
+            || std::fs::symlink_metadata(&cp.fullchain).is_err()
+    };
+    let mut targets = Vec::new();
+    for raw in domains {
+        let domain = leaf::normalize_domain(raw)
+            .hint("domains are DNS names under a dev TLD, e.g. shop.test")?;
+        if missing(&domain) {
+            let sans = leaf::sans_for(&domain, true);
+            targets.push(Target { domain, sans });
+        }
+    }
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ca = ca::load(paths)?;
+    if let Some(t) = targets.iter().find(|t| !ca.info.permits(&t.domain)) {
+        return Err(error_with_hint(
+            format!(
+                "{} is outside the CA's names ({})",
+                t.domain,
+                ca.info.permitted_dns.join(", ")
+            ),
+            "the CA only vouches for the dev TLDs; add one with `certgen init --force --tld NAME` (a new CA)",
+        ));
+    }
+    let _lock = lock(&berth::certs::certs_dir(paths))?;
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&ca.cert_pem, &ca.key)
+        .context("cannot use the CA certificate")?;
+    let mut issued = Vec::new();
+    for t in targets {
+        // Another process may have issued it while we waited for the lock.
+        if missing(&t.domain) {
+            leaf::issue(paths, &ca, &t.sans, &issuer, MAX_DAYS, KeyKind::Ecdsa)?;
+            issued.push(t.domain);
+        }
+    }
+    Ok(issued)
+}
+
 /// Serialize issuing: an advisory lock on `certs/.lock`.
 fn lock(certs_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
     files::create_dir(certs_dir, 0o755)?;

@@ -7,6 +7,7 @@
 
 mod compose;
 mod db;
+mod router;
 mod servers;
 
 use berth::cli::Outcome;
@@ -73,6 +74,9 @@ enum Command {
     Logs(servers::LogsArgs),
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// The shared Caddy router: https://NAME.TLD for every running project.
+    #[command(subcommand, after_long_help = router::AFTER_HELP)]
+    Router(router::RouterCommand),
 }
 
 /// Run the tool.
@@ -83,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Status(a) => servers::status(&a),
         Command::Logs(a) => servers::logs(&a),
         Command::Db(c) => db::run(&c),
+        Command::Router(c) => router::run(&c),
     }
 }
 
@@ -92,5 +97,9 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
     vec![
         ("shared-status", berth::schema::of::<servers::ServerState>()),
         ("shared-database", berth::schema::of::<db::SharedDatabase>()),
+        (
+            "shared-router-status",
+            berth::schema::of::<router::RouterStatus>(),
+        ),
     ]
 }
