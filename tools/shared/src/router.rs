@@ -767,27 +767,38 @@ impl Loader {
             log(&format!(
                 "caddy rejected the config (HTTP {code}): {why}; the running config stays"
             ));
-            // A certificate Caddy cannot load: try once more without its domain.
-            let bad = certs
+            // A certificate Caddy cannot load: the ones its message names,
+            // else the ones whose files hold no PEM certificate and key.
+            // Tried once more without them.
+            let mut bad: Vec<String> = certs
                 .iter()
-                .find(|d| why.contains(&format!("{CERTS_IN}/{d}/")))
-                .cloned();
-            error = Some(why);
-            match bad {
-                Some(d) if !retried => {
-                    retried = true;
-                    log(&format!(
-                        "retrying without {d} (its certificate does not load)"
-                    ));
-                    certs.retain(|c| *c != d);
-                    routes.retain(|r| !(r.domain == d || r.domain.ends_with(&format!(".{d}"))));
-                }
-                _ => {
-                    let serving = routes_of(&self.last.clone().unwrap_or_default());
-                    self.record(&serving, error);
-                    return Ok(serving);
-                }
+                .filter(|d| why.contains(&format!("{CERTS_IN}/{d}/")))
+                .cloned()
+                .collect();
+            if bad.is_empty() {
+                bad = certs
+                    .iter()
+                    .filter(|d| !pem_pair(&berth::certs::cert_paths(paths, d)))
+                    .cloned()
+                    .collect();
             }
+            if retried || bad.is_empty() {
+                let serving = routes_of(&self.last.clone().unwrap_or_default());
+                self.record(&serving, Some(why));
+                return Ok(serving);
+            }
+            retried = true;
+            let list = bad.join(", ");
+            log(&format!(
+                "retrying without {list} (its certificate files do not load: certgen issue {} --force)",
+                bad.join(" ")
+            ));
+            error = Some(format!("{why} (the certificate of {list})"));
+            certs.retain(|c| !bad.contains(c));
+            routes.retain(|r| {
+                !bad.iter()
+                    .any(|d| r.domain == *d || r.domain.ends_with(&format!(".{d}")))
+            });
         }
     }
 
@@ -865,6 +876,20 @@ impl Loader {
             log(&format!("cannot write {STATE}: {e:#}"));
         }
     }
+}
+
+/// Whether a certificate's files look like a PEM chain and key (what
+/// Caddy's message does not always name: "failed to find any PEM data").
+fn pem_pair(c: &berth::certs::CertPaths) -> bool {
+    let read = |p: &std::path::Path| {
+        berth::fsread::read_text(p, None, berth::fsread::TEXT_LIMIT)
+            .ok()
+            .flatten()
+            .map(|t| t.text)
+            .unwrap_or_default()
+    };
+    read(&c.fullchain).contains("-----BEGIN CERTIFICATE-----")
+        && read(&c.key).contains("PRIVATE KEY-----")
 }
 
 const PIDFILE: &str = "router.pid";
