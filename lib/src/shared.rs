@@ -59,8 +59,8 @@ pub struct RouterConfig {
     pub http_port: u16,
     /// HTTPS, default 443.
     pub https_port: u16,
-    /// Caddy's admin API; none: a port the engine picks (read back from
-    /// the container).
+    /// Caddy's admin API; none: a free port picked when the router's
+    /// container is made (read back from the container).
     pub admin_port: Option<u16>,
 }
 

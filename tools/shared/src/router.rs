@@ -6,7 +6,7 @@
 //!
 //! The admin API listens on the container's network (`0.0.0.0:2019` inside)
 //! and is published on 127.0.0.1 only, on `shared.router.admin_port` or a
-//! port the engine picks (read back from the container): a direct POST is a
+//! free port picked when the container is made (read back from it): a direct POST is a
 //! few milliseconds where `docker exec` would cost a process and a round
 //! trip per reload, and it works with engines whose container addresses
 //! the host cannot reach (rootless Podman, Docker Desktop). Like a Caddy
@@ -195,6 +195,9 @@ fn check_ports(p: &RouterConfig) -> anyhow::Result<()> {
 }
 
 fn log(line: &str) {
+    if berth::cli::is_quiet() {
+        return;
+    }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(
         err,
@@ -683,6 +686,7 @@ impl Loader {
     /// the config into Caddy unless it already runs it. Returns the routes
     /// Caddy serves afterwards.
     async fn reconcile(&mut self, force: bool, named: &[String]) -> anyhow::Result<Vec<Route>> {
+        let began = Instant::now();
         let registry = Registry::open(&self.router.shared.paths).load()?;
         let mut all = running(&self.docker).await?;
         for id in named {
@@ -745,8 +749,9 @@ impl Loader {
             if code == 200 {
                 self.last = Some(config);
                 log(&format!(
-                    "loaded {} route(s){}",
+                    "loaded {} route(s) in {} ms{}",
                     routes.len(),
+                    began.elapsed().as_millis(),
                     if routes.is_empty() {
                         String::new()
                     } else {
@@ -1016,7 +1021,11 @@ fn watch() -> anyhow::Result<Outcome> {
                     break;
                 }
                 if let Err(e) = loader.reconcile(force, &named).await {
-                    log(&format!("{e:#}"));
+                    log(&format!("{e:#}; trying again in 250 ms"));
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    if let Err(e) = loader.reconcile(force, &named).await {
+                        log(&format!("{e:#}"));
+                    }
                 }
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -1061,16 +1070,25 @@ fn taken_ports(r: &Router, registry: &[Project]) -> Vec<String> {
 fn binding(port: Option<u16>) -> Option<Vec<bollard::models::PortBinding>> {
     Some(vec![bollard::models::PortBinding {
         host_ip: Some("127.0.0.1".into()),
-        host_port: Some(port.map(|p| p.to_string()).unwrap_or_default()),
+        host_port: port.map(|p| p.to_string()),
     }])
 }
 
 async fn create(docker: &Docker, r: &Router, image: &str) -> anyhow::Result<()> {
+    // An explicit host port even when none is configured: the engine moves
+    // an ephemeral one each time the container joins or leaves a network.
+    let admin = match r.ports.admin_port {
+        Some(p) => p,
+        None => std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .context("cannot find a free port for Caddy's admin API")?
+            .port(),
+    };
     let certs = berth::certs::certs_dir(&r.shared.paths);
     let ports: bollard::models::PortMap = HashMap::from([
         ("80/tcp".to_owned(), binding(Some(r.ports.http_port))),
         ("443/tcp".to_owned(), binding(Some(r.ports.https_port))),
-        (format!("{ADMIN_PORT}/tcp"), binding(r.ports.admin_port)),
+        (format!("{ADMIN_PORT}/tcp"), binding(Some(admin))),
     ]);
     let body = bollard::models::ContainerCreateBody {
         image: Some(image.to_owned()),
