@@ -25,6 +25,9 @@ _shared() {
             shared,logs)
                 cmd="shared__subcmd__logs"
                 ;;
+            shared,router)
+                cmd="shared__subcmd__router"
+                ;;
             shared,status)
                 cmd="shared__subcmd__status"
                 ;;
@@ -40,6 +43,18 @@ _shared() {
             shared__subcmd__db,list)
                 cmd="shared__subcmd__db__subcmd__list"
                 ;;
+            shared__subcmd__router,down)
+                cmd="shared__subcmd__router__subcmd__down"
+                ;;
+            shared__subcmd__router,status)
+                cmd="shared__subcmd__router__subcmd__status"
+                ;;
+            shared__subcmd__router,up)
+                cmd="shared__subcmd__router__subcmd__up"
+                ;;
+            shared__subcmd__router,watch)
+                cmd="shared__subcmd__router__subcmd__watch"
+                ;;
             *)
                 ;;
         esac
@@ -47,7 +62,7 @@ _shared() {
 
     case "${cmd}" in
         shared)
-            opts="-q -h -V --quiet --help --version up down status logs db"
+            opts="-q -h -V --quiet --help --version up down status logs db router"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -173,6 +188,88 @@ _shared() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shared__subcmd__router)
+            opts="-q -h --quiet --help up down status watch"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shared__subcmd__router__subcmd__down)
+            opts="-q -h --timeout --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shared__subcmd__router__subcmd__status)
+            opts="-q -h --json --format --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shared__subcmd__router__subcmd__up)
+            opts="-q -h --timeout --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shared__subcmd__router__subcmd__watch)
+            opts="-q -h --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -32,6 +32,7 @@ complete -c shared -n "__fish_shared_needs_command" -f -a "down" -d 'Stop and re
 complete -c shared -n "__fish_shared_needs_command" -f -a "status" -d 'Each shared server: its image, state, health, host port and the projects using it'
 complete -c shared -n "__fish_shared_needs_command" -f -a "logs" -d 'The shared servers\' logs (all, or one server\'s)'
 complete -c shared -n "__fish_shared_needs_command" -f -a "db"
+complete -c shared -n "__fish_shared_needs_command" -f -a "router" -d 'The shared Caddy router: https://NAME.TLD for every running project'
 complete -c shared -n "__fish_shared_using_subcommand up" -l timeout -d 'How long to wait for the servers to run and pass their healthchecks (e.g. 2m, 90s; a bare number is seconds)' -r
 complete -c shared -n "__fish_shared_using_subcommand up" -l progress -d 'Show progress on stderr even when it is not a terminal'
 complete -c shared -n "__fish_shared_using_subcommand up" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
@@ -74,3 +75,21 @@ csv\t'Comma-separated values with a header row'"
 complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from list" -l json -d 'Print JSON (same as --format json)'
 complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shared -n "__fish_shared_using_subcommand router; and not __fish_seen_subcommand_from up down status watch" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c shared -n "__fish_shared_using_subcommand router; and not __fish_seen_subcommand_from up down status watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shared -n "__fish_shared_using_subcommand router; and not __fish_seen_subcommand_from up down status watch" -f -a "up" -d 'Start the router: Caddy\'s container (when not running) and the watcher'
+complete -c shared -n "__fish_shared_using_subcommand router; and not __fish_seen_subcommand_from up down status watch" -f -a "down" -d 'Stop the watcher and remove the router\'s container'
+complete -c shared -n "__fish_shared_using_subcommand router; and not __fish_seen_subcommand_from up down status watch" -f -a "status" -d 'The routes Caddy serves (domain -> upstream), its container and the watcher'
+complete -c shared -n "__fish_shared_using_subcommand router; and not __fish_seen_subcommand_from up down status watch" -f -a "watch" -d 'Follow the engine\'s events and reload Caddy on each change (foreground)'
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from up" -l timeout -d 'How long to wait for Caddy to answer (e.g. 30s; a bare number is seconds)' -r
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from up" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from down" -l timeout -d 'How long Caddy gets to stop before it is killed (e.g. 10s; a bare number is seconds)' -r
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from down" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from status" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from status" -l json -d 'Print JSON instead of text'
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from watch" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from watch" -s h -l help -d 'Print help (see more with \'--help\')'
