@@ -530,6 +530,7 @@ fn every_json_output_validates_against_its_schema() {
     let engine = [
         "shared-status",
         "shared-database",
+        "shared-router-status",
         "stack-status",
         "watch-event",
         "plan",
@@ -603,6 +604,15 @@ fn engine_docs(f: &Fixture, docs: &mut BTreeMap<&'static str, Vec<Value>>) {
     docs.entry("shared-status")
         .or_default()
         .extend(status.as_array().cloned().unwrap());
+    // The router never started here: its status says so (tests/shared_router.rs runs one).
+    let router =
+        f.h.cmd("shared")
+            .args(["router", "status", "--json"])
+            .run()
+            .success()
+            .json();
+    assert_eq!(router["state"], "absent", "{router}");
+    docs.entry("shared-router-status").or_default().push(router);
     docs.entry("stack-status").or_default().extend(
         f.h.cmd("stackctl")
             .args(["status", "--no-update", "--json"])
