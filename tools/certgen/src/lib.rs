@@ -551,15 +551,15 @@ pub fn issue_missing(paths: &Paths, domains: &[String]) -> anyhow::Result<Vec<St
     let _lock = lock(&berth::certs::certs_dir(paths))?;
     let issuer = rcgen::Issuer::from_ca_cert_pem(&ca.cert_pem, &ca.key)
         .context("cannot use the CA certificate")?;
-    let mut issued = Vec::new();
+    let mut done = Vec::new();
     for t in targets {
         // Another process may have issued it while we waited for the lock.
         if missing(&t.domain) {
             leaf::issue(paths, &ca, &t.sans, &issuer, MAX_DAYS, KeyKind::Ecdsa)?;
-            issued.push(t.domain);
+            done.push(t.domain);
         }
     }
-    Ok(issued)
+    Ok(done)
 }
 
 /// Serialize issuing: an advisory lock on `certs/.lock`.

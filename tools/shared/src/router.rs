@@ -344,83 +344,102 @@ struct Plan {
     /// a port, routed or not, so a stopped one answers 502 over TLS).
     domains: BTreeSet<String>,
     notes: Vec<String>,
+    /// Each routed domain's container, so a second claim is refused.
+    taken: BTreeMap<String, String>,
 }
 
-fn plan(r: &Router, registry: &[Project], running: &[Running]) -> Plan {
-    let mut out = Plan::default();
-    let mut taken: BTreeMap<String, String> = BTreeMap::new();
-    let live = |c: &&Running| !c.off() && !c.labels.contains_key(ROUTER_LABEL);
-    let mut add = |out: &mut Plan, domain: String, c: &Running, port: u16| {
-        if let Some(other) = taken.get(&domain) {
-            out.notes.push(format!(
+impl Plan {
+    /// Route `domain` to `port` of `c`, unless another container has it.
+    fn add(&mut self, domain: String, c: &Running, port: u16) {
+        if let Some(other) = self.taken.get(&domain) {
+            self.notes.push(format!(
                 "{domain}: {} and {other} both claim it; {other} kept",
                 c.name
             ));
             return;
         }
-        taken.insert(domain.clone(), c.name.clone());
-        out.targets.insert(c.name.clone());
-        out.routes.push(Route {
+        self.taken.insert(domain.clone(), c.name.clone());
+        self.targets.insert(c.name.clone());
+        self.routes.push(Route {
             domain,
             upstream: format!("{}:{port}", c.name),
         });
-    };
-    let registered: BTreeSet<&str> = registry.iter().map(|p| p.name.as_str()).collect();
+    }
+}
+
+fn live(c: &Running) -> bool {
+    !c.off() && !c.labels.contains_key(ROUTER_LABEL)
+}
+
+fn plan(r: &Router, registry: &[Project], running: &[Running]) -> Plan {
+    let mut out = Plan::default();
     for p in registry {
-        let Some(port) = p.port else { continue };
-        let domain = match berth::sites::domain_of(p, &r.tld) {
-            Ok(d) => d,
-            Err(e) => {
-                out.notes
-                    .push(format!("project {}: {e:#}; not routed", p.name));
-                continue;
-            }
-        };
-        out.domains.insert(domain.clone());
-        let mine: Vec<&Running> = running
-            .iter()
-            .filter(live)
-            .filter(|c| c.project() == Some(p.name.as_str()))
-            .collect();
-        let app = mine
-            .iter()
-            .find(|c| c.ports.iter().any(|(_, public)| *public == Some(port)))
-            .or_else(|| mine.iter().find(|c| c.labels.contains_key(PORT_LABEL)));
-        if let Some(c) = app {
-            let target = match c.label_port() {
-                Some(Ok(t)) => Some(t),
-                Some(Err(e)) => {
-                    out.notes.push(e);
-                    None
-                }
-                None => c
-                    .ports
-                    .iter()
-                    .find(|(_, public)| *public == Some(port))
-                    .map(|(t, _)| *t),
-            };
-            if let Some(t) = target {
-                add(&mut out, domain.clone(), c, t);
-            }
+        project_routes(r, p, running, &mut out);
+    }
+    labelled(r, registry, running, &mut out);
+    out.routes.sort();
+    out
+}
+
+/// A registered project's routes: its app, and its web tools' subdomains.
+fn project_routes(r: &Router, p: &Project, running: &[Running], out: &mut Plan) {
+    let Some(port) = p.port else { return };
+    let domain = match berth::sites::domain_of(p, &r.tld) {
+        Ok(d) => d,
+        Err(e) => {
+            out.notes
+                .push(format!("project {}: {e:#}; not routed", p.name));
+            return;
         }
-        for tool in berth::sites::WEB_TOOLS {
-            let host = format!("{}.{domain}", tool.subdomain);
-            if let Some(c) = mine.iter().find(|c| c.service() == Some(tool.service)) {
-                add(&mut out, host, c, tool.web_port);
-                continue;
+    };
+    out.domains.insert(domain.clone());
+    let mine: Vec<&Running> = running
+        .iter()
+        .filter(|c| live(c))
+        .filter(|c| c.project() == Some(p.name.as_str()))
+        .collect();
+    let app = mine
+        .iter()
+        .find(|c| c.ports.iter().any(|(_, public)| *public == Some(port)))
+        .or_else(|| mine.iter().find(|c| c.labels.contains_key(PORT_LABEL)));
+    if let Some(c) = app {
+        let target = match c.label_port() {
+            Some(Ok(t)) => Some(t),
+            Some(Err(e)) => {
+                out.notes.push(e);
+                None
             }
-            // A shared one the project takes.
-            let shared = p.shared.iter().find_map(|i| {
-                let inst = r.shared.instance(i).ok()?;
-                (inst.service == tool.service).then(|| inst.container())
-            });
-            if let Some(c) = shared.and_then(|n| running.iter().find(|c| c.name == n)) {
-                add(&mut out, host, c, tool.web_port);
-            }
+            None => c
+                .ports
+                .iter()
+                .find(|(_, public)| *public == Some(port))
+                .map(|(t, _)| *t),
+        };
+        if let Some(t) = target {
+            out.add(domain.clone(), c, t);
         }
     }
-    // Containers of unregistered projects that ask for a route by label.
-    for c in running.iter().filter(live) {
+    for tool in berth::sites::WEB_TOOLS {
+        let host = format!("{}.{domain}", tool.subdomain);
+        if let Some(c) = mine.iter().find(|c| c.service() == Some(tool.service)) {
+            out.add(host, c, tool.web_port);
+            continue;
+        }
+        // A shared one the project takes.
+        let shared = p.shared.iter().find_map(|i| {
+            let inst = r.shared.instance(i).ok()?;
+            (inst.service == tool.service).then(|| inst.container())
+        });
+        if let Some(c) = shared.and_then(|n| running.iter().find(|c| c.name == n)) {
+            out.add(host, c, tool.web_port);
+        }
+    }
+}
+
+/// Containers of unregistered projects that ask for a route by label.
+fn labelled(r: &Router, registry: &[Project], running: &[Running], out: &mut Plan) {
+    let registered: BTreeSet<&str> = registry.iter().map(|p| p.name.as_str()).collect();
+    for c in running.iter().filter(|c| live(c)) {
         if c.project().is_some_and(|p| registered.contains(p)) {
             continue;
         }
@@ -451,10 +470,8 @@ fn plan(r: &Router, registry: &[Project], running: &[Running]) -> Plan {
         }
         let domain = berth::sites::domain(name, &r.tld);
         out.domains.insert(domain.clone());
-        add(&mut out, domain, c, port);
+        out.add(domain, c, port);
     }
-    out.routes.sort();
-    out
 }
 
 /// Caddy's JSON config for these routes and certificates.
@@ -653,8 +670,7 @@ async fn inspect(docker: &Docker, r: &Router) -> anyhow::Result<Option<Inspected
     Ok(Some(Inspected {
         state: state
             .status
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "unknown".into()),
+            .map_or_else(|| "unknown".into(), |s| s.to_string()),
         started_at: state.started_at,
         image: c.config.and_then(|c| c.image).unwrap_or_default(),
         admin,
@@ -721,7 +737,7 @@ impl Loader {
             Ok(_) => {}
             Err(e) => plan.notes.push(format!("certificates: {e:#}")),
         }
-        let mut certs: Vec<String> = domains
+        let certs: Vec<String> = domains
             .into_iter()
             .filter(|d| {
                 let c = berth::certs::cert_paths(paths, d);
@@ -736,9 +752,24 @@ impl Loader {
         for n in std::mem::take(&mut plan.notes) {
             log(&n);
         }
+        self.load(addr, force, plan.routes, certs, began).await
+    }
+
+    /// Load the config of `routes` and `certs` into Caddy at `addr` unless
+    /// it runs it already; a rejected one is reported and, when certificate
+    /// files are at fault, tried once more without them.
+    async fn load(
+        &mut self,
+        addr: SocketAddr,
+        force: bool,
+        mut routes: Vec<Route>,
+        mut certs: Vec<String>,
+        began: Instant,
+    ) -> anyhow::Result<Vec<Route>> {
+        let paths = self.router.shared.paths.clone();
+        let paths = &paths;
         let mut error = None;
         let mut retried = false;
-        let mut routes = plan.routes;
         loop {
             let config = caddy_config(&self.router.ports, &routes, &certs);
             if !force && self.last.as_ref() == Some(&config) {
@@ -961,76 +992,77 @@ fn watch() -> anyhow::Result<Outcome> {
             last: None,
         };
         loop {
-            let filters = HashMap::from([
-                ("type".to_owned(), vec!["container".to_owned()]),
-                (
-                    "event".to_owned(),
-                    vec!["start".to_owned(), "die".to_owned(), "destroy".to_owned()],
-                ),
-            ]);
-            let mut events = loader
-                .docker
-                .events(Some(bollard::query_parameters::EventsOptions {
-                    filters: Some(filters),
-                    ..Default::default()
-                }))
-                .boxed();
-            // Subscribed first, so nothing that happens meanwhile is missed.
-            if let Err(e) = loader.reconcile(true, &[]).await {
-                log(&format!("{e:#}"));
-            }
-            loop {
-                let Some(first) = events.next().await else {
-                    log("the engine closed the events stream; subscribing again");
-                    break;
-                };
-                let mut batch = vec![first];
-                // Everything already queued goes into this one reload.
-                while let Some(Some(more)) = events.next().now_or_never() {
-                    batch.push(more);
-                }
-                let mut force = false;
-                let mut broken = false;
-                let mut named: Vec<String> = Vec::new();
-                for ev in &batch {
-                    match ev {
-                        Ok(ev) => {
-                            if let Some(id) = ev.actor.as_ref().and_then(|a| a.id.clone())
-                                && !named.contains(&id)
-                            {
-                                named.push(id);
-                            }
-                            let name = ev
-                                .actor
-                                .as_ref()
-                                .and_then(|a| a.attributes.as_ref())
-                                .and_then(|a| a.get("name"));
-                            if name == Some(&loader.router.container) {
-                                // Caddy restarted with its empty config.
-                                force = true;
-                                loader.last = None;
-                            }
-                        }
-                        Err(e) => {
-                            log(&format!("the events stream failed: {e}"));
-                            broken = true;
-                        }
-                    }
-                }
-                if broken {
-                    break;
-                }
-                if let Err(e) = loader.reconcile(force, &named).await {
-                    log(&format!("{e:#}; trying again in 250 ms"));
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                    if let Err(e) = loader.reconcile(force, &named).await {
-                        log(&format!("{e:#}"));
-                    }
-                }
-            }
+            follow(&mut loader).await;
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     })
+}
+
+/// Subscribe to the engine's container events, load the routes, then
+/// reload on each batch of events until the stream ends or fails.
+async fn follow(loader: &mut Loader) {
+    let filters = HashMap::from([
+        ("type".to_owned(), vec!["container".to_owned()]),
+        (
+            "event".to_owned(),
+            vec!["start".to_owned(), "die".to_owned(), "destroy".to_owned()],
+        ),
+    ]);
+    let mut events = loader
+        .docker
+        .events(Some(bollard::query_parameters::EventsOptions {
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .boxed();
+    // Subscribed first, so nothing that happens meanwhile is missed.
+    if let Err(e) = loader.reconcile(true, &[]).await {
+        log(&format!("{e:#}"));
+    }
+    loop {
+        let Some(first) = events.next().await else {
+            log("the engine closed the events stream; subscribing again");
+            return;
+        };
+        let mut batch = vec![first];
+        // Everything already queued goes into this one reload.
+        while let Some(Some(more)) = events.next().now_or_never() {
+            batch.push(more);
+        }
+        let mut force = false;
+        let mut named: Vec<String> = Vec::new();
+        for ev in &batch {
+            let ev = match ev {
+                Ok(ev) => ev,
+                Err(e) => {
+                    log(&format!("the events stream failed: {e}"));
+                    return;
+                }
+            };
+            if let Some(id) = ev.actor.as_ref().and_then(|a| a.id.clone())
+                && !named.contains(&id)
+            {
+                named.push(id);
+            }
+            let name = ev
+                .actor
+                .as_ref()
+                .and_then(|a| a.attributes.as_ref())
+                .and_then(|a| a.get("name"));
+            if name == Some(&loader.router.container) {
+                // Caddy restarted with its empty config.
+                force = true;
+                loader.last = None;
+            }
+        }
+        if let Err(e) = loader.reconcile(force, &named).await {
+            log(&format!("{e:#}; trying again in 250 ms"));
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if let Err(e) = loader.reconcile(force, &named).await {
+                log(&format!("{e:#}"));
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------- up, down, status
@@ -1067,11 +1099,11 @@ fn taken_ports(r: &Router, registry: &[Project]) -> Vec<String> {
     out
 }
 
-fn binding(port: Option<u16>) -> Option<Vec<bollard::models::PortBinding>> {
-    Some(vec![bollard::models::PortBinding {
+fn binding(port: u16) -> Vec<bollard::models::PortBinding> {
+    vec![bollard::models::PortBinding {
         host_ip: Some("127.0.0.1".into()),
-        host_port: port.map(|p| p.to_string()),
-    }])
+        host_port: Some(port.to_string()),
+    }]
 }
 
 async fn create(docker: &Docker, r: &Router, image: &str) -> anyhow::Result<()> {
@@ -1086,9 +1118,9 @@ async fn create(docker: &Docker, r: &Router, image: &str) -> anyhow::Result<()> 
     };
     let certs = berth::certs::certs_dir(&r.shared.paths);
     let ports: bollard::models::PortMap = HashMap::from([
-        ("80/tcp".to_owned(), binding(Some(r.ports.http_port))),
-        ("443/tcp".to_owned(), binding(Some(r.ports.https_port))),
-        (format!("{ADMIN_PORT}/tcp"), binding(Some(admin))),
+        ("80/tcp".to_owned(), Some(binding(r.ports.http_port))),
+        ("443/tcp".to_owned(), Some(binding(r.ports.https_port))),
+        (format!("{ADMIN_PORT}/tcp"), Some(binding(admin))),
     ]);
     let body = bollard::models::ContainerCreateBody {
         image: Some(image.to_owned()),
