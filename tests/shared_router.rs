@@ -95,14 +95,14 @@ fn bed(tag: &str) -> Option<Bed> {
 
 impl Bed {
     /// Register a project whose app (python's http.server on 8000) publishes
-    /// a free host port; `labels` go on the app.
-    fn project(&mut self, tag: &str) -> String {
+    /// a free host port; `extra` services after it.
+    fn project(&mut self, tag: &str, extra: &str) -> String {
         let name = format!("rt{}{tag}", std::process::id());
         let port = common::free_port();
         self.h.write(
             &format!("{name}/compose.yaml"),
             &format!(
-                "services:\n  web:\n    image: python:3.12-slim\n    init: true\n    command: [\"python3\", \"-m\", \"http.server\", \"8000\"]\n    ports: [\"127.0.0.1:{port}:8000\"]\n"
+                "services:\n  web:\n    image: python:3.12-slim\n    init: true\n    command: [\"python3\", \"-m\", \"http.server\", \"8000\"]\n    ports: [\"127.0.0.1:{port}:8000\"]\n{extra}"
             ),
         );
         let dir = self.h.path().join(&name);
@@ -172,7 +172,11 @@ impl Bed {
 #[test]
 fn a_started_project_answers_through_the_router_and_a_stopped_one_does_not() {
     let Some(mut b) = bed("a") else { return };
-    let shop = b.project("shop");
+    // An "adminer" that publishes nothing: db.NAME.test reaches it on 8080.
+    let shop = b.project(
+        "shop",
+        "  adminer:\n    image: python:3.12-slim\n    init: true\n    command: [\"python3\", \"-m\", \"http.server\", \"8080\"]\n",
+    );
     let domain = format!("{shop}.test");
     b.h.cmd("shared")
         .args(["router", "up"])
@@ -193,6 +197,7 @@ fn a_started_project_answers_through_the_router_and_a_stopped_one_does_not() {
     eprintln!("routed {took:?} after stackctl start returned");
     let (_, _, body) = b.get(&domain);
     assert!(body.contains("Directory listing"), "{body}");
+    b.until(&format!("db.{domain}"), 200, Duration::from_secs(2));
 
     // Plain HTTP redirects to the HTTPS port.
     let out = Command::new("curl")
@@ -222,7 +227,16 @@ fn a_started_project_answers_through_the_router_and_a_stopped_one_does_not() {
     assert_eq!(status["caddy_answers"], true);
     assert!(status["watcher"].is_u64(), "{status}");
     let routes = status["routes"].as_array().unwrap();
-    assert_eq!(routes.len(), 1, "{status}");
+    assert_eq!(routes.len(), 2, "{status}");
+    assert_eq!(routes[0]["domain"], format!("db.{domain}").as_str());
+    assert!(
+        routes[0]["upstream"]
+            .as_str()
+            .unwrap()
+            .ends_with("adminer_1:8080"),
+        "{status}"
+    );
+    let routes = &routes[1..];
     assert_eq!(routes[0]["domain"], domain.as_str());
     let upstream = routes[0]["upstream"].as_str().unwrap();
     assert!(
@@ -272,8 +286,8 @@ fn a_started_project_answers_through_the_router_and_a_stopped_one_does_not() {
 #[test]
 fn a_config_caddy_rejects_is_not_loaded_and_the_old_routes_keep_working() {
     let Some(mut b) = bed("r") else { return };
-    let good = b.project("good");
-    let bad = b.project("bad");
+    let good = b.project("good", "");
+    let bad = b.project("bad", "");
     b.h.cmd("shared")
         .args(["router", "up", "-q"])
         .run()
