@@ -119,7 +119,9 @@ pub struct StatusArgs {
 /// Follow the engine's events and reload Caddy on each change (foreground).
 ///
 /// What `router up` runs in the background. One line on stderr per load or
-/// rejection; runs until killed.
+/// rejection; runs until killed. Registry changes are no engine event: a
+/// project registered while its app runs is routed at its next start, or
+/// at once by re-running `shared router up`.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = AFTER_HELP)]
 pub struct WatchArgs {}
@@ -194,8 +196,12 @@ fn check_ports(p: &RouterConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether this process is the watcher (its log lines carry the time).
+static WATCHING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn log(line: &str) {
-    if berth::cli::is_quiet() {
+    if !WATCHING.load(std::sync::atomic::Ordering::Relaxed) {
+        berth::info!("{line}");
         return;
     }
     let mut err = std::io::stderr().lock();
@@ -973,6 +979,7 @@ fn watch() -> anyhow::Result<Outcome> {
             "`shared router down` stops it",
         ));
     }
+    WATCHING.store(true, std::sync::atomic::Ordering::Relaxed);
     berth::atomic::write(
         &r.file(PIDFILE),
         format!("{}\n", std::process::id()).as_bytes(),
@@ -1296,18 +1303,18 @@ fn up(a: &UpArgs) -> anyhow::Result<Outcome> {
     }
     let addr = rt.block_on(answering(&docker, &r, a.timeout))?;
     berth_stackctl::create_private_dir(&r.shared.dir)?;
-    let pid = if let Some(pid) = watcher_pid(&r) {
-        pid
-    } else {
-        // The first load here, so `up` says how it went; the watcher loads again.
-        let mut loader = Loader {
-            router: Router::open()?,
-            docker: docker.clone(),
-            last: None,
-        };
-        let routes = rt.block_on(loader.reconcile(true, &[]))?;
-        berth::info!("{} route(s) loaded", routes.len());
-        spawn_watcher(&r)?
+    // A load here, so `up` says how it went (and a re-run picks up registry
+    // changes, which are no engine event); the watcher loads on its own.
+    let mut loader = Loader {
+        router: Router::open()?,
+        docker: docker.clone(),
+        last: None,
+    };
+    let routes = rt.block_on(loader.reconcile(true, &[]))?;
+    berth::info!("{} route(s) loaded", routes.len());
+    let pid = match watcher_pid(&r) {
+        Some(pid) => pid,
+        None => spawn_watcher(&r)?,
     };
     berth::info!(
         "router: https://NAME.{} on 127.0.0.1:{} (http {}), admin API {addr}; watcher pid {pid}, log {}",
