@@ -31,7 +31,7 @@ https=$(free_port)
 appport=$(free_port)
 export BERTH_HOME="$work/home"
 cleanup() {
-    shared router down -q >/dev/null 2>&1 || true
+    shared router down --yes -q >/dev/null 2>&1 || true
     stackctl down "$app" --yes -q >/dev/null 2>&1 || true
     docker network rm "$name" >/dev/null 2>&1 || true
     cp "$BERTH_HOME/shared/router.log" "$out/router.log" 2>/dev/null || true

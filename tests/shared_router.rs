@@ -267,9 +267,18 @@ fn a_started_project_answers_through_the_router_and_a_stopped_one_does_not() {
     assert!(log.contains("joined the network"), "{log}");
     assert!(log.contains("left the network"), "{log}");
 
-    // down: the watcher stopped, the container gone, nothing answers.
+    // down: refused while it routes a running project, then with --yes the
+    // watcher stopped, the container gone, nothing answers.
     b.h.cmd("shared")
         .args(["router", "down"])
+        .run()
+        .code_is(1)
+        .stderr_has(&format!(
+            "it routes running projects: db.{domain}, {domain}"
+        ));
+    assert_eq!(b.caddy(), caddy, "a refused down changed nothing");
+    b.h.cmd("shared")
+        .args(["router", "down", "--yes"])
         .run()
         .success()
         .stderr_has("stopped the router watcher");

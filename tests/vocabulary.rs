@@ -132,6 +132,7 @@ const DESTRUCTIVE: &[&str] = &[
     "secrets rm",
     "shared down",
     "shared db drop",
+    "shared router down",
 ];
 
 /// Verbs that name a destructive subcommand: a new one must join DESTRUCTIVE.

@@ -54,7 +54,7 @@ pub const AFTER_HELP: &str = "\
 Examples:
   shared router up                 start Caddy on 127.0.0.1:80 and :443, then the watcher
   shared router status --json      the routes Caddy serves, its container and the watcher
-  shared router down               stop the watcher and remove Caddy's container
+  shared router down --yes         stop the watcher and remove Caddy's container
   curl --cacert $BERTH_HOME/ca/ca.pem https://shop.test/
 
 Config ($BERTH_HOME/config.yaml):
@@ -79,6 +79,7 @@ Files:
 
 Exit status:
   0  success (up: Caddy answers with the routes loaded and the watcher runs)
+  1  down refused: Caddy routes running projects (nothing stopped; --yes stops it)
   2  an error: bad usage, a router port that is taken or invalid, no CA (certgen
      init), the image missing, a container of that name that is not the router,
      Caddy not answering";
@@ -100,9 +101,15 @@ pub struct UpArgs {
 }
 
 /// Stop the watcher and remove the router's container.
+///
+/// Refused (exit 1, naming them) while Caddy routes running projects,
+/// unless --yes: their https:// URLs stop answering.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = AFTER_HELP)]
 pub struct DownArgs {
+    /// Stop it even while it routes running projects.
+    #[arg(short, long)]
+    yes: bool,
     /// How long Caddy gets to stop before it is killed (e.g. 10s; a bare number is seconds).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse)]
     timeout: Duration,
@@ -1348,12 +1355,49 @@ fn stop_watcher(r: &Router) -> anyhow::Result<Option<u32>> {
 
 fn down(a: &DownArgs) -> anyhow::Result<Outcome> {
     let r = Router::open()?;
+    let rt = berth::docker::runtime()?;
+    let docker = rt.block_on(berth::docker::connect())?;
+    let found = rt.block_on(inspect(&docker, &r))?;
+    let serving: Vec<String> = found
+        .as_ref()
+        .filter(|i| i.state == "running")
+        .and_then(|i| i.admin)
+        .and_then(
+            |addr| match rt.block_on(admin(addr, "GET", "/config/", None)) {
+                Ok((200, body)) => {
+                    Some(routes_of(&serde_json::from_str(&body).unwrap_or_default()))
+                }
+                _ => None,
+            },
+        )
+        .unwrap_or_default()
+        .into_iter()
+        .map(|route| route.domain)
+        .collect();
+    if !serving.is_empty() {
+        if !a.yes {
+            eprintln!(
+                "{}: not stopping the router: it routes running projects: {}",
+                crate::TOOL,
+                serving.join(", ")
+            );
+            eprintln!(
+                "hint: stop them first (stackctl stop ...), or pass --yes to stop the router anyway"
+            );
+            return Ok(Outcome::Found);
+        }
+        berth::cli::warn(
+            crate::TOOL,
+            format!(
+                "stopping the router under running projects (--yes): {}",
+                serving.join(", ")
+            ),
+        );
+    }
     if let Some(pid) = stop_watcher(&r)? {
         berth::info!("stopped the router watcher (pid {pid})");
     }
-    let rt = berth::docker::runtime()?;
-    let docker = rt.block_on(berth::docker::connect())?;
-    if rt.block_on(inspect(&docker, &r))?.is_none() {
+    if found.is_none() {
         berth::info!("{}: not running", r.container);
     } else {
         let t = i32::try_from(a.timeout.as_secs()).unwrap_or(i32::MAX);
