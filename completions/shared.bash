@@ -210,7 +210,7 @@ _shared() {
             return 0
             ;;
         shared__subcmd__router__subcmd__down)
-            opts="-q -h --timeout --quiet --help"
+            opts="-y -q -h --yes --timeout --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

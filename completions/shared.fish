@@ -85,6 +85,7 @@ complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_su
 complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from up" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from down" -l timeout -d 'How long Caddy gets to stop before it is killed (e.g. 10s; a bare number is seconds)' -r
+complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from down" -s y -l yes -d 'Stop it even while it routes running projects'
 complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from down" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shared -n "__fish_shared_using_subcommand router; and __fish_seen_subcommand_from status" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
