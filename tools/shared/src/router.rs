@@ -1308,7 +1308,22 @@ fn up(a: &UpArgs) -> anyhow::Result<Outcome> {
         rt.block_on(create(&docker, &r, &image))?;
         berth::info!("started {} ({image})", r.container);
     }
-    let addr = rt.block_on(answering(&docker, &r, a.timeout))?;
+    let addr = match rt.block_on(answering(&docker, &r, a.timeout)) {
+        Ok(addr) => addr,
+        Err(e) => {
+            if !running {
+                // Started now and not answering: not left behind.
+                let _ = rt.block_on(docker.remove_container(
+                    &r.container,
+                    Some(bollard::query_parameters::RemoveContainerOptions {
+                        force: true,
+                        ..Default::default()
+                    }),
+                ));
+            }
+            return Err(e);
+        }
+    };
     berth_stackctl::create_private_dir(&r.shared.dir)?;
     // A load here, so `up` says how it went (and a re-run picks up registry
     // changes, which are no engine event); the watcher loads on its own.
