@@ -606,6 +606,51 @@ fn bad_input_exits_2_names_it_and_changes_nothing() {
         nothing_written(&h);
     }
     let registry = h.registry_bytes();
+    // stackgen's --shared: database servers only, never published by the project.
+    for (args, says) in [
+        (
+            vec!["--shared", "redis"],
+            "only database servers are shared so far",
+        ),
+        (
+            vec!["--shared", "postgres", "--publish", "postgres"],
+            "comes from the shared servers",
+        ),
+        (vec!["--shared", "Post gres"], "invalid shared service"),
+    ] {
+        h.cmd("stackgen")
+            .args(["new", "django", "gen", "--no-generator"])
+            .args(&args)
+            .run()
+            .code_is(2)
+            .stderr_has(says);
+        assert!(!h.path().join("gen").exists(), "stackgen wrote a folder");
+    }
+    // A berth.yaml whose `shared` is not true or false: its line named.
+    let port = common::free_port().to_string();
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            "declared",
+            "--no-generator",
+            "--services",
+            "postgres",
+        ])
+        .args(["--port", &port, "-q"])
+        .run()
+        .success();
+    h.write(
+        "declared/berth.yaml",
+        "version: 1\nstack: django\nname: declared\ninstances:\n  postgres:\n    shared: \"yes\"\n",
+    );
+    h.cmd("stackgen")
+        .args(["config", "--dir"])
+        .arg(h.path().join("declared"))
+        .run()
+        .code_is(2)
+        .stderr_has("shared")
+        .stderr_has("expected true or false");
 
     // A bad config: its file named.
     let bad = harness(&name, "  services:\n    pg: {versoin: \"15\"}\n");

@@ -187,6 +187,54 @@ pub async fn ensure_network(docker: &Docker, name: &str) -> anyhow::Result<bool>
     }
 }
 
+/// The names of the containers attached to `network`.
+async fn attached(docker: &Docker, network: &str) -> anyhow::Result<Vec<String>> {
+    let n = docker
+        .inspect_network(network, None)
+        .await
+        .with_context(|| format!("cannot inspect the network {network}"))?;
+    Ok(n.containers
+        .unwrap_or_default()
+        .into_values()
+        .filter_map(|c| c.name)
+        .collect())
+}
+
+/// Connect `containers` (the shared servers) to every network of the
+/// compose project `project`, with no alias: a project's containers reach
+/// them by their container names, and no other project's container is ever
+/// on the project's network. Already connected ones are left as they are.
+pub async fn connect_to_project(
+    docker: &Docker,
+    project: &str,
+    containers: &[String],
+) -> anyhow::Result<()> {
+    use bollard::query_parameters::ListNetworksOptions;
+    let networks = docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(project_filter(project)),
+        }))
+        .await
+        .context("cannot list networks")
+        .hint(ENGINE_HINT)?;
+    for net in networks.into_iter().filter_map(|n| n.name) {
+        let there = attached(docker, &net).await?;
+        for c in containers.iter().filter(|c| !there.contains(c)) {
+            docker
+                .connect_network(
+                    &net,
+                    bollard::models::NetworkConnectRequest {
+                        container: c.clone(),
+                        endpoint_config: None,
+                    },
+                )
+                .await
+                .with_context(|| format!("cannot connect {c} to the network {net}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// The containers of compose projects, all of them (`projects` empty) or of
 /// the named ones, stopped containers included; one engine query.
 pub async fn project_containers(
@@ -808,6 +856,19 @@ pub async fn teardown(docker: &Docker, plan: &Teardown, stop_timeout: i32) -> an
         failed.extend(r.err());
     }
     for n in &plan.networks {
+        // Containers of no project of its own on it (the shared servers,
+        // the router) leave it first, or it cannot be removed.
+        for c in attached(docker, n).await.unwrap_or_default() {
+            let _ = docker
+                .disconnect_network(
+                    n,
+                    bollard::models::NetworkDisconnectRequest {
+                        container: c,
+                        force: Some(true),
+                    },
+                )
+                .await;
+        }
         if let Err(e) = docker.remove_network(n).await {
             failed.push(format!("network {n}: {e}"));
         }
