@@ -514,8 +514,26 @@ fn down_is_refused_while_a_user_runs_stop_of_a_project_leaves_them_and_data_surv
         .success()
         .json();
     assert_eq!(state_of(&status, "postgres").0, "absent");
-    // Up again: the project's data is there, its password still works.
+    // Up again: the project's data is there, its password still works, and
+    // the running project reaches the new server by its name again.
     h.cmd("shared").args(["up"]).run().success();
+    let app = common::stdout_of(
+        "docker",
+        &[
+            "ps",
+            "-q",
+            "--filter",
+            "label=com.docker.compose.project=user1",
+        ],
+    );
+    let resolved = Command::new("docker")
+        .args(["exec", app.trim(), "getent", "hosts", &pg])
+        .timed_output()
+        .unwrap();
+    assert!(
+        resolved.status.success(),
+        "{pg} is not on user1's network again"
+    );
     let (ok, out) = as_user(
         &name,
         &pg,
