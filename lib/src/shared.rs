@@ -186,6 +186,15 @@ pub fn password_secret(instance: &str, service: &str) -> String {
     }
 }
 
+/// The prefix of the registry variables naming a project's connection to
+/// `instance` (`SHARED_POSTGRES` of `SHARED_POSTGRES_HOST`, `_PORT`,
+/// `_DATABASE`, `_USER`), from its password's secret name.
+pub fn env_prefix(instance: &str, service: &str) -> String {
+    password_secret(instance, service)
+        .trim_end_matches("_PASSWORD")
+        .to_owned()
+}
+
 /// The administrator of a shared database server of catalog service
 /// `service`, and the secret (in the store of the shared services' name)
 /// holding its password, named as stackgen names the server's own secrets

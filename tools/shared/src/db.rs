@@ -341,12 +341,8 @@ fn project_password(project: &str, key: &str) -> anyhow::Result<String> {
     })
 }
 
-/// The environment names of a project's connection to `inst`
-/// (SHARED_POSTGRES_HOST ...), from its password's secret name.
 fn env_prefix(inst: &Resolved) -> String {
-    shared::password_secret(&inst.name, &inst.service)
-        .trim_end_matches("_PASSWORD")
-        .to_owned()
+    shared::env_prefix(&inst.name, &inst.service)
 }
 
 fn create(a: &CreateArgs) -> anyhow::Result<Outcome> {

@@ -274,7 +274,7 @@ fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
     if !go_ahead(p, &conflicts, opts.force) {
         return Ok(false);
     }
-    crate::shared::ensure(p, opts.timeout)?;
+    crate::shared::ensure(p, &containers, opts.timeout)?;
     hooks::run("pre_start", hooks.pre_start.as_ref(), p)?;
     let env = hooks::environment(p, false)?;
     let (files, state) = labelled_files(p);

@@ -50,38 +50,58 @@ fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Bring up the project's shared servers and create its databases on them
-/// (both no-ops when done already).
-pub fn ensure(p: &Project, timeout: Duration) -> anyhow::Result<()> {
+/// Bring up the project's shared servers and create its databases on them,
+/// unless `containers` (the engine's, all projects) show the servers
+/// running and healthy and the registry records the databases.
+pub fn ensure(
+    p: &Project,
+    containers: &[berth::docker::ContainerInfo],
+    timeout: Duration,
+) -> anyhow::Result<()> {
     if p.shared.is_empty() {
         return Ok(());
     }
-    let mut up = vec!["up".to_owned()];
-    up.extend(p.shared.iter().cloned());
-    up.extend([
-        "--timeout".to_owned(),
-        format!("{}s", timeout.as_secs().max(1)),
-    ]);
-    run(&up).with_context(|| format!("the shared servers of '{}' did not come up", p.name))?;
     let paths = berth::paths::Paths::from_env()?;
     let config = berth::config::Config::load(&paths)?;
+    let up_already = p.shared.iter().all(|i| {
+        let name = config.shared.container(i);
+        containers.iter().any(|c| {
+            c.name == name
+                && c.state == "running"
+                && c.health.as_deref().is_none_or(|h| h == "healthy")
+        })
+    });
+    if !up_already {
+        let mut up = vec!["up".to_owned()];
+        up.extend(p.shared.iter().cloned());
+        up.extend([
+            "--timeout".to_owned(),
+            format!("{}s", timeout.as_secs().max(1)),
+        ]);
+        run(&up).with_context(|| format!("the shared servers of '{}' did not come up", p.name))?;
+    }
+    let configured = config.shared.instances()?;
     for inst in &p.shared {
-        let service = config
-            .shared
-            .instances()?
-            .into_iter()
+        let service = configured
+            .iter()
             .find(|i| &i.name == inst)
-            .map_or_else(|| inst.clone(), |i| i.service);
-        if berth::shared::DbEngine::of_service(&service).is_some() {
-            run(&[
-                "db".into(),
-                "create".into(),
-                p.name.clone(),
-                "--instance".into(),
-                inst.clone(),
-            ])
-            .with_context(|| format!("no database for '{}' on shared {inst}", p.name))?;
+            .map_or_else(|| inst.clone(), |i| i.service.clone());
+        if berth::shared::DbEngine::of_service(&service).is_none() {
+            continue;
         }
+        let key = format!("{}_DATABASE", berth::shared::env_prefix(inst, &service));
+        let recorded = p.environment.get(&key) == Some(&berth::shared::database(&p.name));
+        if up_already && recorded {
+            continue;
+        }
+        run(&[
+            "db".into(),
+            "create".into(),
+            p.name.clone(),
+            "--instance".into(),
+            inst.clone(),
+        ])
+        .with_context(|| format!("no database for '{}' on shared {inst}", p.name))?;
     }
     Ok(())
 }
