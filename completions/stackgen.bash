@@ -226,7 +226,7 @@ _stackgen() {
             return 0
             ;;
         stackgen__subcmd__new)
-            opts="-d -p -q -h --dir --services --publish --mode --no-generator --port --force --base-image --dry-run --diff --json --format --quiet --help"
+            opts="-d -p -q -h --dir --services --publish --shared --mode --no-generator --port --force --base-image --dry-run --diff --json --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -245,6 +245,10 @@ _stackgen() {
                     return 0
                     ;;
                 --publish)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shared)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -514,8 +514,26 @@ fn down_is_refused_while_a_user_runs_stop_of_a_project_leaves_them_and_data_surv
         .success()
         .json();
     assert_eq!(state_of(&status, "postgres").0, "absent");
-    // Up again: the project's data is there, its password still works.
+    // Up again: the project's data is there, its password still works, and
+    // the running project reaches the new server by its name again.
     h.cmd("shared").args(["up"]).run().success();
+    let app = common::stdout_of(
+        "docker",
+        &[
+            "ps",
+            "-q",
+            "--filter",
+            "label=com.docker.compose.project=user1",
+        ],
+    );
+    let resolved = Command::new("docker")
+        .args(["exec", app.trim(), "getent", "hosts", &pg])
+        .timed_output()
+        .unwrap();
+    assert!(
+        resolved.status.success(),
+        "{pg} is not on user1's network again"
+    );
     let (ok, out) = as_user(
         &name,
         &pg,
@@ -606,6 +624,51 @@ fn bad_input_exits_2_names_it_and_changes_nothing() {
         nothing_written(&h);
     }
     let registry = h.registry_bytes();
+    // stackgen's --shared: database servers only, never published by the project.
+    for (args, says) in [
+        (
+            vec!["--shared", "redis"],
+            "only database servers are shared so far",
+        ),
+        (
+            vec!["--shared", "postgres", "--publish", "postgres"],
+            "comes from the shared servers",
+        ),
+        (vec!["--shared", "Post gres"], "invalid shared service"),
+    ] {
+        h.cmd("stackgen")
+            .args(["new", "django", "gen", "--no-generator"])
+            .args(&args)
+            .run()
+            .code_is(2)
+            .stderr_has(says);
+        assert!(!h.path().join("gen").exists(), "stackgen wrote a folder");
+    }
+    // A berth.yaml whose `shared` is not true or false: its line named.
+    let port = common::free_port().to_string();
+    h.cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            "declared",
+            "--no-generator",
+            "--services",
+            "postgres",
+        ])
+        .args(["--port", &port, "-q"])
+        .run()
+        .success();
+    h.write(
+        "declared/berth.yaml",
+        "version: 1\nstack: django\nname: declared\ninstances:\n  postgres:\n    shared: \"yes\"\n",
+    );
+    h.cmd("stackgen")
+        .args(["config", "--dir"])
+        .arg(h.path().join("declared"))
+        .run()
+        .code_is(2)
+        .stderr_has("shared")
+        .stderr_has("expected true or false");
 
     // A bad config: its file named.
     let bad = harness(&name, "  services:\n    pg: {versoin: \"15\"}\n");
@@ -654,4 +717,78 @@ fn bad_input_exits_2_names_it_and_changes_nothing() {
         .stderr_has(&format!("port {port} of shared service postgres is taken"));
     nothing_written(&taken);
     assert_eq!(h.registry_bytes(), registry, "the registry changed");
+}
+
+#[test]
+fn dbdump_backs_up_restores_and_opens_a_shell_on_a_projects_own_shared_database_only() {
+    if !common::docker_ready(&["postgres:16", "berth/debian:bookworm"]) {
+        return;
+    }
+    let name = unique("dump");
+    let _cleanup = Cleanup(name.clone());
+    let h = harness(&name, "  services:\n    postgres:\n");
+    project(&h, "one");
+    project(&h, "two");
+    h.cmd("shared").args(["up"]).run().success();
+    for p in ["one", "two"] {
+        h.cmd("shared").args(["db", "create", p]).run().success();
+    }
+    let pg = format!("{name}-postgres");
+    let one = secret(&h, "one", "SHARED_POSTGRES_PASSWORD");
+    let two = secret(&h, "two", "SHARED_POSTGRES_PASSWORD");
+    let sql = |user: (&str, &str), db: &str, q: &str| as_user(&name, &pg, "postgres", user, db, q);
+    for (p, pass) in [("one", &one), ("two", &two)] {
+        let (ok, out) = sql(
+            (&format!("p_{p}"), pass),
+            p,
+            &format!("CREATE TABLE t (v text); INSERT INTO t VALUES ('{p}-1')"),
+        );
+        assert!(ok, "{out}");
+    }
+    // The project has no database service: dbdump takes its shared one.
+    let backup = h
+        .cmd("dbdump")
+        .args(["backup", "--project", "one", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(backup["database"], "one", "{backup}");
+    let (ok, out) = sql(("p_one", &one), "one", "INSERT INTO t VALUES ('one-2')");
+    assert!(ok, "{out}");
+    h.cmd("dbdump")
+        .args(["restore", "--project", "one", "--yes"])
+        .arg(backup["file"].as_str().unwrap())
+        .run()
+        .success();
+    let (ok, out) = sql(("p_one", &one), "one", "SELECT string_agg(v, ',') FROM t");
+    assert!(ok && out.trim() == "one-1", "after the restore: {out}");
+    // Only its own: the other project's data is as it was, and the restored
+    // database keeps its privileges (the other user still cannot connect).
+    let (ok, out) = sql(("p_two", &two), "two", "SELECT string_agg(v, ',') FROM t");
+    assert!(ok && out.trim() == "two-1", "{out}");
+    let (ok, out) = sql(("p_two", &two), "one", "SELECT 1");
+    assert!(
+        !ok && out.contains("permission denied for database"),
+        "{out}"
+    );
+    // Another database of the server: refused, naming its own.
+    h.cmd("dbdump")
+        .args(["backup", "--project", "one", "--database", "two"])
+        .run()
+        .code_is(2)
+        .stderr_has("its own is one");
+    // The shell is the project's user's, not the administrator's.
+    let shell = h
+        .cmd("dbdump")
+        .args(["shell", "--project", "one"])
+        .stdin("SELECT current_user;\n")
+        .run()
+        .success();
+    assert!(shell.stdout.contains("p_one"), "{}", shell.stdout);
+    h.cmd("dbdump")
+        .args(["shell", "--project", "one"])
+        .stdin("CREATE ROLE intruder;\n")
+        .run()
+        .code_is(2)
+        .stderr_has("permission denied to create role");
 }

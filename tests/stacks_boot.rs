@@ -96,7 +96,7 @@ fn http_get_following(port: u16, path: &str) -> Option<(u16, String)> {
 
 /// A generated, registered project; `docker-compose down -v --rmi local` when dropped.
 struct Booted {
-    h: Harness,
+    h: std::sync::Arc<Harness>,
     name: String,
     dir: PathBuf,
     port: u16,
@@ -229,8 +229,26 @@ impl Drop for Booted {
 
 /// Generate a project with the stack's default services and register it.
 fn generate(stack: &str, extra: &[&str], prepare: impl FnOnce(&Path)) -> Booted {
-    let h = Harness::new();
     let name = format!("boot-{stack}-{}", std::process::id());
+    generate_in(
+        std::sync::Arc::new(Harness::new()),
+        &name,
+        stack,
+        extra,
+        prepare,
+    )
+}
+
+/// Generate the project `name` in the harness `h` (several projects of
+/// one installation) and register it.
+fn generate_in(
+    h: std::sync::Arc<Harness>,
+    name: &str,
+    stack: &str,
+    extra: &[&str],
+    prepare: impl FnOnce(&Path),
+) -> Booted {
+    let name = name.to_owned();
     let dir = h.path().join(&name);
     prepare(&dir);
     let dir_s = dir.to_string_lossy().into_owned();
@@ -629,4 +647,216 @@ fn wordpress_boots_with_mariadb_restarts_and_is_removed() {
     p.start("restart");
     p.get_200("/");
     p.remove();
+}
+
+/// Removes a test's shared servers (containers, volumes, network).
+struct SharedServers(String);
+
+impl Drop for SharedServers {
+    fn drop(&mut self) {
+        common::engines::Engine::Docker.remove_projects(std::slice::from_ref(&self.0));
+        let _ = docker(&["network", "rm", &self.0]);
+    }
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // three projects on one set of servers, step by step
+fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_database() {
+    if !bed_ready(&[
+        "python:3.12-slim",
+        "postgres:16",
+        "wordpress:6-php8.3-apache",
+        "mariadb:11",
+    ]) || !require("django-admin")
+    {
+        return;
+    }
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let shared = format!("bs{}-boot", std::process::id());
+    let h = std::sync::Arc::new(Harness::new());
+    h.write("home/config.yaml", &format!("shared:\n  name: {shared}\n"));
+    let pid = std::process::id();
+    let a = generate_in(
+        h.clone(),
+        &format!("sh-a-{pid}"),
+        "django",
+        &["--services", "postgres", "--shared", "postgres"],
+        |_| {},
+    );
+    let b = generate_in(
+        h.clone(),
+        &format!("sh-b-{pid}"),
+        "django",
+        &["--services", "postgres", "--shared", "postgres"],
+        |_| {},
+    );
+    let wp = generate_in(
+        h.clone(),
+        &format!("sh-wp-{pid}"),
+        "wordpress",
+        &["--services", "mariadb", "--shared", "mariadb"],
+        |_| {},
+    );
+    // Dropped before the projects: their networks can go once the servers have.
+    let _servers = SharedServers(shared.clone());
+    // App-only stacks: no database container of their own, no shared network.
+    for p in [&a, &b, &wp] {
+        let services = std::fs::read_to_string(p.dir.join(".berth/compose.services.yaml")).unwrap();
+        assert!(
+            !services.contains("image: postgres") && !services.contains("image: mariadb"),
+            "{services}"
+        );
+        assert!(
+            !services.contains("networks:"),
+            "a network in the services file: {services}"
+        );
+        let shown =
+            p.h.cmd("registry")
+                .args(["show", &p.name, "--json"])
+                .run()
+                .success()
+                .json();
+        assert!(
+            shown["shared"].as_array().is_some_and(|s| s.len() == 1),
+            "{shown}"
+        );
+    }
+    // Each start brings up what it takes from `shared` (and its database) first.
+    for p in [&a, &b, &wp] {
+        p.start("start");
+    }
+    let pg = format!("{shared}-postgres");
+    let maria = format!("{shared}-mariadb");
+    let (_, running, _) = docker(&["ps", "--format", "{{.Names}}"]);
+    let servers: Vec<&str> = running
+        .lines()
+        .filter(|n| n.ends_with("-postgres") || n.ends_with("-mariadb") || n.ends_with("-db"))
+        .filter(|n| n.starts_with(&shared) || n.starts_with("sh-"))
+        .collect();
+    assert_eq!(servers.len(), 2, "one server per engine: {servers:?}");
+    // Each Django answers and has migrated into its own database, as its own user.
+    for p in [&a, &b] {
+        let body = p.get_200("/");
+        assert!(body.contains("Django"), "{body}");
+        let (code, out, err) = p.exec(&[
+            "python3",
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.db import connection as c; c.ensure_connection(); print(c.settings_dict['HOST'], c.settings_dict['NAME'], c.settings_dict['USER'])",
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        let db = p.name.replace('-', "_");
+        assert_eq!(
+            out.lines().last(),
+            Some(format!("{pg} {db} p_{db}").as_str()),
+            "{out}"
+        );
+        let (code, out, err) = p.exec(&["python3", "manage.py", "showmigrations", "auth"]);
+        assert!(code == 0 && out.contains("[X] 0001_initial"), "{out}{err}");
+    }
+    // WordPress reaches its own database on the shared MariaDB (the installer asks it).
+    let body = wp.get_200("/");
+    assert!(
+        body.contains("WordPress") && body.contains("install"),
+        "{body}"
+    );
+    let (code, out, err) = wp.exec(&[
+        "sh",
+        "-c",
+        "echo $WORDPRESS_DB_HOST $WORDPRESS_DB_USER $WORDPRESS_DB_NAME",
+    ]);
+    let wdb = wp.name.replace('-', "_");
+    assert_eq!(
+        (code, out.trim()),
+        (0, format!("{maria}:3306 p_{wdb} {wdb}").as_str()),
+        "{err}"
+    );
+    // The list: the three databases, each with its project.
+    let listed = h
+        .cmd("shared")
+        .args(["db", "list", "--json"])
+        .run()
+        .success()
+        .json();
+    let owners: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["instance"].as_str().unwrap(),
+                r["project"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    for want in [
+        format!("postgres:{}", a.name),
+        format!("postgres:{}", b.name),
+        format!("mariadb:{}", wp.name),
+    ] {
+        assert!(owners.contains(&want), "{owners:?}");
+    }
+    // No cross-talk (ddev#3369): with A stopped and B running, nothing of
+    // A's resolves from B, and no generic name reaches a shared server.
+    let (code, out, err) = a.stackctl(&["stop", &a.name]);
+    assert_eq!(code, 0, "{out}{err}");
+    let wp_app = format!("{}-app", wp.name);
+    for name in [
+        "postgres",
+        "db",
+        "mariadb",
+        &format!("{}-app", a.name),
+        &wp_app,
+    ] {
+        let (code, out, _) = b.exec(&["getent", "hosts", name]);
+        assert_ne!(code, 0, "{name} resolves from {}: {out}", b.name);
+    }
+    // Its own `app` is itself only; the shared server by its container name.
+    let (_, own, _) = docker(&[
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+        &format!("{}-app", b.name),
+    ]);
+    let (code, out, _) = b.exec(&["getent", "ahostsv4", "app"]);
+    assert_eq!(code, 0, "{out}");
+    for ip in out.lines().filter_map(|l| l.split_whitespace().next()) {
+        assert!(
+            own.split_whitespace().any(|o| o == ip),
+            "`app` from {} is {ip}, not its own ({own})",
+            b.name
+        );
+    }
+    let (code, out, _) = b.exec(&["getent", "hosts", &pg]);
+    assert_eq!(code, 0, "{pg} does not resolve from {}: {out}", b.name);
+    assert_eq!(
+        common::stdout_of("docker", &["inspect", "-f", "{{.State.Running}}", &pg]),
+        "true",
+        "stopping a project stopped the shared server"
+    );
+    b.get_200("/");
+    // `shared down` is refused while B and the WordPress run.
+    h.cmd("shared")
+        .args(["down"])
+        .run()
+        .code_is(1)
+        .stderr_has(&b.name)
+        .stderr_has(&wp.name);
+    let status = b.stackctl(&["status", &b.name, "--json"]);
+    assert_eq!(status.0, 0, "{}{}", status.1, status.2);
+    let status: serde_json::Value = serde_json::from_str(&status.1).unwrap();
+    assert_eq!(status[0]["shared"][0]["container"], pg.as_str(), "{status}");
+    assert_eq!(status[0]["shared"][0]["health"], "healthy", "{status}");
+    // `stackctl down` of a project takes its network away from under the
+    // shared server it joined; the server and the others go on.
+    a.remove();
+    assert_eq!(
+        common::stdout_of("docker", &["inspect", "-f", "{{.State.Running}}", &pg]),
+        "true"
+    );
+    b.get_200("/");
 }

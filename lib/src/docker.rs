@@ -187,6 +187,54 @@ pub async fn ensure_network(docker: &Docker, name: &str) -> anyhow::Result<bool>
     }
 }
 
+/// The names of the containers attached to `network`.
+async fn attached(docker: &Docker, network: &str) -> anyhow::Result<Vec<String>> {
+    let n = docker
+        .inspect_network(network, None)
+        .await
+        .with_context(|| format!("cannot inspect the network {network}"))?;
+    Ok(n.containers
+        .unwrap_or_default()
+        .into_values()
+        .filter_map(|c| c.name)
+        .collect())
+}
+
+/// Connect `containers` (the shared servers) to every network of the
+/// compose project `project`, with no alias: a project's containers reach
+/// them by their container names, and no other project's container is ever
+/// on the project's network. Already connected ones are left as they are.
+pub async fn connect_to_project(
+    docker: &Docker,
+    project: &str,
+    containers: &[String],
+) -> anyhow::Result<()> {
+    use bollard::query_parameters::ListNetworksOptions;
+    let networks = docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(project_filter(project)),
+        }))
+        .await
+        .context("cannot list networks")
+        .hint(ENGINE_HINT)?;
+    for net in networks.into_iter().filter_map(|n| n.name) {
+        let there = attached(docker, &net).await?;
+        for c in containers.iter().filter(|c| !there.contains(c)) {
+            docker
+                .connect_network(
+                    &net,
+                    bollard::models::NetworkConnectRequest {
+                        container: c.clone(),
+                        endpoint_config: None,
+                    },
+                )
+                .await
+                .with_context(|| format!("cannot connect {c} to the network {net}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// The containers of compose projects, all of them (`projects` empty) or of
 /// the named ones, stopped containers included; one engine query.
 pub async fn project_containers(
@@ -808,12 +856,24 @@ pub async fn teardown(docker: &Docker, plan: &Teardown, stop_timeout: i32) -> an
         failed.extend(r.err());
     }
     for n in &plan.networks {
-        // The router's watcher leaves the network on the containers' exit;
-        // while the engine is still taking that endpoint down it counts as
-        // active, so the removal is tried again for up to 2 s.
+        // Containers of no project of its own on it (the shared servers,
+        // the router) leave it first, or it cannot be removed. The router's
+        // watcher may be leaving it too: while the engine takes that
+        // endpoint down it counts as active, so the removal is tried again
+        // for up to 2 s.
         let mut tries = 0;
         loop {
-            leave_routers(docker, n).await;
+            for c in attached(docker, n).await.unwrap_or_default() {
+                let _ = docker
+                    .disconnect_network(
+                        n,
+                        bollard::models::NetworkDisconnectRequest {
+                            container: c,
+                            force: Some(true),
+                        },
+                    )
+                    .await;
+            }
             match docker.remove_network(n).await {
                 Ok(()) => break,
                 Err(e) if tries < 20 && e.to_string().contains("active endpoints") => {
@@ -857,33 +917,6 @@ pub async fn teardown(docker: &Docker, plan: &Teardown, stop_timeout: i32) -> an
 /// The label of the shared router's container (`shared router`), which
 /// joins the networks of the projects it routes to.
 pub const ROUTER_LABEL: &str = "berth.shared.router";
-
-/// Disconnect berth's shared routers from the network `name`, so it can be
-/// removed (its watcher leaves it too, but may not have yet).
-async fn leave_routers(docker: &Docker, name: &str) {
-    let Ok(net) = docker.inspect_network(name, None).await else {
-        return;
-    };
-    for id in net.containers.unwrap_or_default().into_keys() {
-        let is_router = docker
-            .inspect_container(&id, None)
-            .await
-            .ok()
-            .and_then(|c| c.config?.labels)
-            .is_some_and(|l| l.contains_key(ROUTER_LABEL));
-        if is_router {
-            let _ = docker
-                .disconnect_network(
-                    name,
-                    bollard::models::NetworkDisconnectRequest {
-                        container: id,
-                        force: Some(true),
-                    },
-                )
-                .await;
-        }
-    }
-}
 
 /// The named volumes of `project` that the containers `removed` (IDs)
 /// mount and no other container of the project does: the data that goes

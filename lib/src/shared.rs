@@ -220,6 +220,33 @@ pub fn password_secret(instance: &str, service: &str) -> String {
     }
 }
 
+/// The prefix of the registry variables naming a project's connection to
+/// `instance` (`SHARED_POSTGRES` of `SHARED_POSTGRES_HOST`, `_PORT`,
+/// `_DATABASE`, `_USER`), from its password's secret name.
+pub fn env_prefix(instance: &str, service: &str) -> String {
+    password_secret(instance, service)
+        .trim_end_matches("_PASSWORD")
+        .to_owned()
+}
+
+/// The administrator of a shared database server of catalog service
+/// `service`, and the secret (in the store of the shared services' name)
+/// holding its password, named as stackgen names the server's own secrets
+/// (`POSTGRES_PASSWORD`, `PG15_POSTGRES_PASSWORD`, `MARIADB_ROOT_PASSWORD`).
+pub fn admin(instance: &str, service: &str) -> (&'static str, String) {
+    let (user, base) = match DbEngine::of_service(service) {
+        Some(DbEngine::Postgres) => (ADMIN_USER, "POSTGRES_PASSWORD"),
+        Some(DbEngine::MariaDb) if service == "mysql" => ("root", "MYSQL_ROOT_PASSWORD"),
+        _ => ("root", "MARIADB_ROOT_PASSWORD"),
+    };
+    let key = if instance == service {
+        base.to_owned()
+    } else {
+        format!("{}_{base}", instance.to_ascii_uppercase().replace('-', "_"))
+    };
+    (user, key)
+}
+
 /// Check a project name for the shared servers: a DNS label short enough
 /// that its user (`p_` + name) fits MariaDB's 80 and PostgreSQL's 63 bytes.
 pub fn check_project(project: &str) -> anyhow::Result<()> {

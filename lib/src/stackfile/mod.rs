@@ -258,6 +258,10 @@ pub struct Instance {
     /// Resource limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
+    /// Served by the shared server of this name (`shared`), with a database
+    /// and user of the project's own, instead of a container of the project.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 impl Instance {

@@ -189,6 +189,7 @@ const INSTANCE_KEYS: &[&str] = &[
     "config_files",
     "command",
     "resources",
+    "shared",
 ];
 const HEALTH_KEYS: &[&str] = &[
     "test",
@@ -575,6 +576,10 @@ impl Reader<'_> {
                 }
                 "command" => inst.command = self.command(&q, v),
                 "resources" => inst.resources = self.resources(&q, v),
+                "shared" => match v.as_bool() {
+                    Some(b) => inst.shared = b,
+                    None => self.err(&q, format!("expected true or false, not {}", kind(v))),
+                },
                 _ => {}
             }
         }

@@ -147,6 +147,7 @@ pub fn find_use(
                     name: p.name.clone(),
                     dir: p.path.clone(),
                     stack: p.stack.clone(),
+                    shared: p.shared.clone(),
                 },
                 service: svc.name.clone(),
                 engine,
@@ -232,6 +233,7 @@ pub fn connect(u: &DbUse) -> anyhow::Result<Option<Db>> {
         project: Some(u.project.name.clone()),
         project_dir: Some(u.project.dir.clone()),
         stack: u.project.stack.clone(),
+        shell_creds: None,
     }))
 }
 

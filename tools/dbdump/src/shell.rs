@@ -22,8 +22,13 @@ pub struct ShellArgs {
 }
 
 pub fn run(a: &ShellArgs) -> anyhow::Result<Outcome> {
-    let (db, _) = resolve(&a.target)?;
+    let (mut db, _) = resolve(&a.target)?;
     swap::Guard::recover_if_idle(&db);
+    // On a shared server the shell is the project's own user's, never the
+    // administrator's.
+    if let Some(own) = db.shell_creds.take() {
+        db.creds = own;
+    }
     let interactive = io::stdin().is_terminal();
     let argv = db.client.shell_argv(&db.creds, !interactive);
     let program = argv[0].clone();

@@ -314,6 +314,23 @@ impl Guard {
             db.query(&maint, &sql)
                 .with_context(|| format!("cannot create scratch database {name}"))?;
         }
+        if db.family == Family::Postgres && !described.trim().is_empty() {
+            // The database's own privileges (who may connect: a shared
+            // server revokes CONNECT from PUBLIC) go with the new contents.
+            let acl = db.query(
+                &maint,
+                &[format!(
+                    "SELECT coalesce(datacl::text, '') FROM pg_database WHERE datname = {}",
+                    crate::engine::quote_literal(db.family, live)
+                )],
+            )?;
+            let grants = acl_statements(&self.new, acl.trim());
+            if !grants.is_empty() {
+                db.query(&maint, &grants).with_context(|| {
+                    format!("cannot give {} the privileges of {live}", self.new)
+                })?;
+            }
+        }
         Ok(())
     }
 
@@ -406,6 +423,49 @@ impl Guard {
         self.drop_scratch(db)?;
         self.remove_journal()
     }
+}
+
+/// The statements giving database `db` the privileges a PostgreSQL `datacl`
+/// lists (`{=Tc/owner,owner=CTc/owner,p_shop=c/owner}`; empty: the defaults,
+/// nothing to do).
+fn acl_statements(db: &str, acl: &str) -> Vec<String> {
+    let items = acl.trim_start_matches('{').trim_end_matches('}');
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let id = quote_ident(Family::Postgres, db);
+    let mut out = vec![format!("REVOKE ALL ON DATABASE {id} FROM PUBLIC")];
+    for item in items.split(',') {
+        let Some((grantee, rest)) = item.split_once('=') else {
+            continue;
+        };
+        let privs: Vec<&str> = rest
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter_map(|c| match c {
+                'C' => Some("CREATE"),
+                'c' => Some("CONNECT"),
+                'T' => Some("TEMPORARY"),
+                _ => None,
+            })
+            .collect();
+        if privs.is_empty() {
+            continue;
+        }
+        let grantee = grantee.trim_matches('"');
+        let to = if grantee.is_empty() {
+            "PUBLIC".to_owned()
+        } else {
+            quote_ident(Family::Postgres, grantee)
+        };
+        out.push(format!(
+            "GRANT {} ON DATABASE {id} TO {to}",
+            privs.join(", ")
+        ));
+    }
+    out
 }
 
 fn remove_if_there(path: &std::path::Path) -> anyhow::Result<()> {
@@ -794,6 +854,20 @@ fn ensure_objects(db: &Db, live: &str, objects: &[Object]) -> anyhow::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_privileges_are_carried_over() {
+        assert!(acl_statements("n", "").is_empty());
+        assert_eq!(
+            acl_statements("n", "{=Tc/berth,berth=CTc/berth,p_shop=c*T/berth}"),
+            [
+                "REVOKE ALL ON DATABASE \"n\" FROM PUBLIC",
+                "GRANT TEMPORARY, CONNECT ON DATABASE \"n\" TO PUBLIC",
+                "GRANT CREATE, TEMPORARY, CONNECT ON DATABASE \"n\" TO \"berth\"",
+                "GRANT CONNECT, TEMPORARY ON DATABASE \"n\" TO \"p_shop\"",
+            ]
+        );
+    }
 
     #[test]
     fn side_names_fit_an_identifier() {

@@ -184,6 +184,10 @@ pub struct Db {
     pub project: Option<String>,
     pub project_dir: Option<PathBuf>,
     pub stack: Option<String>,
+    /// On a shared server: the project's own user, for `dbdump shell` (the
+    /// other commands act as the server's administrator, on the project's
+    /// database only).
+    pub shell_creds: Option<Creds>,
 }
 
 impl Db {
@@ -344,6 +348,7 @@ pub fn from_url(text: &str) -> anyhow::Result<Db> {
         project: None,
         project_dir: None,
         stack: None,
+        shell_creds: None,
     })
 }
 
@@ -352,6 +357,8 @@ pub struct ProjectRef {
     pub name: String,
     pub dir: PathBuf,
     pub stack: Option<String>,
+    /// The shared servers it takes (the registry's `shared`).
+    pub shared: Vec<String>,
 }
 
 /// The registered project whose folder is `dir` (canonical), if any.
@@ -365,6 +372,7 @@ pub fn registered_at(dir: &Path) -> Option<ProjectRef> {
         name: p.name.clone(),
         dir: p.path.clone(),
         stack: p.stack.clone(),
+        shared: p.shared.clone(),
     })
 }
 
@@ -387,6 +395,7 @@ pub fn project(name: Option<&str>, dir: Option<&Path>) -> anyhow::Result<Project
             name: p.name.clone(),
             dir: p.path.clone(),
             stack: p.stack.clone(),
+            shared: p.shared.clone(),
         });
     }
     let cwd = match dir {
@@ -422,6 +431,7 @@ pub fn project(name: Option<&str>, dir: Option<&Path>) -> anyhow::Result<Project
         name,
         dir: cwd,
         stack: None,
+        shared: Vec::new(),
     })
 }
 
@@ -499,6 +509,9 @@ pub fn from_project(
     let env = berth::compose::Env::for_dir(&p.dir)?.with_overrides(&secrets);
     let compose = berth::compose::load_dir_with(&p.dir, &env)
         .with_context(|| format!("cannot read the compose files of project {}", p.name))?;
+    if let Some(db) = from_shared(p, &compose, service, database)? {
+        return Ok(db);
+    }
     let (svc, engine) = pick_service(p, &compose, service)?;
     let rt = berth::docker::runtime()?;
     let docker = rt.block_on(berth::docker::connect())?;
@@ -582,7 +595,158 @@ pub fn from_project(
         project: Some(p.name.clone()),
         project_dir: Some(p.dir.clone()),
         stack: p.stack.clone(),
+        shell_creds: None,
     })
+}
+
+/// Which of the project's shared database servers dbdump acts on (none:
+/// its own compose service).
+fn shared_server_of(
+    p: &ProjectRef,
+    compose: &berth::compose::Compose,
+    service: Option<&str>,
+    config: &berth::config::Config,
+) -> anyhow::Result<Option<berth::shared::Resolved>> {
+    let servers: Vec<berth::shared::Resolved> = p
+        .shared
+        .iter()
+        .map(|i| config.shared.instance(i))
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|i| berth::shared::DbEngine::of_service(&i.service).is_some())
+        .collect();
+    let own = compose
+        .services
+        .iter()
+        .any(|s| s.image.as_deref().and_then(Engine::from_image).is_some());
+    Ok(match service {
+        Some(name) => servers.into_iter().find(|i| i.name == name),
+        None if own => None,
+        None => match servers.as_slice() {
+            [] => None,
+            [one] => Some(one.clone()),
+            many => {
+                return Err(error_with_hint(
+                    format!(
+                        "project {} takes several shared database servers: {}",
+                        p.name,
+                        many.iter()
+                            .map(|i| i.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    "pick one with --service",
+                ));
+            }
+        },
+    })
+}
+
+/// The project's database on a shared server (`shared`), when that is where
+/// it is: `--service` names one of its shared servers, or it takes exactly
+/// one shared database server and its compose files have no database service.
+fn from_shared(
+    p: &ProjectRef,
+    compose: &berth::compose::Compose,
+    service: Option<&str>,
+    database: Option<&str>,
+) -> anyhow::Result<Option<Db>> {
+    if p.shared.is_empty() {
+        return Ok(None);
+    }
+    let config = berth::config::Config::load(&berth::paths::Paths::from_env()?)?;
+    let Some(inst) = shared_server_of(p, compose, service, &config)? else {
+        return Ok(None);
+    };
+    let engine = match berth::shared::DbEngine::of_service(&inst.service) {
+        Some(berth::shared::DbEngine::Postgres) => Engine::Postgres,
+        _ if inst.service == "mysql" => Engine::Mysql,
+        _ => Engine::Mariadb,
+    };
+    let family = engine.family();
+    let rt = berth::docker::runtime()?;
+    let docker = rt.block_on(berth::docker::connect())?;
+    let containers = rt.block_on(berth::docker::project_containers(
+        &docker,
+        &[config.shared.name.as_str()],
+    ))?;
+    let name = inst.container();
+    let Some(c) = containers
+        .iter()
+        .find(|c| c.name == name && c.state == "running")
+    else {
+        return Err(error_with_hint(
+            format!(
+                "the shared server {name} of project {} is not running",
+                p.name
+            ),
+            format!(
+                "start it: `shared up {}` (or `stackctl start {}`)",
+                inst.name, p.name
+            ),
+        ));
+    };
+    let (admin, key) = berth::shared::admin(&inst.name, &inst.service);
+    let store = berth::secrets::Store::open()?;
+    let admin_password = store
+        .load(&config.shared.name)?
+        .get(&key)
+        .map(str::to_owned);
+    let Some(admin_password) = admin_password else {
+        return Err(error_with_hint(
+            format!(
+                "the secrets store holds no {key} for {}",
+                config.shared.name
+            ),
+            format!("`shared up {}` makes it", inst.name),
+        ));
+    };
+    let own_db = berth::shared::database(&p.name);
+    let user_key = berth::shared::password_secret(&inst.name, &inst.service);
+    let creds = Creds {
+        user: admin.to_owned(),
+        password: Some(admin_password),
+        database: database.map_or_else(|| own_db.clone(), str::to_owned),
+        host: None,
+        port: None,
+    };
+    if creds.database != own_db {
+        return Err(error_with_hint(
+            format!(
+                "project {} has no database '{}' on the shared server {name}: its own is {own_db}",
+                p.name, creds.database
+            ),
+            "dbdump acts on a project's own database only on a shared server",
+        ));
+    }
+    let shell_creds = Creds {
+        user: berth::shared::user(&p.name),
+        password: store.load(&p.name)?.get(&user_key).map(str::to_owned),
+        database: own_db,
+        host: None,
+        port: None,
+    };
+    let conn = Conn::Docker {
+        rt,
+        docker,
+        container: c.id.clone(),
+        name: name.clone(),
+    };
+    let client = match family {
+        Family::Postgres => Client::Postgres,
+        Family::MySql => probe_mysql_client(&conn)?,
+    };
+    Ok(Some(Db {
+        conn,
+        client,
+        family,
+        engine,
+        creds,
+        project: Some(p.name.clone()),
+        project_dir: Some(p.dir.clone()),
+        stack: p.stack.clone(),
+        shell_creds: Some(shell_creds),
+    }))
 }
 
 fn names<'a>(it: impl Iterator<Item = &'a berth::compose::Service>) -> String {

@@ -195,11 +195,6 @@ fn registered(shared: &Shared, name: &str) -> anyhow::Result<Project> {
 
 /// The server's administrator connection, into its running container.
 fn admin(shared: &Shared, inst: &Resolved, engine: DbEngine) -> anyhow::Result<Db> {
-    let server = shared
-        .render(std::slice::from_ref(inst))?
-        .pop()
-        .map(|(_, s)| s)
-        .context("no server rendered")?;
     let rt = berth::docker::runtime()?;
     let docker = rt.block_on(berth::docker::connect())?;
     let containers = rt.block_on(berth::docker::project_containers(
@@ -217,14 +212,12 @@ fn admin(shared: &Shared, inst: &Resolved, engine: DbEngine) -> anyhow::Result<D
         ));
     };
     let id = c.id.clone();
-    let store = berth::secrets::Store::open()?.load(&shared.name)?;
-    let secret = |suffix: &str| -> anyhow::Result<String> {
-        let key = server
-            .secrets
-            .keys()
-            .find(|k| k.ends_with(suffix))
-            .with_context(|| format!("the catalog's {} has no {suffix}", inst.service))?;
-        store.get(key).map(str::to_owned).ok_or_else(|| {
+    let (user, key) = shared::admin(&inst.name, &inst.service);
+    let password = berth::secrets::Store::open()?
+        .load(&shared.name)?
+        .get(&key)
+        .map(str::to_owned)
+        .ok_or_else(|| {
             error_with_hint(
                 format!("the secrets store holds no {key} for {}", shared.name),
                 format!(
@@ -232,35 +225,18 @@ fn admin(shared: &Shared, inst: &Resolved, engine: DbEngine) -> anyhow::Result<D
                     inst.name
                 ),
             )
-        })
+        })?;
+    let (family, db_engine, database) = match engine {
+        DbEngine::Postgres => (Family::Postgres, Engine::Postgres, shared::ADMIN_USER),
+        DbEngine::MariaDb if inst.service == "mysql" => (Family::MySql, Engine::Mysql, ""),
+        DbEngine::MariaDb => (Family::MySql, Engine::Mariadb, ""),
     };
-    let (family, db_engine, creds) = match engine {
-        DbEngine::Postgres => (
-            Family::Postgres,
-            Engine::Postgres,
-            Creds {
-                user: shared::ADMIN_USER.to_owned(),
-                password: Some(secret("POSTGRES_PASSWORD")?),
-                database: shared::ADMIN_USER.to_owned(),
-                host: None,
-                port: None,
-            },
-        ),
-        DbEngine::MariaDb => (
-            Family::MySql,
-            if inst.service == "mysql" {
-                Engine::Mysql
-            } else {
-                Engine::Mariadb
-            },
-            Creds {
-                user: "root".to_owned(),
-                password: Some(secret("ROOT_PASSWORD")?),
-                database: String::new(),
-                host: None,
-                port: None,
-            },
-        ),
+    let creds = Creds {
+        user: user.to_owned(),
+        password: Some(password),
+        database: database.to_owned(),
+        host: None,
+        port: None,
     };
     let conn = Conn::Docker {
         rt,
@@ -281,6 +257,7 @@ fn admin(shared: &Shared, inst: &Resolved, engine: DbEngine) -> anyhow::Result<D
         project: None,
         project_dir: None,
         stack: None,
+        shell_creds: None,
     })
 }
 
@@ -364,12 +341,8 @@ fn project_password(project: &str, key: &str) -> anyhow::Result<String> {
     })
 }
 
-/// The environment names of a project's connection to `inst`
-/// (SHARED_POSTGRES_HOST ...), from its password's secret name.
 fn env_prefix(inst: &Resolved) -> String {
-    shared::password_secret(&inst.name, &inst.service)
-        .trim_end_matches("_PASSWORD")
-        .to_owned()
+    shared::env_prefix(&inst.name, &inst.service)
 }
 
 fn create(a: &CreateArgs) -> anyhow::Result<Outcome> {
@@ -484,6 +457,7 @@ fn drop_db(a: &DropArgs) -> anyhow::Result<Outcome> {
             name: project.name.clone(),
             dir: project.path.clone(),
             stack: project.stack.clone(),
+            shared: project.shared.clone(),
         }),
     )?;
     let admin_db = std::mem::replace(&mut db.creds.database, database.clone());

@@ -384,7 +384,31 @@ pub fn up(a: &UpArgs) -> anyhow::Result<Outcome> {
         })
         .collect();
     berth::info!("{}: running: {}", shared.name, list.join(", "));
+    rejoin(&stack, &registry, &shared)?;
     Ok(Outcome::Clean)
+}
+
+/// Join the servers again to the networks of the running projects that
+/// take them: a server made anew (after `down`) is on none of them.
+fn rejoin(stack: &Stack, registry: &[Project], shared: &Shared) -> anyhow::Result<()> {
+    let containers = stack.containers_of(&[])?;
+    let (rt, docker) = stack.engine();
+    for p in registry.iter().filter(|p| !p.shared.is_empty()) {
+        let running = containers
+            .iter()
+            .any(|c| c.project == p.name && c.state == "running");
+        if !running {
+            continue;
+        }
+        let servers: Vec<String> = p
+            .shared
+            .iter()
+            .map(|i| shared.config.shared.container(i))
+            .collect();
+        rt.block_on(berth::docker::connect_to_project(docker, &p.name, &servers))
+            .with_context(|| format!("cannot join the shared servers to {}", p.name))?;
+    }
+    Ok(())
 }
 
 /// The registered projects that take shared servers and have a container running.

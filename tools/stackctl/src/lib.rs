@@ -18,6 +18,7 @@ mod logs;
 mod plan;
 mod progress;
 mod ready;
+mod shared;
 pub mod stack;
 pub use plan::create_private_dir;
 mod status;

@@ -161,7 +161,12 @@ pub fn start(a: &StartArgs) -> anyhow::Result<Outcome> {
     if a.output.is_json() {
         let projects = ctx.reg.load()?;
         let started = select(&projects, &a.names)?;
-        let containers = ctx.containers(&a.names.iter().map(String::as_str).collect::<Vec<_>>())?;
+        let shared = berth::config::Config::load(&berth::paths::Paths::from_env()?)?
+            .shared
+            .name;
+        let mut names: Vec<&str> = a.names.iter().map(String::as_str).collect();
+        names.push(&shared);
+        let containers = ctx.containers(&names)?;
         berth::io::write_json(&crate::status::states_from(&started, &containers))?;
     }
     Ok(outcome)
@@ -269,6 +274,7 @@ fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
     if !go_ahead(p, &conflicts, opts.force) {
         return Ok(false);
     }
+    crate::shared::ensure(p, &containers, opts.timeout)?;
     hooks::run("pre_start", hooks.pre_start.as_ref(), p)?;
     let env = hooks::environment(p, false)?;
     let (files, state) = labelled_files(p);
@@ -288,6 +294,12 @@ fn start_one(ctx: &Ctx, p: &Project, opts: &StartOpts) -> anyhow::Result<bool> {
         ))
         .and_then(|()| {
             progress.say(&format!("{}: creating and starting the containers", p.name));
+            if !p.shared.is_empty() {
+                // The project's network first, then its shared servers on
+                // it, then the containers that reach them by name.
+                ctx.driver.run(p, &files, &env, &["up", "--no-start"])?;
+                ctx.rt.block_on(crate::shared::connect(&ctx.docker, p))?;
+            }
             ctx.driver.run(p, &files, &env, &["up", "-d"])?;
             // What the containers are made from, for `stackctl plan`.
             state.as_ref().map_or(Ok(()), |s| s.record(p))

@@ -42,6 +42,10 @@ pub struct ProjectState {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub services: Vec<ServiceState>,
+    /// The shared servers it takes (`shared`), as the engine shows them
+    /// (state `absent`: not started).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<ServiceState>,
 }
 
 /// One table row per service (or per project without containers).
@@ -102,7 +106,11 @@ impl Row for Line {
 
 /// The states of `projects` from one engine query.
 pub fn states(projects: &[Project]) -> anyhow::Result<Vec<ProjectState>> {
-    let names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
+    let shared = shared_name();
+    let mut names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
+    if projects.iter().any(|p| !p.shared.is_empty()) {
+        names.push(&shared);
+    }
     let containers = if names.is_empty() {
         Vec::new()
     } else {
@@ -111,21 +119,59 @@ pub fn states(projects: &[Project]) -> anyhow::Result<Vec<ProjectState>> {
     Ok(states_from(projects, &containers))
 }
 
+/// The shared services' name from config.yaml (`berth-shared` when it
+/// cannot be read: status still shows the project's own services).
+fn shared_name() -> String {
+    berth::paths::Paths::from_env()
+        .and_then(|p| berth::config::Config::load(&p))
+        .map_or_else(
+            |_| berth::shared::DEFAULT_NAME.to_owned(),
+            |c| c.shared.name,
+        )
+}
+
 pub fn states_from(
     projects: &[Project],
     containers: &[berth::docker::ContainerInfo],
 ) -> Vec<ProjectState> {
+    let prefix = if projects.iter().any(|p| !p.shared.is_empty()) {
+        shared_name()
+    } else {
+        String::new()
+    };
     projects
         .iter()
         .map(|p| {
             let services = engine::services_of(containers, &p.name);
             let (status, reason) = engine::summarize(p.status, &services);
+            let shared = p
+                .shared
+                .iter()
+                .map(|inst| {
+                    let container = format!("{prefix}-{inst}");
+                    containers.iter().find(|c| c.name == container).map_or_else(
+                        || ServiceState {
+                            service: inst.clone(),
+                            container: container.clone(),
+                            state: "absent".into(),
+                            health: None,
+                            exit_code: None,
+                            ports: Vec::new(),
+                        },
+                        |c| ServiceState {
+                            service: inst.clone(),
+                            ..ServiceState::from(c)
+                        },
+                    )
+                })
+                .collect();
             ProjectState {
                 name: p.name.clone(),
                 status,
                 recorded: p.status,
                 reason,
                 services,
+                shared,
             }
         })
         .collect()
@@ -183,11 +229,17 @@ pub fn run(a: &Args) -> anyhow::Result<Outcome> {
         let rows = states
             .iter()
             .flat_map(|p| {
-                if p.services.is_empty() {
+                let mut lines: Vec<Line> = if p.services.is_empty() {
                     vec![Line::new(p, None)]
                 } else {
                     p.services.iter().map(|s| Line::new(p, Some(s))).collect()
-                }
+                };
+                lines.extend(p.shared.iter().map(|s| {
+                    let mut l = Line::new(p, Some(s));
+                    l.service = format!("{} (shared)", s.service);
+                    l
+                }));
+                lines
             })
             .map(|l| l.cells())
             .collect();

@@ -72,7 +72,7 @@ impl Catalog for Cat<'_> {
             BTreeMap::new()
         };
         Some(ServiceInfo {
-            versions: Vec::new(),
+            versions: def.versions,
             imports,
             exports: def.exports,
             required: def.requires_roles,

@@ -3,6 +3,7 @@
 //! `plan` decides what to write and `apply` writes it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use anyhow::Context as _;
 use serde_json::json;
@@ -45,6 +46,9 @@ pub struct Spec {
     /// The declared stack (`berth.yaml`): its instances with their
     /// overrides, and its wires. No instances: one bare instance per service.
     pub file: StackFile,
+    /// The shared services' name (`shared.name` in config.yaml): the
+    /// network a shared instance's server is on and its container prefix.
+    pub shared_name: String,
 }
 
 impl Spec {
@@ -77,7 +81,13 @@ impl Spec {
             base_image: state.base_image.clone(),
             images: config.images.clone(),
             file,
+            shared_name: config.shared.name.clone(),
         }
+    }
+
+    /// Whether the instance `name` is served by a shared server.
+    pub fn is_shared(&self, name: &str) -> bool {
+        self.file.instance(name).is_some_and(|i| i.shared)
     }
 
     /// Whether a secret's value is in berth's secrets store (`.env` names it only).
@@ -222,6 +232,13 @@ fn instance_secrets(
     name: &str,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let service = service_of(file, name);
+    if file.instance(name).is_some_and(|i| i.shared) {
+        // On a shared server the project holds its own user's password only.
+        return Ok(BTreeMap::from([(
+            berth::shared::password_secret(name, service),
+            "alnum32".to_owned(),
+        )]));
+    }
     let prefix = secret_prefix(name, service);
     Ok(describe(lib, service, &stack.manifest.style)?
         .secrets
@@ -468,16 +485,23 @@ fn render_instance(
     primary_database: &str,
 ) -> anyhow::Result<ServiceDef> {
     let module = spec.module();
-    let database = if name == service {
-        "app".to_owned()
+    let shared = spec.is_shared(name);
+    let (host, database, user) = if shared {
+        (
+            format!("{}-{name}", spec.shared_name),
+            berth::shared::database(&spec.name),
+            berth::shared::user(&spec.name),
+        )
+    } else if name == service {
+        (name.to_owned(), "app".to_owned(), "app".to_owned())
     } else {
-        name.replace('-', "_")
+        (name.to_owned(), name.replace('-', "_"), "app".to_owned())
     };
     let ctx = ServiceContext {
         name: &spec.name,
-        host: name,
+        host: &host,
         database: &database,
-        user: "app",
+        user: &user,
         module: &module,
         stack: &stack.name,
         style: &stack.manifest.style,
@@ -486,7 +510,15 @@ fn render_instance(
         services: &spec.services,
     };
     let mut def = render_service(lib, service, &ctx)?;
-    rename_secrets(&mut def, &secret_prefix(name, service));
+    if shared {
+        // The user's password on the shared server (`SHARED_POSTGRES_PASSWORD`).
+        let mine = berth::shared::password_secret(name, service);
+        let prefix = format!("SHARED_{}", secret_prefix(name, service));
+        rename_secrets(&mut def, &prefix);
+        def.secrets.retain(|k, _| *k == mine);
+    } else {
+        rename_secrets(&mut def, &secret_prefix(name, service));
+    }
     Ok(def)
 }
 
@@ -612,7 +644,23 @@ pub fn services_file(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Resul
         .map(|e| e.name.as_str())
         .filter(|n| *n != APP)
         .collect();
-    Ok(format!("{}{body}", services_header(spec, stack, &names)))
+    let shared: Vec<String> = spec
+        .file
+        .instances
+        .names()
+        .filter(|n| spec.is_shared(n))
+        .map(|n| format!("{n} ({}-{n}, shared)", spec.shared_name))
+        .collect();
+    let mut header = services_header(spec, stack, &names);
+    if !shared.is_empty() {
+        let _ = writeln!(
+            header,
+            "# From the shared servers (`shared`), which `stackctl start` joins to\n\
+             # this project's network: {}.",
+            shared.join(", ")
+        );
+    }
+    Ok(format!("{header}{body}"))
 }
 
 /// One service of the generated compose file with where its values came from.
@@ -672,7 +720,9 @@ pub fn compose_services(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Re
         if let Some(env) = &d.def.app_env {
             app_env.extend(env.clone());
         }
-        if d.def.app_depends {
+        // A shared server is no service of the project: `stackctl start`
+        // brings it up (and the project's database on it) first.
+        if d.def.app_depends && !spec.is_shared(&d.name) {
             app_deps.push((d.name.clone(), healthy[d.name.as_str()]));
         }
     }
@@ -680,6 +730,9 @@ pub fn compose_services(lib: &Library, stack: &Stack, spec: &Spec) -> anyhow::Re
     let mut volumes = Mapping::new();
     for d in &defs {
         let (name, def) = (&d.name, &d.def);
+        if spec.is_shared(name) {
+            continue;
+        }
         let mut m = Mapping::new();
         if def.app_like {
             m.insert(s("build"), app_build(stack, spec));

@@ -69,6 +69,12 @@ pub struct NewArgs {
     /// Services whose ports are published on 127.0.0.1, comma-separated.
     #[arg(long, value_delimiter = ',')]
     publish: Vec<String>,
+    /// Database services taken from the shared servers (`shared`) instead of
+    /// containers of the project, comma-separated (postgres, mariadb, mysql):
+    /// the app joins the shared network and reaches `berth-shared-<service>`
+    /// with a database and a user of its own, which `stackctl start` creates.
+    #[arg(long, value_delimiter = ',', value_name = "SERVICES")]
+    shared: Vec<String>,
     /// Fresh or existing project (default: fresh for a missing or empty folder).
     #[arg(long, value_enum)]
     mode: Option<Mode>,
@@ -113,6 +119,7 @@ impl NewArgs {
                 services
             }),
             publish: Vec::new(),
+            shared: Vec::new(),
             mode: None,
             no_generator: true,
             port: None,
@@ -140,7 +147,26 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
             .filter(|s| !s.is_empty() && s != "none")
             .collect(),
     };
+    let mut requested = requested;
+    for s in &a.shared {
+        names::validate_label("shared service", s)?;
+        if berth::shared::DbEngine::of_service(s).is_none() {
+            return Err(error_with_hint(
+                format!("--shared names '{s}': only database servers are shared so far"),
+                "shared database servers: postgres, mariadb, mysql",
+            ));
+        }
+        if !requested.contains(s) {
+            requested.push(s.clone());
+        }
+    }
     let services = resolve_services(&ctx.lib, &stack, &requested)?;
+    if let Some(p) = a.publish.iter().find(|p| a.shared.contains(p)) {
+        return Err(error_with_hint(
+            format!("--publish names '{p}', which comes from the shared servers"),
+            "a shared server's host port is shared.services.NAME.port in config.yaml",
+        ));
+    }
     for p in &a.publish {
         if !services.contains(p) {
             return Err(error_with_hint(
@@ -160,8 +186,13 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
 
     let mut file = berth::stackfile::StackFile::new(&stack.name, &a.name);
     for s in &services {
-        file.instances
-            .insert(s, berth::stackfile::Instance::default());
+        file.instances.insert(
+            s,
+            berth::stackfile::Instance {
+                shared: a.shared.contains(s),
+                ..berth::stackfile::Instance::default()
+            },
+        );
     }
     let kinds = secret_kinds(&ctx.lib, &stack, &file, &services)?;
     let values = berth::secrets::generate_all(&kinds)?;
@@ -175,6 +206,7 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
         base_image: a.base_image.clone(),
         images: ctx.config.images.clone(),
         file,
+        shared_name: ctx.config.shared.name.clone(),
     };
 
     // Generate everything before anything runs or is written.
@@ -278,7 +310,7 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
         );
     }
     if a.output.is_json() {
-        io::write_json(&project_of(&dir, &stack, &state))?;
+        io::write_json(&project_of(&dir, &stack, &state, &a.shared))?;
     }
     Ok(Outcome::Clean)
 }
@@ -596,7 +628,7 @@ fn run_generator(dir: &Path, argv: &[String]) -> anyhow::Result<()> {
 }
 
 /// The Project a generated folder makes, for `registry add -`.
-fn project_of(dir: &Path, stack: &Stack, state: &State) -> Project {
+fn project_of(dir: &Path, stack: &Stack, state: &State, shared: &[String]) -> Project {
     let path = std::fs::canonicalize(dir).unwrap_or_else(|_| {
         std::env::current_dir().map_or_else(|_| dir.to_path_buf(), |c| c.join(dir))
     });
@@ -619,7 +651,13 @@ fn project_of(dir: &Path, stack: &Stack, state: &State) -> Project {
         }
     }
     let mut services = vec![APP.to_owned()];
-    services.extend(state.services.iter().cloned());
+    services.extend(
+        state
+            .services
+            .iter()
+            .filter(|s| !shared.contains(s))
+            .cloned(),
+    );
     let compose_files = ["compose.yaml", "compose.dev.yaml", SERVICES_FILE]
         .iter()
         .map(|f| path.join(f))
@@ -633,6 +671,7 @@ fn project_of(dir: &Path, stack: &Stack, state: &State) -> Project {
         compose_files,
         services,
         service_ports: ports,
+        shared: shared.to_vec(),
         ..Project::default()
     };
     p.refresh_exposed_ports();

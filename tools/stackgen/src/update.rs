@@ -243,6 +243,7 @@ fn validate_library(lib: &Library) -> anyhow::Result<()> {
             base_image: None,
             images: BTreeMap::new(),
             file,
+            shared_name: berth::shared::DEFAULT_NAME.into(),
         };
         stack_files(lib, &stack, &spec)?;
         services_file(lib, &stack, &spec)?;
