@@ -659,15 +659,34 @@ impl Drop for SharedServers {
     }
 }
 
+/// Stops a test's router: its watcher process and its container.
+struct Router(PathBuf, String);
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        if let Ok(text) = std::fs::read_to_string(self.0.join("shared/router.pid"))
+            && let Ok(pid) = text.trim().parse::<i32>()
+            && std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("router"))
+            && let Some(p) = rustix::process::Pid::from_raw(pid)
+        {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        }
+        let _ = docker(&["rm", "-f", &format!("{}-router", self.1)]);
+    }
+}
+
 #[test]
 #[allow(clippy::too_many_lines)] // three projects on one set of servers, step by step
 fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_database() {
     if !bed_ready(&[
+        "caddy:2",
         "python:3.12-slim",
         "postgres:16",
         "wordpress:6-php8.3-apache",
         "mariadb:11",
     ]) || !require("django-admin")
+        || !require("curl")
     {
         return;
     }
@@ -676,7 +695,15 @@ fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_da
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let shared = format!("bs{}-boot", std::process::id());
     let h = std::sync::Arc::new(Harness::new());
-    h.write("home/config.yaml", &format!("shared:\n  name: {shared}\n"));
+    let https = common::free_port();
+    let http = common::free_port();
+    h.write(
+        "home/config.yaml",
+        &format!(
+            "shared:\n  name: {shared}\n  router: {{http_port: {http}, https_port: {https}}}\n"
+        ),
+    );
+    h.cmd("certgen").args(["init", "-q"]).run().success();
     let pid = std::process::id();
     let a = generate_in(
         h.clone(),
@@ -699,8 +726,10 @@ fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_da
         &["--services", "mariadb", "--shared", "mariadb"],
         |_| {},
     );
-    // Dropped before the projects: their networks can go once the servers have.
+    // Dropped before the projects: their networks can go once the servers
+    // and the router have.
     let _servers = SharedServers(shared.clone());
+    let _router = Router(h.home(), shared.clone());
     // App-only stacks: no database container of their own, no shared network.
     for p in [&a, &b, &wp] {
         let services = std::fs::read_to_string(p.dir.join(".berth/compose.services.yaml")).unwrap();
@@ -756,6 +785,42 @@ fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_da
         );
         let (code, out, err) = p.exec(&["python3", "manage.py", "showmigrations", "auth"]);
         assert!(code == 0 && out.contains("[X] 0001_initial"), "{out}{err}");
+    }
+    // One router for all three: each answers at https://NAME.test with
+    // berth's CA trusted (no -k), through the shared Caddy.
+    h.cmd("shared").args(["router", "up"]).run().success();
+    for p in [&a, &b, &wp] {
+        let domain = format!("{}.test", p.name);
+        let ca = h.home().join("ca/ca.pem");
+        let started = Instant::now();
+        let code = loop {
+            let out = Command::new("curl")
+                .args([
+                    "-sS",
+                    "-L",
+                    "--max-time",
+                    "5",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                ])
+                .args(["--resolve", &format!("{domain}:{https}:127.0.0.1")])
+                .arg("--cacert")
+                .arg(&ca)
+                .arg(format!("https://{domain}:{https}/"))
+                .output_in(Duration::from_secs(15))
+                .unwrap();
+            let code = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            if code == "200" || started.elapsed() > Duration::from_secs(20) {
+                break format!("{code} {}", String::from_utf8_lossy(&out.stderr));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert!(
+            code.starts_with("200"),
+            "https://{domain}/ through the router: {code}"
+        );
     }
     // WordPress reaches its own database on the shared MariaDB (the installer asks it).
     let body = wp.get_200("/");
