@@ -658,71 +658,96 @@ fn from_shared(
     let Some(inst) = shared_server_of(p, compose, service, &config)? else {
         return Ok(None);
     };
+    let own_db = berth::shared::database(&p.name);
+    let wanted = database.map_or_else(|| own_db.clone(), str::to_owned);
+    if wanted != own_db {
+        return Err(error_with_hint(
+            format!(
+                "project {} has no database '{wanted}' on the shared server {}: its own is {own_db}",
+                p.name,
+                inst.container()
+            ),
+            "dbdump acts on a project's own database only on a shared server",
+        ));
+    }
+    let mut db = shared_admin(&config.shared.name, &inst).map_err(|e| {
+        e.context(format!(
+            "the database of project {} (stackctl start {0})",
+            p.name
+        ))
+    })?;
+    let user_key = berth::shared::password_secret(&inst.name, &inst.service);
+    db.shell_creds = Some(Creds {
+        user: berth::shared::user(&p.name),
+        password: berth::secrets::Store::open()?
+            .load(&p.name)?
+            .get(&user_key)
+            .map(str::to_owned),
+        database: own_db.clone(),
+        host: None,
+        port: None,
+    });
+    db.creds.database = own_db;
+    db.project = Some(p.name.clone());
+    db.project_dir = Some(p.dir.clone());
+    db.stack.clone_from(&p.stack);
+    Ok(Some(db))
+}
+
+/// The administrator's connection to the shared database server `inst` of
+/// the shared services `shared` (its running container, the password from
+/// the store), on the administrator's own database. `shared db` and dbdump
+/// on a shared-mode project both start from it.
+pub fn shared_admin(shared: &str, inst: &berth::shared::Resolved) -> anyhow::Result<Db> {
     let engine = match berth::shared::DbEngine::of_service(&inst.service) {
         Some(berth::shared::DbEngine::Postgres) => Engine::Postgres,
-        _ if inst.service == "mysql" => Engine::Mysql,
-        _ => Engine::Mariadb,
+        Some(_) if inst.service == "mysql" => Engine::Mysql,
+        Some(_) => Engine::Mariadb,
+        None => {
+            return Err(error_with_hint(
+                format!(
+                    "shared service {} ({}) is not a database server",
+                    inst.name, inst.service
+                ),
+                "database servers: postgres, mariadb, mysql",
+            ));
+        }
     };
     let family = engine.family();
     let rt = berth::docker::runtime()?;
     let docker = rt.block_on(berth::docker::connect())?;
-    let containers = rt.block_on(berth::docker::project_containers(
-        &docker,
-        &[config.shared.name.as_str()],
-    ))?;
+    let containers = rt.block_on(berth::docker::project_containers(&docker, &[shared]))?;
     let name = inst.container();
     let Some(c) = containers
         .iter()
         .find(|c| c.name == name && c.state == "running")
     else {
         return Err(error_with_hint(
-            format!(
-                "the shared server {name} of project {} is not running",
-                p.name
-            ),
-            format!(
-                "start it: `shared up {}` (or `stackctl start {}`)",
-                inst.name, p.name
-            ),
+            format!("the shared service {} is not running", inst.name),
+            format!("start it: shared up {}", inst.name),
         ));
     };
     let (admin, key) = berth::shared::admin(&inst.name, &inst.service);
-    let store = berth::secrets::Store::open()?;
-    let admin_password = store
-        .load(&config.shared.name)?
+    let Some(password) = berth::secrets::Store::open()?
+        .load(shared)?
         .get(&key)
-        .map(str::to_owned);
-    let Some(admin_password) = admin_password else {
+        .map(str::to_owned)
+    else {
         return Err(error_with_hint(
+            format!("the secrets store holds no {key} for {shared}"),
             format!(
-                "the secrets store holds no {key} for {}",
-                config.shared.name
+                "start the server with `shared up {}` (it makes it)",
+                inst.name
             ),
-            format!("`shared up {}` makes it", inst.name),
         ));
     };
-    let own_db = berth::shared::database(&p.name);
-    let user_key = berth::shared::password_secret(&inst.name, &inst.service);
     let creds = Creds {
         user: admin.to_owned(),
-        password: Some(admin_password),
-        database: database.map_or_else(|| own_db.clone(), str::to_owned),
-        host: None,
-        port: None,
-    };
-    if creds.database != own_db {
-        return Err(error_with_hint(
-            format!(
-                "project {} has no database '{}' on the shared server {name}: its own is {own_db}",
-                p.name, creds.database
-            ),
-            "dbdump acts on a project's own database only on a shared server",
-        ));
-    }
-    let shell_creds = Creds {
-        user: berth::shared::user(&p.name),
-        password: store.load(&p.name)?.get(&user_key).map(str::to_owned),
-        database: own_db,
+        password: Some(password),
+        database: match family {
+            Family::Postgres => berth::shared::ADMIN_USER.to_owned(),
+            Family::MySql => String::new(),
+        },
         host: None,
         port: None,
     };
@@ -730,23 +755,23 @@ fn from_shared(
         rt,
         docker,
         container: c.id.clone(),
-        name: name.clone(),
+        name,
     };
     let client = match family {
         Family::Postgres => Client::Postgres,
         Family::MySql => probe_mysql_client(&conn)?,
     };
-    Ok(Some(Db {
+    Ok(Db {
         conn,
         client,
         family,
         engine,
         creds,
-        project: Some(p.name.clone()),
-        project_dir: Some(p.dir.clone()),
-        stack: p.stack.clone(),
-        shell_creds: Some(shell_creds),
-    }))
+        project: None,
+        project_dir: None,
+        stack: None,
+        shell_creds: None,
+    })
 }
 
 fn names<'a>(it: impl Iterator<Item = &'a berth::compose::Service>) -> String {

@@ -18,8 +18,8 @@ use berth::io::{JsonArgs, OutputArgs, Row};
 use berth::model::Compression;
 use berth::registry::Registry;
 use berth::shared::{self, DbEngine, Resolved};
-use berth_dbdump::engine::{Client, Creds, Engine, Family, quote_ident, quote_literal};
-use berth_dbdump::target::{Conn, Db, ProjectRef};
+use berth_dbdump::engine::{Family, quote_ident, quote_literal};
+use berth_dbdump::target::{Db, ProjectRef};
 use serde::Serialize;
 
 use crate::servers::Shared;
@@ -194,71 +194,8 @@ fn registered(shared: &Shared, name: &str) -> anyhow::Result<Project> {
 }
 
 /// The server's administrator connection, into its running container.
-fn admin(shared: &Shared, inst: &Resolved, engine: DbEngine) -> anyhow::Result<Db> {
-    let rt = berth::docker::runtime()?;
-    let docker = rt.block_on(berth::docker::connect())?;
-    let containers = rt.block_on(berth::docker::project_containers(
-        &docker,
-        &[shared.name.as_str()],
-    ))?;
-    let name = inst.container();
-    let Some(c) = containers
-        .iter()
-        .find(|c| c.name == name && c.state == "running")
-    else {
-        return Err(error_with_hint(
-            format!("the shared service {} is not running", inst.name),
-            format!("start it: shared up {}", inst.name),
-        ));
-    };
-    let id = c.id.clone();
-    let (user, key) = shared::admin(&inst.name, &inst.service);
-    let password = berth::secrets::Store::open()?
-        .load(&shared.name)?
-        .get(&key)
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            error_with_hint(
-                format!("the secrets store holds no {key} for {}", shared.name),
-                format!(
-                    "start the server with `shared up {}` (it makes it)",
-                    inst.name
-                ),
-            )
-        })?;
-    let (family, db_engine, database) = match engine {
-        DbEngine::Postgres => (Family::Postgres, Engine::Postgres, shared::ADMIN_USER),
-        DbEngine::MariaDb if inst.service == "mysql" => (Family::MySql, Engine::Mysql, ""),
-        DbEngine::MariaDb => (Family::MySql, Engine::Mariadb, ""),
-    };
-    let creds = Creds {
-        user: user.to_owned(),
-        password: Some(password),
-        database: database.to_owned(),
-        host: None,
-        port: None,
-    };
-    let conn = Conn::Docker {
-        rt,
-        docker,
-        container: id,
-        name,
-    };
-    let client = match family {
-        Family::Postgres => Client::Postgres,
-        Family::MySql => berth_dbdump::target::probe_mysql_client(&conn)?,
-    };
-    Ok(Db {
-        conn,
-        client,
-        family,
-        engine: db_engine,
-        creds,
-        project: None,
-        project_dir: None,
-        stack: None,
-        shell_creds: None,
-    })
+fn admin(shared: &Shared, inst: &Resolved) -> anyhow::Result<Db> {
+    berth_dbdump::target::shared_admin(&shared.name, inst)
 }
 
 /// The port a server's clients use on the shared network.
@@ -349,7 +286,7 @@ fn create(a: &CreateArgs) -> anyhow::Result<Outcome> {
     let shared = Shared::open()?;
     let project = registered(&shared, &a.project)?;
     let (inst, engine) = pick(&shared, &a.which)?;
-    let db = admin(&shared, &inst, engine)?;
+    let db = admin(&shared, &inst)?;
     let database = shared::database(&project.name);
     let user = shared::user(&project.name);
     let key = shared::password_secret(&inst.name, &inst.service);
@@ -431,8 +368,8 @@ fn engine_name(e: DbEngine) -> &'static str {
 fn drop_db(a: &DropArgs) -> anyhow::Result<Outcome> {
     let shared = Shared::open()?;
     let project = registered(&shared, &a.project)?;
-    let (inst, engine) = pick(&shared, &a.which)?;
-    let mut db = admin(&shared, &inst, engine)?;
+    let (inst, _) = pick(&shared, &a.which)?;
+    let mut db = admin(&shared, &inst)?;
     let database = shared::database(&project.name);
     let user = shared::user(&project.name);
     if !exists(&db, &database)? {
@@ -524,7 +461,7 @@ fn list(a: &ListArgs) -> anyhow::Result<Outcome> {
         if !running.contains(&inst.container()) {
             continue;
         }
-        let db = admin(&shared, &inst, engine)?;
+        let db = admin(&shared, &inst)?;
         let sql = match db.family {
             Family::Postgres => format!(
                 "SELECT datname FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1', {}) ORDER BY 1",
