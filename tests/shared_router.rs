@@ -34,17 +34,7 @@ struct Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if let Ok(text) = std::fs::read_to_string(self.home.join("shared/router.pid"))
-            && let Ok(pid) = text.trim().parse::<i32>()
-            && std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("router"))
-            && let Some(p) = rustix::process::Pid::from_raw(pid)
-        {
-            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-        }
-        let _ = Command::new("docker")
-            .args(["rm", "-f", &format!("{}-router", self.name)])
-            .timed_output();
+        common::engines::stop_router(&self.home, &self.name);
         common::engines::Engine::Docker.remove_projects(&self.projects);
         for p in &self.projects {
             let _ = Command::new("docker")

@@ -664,15 +664,7 @@ struct Router(PathBuf, String);
 
 impl Drop for Router {
     fn drop(&mut self) {
-        if let Ok(text) = std::fs::read_to_string(self.0.join("shared/router.pid"))
-            && let Ok(pid) = text.trim().parse::<i32>()
-            && std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("router"))
-            && let Some(p) = rustix::process::Pid::from_raw(pid)
-        {
-            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-        }
-        let _ = docker(&["rm", "-f", &format!("{}-router", self.1)]);
+        common::engines::stop_router(&self.0, &self.1);
     }
 }
 

@@ -145,3 +145,21 @@ pub fn podman_ready(images: &[&str]) -> bool {
     }
     true
 }
+
+/// Stop a test's shared router: its watcher (the pid in
+/// `HOME/shared/router.pid`, when that process is still the watcher) and its
+/// container `NAME-router`.
+pub fn stop_router(home: &Path, name: &str) {
+    if let Ok(text) = std::fs::read_to_string(home.join("shared/router.pid"))
+        && let Ok(pid) = text.trim().parse::<i32>()
+        && std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("router"))
+        && let Some(p) = rustix::process::Pid::from_raw(pid)
+    {
+        let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+    }
+    let _ = super::try_output_within(
+        Command::new("docker").args(["rm", "-f", &format!("{name}-router")]),
+        super::TIMEOUT,
+    );
+}
