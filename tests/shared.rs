@@ -114,6 +114,29 @@ fn as_user(
     )
 }
 
+/// A Redis command as `user` (None: no AUTH at all), from a client
+/// container on the shared network, the password in the environment:
+/// (exit status, stdout + stderr).
+fn redis_as(network: &str, server: &str, user: Option<(&str, &str)>, cmd: &[&str]) -> String {
+    let mut c = Command::new("docker");
+    c.args(["run", "--rm", "--network", network]);
+    if let Some((_, password)) = user {
+        c.env("REDISCLI_AUTH", password).args(["-e", "REDISCLI_AUTH"]);
+    }
+    c.args(["--entrypoint", "redis-cli", "redis:7", "-h", server]);
+    if let Some((name, _)) = user {
+        c.args(["--user", name]);
+    }
+    let out = c.args(cmd).timed_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+    .trim()
+    .to_owned()
+}
+
 fn state_of(status: &Value, instance: &str) -> (String, Option<String>) {
     let s = status
         .as_array()
@@ -459,6 +482,166 @@ fn projects_get_their_own_database_and_user_that_reach_no_other_on_postgres_and_
 }
 
 #[test]
+fn on_the_shared_redis_each_project_is_an_acl_user_that_reaches_only_its_own_keys() {
+    if !common::docker_ready(&["redis:7", "berth/debian:bookworm"]) {
+        return;
+    }
+    let name = unique("kv");
+    let _cleanup = Cleanup(name.clone());
+    let h = harness(&name, "");
+    project(&h, "alpha");
+    project(&h, "beta");
+    h.cmd("shared")
+        .args(["up", "redis"])
+        .run()
+        .success()
+        .stderr_has(&format!("{name}-redis (healthy)"));
+    let server = format!("{name}-redis");
+
+    h.cmd("shared")
+        .args(["db", "create", "alpha", "--engine", "redis"])
+        .run()
+        .success()
+        .stderr_has("user p_alpha")
+        .stderr_has("keys p_alpha:*");
+    let row = h
+        .cmd("shared")
+        .args(["db", "create", "beta", "--instance", "redis", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(row["engine"], "redis", "{row}");
+    assert_eq!(row["database"], "p_beta:*", "{row}");
+    assert_eq!(row["user"], "p_beta", "{row}");
+    // Twice is a no-op: same user, same password.
+    let a_pw = secret(&h, "alpha", "SHARED_REDIS_PASSWORD");
+    h.cmd("shared")
+        .args(["db", "create", "alpha", "--engine", "redis"])
+        .run()
+        .success()
+        .stderr_has("already there");
+    assert_eq!(secret(&h, "alpha", "SHARED_REDIS_PASSWORD"), a_pw);
+    let b_pw = secret(&h, "beta", "SHARED_REDIS_PASSWORD");
+    let a = Some(("p_alpha", a_pw.as_str()));
+    let b = Some(("p_beta", b_pw.as_str()));
+
+    assert_eq!(redis_as(&name, &server, a, &["SET", "p_alpha:k", "mine"]), "OK");
+    assert_eq!(redis_as(&name, &server, b, &["SET", "p_beta:k", "theirs"]), "OK");
+    assert_eq!(redis_as(&name, &server, a, &["GET", "p_alpha:k"]), "mine");
+    // In another database number too, still only its own keys.
+    assert_eq!(
+        redis_as(&name, &server, a, &["-n", "1", "SET", "p_alpha:q", "1"]),
+        "OK"
+    );
+    for cmd in [
+        &["GET", "p_beta:k"][..],
+        &["SET", "p_beta:k", "stolen"],
+        &["DEL", "p_beta:k"],
+        &["SET", "unprefixed", "x"],
+        &["-n", "1", "GET", "p_beta:k"],
+        &["KEYS", "*"],
+        &["SCAN", "0"],
+        &["RANDOMKEY"],
+        &["DBSIZE"],
+        &["FLUSHALL"],
+        &["FLUSHDB"],
+        &["ACL", "LIST"],
+        &["ACL", "SETUSER", "p_alpha", "~*"],
+        &["CONFIG", "GET", "*"],
+        &["PUBLISH", "p_beta:events", "x"],
+        &["MONITOR"],
+    ] {
+        let out = redis_as(&name, &server, a, cmd);
+        assert!(out.contains("NOPERM"), "alpha ran {cmd:?}: {out}");
+    }
+    assert_eq!(
+        redis_as(&name, &server, a, &["PUBLISH", "p_alpha:events", "x"]),
+        "0"
+    );
+    assert!(
+        redis_as(&name, &server, Some(("p_alpha", "wrong")), &["GET", "p_alpha:k"])
+            .contains("WRONGPASS")
+    );
+    assert!(redis_as(&name, &server, None, &["GET", "p_alpha:k"]).contains("NOAUTH"));
+    assert_eq!(redis_as(&name, &server, b, &["GET", "p_beta:k"]), "theirs");
+
+    // The registry tells the project where it is; no password in berth's files.
+    let alpha = h
+        .projects()
+        .into_iter()
+        .find(|p| p["name"] == "alpha")
+        .unwrap();
+    assert_eq!(alpha["shared"], serde_json::json!(["redis"]), "{alpha}");
+    assert_eq!(alpha["environment"]["SHARED_REDIS_HOST"], server.as_str());
+    assert_eq!(alpha["environment"]["SHARED_REDIS_USER"], "p_alpha");
+    assert_eq!(alpha["environment"]["SHARED_REDIS_KEY_PREFIX"], "p_alpha:");
+    let compose = std::fs::read_to_string(h.home().join("shared/compose.yaml")).unwrap();
+    let admin_pw = h
+        .cmd("secrets")
+        .args(["get", &name, "REDIS_PASSWORD"])
+        .run()
+        .success()
+        .stdout
+        .trim()
+        .to_owned();
+    let registry = String::from_utf8(h.registry_bytes()).unwrap();
+    for pw in [&a_pw, &b_pw, &admin_pw] {
+        assert!(!registry.contains(pw.as_str()), "a password in the registry");
+        assert!(!compose.contains(pw.as_str()), "a password in compose.yaml");
+    }
+    let listed = h
+        .cmd("shared")
+        .args(["db", "list", "--json"])
+        .run()
+        .success()
+        .json();
+    let users: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["engine"] == "redis")
+        .map(|r| r["user"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["p_alpha", "p_beta"], "{listed}");
+
+    // A restart keeps the users (the ACL file in the volume) and the keys.
+    h.cmd("shared").args(["down", "--yes"]).run().success();
+    h.cmd("shared").args(["up", "redis"]).run().success();
+    assert_eq!(redis_as(&name, &server, a, &["GET", "p_alpha:k"]), "mine");
+    assert!(redis_as(&name, &server, a, &["GET", "p_beta:k"]).contains("NOPERM"));
+
+    // Drop asks; with --yes the user and its keys go, the other's stay.
+    h.cmd("shared")
+        .args(["db", "drop", "alpha", "--engine", "redis"])
+        .run()
+        .code_is(2)
+        .stderr_has("--yes");
+    assert_eq!(redis_as(&name, &server, a, &["GET", "p_alpha:k"]), "mine");
+    h.cmd("shared")
+        .args(["db", "drop", "alpha", "--engine", "redis", "--yes"])
+        .run()
+        .success()
+        .stderr_has("removed user p_alpha and 2 key(s)");
+    assert!(redis_as(&name, &server, a, &["GET", "p_alpha:k"]).contains("WRONGPASS"));
+    assert_eq!(redis_as(&name, &server, b, &["GET", "p_beta:k"]), "theirs");
+    let alpha = h
+        .projects()
+        .into_iter()
+        .find(|p| p["name"] == "alpha")
+        .unwrap();
+    assert!(
+        alpha["shared"].as_array().is_none_or(Vec::is_empty),
+        "{alpha}"
+    );
+    assert!(alpha["environment"].get("SHARED_REDIS_USER").is_none(), "{alpha}");
+    h.cmd("secrets")
+        .args(["get", "alpha", "SHARED_REDIS_PASSWORD"])
+        .run()
+        .code_is(2)
+        .stderr_has("SHARED_REDIS_PASSWORD");
+}
+
+#[test]
 fn down_is_refused_while_a_user_runs_stop_of_a_project_leaves_them_and_data_survives() {
     if !common::docker_ready(&["postgres:16", "berth/debian:bookworm"]) {
         return;
@@ -627,8 +810,8 @@ fn bad_input_exits_2_names_it_and_changes_nothing() {
     // stackgen's --shared: database servers only, never published by the project.
     for (args, says) in [
         (
-            vec!["--shared", "redis"],
-            "only database servers are shared so far",
+            vec!["--shared", "mailpit"],
+            "cannot be taken from a shared server",
         ),
         (
             vec!["--shared", "postgres", "--publish", "postgres"],

@@ -677,6 +677,7 @@ fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_da
         "postgres:16",
         "wordpress:6-php8.3-apache",
         "mariadb:11",
+        "redis:7",
     ]) || !require("django-admin")
         || !require("curl")
     {
@@ -701,14 +702,14 @@ fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_da
         h.clone(),
         &format!("sh-a-{pid}"),
         "django",
-        &["--services", "postgres", "--shared", "postgres"],
+        &["--services", "postgres,redis", "--shared", "postgres,redis"],
         |_| {},
     );
     let b = generate_in(
         h.clone(),
         &format!("sh-b-{pid}"),
         "django",
-        &["--services", "postgres", "--shared", "postgres"],
+        &["--services", "postgres,redis", "--shared", "postgres,redis"],
         |_| {},
     );
     let wp = generate_in(
@@ -726,7 +727,9 @@ fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_da
     for p in [&a, &b, &wp] {
         let services = std::fs::read_to_string(p.dir.join(".berth/compose.services.yaml")).unwrap();
         assert!(
-            !services.contains("image: postgres") && !services.contains("image: mariadb"),
+            !services.contains("image: postgres")
+                && !services.contains("image: mariadb")
+                && !services.contains("image: redis"),
             "{services}"
         );
         assert!(
@@ -739,8 +742,9 @@ fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_da
                 .run()
                 .success()
                 .json();
+        let want = if p.name == wp.name { 1 } else { 2 };
         assert!(
-            shown["shared"].as_array().is_some_and(|s| s.len() == 1),
+            shown["shared"].as_array().is_some_and(|s| s.len() == want),
             "{shown}"
         );
     }
@@ -757,6 +761,9 @@ fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_da
         .filter(|n| n.starts_with(&shared) || n.starts_with("sh-"))
         .collect();
     assert_eq!(servers.len(), 2, "one server per engine: {servers:?}");
+    let redis = format!("{shared}-redis");
+    let caches: Vec<&str> = running.lines().filter(|n| n.ends_with("-redis")).collect();
+    assert_eq!(caches, [redis.as_str()], "one shared Redis");
     // Each Django answers and has migrated into its own database, as its own user.
     for p in [&a, &b] {
         let body = p.get_200("/");
@@ -777,7 +784,30 @@ fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_da
         );
         let (code, out, err) = p.exec(&["python3", "manage.py", "showmigrations", "auth"]);
         assert!(code == 0 && out.contains("[X] 0001_initial"), "{out}{err}");
+        // Its cache is the shared Redis, as its own ACL user, under its prefix.
+        let (code, out, err) = p.exec(&[
+            "python3",
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.core.cache import cache; cache.set('visits', 41); print(cache.incr('visits'))",
+        ]);
+        assert_eq!((code, out.lines().last()), (0, Some("42")), "{out}{err}");
     }
+    // On the server each Django's key is under its own prefix, and nothing else is there.
+    let (code, keys, err) = docker(&[
+        "exec",
+        &redis,
+        "sh",
+        "-c",
+        "REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli --scan | sort",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let want: Vec<String> = [&a, &b]
+        .iter()
+        .map(|p| format!("p_{}:1:visits", p.name.replace('-', "_")))
+        .collect();
+    assert_eq!(keys.lines().collect::<Vec<_>>(), want, "{keys}");
     // One router for all three: each answers at https://NAME.test with
     // berth's CA trusted (no -k), through the shared Caddy.
     h.cmd("shared").args(["router", "up"]).run().success();

@@ -186,6 +186,28 @@ impl DbEngine {
     }
 }
 
+/// Whether `service` is a key-value server (Redis, Valkey) on which each
+/// project is an ACL user owning only the keys and channels that start with
+/// its [`key_prefix`]. ACL users rather than database numbers: any client
+/// may `SELECT` any number, so numbers would separate projects by
+/// convention only, while an ACL user is refused (NOPERM) every key of
+/// another project.
+pub fn is_key_value(service: &str) -> bool {
+    matches!(service, "redis" | "valkey")
+}
+
+/// Whether `shared db create` gives a project an account of its own on a
+/// server of `service` (a database and user, or an ACL user).
+pub fn has_accounts(service: &str) -> bool {
+    DbEngine::of_service(service).is_some() || is_key_value(service)
+}
+
+/// The prefix of a project's keys on a shared key-value server: its user
+/// and a colon (`p_shop:`).
+pub fn key_prefix(project: &str) -> String {
+    format!("{}:", user(project))
+}
+
 /// A project's database name on a shared server: its name with `_` for `-`
 /// (one-to-one: project names have no `_`).
 pub fn database(project: &str) -> String {
@@ -206,6 +228,8 @@ pub fn user(project: &str) -> String {
 /// server and a shared one holds both while it moves.
 pub fn password_secret(instance: &str, service: &str) -> String {
     let base = match DbEngine::of_service(service) {
+        None if service == "valkey" => "VALKEY_PASSWORD",
+        None if service == "redis" => "REDIS_PASSWORD",
         Some(DbEngine::Postgres) => "POSTGRES_PASSWORD",
         Some(DbEngine::MariaDb) if service == "mysql" => "MYSQL_PASSWORD",
         _ => "MARIADB_PASSWORD",
@@ -235,6 +259,8 @@ pub fn env_prefix(instance: &str, service: &str) -> String {
 /// (`POSTGRES_PASSWORD`, `PG15_POSTGRES_PASSWORD`, `MARIADB_ROOT_PASSWORD`).
 pub fn admin(instance: &str, service: &str) -> (&'static str, String) {
     let (user, base) = match DbEngine::of_service(service) {
+        None if service == "valkey" => ("default", "VALKEY_PASSWORD"),
+        None if service == "redis" => ("default", "REDIS_PASSWORD"),
         Some(DbEngine::Postgres) => (ADMIN_USER, "POSTGRES_PASSWORD"),
         Some(DbEngine::MariaDb) if service == "mysql" => ("root", "MYSQL_ROOT_PASSWORD"),
         _ => ("root", "MARIADB_ROOT_PASSWORD"),
@@ -294,6 +320,10 @@ mod tests {
             password_secret("mariadb", "mariadb"),
             "SHARED_MARIADB_PASSWORD"
         );
+        assert_eq!(password_secret("redis", "redis"), "SHARED_REDIS_PASSWORD");
+        assert_eq!(admin("cache", "redis"), ("default", "CACHE_REDIS_PASSWORD".to_owned()));
+        assert_eq!(key_prefix("my-shop"), "p_my_shop:");
+        assert!(has_accounts("valkey") && has_accounts("mysql") && !has_accounts("mailpit"));
         assert!(check_project("shop").is_ok());
         assert!(check_project("Shop").is_err());
         assert!(check_project(&"a".repeat(62)).is_err());

@@ -22,7 +22,11 @@ use berth_dbdump::engine::{Family, quote_ident, quote_literal};
 use berth_dbdump::target::{Db, ProjectRef};
 use serde::Serialize;
 
+use crate::kv::Kv;
 use crate::servers::Shared;
+
+/// The port of a shared key-value server on the shared network.
+const KV_PORT: u16 = 6379;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum DbCommand {
@@ -34,8 +38,8 @@ pub enum DbCommand {
 /// The shared server a command acts on.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Which {
-    /// The engine: postgres, mariadb or mysql (default: the only shared
-    /// database server known, else postgres).
+    /// The engine: postgres, mariadb, mysql, redis or valkey (default: the
+    /// only shared database server known, else postgres).
     #[arg(long, value_name = "ENGINE")]
     engine: Option<String>,
     /// The shared server by instance name (`pg15`), when several run one engine.
@@ -126,12 +130,12 @@ pub fn run(c: &DbCommand) -> anyhow::Result<Outcome> {
     }
 }
 
-const ENGINES: [&str; 3] = ["postgres", "mariadb", "mysql"];
+const ENGINES: [&str; 5] = ["postgres", "mariadb", "mysql", "redis", "valkey"];
 
 /// The shared database server `which` names.
-fn pick(shared: &Shared, which: &Which) -> anyhow::Result<(Resolved, DbEngine)> {
+fn pick(shared: &Shared, which: &Which) -> anyhow::Result<Resolved> {
     let known = shared.known(&[])?;
-    let is_db = |i: &Resolved| DbEngine::of_service(&i.service).is_some();
+    let is_db = |i: &Resolved| shared::has_accounts(&i.service);
     let inst = if let Some(name) = &which.instance {
         let i = shared.instance(name)?;
         if !is_db(&i) {
@@ -155,7 +159,10 @@ fn pick(shared: &Shared, which: &Which) -> anyhow::Result<(Resolved, DbEngine)> 
                 }
                 known.iter().filter(|i| &i.service == e).collect()
             }
-            None => known.iter().filter(|i| is_db(i)).collect(),
+            None => known
+                .iter()
+                .filter(|i| DbEngine::of_service(&i.service).is_some())
+                .collect(),
         };
         match candidates.as_slice() {
             [one] => (*one).clone(),
@@ -174,8 +181,7 @@ fn pick(shared: &Shared, which: &Which) -> anyhow::Result<(Resolved, DbEngine)> 
             }
         }
     };
-    let engine = DbEngine::of_service(&inst.service).unwrap_or(DbEngine::Postgres);
-    Ok((inst, engine))
+    Ok(inst)
 }
 
 /// The registered project `name`.
@@ -285,7 +291,11 @@ fn env_prefix(inst: &Resolved) -> String {
 fn create(a: &CreateArgs) -> anyhow::Result<Outcome> {
     let shared = Shared::open()?;
     let project = registered(&shared, &a.project)?;
-    let (inst, engine) = pick(&shared, &a.which)?;
+    let inst = pick(&shared, &a.which)?;
+    if shared::is_key_value(&inst.service) {
+        return create_kv(&shared, &project, &inst, &a.output);
+    }
+    let engine = DbEngine::of_service(&inst.service).unwrap_or(DbEngine::Postgres);
     let db = admin(&shared, &inst)?;
     let database = shared::database(&project.name);
     let user = shared::user(&project.name);
@@ -320,23 +330,15 @@ fn create(a: &CreateArgs) -> anyhow::Result<Outcome> {
         db.run_script(&database, &schema_sql(&user))
             .with_context(|| format!("cannot give {user} the schema public of {database}"))?;
     }
-    let prefix = env_prefix(&inst);
     let host = inst.container();
     let port = server_port(engine);
-    Registry::open(&shared.paths).update_project(&project.name, |p| {
-        if !p.shared.contains(&inst.name) {
-            p.shared.push(inst.name.clone());
-        }
-        for (k, v) in [
-            ("HOST", host.clone()),
-            ("PORT", port.to_string()),
-            ("DATABASE", database.clone()),
-            ("USER", user.clone()),
-        ] {
-            p.environment.insert(format!("{prefix}_{k}"), v);
-        }
-        Ok((true, ()))
-    })?;
+    record(
+        &shared,
+        &project.name,
+        &inst,
+        port,
+        &[("DATABASE", database.clone()), ("USER", user.clone())],
+    )?;
     let record = SharedDatabase {
         instance: inst.name.clone(),
         engine: engine_name(engine).to_owned(),
@@ -358,6 +360,127 @@ fn create(a: &CreateArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// Record the project's connection to `inst` in its registry entry (and
+/// `inst` under its `shared`): `<PREFIX>_HOST`, `_PORT`, and `vars`.
+fn record(
+    shared: &Shared,
+    project: &str,
+    inst: &Resolved,
+    port: u16,
+    vars: &[(&str, String)],
+) -> anyhow::Result<()> {
+    let prefix = env_prefix(inst);
+    let host = inst.container();
+    Registry::open(&shared.paths).update_project(project, |p| {
+        if !p.shared.contains(&inst.name) {
+            p.shared.push(inst.name.clone());
+        }
+        for (k, v) in [("HOST", host.clone()), ("PORT", port.to_string())]
+            .into_iter()
+            .chain(vars.iter().map(|(k, v)| (*k, v.clone())))
+        {
+            p.environment.insert(format!("{prefix}_{k}"), v);
+        }
+        Ok((true, ()))
+    })
+}
+
+/// Forget the project's connection to `inst`: its registry variables, its
+/// place in `shared` and its password.
+fn forget(shared: &Shared, project: &str, inst: &Resolved) -> anyhow::Result<()> {
+    let prefix = env_prefix(inst);
+    Registry::open(&shared.paths).update_project(project, |p| {
+        p.shared.retain(|s| s != &inst.name);
+        for k in ["HOST", "PORT", "DATABASE", "USER", "KEY_PREFIX"] {
+            p.environment.remove(&format!("{prefix}_{k}"));
+        }
+        Ok((true, ()))
+    })?;
+    let key = shared::password_secret(&inst.name, &inst.service);
+    berth::secrets::Store::open()?.update(project, |s| Ok(s.remove(&key)))?;
+    Ok(())
+}
+
+/// `db create` on a key-value server: the project's ACL user.
+fn create_kv(
+    shared: &Shared,
+    project: &Project,
+    inst: &Resolved,
+    output: &JsonArgs,
+) -> anyhow::Result<Outcome> {
+    let kv = Kv::open(shared, inst)?;
+    let user = shared::user(&project.name);
+    let prefix = shared::key_prefix(&project.name);
+    let key = shared::password_secret(&inst.name, &inst.service);
+    let password = project_password(&project.name, &key)?;
+    let existed = kv.has_user(&user)?;
+    kv.create_user(&user, &password, &prefix)?;
+    record(
+        shared,
+        &project.name,
+        inst,
+        KV_PORT,
+        &[("USER", user.clone()), ("KEY_PREFIX", prefix.clone())],
+    )?;
+    let row = SharedDatabase {
+        instance: inst.name.clone(),
+        engine: inst.service.clone(),
+        host: inst.container(),
+        port: KV_PORT,
+        database: format!("{prefix}*"),
+        user: user.clone(),
+        project: Some(project.name.clone()),
+    };
+    if output.is_json() {
+        berth::io::write_json(&row)?;
+    } else {
+        berth::info!(
+            "{}: user {user} on {}:{KV_PORT}, keys {prefix}* (password in its secrets as {key}){}",
+            project.name,
+            inst.container(),
+            if existed { ", already there" } else { "" }
+        );
+    }
+    Ok(Outcome::Clean)
+}
+
+/// `db drop` on a key-value server: the user and its keys go (a cache's
+/// keys are not backed up: dbdump backs up databases).
+fn drop_kv(
+    shared: &Shared,
+    project: &Project,
+    inst: &Resolved,
+    yes: bool,
+) -> anyhow::Result<Outcome> {
+    let kv = Kv::open(shared, inst)?;
+    let user = shared::user(&project.name);
+    let prefix = shared::key_prefix(&project.name);
+    if !kv.has_user(&user)? {
+        return Err(error_with_hint(
+            format!("no user {user} on {}", inst.container()),
+            "`shared db list` shows the projects' accounts",
+        ));
+    }
+    if !confirm(
+        &format!(
+            "remove user {user} and every key {prefix}* on {} (keys are not backed up)",
+            inst.container()
+        ),
+        yes,
+    )? {
+        berth::info!("nothing dropped");
+        return Ok(Outcome::Clean);
+    }
+    let keys = kv.drop_user(&user, &prefix)?;
+    forget(shared, &project.name, inst)?;
+    berth::info!(
+        "{}: removed user {user} and {keys} key(s) on {}",
+        project.name,
+        inst.container()
+    );
+    Ok(Outcome::Clean)
+}
+
 fn engine_name(e: DbEngine) -> &'static str {
     match e {
         DbEngine::Postgres => "postgres",
@@ -368,7 +491,10 @@ fn engine_name(e: DbEngine) -> &'static str {
 fn drop_db(a: &DropArgs) -> anyhow::Result<Outcome> {
     let shared = Shared::open()?;
     let project = registered(&shared, &a.project)?;
-    let (inst, _) = pick(&shared, &a.which)?;
+    let inst = pick(&shared, &a.which)?;
+    if shared::is_key_value(&inst.service) {
+        return drop_kv(&shared, &project, &inst, a.yes);
+    }
     let mut db = admin(&shared, &inst)?;
     let database = shared::database(&project.name);
     let user = shared::user(&project.name);
@@ -419,16 +545,7 @@ fn drop_db(a: &DropArgs) -> anyhow::Result<Outcome> {
             backup.file.display()
         )
     })?;
-    let prefix = env_prefix(&inst);
-    Registry::open(&shared.paths).update_project(&project.name, |p| {
-        p.shared.retain(|s| s != &inst.name);
-        for k in ["HOST", "PORT", "DATABASE", "USER"] {
-            p.environment.remove(&format!("{prefix}_{k}"));
-        }
-        Ok((true, ()))
-    })?;
-    let key = shared::password_secret(&inst.name, &inst.service);
-    berth::secrets::Store::open()?.update(&project.name, |s| Ok(s.remove(&key)))?;
+    forget(&shared, &project.name, &inst)?;
     berth::info!(
         "{}: dropped database {database} and user {user} on {} (backup: {})",
         project.name,
@@ -455,12 +572,30 @@ fn list(a: &ListArgs) -> anyhow::Result<Outcome> {
     std::mem::drop(rt);
     let mut rows = Vec::new();
     for inst in shared.known(&[])? {
-        let Some(engine) = DbEngine::of_service(&inst.service) else {
-            continue;
-        };
         if !running.contains(&inst.container()) {
             continue;
         }
+        if shared::is_key_value(&inst.service) {
+            for user in Kv::open(&shared, &inst)?.users()? {
+                let project = projects
+                    .iter()
+                    .find(|p| shared::user(&p.name) == user)
+                    .map(|p| p.name.clone());
+                rows.push(SharedDatabase {
+                    instance: inst.name.clone(),
+                    engine: inst.service.clone(),
+                    host: inst.container(),
+                    port: KV_PORT,
+                    database: format!("{user}:*"),
+                    user,
+                    project,
+                });
+            }
+            continue;
+        }
+        let Some(engine) = DbEngine::of_service(&inst.service) else {
+            continue;
+        };
         let db = admin(&shared, &inst)?;
         let sql = match db.family {
             Family::Postgres => format!(

@@ -7,6 +7,7 @@
 
 mod compose;
 mod db;
+mod kv;
 mod router;
 mod servers;
 

@@ -86,11 +86,11 @@ pub fn ensure(
             .iter()
             .find(|i| &i.name == inst)
             .map_or_else(|| inst.clone(), |i| i.service.clone());
-        if berth::shared::DbEngine::of_service(&service).is_none() {
+        if !berth::shared::has_accounts(&service) {
             continue;
         }
-        let key = format!("{}_DATABASE", berth::shared::env_prefix(inst, &service));
-        let recorded = p.environment.get(&key) == Some(&berth::shared::database(&p.name));
+        let key = format!("{}_USER", berth::shared::env_prefix(inst, &service));
+        let recorded = p.environment.get(&key) == Some(&berth::shared::user(&p.name));
         if up_already && recorded {
             continue;
         }

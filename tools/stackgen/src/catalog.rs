@@ -83,6 +83,10 @@ pub struct ServiceContext<'a> {
     pub primary: bool,
     pub primary_database: &'a str,
     pub services: &'a [String],
+    /// `client`: the app reaches this instance on a shared server (the
+    /// project's own user and key prefix); `server`: this is the shared
+    /// server itself; empty: the project's own server.
+    pub shared: &'a str,
 }
 
 /// Render one catalog entry.
@@ -125,6 +129,7 @@ pub fn describe(lib: &Library, service: &str, style: &str) -> anyhow::Result<Ser
                 primary: true,
                 primary_database: "",
                 services: &[],
+                shared: "",
             },
         )
     })

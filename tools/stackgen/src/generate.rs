@@ -508,6 +508,7 @@ fn render_instance(
         primary,
         primary_database,
         services: &spec.services,
+        shared: if shared { "client" } else { "" },
     };
     let mut def = render_service(lib, service, &ctx)?;
     if shared {

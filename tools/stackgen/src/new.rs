@@ -69,10 +69,11 @@ pub struct NewArgs {
     /// Services whose ports are published on 127.0.0.1, comma-separated.
     #[arg(long, value_delimiter = ',')]
     publish: Vec<String>,
-    /// Database services taken from the shared servers (`shared`) instead of
-    /// containers of the project, comma-separated (postgres, mariadb, mysql):
-    /// the app joins the shared network and reaches `berth-shared-<service>`
-    /// with a database and a user of its own, which `stackctl start` creates.
+    /// Services taken from the shared servers (`shared`) instead of
+    /// containers of the project, comma-separated (postgres, mariadb, mysql,
+    /// redis, valkey): the app reaches `berth-shared-<service>` with a
+    /// database and user of its own (on Redis: an ACL user owning the keys
+    /// `p_NAME:*`), which `stackctl start` creates.
     #[arg(long, value_delimiter = ',', value_name = "SERVICES")]
     shared: Vec<String>,
     /// Fresh or existing project (default: fresh for a missing or empty folder).
@@ -150,10 +151,10 @@ pub fn run(a: &NewArgs) -> anyhow::Result<Outcome> {
     let mut requested = requested;
     for s in &a.shared {
         names::validate_label("shared service", s)?;
-        if berth::shared::DbEngine::of_service(s).is_none() {
+        if !berth::shared::has_accounts(s) {
             return Err(error_with_hint(
-                format!("--shared names '{s}': only database servers are shared so far"),
-                "shared database servers: postgres, mariadb, mysql",
+                format!("--shared names '{s}', which cannot be taken from a shared server"),
+                "shared with an account per project: postgres, mariadb, mysql, redis, valkey",
             ));
         }
         if !requested.contains(s) {

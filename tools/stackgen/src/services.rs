@@ -52,6 +52,12 @@ pub struct AddArgs {
     /// Do not ask (needed when not on a terminal).
     #[arg(long, short)]
     yes: bool,
+    /// Take the services from the shared servers (`shared`) instead of
+    /// containers of the project (postgres, mariadb, mysql, redis, valkey):
+    /// the app reaches `berth-shared-SERVICE` with an account of its own,
+    /// which `stackctl start` creates.
+    #[arg(long, conflicts_with = "publish")]
+    shared: bool,
 }
 
 /// Remove catalog services from a generated project.
@@ -227,6 +233,11 @@ pub(crate) fn sync(
     let now: Vec<String> = file.instances.names().map(str::to_owned).collect();
     let services = catalog_services(ctx, stack, &file, &now)?;
     let generated = declared::from_state(&state);
+    let generated_shared: Vec<String> =
+        berth::stackfile::parse(&on_disk(&c.dir), berth::stackfile::FILE, None)
+            .map(|f| shared_instances(&f))
+            .unwrap_or_default();
+    let shared_now = shared_instances(&file);
     let added: Vec<String> = now
         .iter()
         .filter(|n| !state.services.contains(n))
@@ -394,7 +405,15 @@ pub(crate) fn sync(
         crate::stored::save(&state.name, &fresh, &kinds, true)?;
     }
     plan.apply()?;
+    record_shared(ctx, &state.name, &shared_now)?;
     show(&plan.summary());
+    for r in removed.iter().filter(|r| generated_shared.contains(r)) {
+        berth::info!(
+            "{}'s account on the shared {r} is kept: `shared db drop {} --instance {r}` removes it",
+            state.name,
+            state.name
+        );
+    }
     if c.with_data {
         for (s, v) in &volumes {
             drop_container_and_volume(&format!("{}-{s}", state.name), v)?;
@@ -466,16 +485,23 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
     let mut added = Vec::new();
     for s in &a.services {
         names::validate_label("service name", s)?;
+        if a.shared && !berth::shared::has_accounts(s) {
+            return Err(error_with_hint(
+                format!("--shared names '{s}', which cannot be taken from a shared server"),
+                "shared with an account per project: postgres, mariadb, mysql, redis, valkey",
+            ));
+        }
         let name = a.as_name.clone().unwrap_or_else(|| s.clone());
         names::validate_label("instance name", &name)?;
         if l.file.instances.contains(&name) {
             berth::info!("note: {name} is already in {}", l.state.name);
         } else if !added.contains(&name) {
-            let inst = if name == *s {
+            let mut inst = if name == *s {
                 Instance::default()
             } else {
                 Instance::of(s)
             };
+            inst.shared = a.shared;
             text = edit::add_instance(&text, &name, &inst);
             added.push(name);
         }
@@ -539,6 +565,42 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
         secrets: BTreeMap::new(),
     };
     sync(&ctx, &l.stack, l.state, &change)
+}
+
+/// The instances of `file` served by the shared servers.
+fn shared_instances(file: &StackFile) -> Vec<String> {
+    file.instances
+        .iter()
+        .filter(|(_, i)| i.shared)
+        .map(|(n, _)| n.to_owned())
+        .collect()
+}
+
+/// The project's `berth.yaml` as it is on disk (empty when there is none).
+fn on_disk(dir: &std::path::Path) -> String {
+    berth::fsread::read_text(
+        &dir.join(berth::stackfile::FILE),
+        None,
+        berth::fsread::TEXT_LIMIT,
+    )
+    .ok()
+    .flatten()
+    .map(|t| t.text)
+    .unwrap_or_default()
+}
+
+/// The registry's `shared` of the project `name` (when it is registered)
+/// follows its `berth.yaml`, so `stackctl start` brings up what it takes.
+fn record_shared(ctx: &Ctx, name: &str, shared: &[String]) -> anyhow::Result<()> {
+    let registry = berth::registry::Registry::open(&ctx.paths);
+    if !registry.load()?.iter().any(|p| p.name == name) {
+        return Ok(());
+    }
+    registry.update_project(name, |p| {
+        let change = p.shared != shared;
+        p.shared = shared.to_vec();
+        Ok((change, ()))
+    })
 }
 
 /// Delete a removed service's container and its data volume (argument vectors, no shell).

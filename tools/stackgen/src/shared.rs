@@ -75,6 +75,7 @@ pub fn server(paths: &Paths, config: &Config, inst: &Resolved) -> anyhow::Result
         primary: false,
         primary_database: "",
         services: &[],
+        shared: "server",
     };
     let mut def = render_service(&lib, &inst.service, &ctx)?;
     rename_secrets(&mut def, &secret_prefix(&inst.name, &inst.service));

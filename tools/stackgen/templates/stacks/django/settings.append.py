@@ -28,6 +28,21 @@ def _settings_from_environment(settings):
             "HOST": db.hostname or "",
             "PORT": db.port or "",
         }
+    if env.get("REDIS_URL"):
+        # On a shared Redis the project's ACL user owns only keys that start
+        # with its prefix (REDIS_KEY_PREFIX, "p_NAME:"); Django adds the ":".
+        prefix = env.get("REDIS_KEY_PREFIX", "").rstrip(":")
+        settings["CACHES"] = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": env["REDIS_URL"],
+                "KEY_PREFIX": prefix,
+            }
+        }
+        if env.get("CELERY_BROKER_URL"):
+            settings["CELERY_BROKER_URL"] = env["CELERY_BROKER_URL"]
+            if prefix:
+                settings["CELERY_BROKER_TRANSPORT_OPTIONS"] = {"global_keyprefix": prefix + ":"}
     if env.get("EMAIL_HOST"):
         settings["EMAIL_HOST"] = env["EMAIL_HOST"]
         settings["EMAIL_PORT"] = int(env.get("EMAIL_PORT", "25"))
