@@ -57,13 +57,13 @@ complete -c shared -n "__fish_shared_using_subcommand db; and not __fish_seen_su
 complete -c shared -n "__fish_shared_using_subcommand db; and not __fish_seen_subcommand_from create drop list" -f -a "create" -d 'Create a project\'s database and user on a shared server (a re-run changes nothing)'
 complete -c shared -n "__fish_shared_using_subcommand db; and not __fish_seen_subcommand_from create drop list" -f -a "drop" -d 'Back up a project\'s shared database with dbdump, then drop it and its user'
 complete -c shared -n "__fish_shared_using_subcommand db; and not __fish_seen_subcommand_from create drop list" -f -a "list" -d 'The projects\' databases on the running shared servers'
-complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from create" -l engine -d 'The engine: postgres, mariadb or mysql (default: the only shared database server known, else postgres)' -r
+complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from create" -l engine -d 'The engine: postgres, mariadb, mysql, redis or valkey (default: the only shared database server known, else postgres)' -r
 complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from create" -l instance -d 'The shared server by instance name (`pg15`), when several run one engine' -r
 complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from create" -l format -d 'Deprecated: `--format json` is `--json`' -r -f -a "json\t''"
 complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from create" -l json -d 'Print JSON instead of text'
 complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from drop" -l engine -d 'The engine: postgres, mariadb or mysql (default: the only shared database server known, else postgres)' -r
+complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from drop" -l engine -d 'The engine: postgres, mariadb, mysql, redis or valkey (default: the only shared database server known, else postgres)' -r
 complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from drop" -l instance -d 'The shared server by instance name (`pg15`), when several run one engine' -r
 complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from drop" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
 complete -c shared -n "__fish_shared_using_subcommand db; and __fish_seen_subcommand_from drop" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'

@@ -76,7 +76,7 @@ _stackgen() {
             return 0
             ;;
         stackgen__subcmd__add__subcmd__service)
-            opts="-d -y -q -h --as --dir --project --publish --dry-run --yes --quiet --help"
+            opts="-d -y -q -h --as --dir --project --publish --dry-run --yes --shared --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -43,7 +43,7 @@ complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "import" -d 'Creat
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s d -l dir -d 'The project folder (default: ./NAME)' -r -F
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l services -d 'Catalog services, comma-separated (default: the stack\'s defaults; `none` for none)' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l publish -d 'Services whose ports are published on 127.0.0.1, comma-separated' -r
-complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l shared -d 'Database services taken from the shared servers (`shared`) instead of containers of the project, comma-separated (postgres, mariadb, mysql): the app joins the shared network and reaches `berth-shared-<service>` with a database and a user of its own, which `stackctl start` creates' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l shared -d 'Services taken from the shared servers (`shared`) instead of containers of the project, comma-separated (postgres, mariadb, mysql, redis, valkey): the app reaches `berth-shared-<service>` with a database and user of its own (on Redis: an ACL user owning the keys `p_NAME:*`), which `stackctl start` creates' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l mode -d 'Fresh or existing project (default: fresh for a missing or empty folder)' -r -f -a "fresh\t'A new project: the folder must be missing or empty; the framework\'s generator runs'
 existing\t'Add the Docker setup to the framework project already in the folder'"
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s p -l port -d 'Use this host port for the app instead of allocating one (refused when another project claims it, unless --force)' -r
@@ -62,6 +62,7 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l projec
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l publish -d 'Publish these services\' ports on 127.0.0.1 (allocated ports)' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l dry-run -d 'Show the diff and change nothing'
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -l shared -d 'Take the services from the shared servers (`shared`) instead of containers of the project (postgres, mariadb, mysql, redis, valkey): the app reaches `berth-shared-SERVICE` with an account of its own, which `stackctl start` creates'
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand add-service" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stackgen -n "__fish_stackgen_using_subcommand remove-service" -s d -l dir -d 'The project folder (default: the current folder)' -r -F

@@ -121,7 +121,8 @@ fn redis_as(network: &str, server: &str, user: Option<(&str, &str)>, cmd: &[&str
     let mut c = Command::new("docker");
     c.args(["run", "--rm", "--network", network]);
     if let Some((_, password)) = user {
-        c.env("REDISCLI_AUTH", password).args(["-e", "REDISCLI_AUTH"]);
+        c.env("REDISCLI_AUTH", password)
+            .args(["-e", "REDISCLI_AUTH"]);
     }
     c.args(["--entrypoint", "redis-cli", "redis:7", "-h", server]);
     if let Some((name, _)) = user {
@@ -525,8 +526,14 @@ fn on_the_shared_redis_each_project_is_an_acl_user_that_reaches_only_its_own_key
     let a = Some(("p_alpha", a_pw.as_str()));
     let b = Some(("p_beta", b_pw.as_str()));
 
-    assert_eq!(redis_as(&name, &server, a, &["SET", "p_alpha:k", "mine"]), "OK");
-    assert_eq!(redis_as(&name, &server, b, &["SET", "p_beta:k", "theirs"]), "OK");
+    assert_eq!(
+        redis_as(&name, &server, a, &["SET", "p_alpha:k", "mine"]),
+        "OK"
+    );
+    assert_eq!(
+        redis_as(&name, &server, b, &["SET", "p_beta:k", "theirs"]),
+        "OK"
+    );
     assert_eq!(redis_as(&name, &server, a, &["GET", "p_alpha:k"]), "mine");
     // In another database number too, still only its own keys.
     assert_eq!(
@@ -559,8 +566,13 @@ fn on_the_shared_redis_each_project_is_an_acl_user_that_reaches_only_its_own_key
         "0"
     );
     assert!(
-        redis_as(&name, &server, Some(("p_alpha", "wrong")), &["GET", "p_alpha:k"])
-            .contains("WRONGPASS")
+        redis_as(
+            &name,
+            &server,
+            Some(("p_alpha", "wrong")),
+            &["GET", "p_alpha:k"]
+        )
+        .contains("WRONGPASS")
     );
     assert!(redis_as(&name, &server, None, &["GET", "p_alpha:k"]).contains("NOAUTH"));
     assert_eq!(redis_as(&name, &server, b, &["GET", "p_beta:k"]), "theirs");
@@ -586,7 +598,10 @@ fn on_the_shared_redis_each_project_is_an_acl_user_that_reaches_only_its_own_key
         .to_owned();
     let registry = String::from_utf8(h.registry_bytes()).unwrap();
     for pw in [&a_pw, &b_pw, &admin_pw] {
-        assert!(!registry.contains(pw.as_str()), "a password in the registry");
+        assert!(
+            !registry.contains(pw.as_str()),
+            "a password in the registry"
+        );
         assert!(!compose.contains(pw.as_str()), "a password in compose.yaml");
     }
     let listed = h
@@ -633,12 +648,107 @@ fn on_the_shared_redis_each_project_is_an_acl_user_that_reaches_only_its_own_key
         alpha["shared"].as_array().is_none_or(Vec::is_empty),
         "{alpha}"
     );
-    assert!(alpha["environment"].get("SHARED_REDIS_USER").is_none(), "{alpha}");
+    assert!(
+        alpha["environment"].get("SHARED_REDIS_USER").is_none(),
+        "{alpha}"
+    );
     h.cmd("secrets")
         .args(["get", "alpha", "SHARED_REDIS_PASSWORD"])
         .run()
         .code_is(2)
         .stderr_has("SHARED_REDIS_PASSWORD");
+}
+
+#[test]
+fn add_service_shared_takes_redis_from_the_shared_servers_and_remove_service_gives_it_back() {
+    let h = harness(&unique("add"), "");
+    let port = common::free_port().to_string();
+    let json = h
+        .cmd("stackgen")
+        .args([
+            "new",
+            "django",
+            "shop",
+            "--no-generator",
+            "--services",
+            "postgres",
+        ])
+        .args(["--port", &port, "--json"])
+        .run()
+        .success()
+        .stdout;
+    h.cmd("registry")
+        .args(["add", "-", "-q"])
+        .stdin(json)
+        .run()
+        .success();
+    let dir = h.path().join("shop");
+    let dir_s = dir.to_str().unwrap();
+    let services_file = dir.join(".berth/compose.services.yaml");
+    let shared_of = |h: &Harness| {
+        h.projects()
+            .into_iter()
+            .find(|p| p["name"] == "shop")
+            .unwrap()["shared"]
+            .clone()
+    };
+
+    // Not a server with accounts, or published: exit 2, nothing changed.
+    let before = std::fs::read(&services_file).unwrap();
+    let registry = h.registry_bytes();
+    for (args, says) in [
+        (
+            vec!["mailpit", "--shared"],
+            "cannot be taken from a shared server",
+        ),
+        (
+            vec!["redis", "--shared", "--publish", "redis"],
+            "cannot be used with",
+        ),
+    ] {
+        h.cmd("stackgen")
+            .args(["add-service", "--yes", "--dir", dir_s])
+            .args(&args)
+            .run()
+            .code_is(2)
+            .stderr_has(says);
+        assert_eq!(std::fs::read(&services_file).unwrap(), before);
+        assert_eq!(h.registry_bytes(), registry);
+    }
+
+    h.cmd("stackgen")
+        .args(["add-service", "redis", "--shared", "--yes", "--dir", dir_s])
+        .run()
+        .success();
+    let services = std::fs::read_to_string(&services_file).unwrap();
+    assert!(!services.contains("image: redis"), "{services}");
+    assert!(
+        services.contains("redis://p_shop:${SHARED_REDIS_PASSWORD}@"),
+        "{services}"
+    );
+    assert!(
+        services.contains("REDIS_KEY_PREFIX: 'p_shop:'"),
+        "{services}"
+    );
+    let declared = std::fs::read_to_string(dir.join("berth.yaml")).unwrap();
+    assert!(declared.contains("shared: true"), "{declared}");
+    assert_eq!(shared_of(&h), serde_json::json!(["redis"]));
+    // The project holds its own Redis password, nothing of the server's.
+    assert_eq!(secret(&h, "shop", "SHARED_REDIS_PASSWORD").len(), 32);
+
+    h.cmd("stackgen")
+        .args(["remove-service", "redis", "--yes", "--dir", dir_s])
+        .run()
+        .success()
+        .stderr_has("account on the shared redis is kept")
+        .stderr_has("shared db drop shop --instance redis");
+    let services = std::fs::read_to_string(&services_file).unwrap();
+    assert!(!services.contains("REDIS_URL"), "{services}");
+    assert!(
+        shared_of(&h).as_array().is_none_or(Vec::is_empty),
+        "{}",
+        shared_of(&h)
+    );
 }
 
 #[test]

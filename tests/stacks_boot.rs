@@ -709,9 +709,20 @@ fn two_djangos_and_a_wordpress_share_one_postgres_and_mariadb_each_in_its_own_da
         h.clone(),
         &format!("sh-b-{pid}"),
         "django",
-        &["--services", "postgres,redis", "--shared", "postgres,redis"],
+        &["--services", "postgres", "--shared", "postgres"],
         |_| {},
     );
+    // B takes its Redis from the shared servers later, as a user would add it.
+    h.cmd("stackgen")
+        .args(["add-service", "redis", "--shared", "--yes", "--dir"])
+        .arg(&b.dir)
+        .run()
+        .success();
+    // requirements.txt is the user's: the client library is theirs to add.
+    let reqs = b.dir.join("requirements.txt");
+    let mut text = std::fs::read_to_string(&reqs).unwrap();
+    text.push_str("redis>=5\n");
+    std::fs::write(&reqs, text).unwrap();
     let wp = generate_in(
         h.clone(),
         &format!("sh-wp-{pid}"),

@@ -321,7 +321,10 @@ mod tests {
             "SHARED_MARIADB_PASSWORD"
         );
         assert_eq!(password_secret("redis", "redis"), "SHARED_REDIS_PASSWORD");
-        assert_eq!(admin("cache", "redis"), ("default", "CACHE_REDIS_PASSWORD".to_owned()));
+        assert_eq!(
+            admin("cache", "redis"),
+            ("default", "CACHE_REDIS_PASSWORD".to_owned())
+        );
         assert_eq!(key_prefix("my-shop"), "p_my_shop:");
         assert!(has_accounts("valkey") && has_accounts("mysql") && !has_accounts("mailpit"));
         assert!(check_project("shop").is_ok());

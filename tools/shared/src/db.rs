@@ -54,8 +54,10 @@ pub struct Which {
 /// (SHARED_POSTGRES_PASSWORD, SHARED_MARIADB_PASSWORD); the registry
 /// records the server under the project's `shared` and its host, port,
 /// database and user in the project's environment
-/// (SHARED_POSTGRES_HOST, ..._PORT, ..._DATABASE, ..._USER). The server
-/// must run (shared up).
+/// (SHARED_POSTGRES_HOST, ..._PORT, ..._DATABASE, ..._USER). On a shared
+/// Redis or Valkey the project is an ACL user p_NAME owning only the keys
+/// and channels p_NAME:* (SHARED_REDIS_PASSWORD, ..._USER, ..._KEY_PREFIX).
+/// The server must run (shared up).
 #[derive(Debug, clap::Args)]
 pub struct CreateArgs {
     /// A registered project, by name.
@@ -70,7 +72,9 @@ pub struct CreateArgs {
 /// Back up a project's shared database with dbdump, then drop it and its user.
 ///
 /// The backup goes where `dbdump backup` puts the project's backups (label
-/// before-drop); when it fails nothing is dropped. Asks first (--yes).
+/// before-drop); when it fails nothing is dropped. On Redis or Valkey the
+/// ACL user and every key p_NAME:* go, not backed up (a cache). Asks first
+/// (--yes).
 #[derive(Debug, clap::Args)]
 pub struct DropArgs {
     /// A registered project, by name.

@@ -15,6 +15,8 @@
 //! never in argv. The users are saved in the server's ACL file in its
 //! volume (`ACL SAVE`), so they survive a restart.
 
+use std::fmt::Write as _;
+
 use anyhow::Context as _;
 use berth::cli::error_with_hint;
 use berth::shared::Resolved;
@@ -128,7 +130,12 @@ impl Kv {
             "ACL SETUSER {user} reset on >{password} ~{prefix}* &{prefix}* +@all {DENIED}\nACL SAVE\n"
         );
         self.run(&commands)
-            .map_err(|e| anyhow::anyhow!("{}", format!("{e:#}").replace(password, berth::envline::MASK)))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}",
+                    format!("{e:#}").replace(password, berth::envline::MASK)
+                )
+            })
             .with_context(|| format!("cannot make the user {user} on {}", self.name))?;
         Ok(())
     }
@@ -159,11 +166,10 @@ impl Kv {
             .unwrap_or(16);
         let mut commands = String::new();
         for n in 0..databases {
-            commands.push_str(&format!(
-                "SELECT {n}\nEVAL \"{UNLINK_MATCHING}\" 0 {prefix}*\n"
-            ));
+            writeln!(commands, "SELECT {n}")?;
+            writeln!(commands, "EVAL \"{UNLINK_MATCHING}\" 0 {prefix}*")?;
         }
-        commands.push_str(&format!("ACL DELUSER {user}\nACL SAVE\n"));
+        writeln!(commands, "ACL DELUSER {user}\nACL SAVE")?;
         let replies = self
             .run(&commands)
             .with_context(|| format!("cannot remove the user {user} on {}", self.name))?;
@@ -180,7 +186,16 @@ impl Kv {
 fn is_error(line: &str) -> bool {
     matches!(
         line.split_whitespace().next(),
-        Some("ERR" | "NOPERM" | "NOAUTH" | "WRONGPASS" | "WRONGTYPE" | "NOSCRIPT" | "BUSY" | "LOADING")
+        Some(
+            "ERR"
+                | "NOPERM"
+                | "NOAUTH"
+                | "WRONGPASS"
+                | "WRONGTYPE"
+                | "NOSCRIPT"
+                | "BUSY"
+                | "LOADING"
+        )
     )
 }
 
