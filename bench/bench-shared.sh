@@ -1,8 +1,8 @@
 #!/bin/sh
 # Shared servers (issue 13): five Django projects with PostgreSQL and Redis
 # each, per-project stacks against the same five with PostgreSQL from
-# `shared` (one server, a database and a user each; Redis stays per
-# project: it is not a shared server yet). Reports the total container
+# `shared` (one PostgreSQL, a database and a user each; one Redis, an ACL
+# user and key prefix each). Reports the total container
 # memory of each setup (`docker stats --no-stream`, every container of the
 # five projects and of the shared services) and the ratio, and `stackctl
 # start` of one project with its own database against one in shared mode
@@ -24,7 +24,7 @@ cleanup() {
         done
     done
     BERTH_HOME="$work/shared" shared -q down --yes >/dev/null 2>&1 || true
-    docker volume rm "$shared-postgres-data" >/dev/null 2>&1 || true
+    docker volume rm "$shared-postgres-data" "$shared-redis-data" >/dev/null 2>&1 || true
     docker network rm "$shared" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
@@ -59,7 +59,7 @@ sleep 5
 # shellcheck disable=SC2046 # one word a project name
 own=$(memory $(names bown))
 for p in $(names bown); do BERTH_HOME="$work/own" stackctl -q stop "$p"; done
-setup shared --shared postgres
+setup shared --shared postgres,redis
 sleep 5
 # shellcheck disable=SC2046 # one word a project name
 sh=$(memory $(names bshared) "$shared-")
@@ -69,7 +69,7 @@ hyperfine --warmup 1 --runs "$runs" --export-json "$work/start.json" \
     --command-name 'stackctl start (own PostgreSQL)' \
     "BERTH_HOME=$work/own stackctl -q start bown1" \
     --prepare "BERTH_HOME=$work/shared stackctl -q stop bshared1 >/dev/null 2>&1" \
-    --command-name 'stackctl start (shared PostgreSQL running)' \
+    --command-name 'stackctl start (shared PostgreSQL and Redis running)' \
     "BERTH_HOME=$work/shared stackctl -q start bshared1" >&2
 
 python3 - "$work" "$own" "$sh" "$n" > "$out/shared.md" <<'PY'
@@ -79,7 +79,7 @@ print(f"# shared servers: {n} Django projects with PostgreSQL and Redis\n")
 print("| setup | containers | memory MiB |")
 print("|---|---|---|")
 print(f"| per-project stacks | {own[1]} | {float(own[0]):.1f} |")
-print(f"| PostgreSQL from shared | {sh[1]} | {float(sh[0]):.1f} |")
+print(f"| PostgreSQL and Redis from shared | {sh[1]} | {float(sh[0]):.1f} |")
 print(f"\nratio shared / per-project: {float(sh[0]) / float(own[0]):.2f}\n")
 print("| command | mean ms | stddev ms | median ms | min ms | max ms |")
 print("|---|---|---|---|---|---|")
