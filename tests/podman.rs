@@ -979,3 +979,126 @@ fn a_project_runs_on_rootless_podman_as_its_user() {
     .success();
     assert!(left.stdout.trim().is_empty(), "{}", left.stdout);
 }
+
+/// Removes a test's shared network and volume (berth's own, not labelled
+/// by compose), after [`Cleanup`] took the containers.
+struct SharedLeftovers(Engine, String);
+
+impl Drop for SharedLeftovers {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .cli()
+            .args(["rm", "-f", &format!("{}-postgres", self.1)])
+            .timed_output();
+        let _ = self.0.cli().args(["network", "rm", &self.1]).timed_output();
+        let _ = self
+            .0
+            .cli()
+            .args(["volume", "rm", "-f", &format!("{}-postgres-data", self.1)])
+            .timed_output();
+    }
+}
+
+/// `shared` on Podman: one PostgreSQL for two projects, each reaching its
+/// own database over its own network (the server joined to it by name)
+/// and not the other's; `stackctl stop` leaves the server; `shared down`
+/// is refused under a running user; `stackctl down` takes the server off
+/// the project's network so the network goes.
+#[test]
+#[allow(clippy::too_many_lines)] // one shared server through two projects' lives
+fn a_shared_postgres_on_podman_gives_each_project_its_own_database_on_its_own_network() {
+    let e = Engine::Podman;
+    if !e.ready(&["postgres:16"]) {
+        return;
+    }
+    let name = unique("shared");
+    let (pa, pb) = (unique("sa"), unique("sb"));
+    let _left = SharedLeftovers(e, name.clone());
+    let _clean = Cleanup(e, vec![name.clone(), pa.clone(), pb.clone()]);
+    let h = Harness::new();
+    h.write("home/config.yaml", &format!("shared:\n  name: {name}\n"));
+    // Each app is a PostgreSQL client that sleeps.
+    for p in [&pa, &pb] {
+        h.write(
+            &format!("{p}/compose.yaml"),
+            "services:\n  app:\n    image: postgres:16\n    entrypoint: [\"sleep\", \"infinity\"]\n    stop_signal: SIGKILL\n",
+        );
+        h.cmd("registry")
+            .args(["add", h.path().join(p).to_str().unwrap(), "--name", p, "-q"])
+            .run()
+            .success();
+    }
+    e.on(h.cmd("shared"))
+        .args(["up", "postgres"])
+        .run()
+        .success()
+        .stderr_has(&format!("{name}-postgres (healthy)"));
+    for p in [&pa, &pb] {
+        e.on(h.cmd("shared"))
+            .args(["db", "create", p])
+            .run()
+            .success();
+        stackctl(&h, e).args(["start", p]).run().success();
+    }
+    let server = format!("{name}-postgres");
+    let psql = |project: &str, db: &str| {
+        let pw = h
+            .cmd("secrets")
+            .args(["get", project, "SHARED_POSTGRES_PASSWORD"])
+            .run()
+            .success()
+            .stdout
+            .trim()
+            .to_owned();
+        let out = e
+            .cli()
+            .env("PGPASSWORD", pw)
+            .args(["exec", "-e", "PGPASSWORD"])
+            .arg(e.container_name(project, "app"))
+            .args(["psql", "-h", &server, "-U", &shared_user(project), "-d", db])
+            .args(["-tAc", "SELECT current_user"])
+            .timed_output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (db_a, db_b) = (pa.replace('-', "_"), pb.replace('-', "_"));
+    let (ok, out) = psql(&pa, &db_a);
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), shared_user(&pa));
+    let (ok, out) = psql(&pb, &db_b);
+    assert!(ok && out.trim() == shared_user(&pb), "{out}");
+    let (ok, out) = psql(&pa, &db_b);
+    assert!(!ok && out.contains("permission denied"), "{out}");
+
+    // Stopping a project leaves the server; down is refused while B runs.
+    stackctl(&h, e).args(["stop", &pa]).run().success();
+    let running = e
+        .cli()
+        .args(["inspect", "-f", "{{.State.Running}}", &server])
+        .timed_output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&running.stdout).trim(), "true");
+    e.on(h.cmd("shared"))
+        .args(["down"])
+        .run()
+        .code_is(1)
+        .stderr_has(&pb);
+    for p in [&pa, &pb] {
+        stackctl(&h, e).args(["down", p, "--yes"]).run().success();
+        assert_eq!(networks(e, p), Vec::<String>::new(), "{p}'s network stayed");
+    }
+    e.on(h.cmd("shared")).args(["down"]).run().success();
+}
+
+/// A project's user on a shared server (`p_` and its name, `-` as `_`).
+fn shared_user(project: &str) -> String {
+    format!("p_{}", project.replace('-', "_"))
+}

@@ -39,9 +39,9 @@ pub fn render(name: &str, servers: &[(Resolved, SharedServer)]) -> anyhow::Resul
         labels.insert(s(INSTANCE_LABEL), s(&inst.name));
         labels.insert(s(SERVICE_LABEL), s(&inst.service));
         svc.insert(s("labels"), Value::Mapping(labels));
-        let mut networks = Mapping::new();
-        networks.insert(s(name), Value::Mapping(Mapping::new()));
-        svc.insert(s("networks"), Value::Mapping(networks));
+        // A list, not `{name: {}}`: podman-compose 1.0 reads a mapping's
+        // empty value as part of the network's name.
+        svc.insert(s("networks"), Value::Sequence(vec![s(name)]));
         if let Some(data) = &server.data {
             let v = volume(inst);
             svc.insert(

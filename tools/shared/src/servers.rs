@@ -320,6 +320,7 @@ pub fn up(a: &UpArgs) -> anyhow::Result<Outcome> {
         .iter()
         .map(|n| shared.instance(n))
         .collect::<anyhow::Result<_>>()?;
+    let before = shared.known(&[])?;
     let all = shared.known(&named)?;
     if all.is_empty() {
         return Err(error_with_hint(
@@ -373,9 +374,17 @@ pub fn up(a: &UpArgs) -> anyhow::Result<Outcome> {
         },
         stack.driver_name()
     );
-    let states = stack
-        .up(&wanted, a.timeout, a.progress)
-        .context("the shared services did not come up")?;
+    let states = match stack.up(&wanted, a.timeout, a.progress) {
+        Ok(states) => states,
+        Err(e) => {
+            // A server named for the first time that did not come up is
+            // not kept: later runs do not try it again.
+            if before != all {
+                shared.write(&shared.render(&before)?)?;
+            }
+            return Err(e.context("the shared services did not come up"));
+        }
+    };
     let list: Vec<String> = states
         .iter()
         .map(|s| match &s.health {
