@@ -657,6 +657,13 @@ fn on_the_shared_redis_each_project_is_an_acl_user_that_reaches_only_its_own_key
         .run()
         .code_is(2)
         .stderr_has("SHARED_REDIS_PASSWORD");
+    // Forgetting a project that still has an account says so, and how to drop it.
+    h.cmd("registry")
+        .args(["remove", "beta", "--yes"])
+        .run()
+        .success()
+        .stderr_has("accounts on the shared servers (redis)")
+        .stderr_has("shared db drop beta --instance redis");
 }
 
 #[test]

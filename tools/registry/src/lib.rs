@@ -180,6 +180,20 @@ fn remove(reg: &Registry, a: &RemoveArgs) -> anyhow::Result<Outcome> {
                 format!("'{name}' is running; removing it does not stop it (stackctl stop {name})"),
             );
         }
+        if !p.shared.is_empty() {
+            berth::cli::warn(
+                TOOL,
+                format!(
+                    "'{name}' has accounts on the shared servers ({}); they stay on them (drop them first: {})",
+                    p.shared.join(", "),
+                    p.shared
+                        .iter()
+                        .map(|i| format!("shared db drop {name} --instance {i}"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            );
+        }
     }
     let list = a.names.join(", ");
     if a.dry_run {
