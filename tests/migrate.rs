@@ -1,0 +1,404 @@
+//! `stackgen migrate` against the real Docker engine, PostgreSQL and
+//! MariaDB: a Django project's own database moved onto the shared server
+//! and back, every table's rows equal after each move, every object the
+//! project's user's; bad input refused before anything changes.
+//!
+//! Each test names its shared services and its projects on its own (the
+//! process id), so runs never touch a developer's own `berth-shared`.
+
+// End-to-end scenarios read top to bottom; engine names without backticks.
+#![allow(clippy::too_many_lines, clippy::doc_markdown)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Harness, Timed as _};
+
+/// The shared services' or a project's name for this test.
+fn unique(tag: &str) -> String {
+    format!("mg{}{tag}", std::process::id())
+}
+
+/// Removes the test's shared services and projects (containers, volumes,
+/// networks), even when the test fails.
+struct Cleanup(Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        common::engines::Engine::Docker.remove_projects(&self.0);
+        for n in &self.0 {
+            for s in ["postgres", "mariadb"] {
+                let _ = Command::new("docker")
+                    .args(["rm", "-f", "-v", &format!("{n}-{s}")])
+                    .timed_output();
+                let _ = Command::new("docker")
+                    .args(["volume", "rm", "-f", &format!("{n}-{s}-data")])
+                    .timed_output();
+            }
+            let _ = Command::new("docker")
+                .args(["network", "rm", n])
+                .timed_output();
+        }
+    }
+}
+
+/// A harness whose config names the shared services `shared`, with the
+/// one server `service`.
+fn harness(shared: &str, service: &str) -> Harness {
+    let h = Harness::new();
+    h.write(
+        "home/config.yaml",
+        &format!("shared:\n  name: {shared}\n  services:\n    {service}:\n"),
+    );
+    h
+}
+
+/// `stackgen new django NAME --services SERVICES --json | registry add -`.
+fn new_project(h: &Harness, name: &str, services: &str) -> PathBuf {
+    let dir = h.path().join(name);
+    let port = common::free_port().to_string();
+    let json = h
+        .cmd("stackgen")
+        .args(["new", "django", name, "--services", services])
+        .args(["--port", &port, "--json", "--dir"])
+        .arg(&dir)
+        .timeout(Duration::from_secs(600))
+        .run()
+        .success()
+        .stdout;
+    h.cmd("registry")
+        .args(["add", "-", "-q"])
+        .stdin(json)
+        .run()
+        .success();
+    dir
+}
+
+fn secret(h: &Harness, project: &str, key: &str) -> String {
+    h.cmd("secrets")
+        .args(["get", project, key])
+        .run()
+        .success()
+        .stdout
+        .trim_end()
+        .to_owned()
+}
+
+/// Start only the project's own database server, as a user would with
+/// compose and the secret in the environment; wait until it answers.
+fn start_own_db(h: &Harness, dir: &Path, project: &str, service: &str, secret_key: &str) {
+    let plugin = Command::new("docker")
+        .args(["compose", "version"])
+        .timed_output()
+        .is_ok_and(|o| o.status.success());
+    let mut c = if plugin {
+        let mut c = Command::new("docker");
+        c.arg("compose");
+        c
+    } else {
+        Command::new("docker-compose")
+    };
+    let out = c
+        .args(["up", "-d", "--no-deps", service])
+        .current_dir(dir)
+        .env_remove("COMPOSE_FILE")
+        .env(secret_key, secret(h, project, secret_key))
+        .output_in(Duration::from_secs(300))
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let container = format!("{project}-{service}");
+    for _ in 0..120 {
+        let (ok, _) = sql_in(&container, service, "app", "app", "SELECT 1");
+        if ok {
+            return;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    panic!("{container} never answered");
+}
+
+/// SQL in a database server's container as `user` (the server's own
+/// localhost is trusted, as the official images do it): (ok, output).
+fn sql_in(container: &str, engine: &str, user: &str, db: &str, sql: &str) -> (bool, String) {
+    let mut c = Command::new("docker");
+    c.args(["exec", "-i", container]);
+    if engine == "postgres" {
+        c.args(["psql", "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", "-tA"])
+            .args(["-c", sql]);
+    } else {
+        // The root account over the socket (unix_socket authentication).
+        c.args(["mariadb", "-u", "root", "--batch", "-N", "-e", sql, db]);
+    }
+    let out = c.output_in(Duration::from_secs(120)).unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn sql_ok(container: &str, engine: &str, user: &str, db: &str, sql: &str) -> String {
+    let (ok, out) = sql_in(container, engine, user, db, sql);
+    assert!(ok, "{container}: {sql}: {out}");
+    out
+}
+
+/// The PostgreSQL data: a serial, NULLs, unicode, a view, a foreign key.
+const PG_DATA: &str = "\
+CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, note text, born date);
+CREATE TABLE orders (id bigserial PRIMARY KEY, customer int REFERENCES customers(id), total numeric(10,2), tags text[]);
+INSERT INTO customers (name, note, born) VALUES ('Zoë', NULL, '1990-02-03'), ('Иван', 'ünïcødé ✓', NULL), ('李', E'two\\nlines', '2001-12-31');
+INSERT INTO orders (customer, total, tags) SELECT 1 + g % 3, g * 1.25, ARRAY['a', NULL] FROM generate_series(1, 200) g;
+DELETE FROM orders WHERE id > 190;
+CREATE VIEW totals AS SELECT c.name, sum(o.total) AS total FROM customers c JOIN orders o ON o.customer = c.id GROUP BY c.name;";
+
+/// What the test compares (independent of dbdump's fingerprint): every
+/// table's rows in order, the view's rows and the sequences' next values
+/// (`nextval` moves them: the same on both sides).
+fn pg_fingerprint(container: &str, user: &str, db: &str) -> String {
+    sql_ok(
+        container,
+        "postgres",
+        user,
+        db,
+        "SELECT (SELECT count(*) || ':' || md5(string_agg(c::text, '|' ORDER BY id)) FROM customers c) \
+         || ' ' || (SELECT count(*) || ':' || md5(string_agg(o::text, '|' ORDER BY id)) FROM orders o) \
+         || ' ' || (SELECT string_agg(t::text, '|' ORDER BY name) FROM totals t) \
+         || ' ' || (SELECT last_value FROM customers_id_seq) || ' ' || (SELECT last_value FROM orders_id_seq)",
+    )
+    .trim()
+    .to_owned()
+}
+
+/// The owners of every table, view and sequence of the schema public.
+fn pg_owners(container: &str, user: &str, db: &str) -> String {
+    sql_ok(
+        container,
+        "postgres",
+        user,
+        db,
+        "SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class \
+         WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'v', 'S')",
+    )
+    .trim()
+    .to_owned()
+}
+
+fn project_entry(h: &Harness, name: &str) -> serde_json::Value {
+    h.projects()
+        .into_iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not registered"))
+}
+
+fn volume_exists(name: &str) -> bool {
+    Command::new("docker")
+        .args(["volume", "inspect", name])
+        .timed_output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn running(container: &str) -> bool {
+    Command::new("docker")
+        .args(["inspect", "-f", "{{.State.Running}}", container])
+        .timed_output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true")
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap()
+}
+
+#[test]
+fn postgres_moves_to_the_shared_server_and_back_with_every_table_equal() {
+    if !common::docker_ready(&["postgres:16"]) || !common::require("django-admin") {
+        return;
+    }
+    let shared = unique("s");
+    let p = unique("pg");
+    let _cleanup = Cleanup(vec![shared.clone(), p.clone()]);
+    let h = harness(&shared, "postgres");
+    let dir = new_project(&h, &p, "postgres");
+    start_own_db(&h, &dir, &p, "postgres", "POSTGRES_PASSWORD");
+    let own = format!("{p}-postgres");
+    sql_ok(&own, "postgres", "app", "app", PG_DATA);
+    let before = pg_fingerprint(&own, "app", "app");
+    assert_eq!(pg_owners(&own, "app", "app"), "app");
+
+    // --dry-run: the steps, nothing changed.
+    let files = common::snapshot(&dir);
+    let registry = h.registry_bytes();
+    h.cmd("stackgen")
+        .args(["migrate", &p, "--to", "shared", "--dry-run"])
+        .run()
+        .success()
+        .stdout_has("shared db create");
+    assert_eq!(common::snapshot(&dir), files);
+    assert_eq!(h.registry_bytes(), registry);
+
+    h.cmd("stackgen")
+        .args(["migrate", &p, "--to", "shared", "--yes"])
+        .timeout(Duration::from_secs(600))
+        .run()
+        .success()
+        .stderr_has("tables equal");
+    let server = format!("{shared}-postgres");
+    let db = p.replace('-', "_");
+    let user = format!("p_{db}");
+    assert_eq!(pg_fingerprint(&server, &user, &db), before);
+    assert_eq!(pg_owners(&server, &user, &db), user);
+    // The project's files point at the shared server with its own user.
+    let services = read(&dir, ".berth/compose.services.yaml");
+    assert!(
+        services.contains(&format!("@{server}:5432/{db}")),
+        "{services}"
+    );
+    assert!(!services.contains("image: postgres"), "{services}");
+    assert!(read(&dir, "berth.yaml").contains("shared: true"));
+    assert!(read(&dir, ".env").contains("SHARED_POSTGRES_PASSWORD"));
+    let entry = project_entry(&h, &p);
+    assert_eq!(entry["shared"], serde_json::json!(["postgres"]), "{entry}");
+    assert!(
+        !entry["services"]
+            .as_array()
+            .unwrap()
+            .contains(&"postgres".into()),
+        "{entry}"
+    );
+    // The own server is stopped, its volume kept (no --with-data).
+    assert!(!running(&own));
+    assert!(volume_exists(&format!("{p}-postgres-data")));
+    // A backup of the database before the move, in the project's folder.
+    let backups: Vec<String> = std::fs::read_dir(dir.join(".berth/backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        backups.iter().any(|b| b.contains("before-migrate")),
+        "{backups:?}"
+    );
+
+    // Already shared: exit 2, nothing changed.
+    let files = common::snapshot(&dir);
+    let registry = h.registry_bytes();
+    h.cmd("stackgen")
+        .args(["migrate", &p, "--to", "shared", "--yes"])
+        .run()
+        .code_is(2)
+        .stderr_has("already on the shared server");
+    assert_eq!(common::snapshot(&dir), files);
+    assert_eq!(h.registry_bytes(), registry);
+
+    // Written on the shared server, then back: the new row comes along.
+    sql_ok(
+        &server,
+        "postgres",
+        &user,
+        &db,
+        "INSERT INTO customers (name) VALUES ('after the move')",
+    );
+    let moved = pg_fingerprint(&server, &user, &db);
+    assert_ne!(moved, before);
+    h.cmd("stackgen")
+        .args(["migrate", "--to", "own", "--yes", "--dir"])
+        .arg(&dir)
+        .timeout(Duration::from_secs(600))
+        .run()
+        .success();
+    assert_eq!(pg_fingerprint(&own, "app", "app"), moved);
+    assert_eq!(pg_owners(&own, "app", "app"), "app");
+    let services = read(&dir, ".berth/compose.services.yaml");
+    assert!(services.contains("@postgres:5432/app"), "{services}");
+    assert!(!read(&dir, "berth.yaml").contains("shared: true"));
+    let entry = project_entry(&h, &p);
+    assert!(
+        entry["shared"]
+            .as_array()
+            .is_none_or(std::vec::Vec::is_empty),
+        "{entry}"
+    );
+    // The shared database is kept (no --with-data).
+    assert_eq!(
+        sql_ok(
+            &server,
+            "postgres",
+            &user,
+            &db,
+            "SELECT count(*) FROM customers"
+        )
+        .trim(),
+        "4"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_or_1_and_changes_nothing() {
+    if !common::docker_ready(&["postgres:16", "berth/debian:bookworm"])
+        || !common::require("django-admin")
+    {
+        return;
+    }
+    let shared = unique("b");
+    let p = unique("bad");
+    let _cleanup = Cleanup(vec![shared.clone(), p.clone()]);
+    let h = harness(&shared, "postgres");
+    let dir = new_project(&h, &p, "postgres,redis");
+    let files = common::snapshot(&dir);
+    let registry = h.registry_bytes();
+    let unchanged = |h: &Harness| {
+        assert_eq!(common::snapshot(&dir), files);
+        assert_eq!(h.registry_bytes(), registry);
+    };
+    let cases: [(&[&str], &str); 5] = [
+        (&[&p, "--to", "own"], "already the project's own"),
+        (
+            &[&p, "--to", "shared", "--service", "nope"],
+            "service 'nope' is not in",
+        ),
+        (
+            &[&p, "--to", "shared", "--service", "redis"],
+            "is not a database server",
+        ),
+        (&["nosuch", "--to", "shared"], "nosuch"),
+        (&[&p, "--to", "elsewhere"], "elsewhere"),
+    ];
+    for (args, says) in cases {
+        h.cmd("stackgen")
+            .arg("migrate")
+            .args(args)
+            .arg("--yes")
+            .run()
+            .code_is(2)
+            .stderr_has(says);
+        unchanged(&h);
+    }
+    // Its app runs: refused (exit 1) naming it, nothing changed.
+    let app = format!("{p}-app");
+    let out = Command::new("docker")
+        .args(["run", "-d", "--rm", "--name", &app])
+        .args(["--label", &format!("com.docker.compose.project={p}")])
+        .args(["--label", "com.docker.compose.service=app"])
+        .args(["berth/debian:bookworm", "sleep", "infinity"])
+        .timed_output()
+        .unwrap();
+    assert!(out.status.success());
+    h.cmd("stackgen")
+        .args(["migrate", &p, "--to", "shared", "--yes"])
+        .run()
+        .code_is(1)
+        .stderr_has(&format!("stackctl stop {p}"));
+    unchanged(&h);
+    let _ = Command::new("docker")
+        .args(["rm", "-f", &app])
+        .timed_output();
+}
