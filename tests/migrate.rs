@@ -89,7 +89,7 @@ fn secret(h: &Harness, project: &str, key: &str) -> String {
 
 /// Start only the project's own database server, as a user would with
 /// compose and the secret in the environment; wait until it answers.
-fn start_own_db(h: &Harness, dir: &Path, project: &str, service: &str, secret_key: &str) {
+fn start_own_db(h: &Harness, dir: &Path, project: &str, service: &str, keys: &[&str]) -> String {
     let plugin = Command::new("docker")
         .args(["compose", "version"])
         .timed_output()
@@ -101,40 +101,50 @@ fn start_own_db(h: &Harness, dir: &Path, project: &str, service: &str, secret_ke
     } else {
         Command::new("docker-compose")
     };
-    let out = c
-        .args(["up", "-d", "--no-deps", service])
+    c.args(["up", "-d", "--no-deps", service])
         .current_dir(dir)
-        .env_remove("COMPOSE_FILE")
-        .env(secret_key, secret(h, project, secret_key))
-        .output_in(Duration::from_secs(300))
-        .unwrap();
+        .env_remove("COMPOSE_FILE");
+    for k in keys {
+        c.env(k, secret(h, project, k));
+    }
+    let out = c.output_in(Duration::from_secs(300)).unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let container = format!("{project}-{service}");
+    let password = secret(h, project, keys[0]);
     for _ in 0..120 {
-        let (ok, _) = sql_in(&container, service, "app", "app", "SELECT 1");
+        let (ok, _) = sql_in(&container, service, ("app", &password), "app", "SELECT 1");
         if ok {
-            return;
+            return password;
         }
         std::thread::sleep(Duration::from_secs(1));
     }
     panic!("{container} never answered");
 }
 
-/// SQL in a database server's container as `user` (the server's own
-/// localhost is trusted, as the official images do it): (ok, output).
-fn sql_in(container: &str, engine: &str, user: &str, db: &str, sql: &str) -> (bool, String) {
+/// SQL in a database server's container as `user` (PostgreSQL: the
+/// server's own localhost is trusted, as the official image does it;
+/// MariaDB: with the password, through the environment): (ok, output).
+fn sql_in(
+    container: &str,
+    engine: &str,
+    (user, password): (&str, &str),
+    db: &str,
+    sql: &str,
+) -> (bool, String) {
     let mut c = Command::new("docker");
-    c.args(["exec", "-i", container]);
+    c.args(["exec", "-i"]);
     if engine == "postgres" {
-        c.args(["psql", "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", "-tA"])
+        c.arg(container)
+            .args(["psql", "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", "-tA"])
             .args(["-c", sql]);
     } else {
-        // The root account over the socket (unix_socket authentication).
-        c.args(["mariadb", "-u", "root", "--batch", "-N", "-e", sql, db]);
+        c.env("MYSQL_PWD", password)
+            .args(["-e", "MYSQL_PWD", container])
+            .args(["mariadb", "-u", user, "--batch", "-N", "-e", sql, db]);
     }
     let out = c.output_in(Duration::from_secs(120)).unwrap();
     (
@@ -147,7 +157,7 @@ fn sql_in(container: &str, engine: &str, user: &str, db: &str, sql: &str) -> (bo
     )
 }
 
-fn sql_ok(container: &str, engine: &str, user: &str, db: &str, sql: &str) -> String {
+fn sql_ok(container: &str, engine: &str, user: (&str, &str), db: &str, sql: &str) -> String {
     let (ok, out) = sql_in(container, engine, user, db, sql);
     assert!(ok, "{container}: {sql}: {out}");
     out
@@ -169,7 +179,7 @@ fn pg_fingerprint(container: &str, user: &str, db: &str) -> String {
     sql_ok(
         container,
         "postgres",
-        user,
+        (user, ""),
         db,
         "SELECT (SELECT count(*) || ':' || md5(string_agg(c::text, '|' ORDER BY id)) FROM customers c) \
          || ' ' || (SELECT count(*) || ':' || md5(string_agg(o::text, '|' ORDER BY id)) FROM orders o) \
@@ -185,7 +195,7 @@ fn pg_owners(container: &str, user: &str, db: &str) -> String {
     sql_ok(
         container,
         "postgres",
-        user,
+        (user, ""),
         db,
         "SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class \
          WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'v', 'S')",
@@ -229,9 +239,9 @@ fn postgres_moves_to_the_shared_server_and_back_with_every_table_equal() {
     let _cleanup = Cleanup(vec![shared.clone(), p.clone()]);
     let h = harness(&shared, "postgres");
     let dir = new_project(&h, &p, "postgres");
-    start_own_db(&h, &dir, &p, "postgres", "POSTGRES_PASSWORD");
+    start_own_db(&h, &dir, &p, "postgres", &["POSTGRES_PASSWORD"]);
     let own = format!("{p}-postgres");
-    sql_ok(&own, "postgres", "app", "app", PG_DATA);
+    sql_ok(&own, "postgres", ("app", ""), "app", PG_DATA);
     let before = pg_fingerprint(&own, "app", "app");
     assert_eq!(pg_owners(&own, "app", "app"), "app");
 
@@ -303,7 +313,7 @@ fn postgres_moves_to_the_shared_server_and_back_with_every_table_equal() {
     sql_ok(
         &server,
         "postgres",
-        &user,
+        (&user, ""),
         &db,
         "INSERT INTO customers (name) VALUES ('after the move')",
     );
@@ -332,12 +342,127 @@ fn postgres_moves_to_the_shared_server_and_back_with_every_table_equal() {
         sql_ok(
             &server,
             "postgres",
-            &user,
+            (&user, ""),
             &db,
             "SELECT count(*) FROM customers"
         )
         .trim(),
         "4"
+    );
+}
+
+/// The MariaDB data: AUTO_INCREMENT, NULLs, unicode, a view, a trigger
+/// (both with a DEFINER in the dump), a foreign key.
+const MARIA_DATA: &str = "\
+CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL, note TEXT, born DATE) DEFAULT CHARSET = utf8mb4;
+CREATE TABLE orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer INT, total DECIMAL(10,2), FOREIGN KEY (customer) REFERENCES customers (id));
+INSERT INTO customers (name, note, born) VALUES ('Zoë', NULL, '1990-02-03'), ('Иван', 'ünïcødé ✓', NULL), ('李', 'two\\nlines', '2001-12-31');
+INSERT INTO orders (customer, total) SELECT 1 + seq % 3, seq * 1.25 FROM seq_1_to_200;
+DELETE FROM orders WHERE id > 190;
+CREATE VIEW totals AS SELECT c.name, SUM(o.total) AS total FROM customers c JOIN orders o ON o.customer = c.id GROUP BY c.name;
+CREATE TRIGGER noted BEFORE INSERT ON customers FOR EACH ROW SET NEW.note = IFNULL(NEW.note, 'by the trigger');";
+
+fn maria_fingerprint(container: &str, user: (&str, &str), db: &str) -> String {
+    sql_ok(
+        container,
+        "mariadb",
+        user,
+        db,
+        "SET SESSION group_concat_max_len = 1000000; SELECT CONCAT_WS(' ', \
+         (SELECT CONCAT(COUNT(*), ':', MD5(GROUP_CONCAT(CONCAT_WS(',', id, name, IFNULL(note, 'NULL'), IFNULL(born, 'NULL')) ORDER BY id SEPARATOR '|'))) FROM customers), \
+         (SELECT CONCAT(COUNT(*), ':', MD5(GROUP_CONCAT(CONCAT_WS(',', id, customer, total) ORDER BY id SEPARATOR '|'))) FROM orders), \
+         (SELECT GROUP_CONCAT(CONCAT(name, '=', total) ORDER BY name) FROM totals))",
+    )
+    .trim()
+    .to_owned()
+}
+
+/// The definers of the views and triggers.
+fn maria_definers(container: &str, user: (&str, &str), db: &str) -> String {
+    sql_ok(
+        container,
+        "mariadb",
+        user,
+        db,
+        "SELECT GROUP_CONCAT(DISTINCT d) FROM (SELECT definer AS d FROM information_schema.views WHERE table_schema = DATABASE() \
+         UNION SELECT definer FROM information_schema.triggers WHERE trigger_schema = DATABASE()) s",
+    )
+    .trim()
+    .to_owned()
+}
+
+#[test]
+fn mariadb_moves_to_the_shared_server_and_back_with_every_table_equal() {
+    if !common::docker_ready(&["mariadb:11"]) || !common::require("django-admin") {
+        return;
+    }
+    let shared = unique("m");
+    let p = unique("maria");
+    let _cleanup = Cleanup(vec![shared.clone(), p.clone()]);
+    let h = harness(&shared, "mariadb");
+    let dir = new_project(&h, &p, "mariadb");
+    let app_pw = start_own_db(
+        &h,
+        &dir,
+        &p,
+        "mariadb",
+        &["MARIADB_PASSWORD", "MARIADB_ROOT_PASSWORD"],
+    );
+    let own = format!("{p}-mariadb");
+    let app = ("app", app_pw.as_str());
+    sql_ok(&own, "mariadb", app, "app", MARIA_DATA);
+    let before = maria_fingerprint(&own, app, "app");
+    assert_eq!(maria_definers(&own, app, "app"), "app@%");
+
+    h.cmd("stackgen")
+        .args(["migrate", &p, "--to", "shared", "--yes"])
+        .timeout(Duration::from_secs(600))
+        .run()
+        .success()
+        .stderr_has("tables equal");
+    let server = format!("{shared}-mariadb");
+    let db = p.replace('-', "_");
+    let user = format!("p_{db}");
+    let pw = secret(&h, &p, "SHARED_MARIADB_PASSWORD");
+    let mine = (user.as_str(), pw.as_str());
+    assert_eq!(maria_fingerprint(&server, mine, &db), before);
+    assert_eq!(maria_definers(&server, mine, &db), format!("{user}@%"));
+    let services = read(&dir, ".berth/compose.services.yaml");
+    assert!(
+        services.contains(&format!("@{server}:3306/{db}")),
+        "{services}"
+    );
+    let entry = project_entry(&h, &p);
+    assert_eq!(entry["shared"], serde_json::json!(["mariadb"]), "{entry}");
+    assert!(!running(&own));
+    assert!(volume_exists(&format!("{p}-mariadb-data")));
+
+    // The trigger works for the project's user; the new row comes back.
+    sql_ok(
+        &server,
+        "mariadb",
+        mine,
+        &db,
+        "INSERT INTO customers (name) VALUES ('after')",
+    );
+    let moved = maria_fingerprint(&server, mine, &db);
+    assert!(moved.starts_with("4:"), "{moved}");
+    h.cmd("stackgen")
+        .args(["migrate", &p, "--to", "own", "--yes", "--with-data"])
+        .timeout(Duration::from_secs(600))
+        .run()
+        .success();
+    assert_eq!(maria_fingerprint(&own, app, "app"), moved);
+    assert_eq!(maria_definers(&own, app, "app"), "app@%");
+    // --with-data: the shared database and its user are gone.
+    let (ok, out) = sql_in(&server, "mariadb", mine, &db, "SELECT 1");
+    assert!(!ok, "{out}");
+    let entry = project_entry(&h, &p);
+    assert!(
+        entry["shared"]
+            .as_array()
+            .is_none_or(std::vec::Vec::is_empty),
+        "{entry}"
     );
 }
 

@@ -682,7 +682,7 @@ fn to_own(ctx: &Ctx, p: &Plan, a: &MigrateArgs) -> anyhow::Result<Outcome> {
             shared: p.shared.clone(),
             to_shared: false,
         };
-        let own = own_db(&q)?;
+        let mut own = own_db(&q)?;
         // A volume kept from before the move holds the old copy: replaced.
         let d = quote_ident(own.family, &own.creds.database);
         let sql = match own.family {
@@ -693,6 +693,25 @@ fn to_own(ctx: &Ctx, p: &Plan, a: &MigrateArgs) -> anyhow::Result<Outcome> {
             Family::MySql => format!("DROP DATABASE IF EXISTS {d};\nCREATE DATABASE {d};\n"),
         };
         own.run_script(&own.maintenance_db(), &sql)?;
+        if own.family == Family::MySql {
+            // Loaded as the app's user (dbdump reaches the server as root),
+            // so views and triggers are its own.
+            let base = if p.service == "mysql" {
+                "MYSQL_PASSWORD"
+            } else {
+                "MARIADB_PASSWORD"
+            };
+            let key = format!(
+                "{}{base}",
+                crate::generate::secret_prefix(&p.instance, &p.service)
+            );
+            let password = berth::secrets::Store::open()?
+                .load(&p.name)?
+                .get(&key)
+                .map(str::to_owned);
+            own.creds.user = "app".to_owned();
+            own.creds.password = password;
+        }
         step(format!(
             "copying {} into {}-{}",
             admin.creds.database, p.name, p.instance
