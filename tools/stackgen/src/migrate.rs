@@ -41,6 +41,19 @@ use crate::services::{self, Change, Loaded};
 /// failure before the switch leaves the project's files, registry entry
 /// and own database as they were.
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Examples:
+  stackgen migrate shop --to shared --dry-run        the steps, nothing changed
+  stackgen migrate shop --to shared --yes            onto berth-shared-postgres
+  stackgen migrate --dir ~/code/shop --to own --yes --with-data
+  stackgen migrate shop --to shared --service analytics-db --yes
+
+Exit status:
+  0 moved (or --dry-run);
+  1 refused: the project's app runs (stop it: stackctl stop NAME); nothing changed;
+  2 bad input (no berth.yaml, an unknown or non-database instance, one already
+    where --to points, an unregistered project), or a step failed: before the
+    switch the project is as it was.")]
 pub struct MigrateArgs {
     /// The registered project (default: the project in --dir).
     #[arg(value_name = "NAME", conflicts_with = "dir")]
@@ -52,7 +65,7 @@ pub struct MigrateArgs {
     #[arg(long, value_name = "WHERE", value_parser = ["shared", "own"])]
     to: String,
     /// The database instance to move (default: the project's database).
-    #[arg(long, value_name = "INSTANCE")]
+    #[arg(long, short, value_name = "INSTANCE")]
     service: Option<String>,
     /// After the switch, delete what the database left: the own server's
     /// container and data volume (--to shared), the shared database (--to own).
@@ -709,7 +722,7 @@ fn to_own(ctx: &Ctx, p: &Plan, a: &MigrateArgs) -> anyhow::Result<Outcome> {
                 .load(&p.name)?
                 .get(&key)
                 .map(str::to_owned);
-            own.creds.user = "app".to_owned();
+            "app".clone_into(&mut own.creds.user);
             own.creds.password = password;
         }
         step(format!(
