@@ -56,10 +56,11 @@ fn harness(shared: &str, service: &str) -> Harness {
     h
 }
 
-/// `stackgen new django NAME --services SERVICES --json | registry add -`.
-fn new_project(h: &Harness, name: &str, services: &str) -> PathBuf {
+/// `stackgen new django NAME --services SERVICES --json | registry add -`
+/// on `port`.
+fn new_project_on(h: &Harness, name: &str, services: &str, port: u16) -> PathBuf {
     let dir = h.path().join(name);
-    let port = common::free_port().to_string();
+    let port = port.to_string();
     let json = h
         .cmd("stackgen")
         .args(["new", "django", name, "--services", services])
@@ -75,6 +76,48 @@ fn new_project(h: &Harness, name: &str, services: &str) -> PathBuf {
         .run()
         .success();
     dir
+}
+
+fn new_project(h: &Harness, name: &str, services: &str) -> PathBuf {
+    new_project_on(h, name, services, common::free_port())
+}
+
+/// `stackctl start NAME` as a user runs it, then GET / until it answers 200.
+fn start_and_get(h: &Harness, name: &str, port: u16) {
+    h.cmd("stackctl")
+        .args(["start", name, "--timeout", "900"])
+        .timeout(Duration::from_secs(1000))
+        .run()
+        .success();
+    let start = std::time::Instant::now();
+    let mut last = None;
+    while start.elapsed() < Duration::from_secs(180) {
+        match common::http_get(port, "/") {
+            Some((200, _, _)) => return,
+            other => last = other.map(|(s, _, b)| (s, b)),
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    panic!("{name}: no HTTP 200 on port {port}: last {last:?}");
+}
+
+/// What the running app's Django connection reaches: its host and the
+/// number of customers.
+fn django_sees(h: &Harness, name: &str) -> String {
+    h.cmd("stackctl")
+        .args(["exec", name, "--", "python3", "manage.py", "shell", "-c"])
+        .arg(
+            "from django.db import connection; c = connection.cursor(); \
+             c.execute('SELECT count(*) FROM customers'); \
+             print(connection.settings_dict['HOST'], c.fetchone()[0])",
+        )
+        .run()
+        .success()
+        .stdout
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn secret(h: &Harness, project: &str, key: &str) -> String {
@@ -231,14 +274,17 @@ fn read(dir: &Path, file: &str) -> String {
 
 #[test]
 fn postgres_moves_to_the_shared_server_and_back_with_every_table_equal() {
-    if !common::docker_ready(&["postgres:16"]) || !common::require("django-admin") {
+    if !common::docker_ready(&["postgres:16", "python:3.12-slim"])
+        || !common::require("django-admin")
+    {
         return;
     }
     let shared = unique("s");
     let p = unique("pg");
     let _cleanup = Cleanup(vec![shared.clone(), p.clone()]);
     let h = harness(&shared, "postgres");
-    let dir = new_project(&h, &p, "postgres");
+    let port = common::free_port();
+    let dir = new_project_on(&h, &p, "postgres", port);
     start_own_db(&h, &dir, &p, "postgres", &["POSTGRES_PASSWORD"]);
     let own = format!("{p}-postgres");
     sql_ok(&own, "postgres", ("app", ""), "app", PG_DATA);
@@ -309,6 +355,11 @@ fn postgres_moves_to_the_shared_server_and_back_with_every_table_equal() {
     assert_eq!(common::snapshot(&dir), files);
     assert_eq!(h.registry_bytes(), registry);
 
+    // The user's path: `stackctl start` runs the app on the shared server.
+    start_and_get(&h, &p, port);
+    assert_eq!(django_sees(&h, &p), format!("{server} 3"));
+    h.cmd("stackctl").args(["stop", &p]).run().success();
+
     // Written on the shared server, then back: the new row comes along.
     sql_ok(
         &server,
@@ -329,6 +380,9 @@ fn postgres_moves_to_the_shared_server_and_back_with_every_table_equal() {
     assert_eq!(pg_owners(&own, "app", "app"), "app");
     let services = read(&dir, ".berth/compose.services.yaml");
     assert!(services.contains("@postgres:5432/app"), "{services}");
+    start_and_get(&h, &p, port);
+    assert_eq!(django_sees(&h, &p), "postgres 4");
+    h.cmd("stackctl").args(["stop", &p]).run().success();
     assert!(!read(&dir, "berth.yaml").contains("shared: true"));
     let entry = project_entry(&h, &p);
     assert!(
