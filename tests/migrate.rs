@@ -581,3 +581,84 @@ fn bad_input_exits_2_or_1_and_changes_nothing() {
         .args(["rm", "-f", &app])
         .timed_output();
 }
+
+#[test]
+fn a_move_killed_before_the_switch_leaves_the_project_as_it_was_and_a_new_run_finishes() {
+    if !common::docker_ready(&["postgres:16"]) || !common::require("django-admin") {
+        return;
+    }
+    let shared = unique("k");
+    let p = unique("kill");
+    let _cleanup = Cleanup(vec![shared.clone(), p.clone()]);
+    let h = harness(&shared, "postgres");
+    let dir = new_project(&h, &p, "postgres");
+    start_own_db(&h, &dir, &p, "postgres", &["POSTGRES_PASSWORD"]);
+    let own = format!("{p}-postgres");
+    sql_ok(&own, "postgres", ("app", ""), "app", PG_DATA);
+    let before = pg_fingerprint(&own, "app", "app");
+    // The project's files but its backups (the one before the move is kept).
+    let files_of = |dir: &Path| {
+        let mut f = common::snapshot(dir);
+        f.retain(|k, _| !k.starts_with(".berth/backups"));
+        f
+    };
+    let files = files_of(&dir);
+    // The registry entry's servers and environment (the journal gains the
+    // lines `shared db create` wrote and the ones that took them back).
+    let recorded = |h: &Harness| {
+        let e = project_entry(h, &p);
+        (
+            e["shared"].clone(),
+            e["environment"].clone(),
+            e["services"].clone(),
+        )
+    };
+    let registry = recorded(&h);
+    // Paused after the copy was loaded and compared, before the switch: killed.
+    let mut c = Command::new(common::bin("stackgen"));
+    c.args(["migrate", &p, "--to", "shared", "--yes"])
+        .current_dir(h.path())
+        .env("BERTH_HOME", h.home())
+        .env("NO_COLOR", "1")
+        .env("BERTH_TEST_PAUSE_AT", "migrate:copied")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = common::Kill(c.spawn().unwrap());
+    let mut err = std::io::BufReader::new(child.0.stderr.take().unwrap());
+    let mut seen = String::new();
+    let start = std::time::Instant::now();
+    loop {
+        let mut line = String::new();
+        let n = std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+        seen.push_str(&line);
+        if line.contains("test pause at migrate:copied") {
+            break;
+        }
+        assert!(
+            n > 0 && start.elapsed() < Duration::from_secs(300),
+            "no pause: {seen}"
+        );
+    }
+    common::kill_and_wait(&mut child.0);
+    // Nothing of the project changed: its files, its registry entry, its data.
+    assert_eq!(files_of(&dir), files, "the files changed");
+    assert_eq!(recorded(&h), registry);
+    assert_eq!(pg_fingerprint(&own, "app", "app"), before);
+    // The next run takes the copy left on the shared server back first.
+    h.cmd("stackgen")
+        .args(["migrate", &p, "--to", "shared", "--yes"])
+        .timeout(Duration::from_secs(600))
+        .run()
+        .success()
+        .stderr_has("holds tables from before");
+    let db = p.replace('-', "_");
+    assert_eq!(
+        pg_fingerprint(&format!("{shared}-postgres"), &format!("p_{db}"), &db),
+        before
+    );
+    assert_eq!(
+        project_entry(&h, &p)["shared"],
+        serde_json::json!(["postgres"])
+    );
+}

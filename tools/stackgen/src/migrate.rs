@@ -184,7 +184,20 @@ fn check(ctx: &Ctx, a: &MigrateArgs) -> anyhow::Result<Plan> {
         ));
     };
     let to_shared = a.to == "shared";
-    if inst.shared == to_shared {
+    let projects = berth::registry::Registry::open(&ctx.paths).load()?;
+    let Some(entry) = projects.iter().find(|p| p.name == name) else {
+        return Err(error_with_hint(
+            format!("{name} is not registered"),
+            format!(
+                "register it: stackgen ... --json | registry add -, or registry add {}",
+                l.dir.display()
+            ),
+        ));
+    };
+    // A `--to own` killed after its files were switched left the registry
+    // on the shared server: a new run finishes it.
+    let interrupted = !to_shared && !inst.shared && entry.shared.contains(&instance);
+    if inst.shared == to_shared && !interrupted {
         return Err(error_with_hint(
             format!(
                 "{instance} of {name} is already {}",
@@ -197,16 +210,6 @@ fn check(ctx: &Ctx, a: &MigrateArgs) -> anyhow::Result<Plan> {
             format!(
                 "nothing to move; `--to {}` moves it back",
                 if to_shared { "own" } else { "shared" }
-            ),
-        ));
-    }
-    let projects = berth::registry::Registry::open(&ctx.paths).load()?;
-    if !projects.iter().any(|p| p.name == name) {
-        return Err(error_with_hint(
-            format!("{name} is not registered"),
-            format!(
-                "register it: stackgen ... --json | registry add -, or registry add {}",
-                l.dir.display()
             ),
         ));
     }
@@ -592,6 +595,7 @@ fn to_shared(ctx: &Ctx, p: &Plan, a: &MigrateArgs) -> anyhow::Result<Outcome> {
     let backup = berth_dbdump::take_backup(&own, &dir, Some(LABEL), Compression::Zstd)?;
     let registry = berth::registry::Registry::open(&ctx.paths);
     let before = berth::registry::find(&registry.load()?, &p.name)?.clone();
+    let recorded = std::cell::RefCell::new(None::<berth::Project>);
     let undo = |e: anyhow::Error| -> anyhow::Error {
         // `shared db create` recorded the server: take it back.
         let _ = registry.update_project(&p.name, |r| {
@@ -612,12 +616,24 @@ fn to_shared(ctx: &Ctx, p: &Plan, a: &MigrateArgs) -> anyhow::Result<Outcome> {
         shared(&["db", "create", &p.name, "--instance", &p.instance])?;
         let admin = shared_db(ctx, p)?;
         if !berth_dbdump::fingerprint::tables(&admin, &admin.creds.database)?.is_empty() {
-            bail!(
-                "the shared database {} holds tables already: drop it first (`shared db drop {}`)",
-                admin.creds.database,
-                p.name
-            );
+            // Left by an earlier move (kept by `--to own`, or a move cut
+            // short): the project's own database is the one that counts.
+            step(format!(
+                "the shared database {} holds tables from before: dropped (backed up) and made anew",
+                admin.creds.database
+            ));
+            shared(&["db", "drop", &p.name, "--instance", &p.instance, "--yes"])?;
+            shared(&["db", "create", &p.name, "--instance", &p.instance])?;
         }
+        // `shared db create` records the server in the registry: taken
+        // back at once, recorded again at the switch.
+        let made = berth::registry::find(&registry.load()?, &p.name)?.clone();
+        recorded.replace(Some(made));
+        registry.update_project(&p.name, |r| {
+            r.shared.clone_from(&before.shared);
+            r.environment.clone_from(&before.environment);
+            Ok((true, ()))
+        })?;
         step(format!(
             "copying {} to {}",
             own.creds.database,
@@ -636,9 +652,13 @@ fn to_shared(ctx: &Ctx, p: &Plan, a: &MigrateArgs) -> anyhow::Result<Outcome> {
         compare(&own, &admin)
     })()
     .map_err(undo)?;
+    berth::cli::pause_point("migrate:copied");
     step(format!("{copied} tables equal; switching {}", p.name));
     switch_files(ctx, p)?;
+    let made = recorded.take().unwrap_or_else(|| before.clone());
     registry.update_project(&p.name, |r| {
+        r.shared.clone_from(&made.shared);
+        r.environment.clone_from(&made.environment);
         r.services.retain(|s| s != &p.instance);
         r.service_ports.retain(|b| b.service != p.instance);
         if !r.shared.contains(&p.instance) {
