@@ -142,6 +142,7 @@ pub fn run(a: &MigrateArgs) -> anyhow::Result<Outcome> {
 
 /// Every check that can be made before anything changes (exit 2; a running
 /// app: exit 1).
+#[allow(clippy::too_many_lines)] // one list of checks, in the order they are made
 fn check(ctx: &Ctx, a: &MigrateArgs) -> anyhow::Result<Plan> {
     let l = services::load(ctx, a.name.as_deref(), &a.dir)?;
     if l.first {
