@@ -32,7 +32,7 @@ test:
 ## booted, databases dumped and killed, pipelines' steps run) apart from the rest.
 ## Neither skips anything under CI=true; `make test` runs both and the doc tests.
 TESTS := $(shell awk '/^\[\[test\]\]/{getline; gsub(/name = |"/,""); print}' Cargo.toml)
-E2E_TESTS := stacks_boot day dbdump_kill dbdump stackctl stackctl_plan podman cigen_run secrets secrets_e2e secrets_kill shared shared_router
+E2E_TESTS := stacks_boot day dbdump_kill dbdump stackctl stackctl_plan podman cigen_run secrets secrets_e2e secrets_kill shared shared_router migrate
 FAST_TESTS := $(filter-out $(E2E_TESTS),$(TESTS))
 
 test-e2e:

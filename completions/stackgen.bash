@@ -31,6 +31,9 @@ _stackgen() {
             stackgen,import)
                 cmd="stackgen__subcmd__import"
                 ;;
+            stackgen,migrate)
+                cmd="stackgen__subcmd__migrate"
+                ;;
             stackgen,new)
                 cmd="stackgen__subcmd__new"
                 ;;
@@ -62,7 +65,7 @@ _stackgen() {
 
     case "${cmd}" in
         stackgen)
-            opts="-q -h -V --quiet --help --version new add-service remove-service services stacks update-templates config generate set unset wire export import"
+            opts="-q -h -V --quiet --help --version new add-service remove-service services stacks update-templates config generate set unset wire export import migrate"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,6 +218,40 @@ _stackgen() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stackgen__subcmd__migrate)
+            opts="-d -s -y -q -h --dir --to --service --with-data --dry-run --yes --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -W "shared own" -- "${cur}"))
+                    return 0
+                    ;;
+                --service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -40,6 +40,7 @@ complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "unset" -d 'Remove
 complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "wire" -d 'Wire a consumer\'s import to a provider instance, explicitly'
 complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "export" -d 'Write the project\'s declared stack as a portable file for sharing'
 complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "import" -d 'Create or update a project from a shared stack file'
+complete -c stackgen -n "__fish_stackgen_needs_command" -f -a "migrate" -d 'Move a project\'s database to the shared server, or back to its own'
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -s d -l dir -d 'The project folder (default: ./NAME)' -r -F
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l services -d 'Catalog services, comma-separated (default: the stack\'s defaults; `none` for none)' -r
 complete -c stackgen -n "__fish_stackgen_using_subcommand new" -l publish -d 'Services whose ports are published on 127.0.0.1, comma-separated' -r
@@ -137,3 +138,12 @@ complete -c stackgen -n "__fish_stackgen_using_subcommand import" -l dry-run -d 
 complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s y -l yes -d 'Do not ask (needed when not on a terminal, to update a project)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
 complete -c stackgen -n "__fish_stackgen_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stackgen -n "__fish_stackgen_using_subcommand migrate" -s d -l dir -d 'The project folder (default: the current folder)' -r -F
+complete -c stackgen -n "__fish_stackgen_using_subcommand migrate" -l to -d 'Where the database goes' -r -f -a "shared\t''
+own\t''"
+complete -c stackgen -n "__fish_stackgen_using_subcommand migrate" -s s -l service -d 'The database instance to move (default: the project\'s database)' -r
+complete -c stackgen -n "__fish_stackgen_using_subcommand migrate" -l with-data -d 'After the switch, delete what the database left: the own server\'s container and data volume (--to shared), the shared database (--to own)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand migrate" -l dry-run -d 'Print the steps and change nothing'
+complete -c stackgen -n "__fish_stackgen_using_subcommand migrate" -s y -l yes -d 'Do not ask (needed when not on a terminal)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand migrate" -s q -l quiet -d 'Print no informational lines on stderr (errors and warnings still)'
+complete -c stackgen -n "__fish_stackgen_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'

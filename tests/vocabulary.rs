@@ -124,6 +124,7 @@ const DESTRUCTIVE: &[&str] = &[
     "stackgen unset",
     "stackgen wire",
     "stackgen import",
+    "stackgen migrate",
     "stackctl apply",
     "dbdump restore",
     "dbdump reset",
@@ -821,6 +822,10 @@ fn every_dry_run_previews_on_stdout() {
         (
             "dbdump prune",
             "needs backups: tests/dbdump.rs, tests/schemas.rs",
+        ),
+        (
+            "stackgen migrate",
+            "needs a registered project with a database: tests/migrate.rs",
         ),
     ];
     let mut problems = Vec::new();

@@ -4,6 +4,7 @@
 #![allow(clippy::doc_markdown)]
 
 mod backup;
+pub mod fingerprint;
 pub use backup::take_backup;
 pub mod engine;
 mod list;

@@ -214,6 +214,7 @@ fn change(c: &ChangeArgs, text: String, question: String) -> Change<'static> {
         with_data: false,
         question,
         secrets: std::collections::BTreeMap::new(),
+        renew: &[],
     }
 }
 

@@ -142,6 +142,7 @@ pub fn run(a: &ImportArgs) -> anyhow::Result<Outcome> {
         with_data: false,
         question: format!("update {} to {}?", file.name, a.file.display()),
         secrets,
+        renew: &[],
     };
     let outcome = sync(&ctx, &l.stack, l.state, &change)?;
     if !a.dry_run {

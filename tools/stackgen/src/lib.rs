@@ -12,6 +12,7 @@ mod export;
 mod generate;
 mod import;
 mod list;
+mod migrate;
 mod new;
 mod plan;
 mod services;
@@ -54,9 +55,11 @@ Examples:
   stackgen add-service mailpit --publish mailpit     in a generated project
   stackgen remove-service redis --yes
   stackgen update-templates --from https://example.com/templates.git
+  stackgen migrate shop --to shared --yes            its database onto the shared server
 
 Exit status:
   0 success;
+  1 `migrate` refused: the project's app runs (nothing changed);
   2 an error (bad usage, unknown stack or service, a folder that is not empty,
     a broken template, a generator that cannot run, I/O)."
 )]
@@ -81,6 +84,7 @@ enum Command {
     Wire(declare::WireArgs),
     Export(export::ExportArgs),
     Import(import::ImportArgs),
+    Migrate(migrate::MigrateArgs),
 }
 
 /// Run the tool.
@@ -99,6 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Wire(a) => declare::wire(&a),
         Command::Export(a) => export::run(&a),
         Command::Import(a) => import::run(&a),
+        Command::Migrate(a) => migrate::run(&a),
     }
 }
 
@@ -175,6 +180,7 @@ pub fn regenerate(dir: &std::path::Path) -> anyhow::Result<()> {
         with_data: false,
         question: String::new(),
         secrets: std::collections::BTreeMap::new(),
+        renew: &[],
     };
     services::sync(&ctx, &l.stack, l.state, &change)?;
     Ok(())

@@ -209,6 +209,9 @@ pub(crate) struct Change<'a> {
     /// Secrets `berth.yaml`'s own variables name, made when missing
     /// (`stackgen import`'s placeholders): name -> kind.
     pub(crate) secrets: BTreeMap<String, String>,
+    /// Instances generated anew (`.env` block and secrets taken back and
+    /// made again): `migrate` flips their `shared`.
+    pub(crate) renew: &'a [String],
 }
 
 /// Bring the generated files in line with `c.text`: the services file
@@ -240,13 +243,13 @@ pub(crate) fn sync(
     let shared_now = shared_instances(&file);
     let added: Vec<String> = now
         .iter()
-        .filter(|n| !state.services.contains(n))
+        .filter(|n| !state.services.contains(n) || c.renew.contains(n))
         .cloned()
         .collect();
     let removed: Vec<String> = state
         .services
         .iter()
-        .filter(|n| !file.instances.contains(n))
+        .filter(|n| !file.instances.contains(n) || c.renew.contains(n))
         .cloned()
         .collect();
     for p in c.publish {
@@ -517,6 +520,7 @@ pub fn add_service(a: &AddArgs) -> anyhow::Result<Outcome> {
         with_data: false,
         question,
         secrets: BTreeMap::new(),
+        renew: &[],
     };
     sync(&ctx, &l.stack, l.state, &change)
 }
@@ -563,6 +567,7 @@ pub fn remove_service(a: &RemoveArgs) -> anyhow::Result<Outcome> {
         with_data: a.with_data,
         question,
         secrets: BTreeMap::new(),
+        renew: &[],
     };
     sync(&ctx, &l.stack, l.state, &change)
 }
