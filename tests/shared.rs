@@ -489,15 +489,24 @@ fn on_the_shared_redis_each_project_is_an_acl_user_that_reaches_only_its_own_key
     }
     let name = unique("kv");
     let _cleanup = Cleanup(name.clone());
-    let h = harness(&name, "");
+    // PostgreSQL is configured too, and `up redis` starts and awaits Redis only.
+    let h = harness(&name, "  services:\n    redis:\n    postgres:\n");
     project(&h, "alpha");
     project(&h, "beta");
     h.cmd("shared")
-        .args(["up", "redis"])
+        .args(["up", "redis", "--timeout", "60s"])
         .run()
         .success()
         .stderr_has(&format!("{name}-redis (healthy)"));
     let server = format!("{name}-redis");
+    let ps = Command::new("docker")
+        .args(["ps", "-a", "--format", "{{.Names}}"])
+        .timed_output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&ps.stdout).contains(&format!("{name}-postgres")),
+        "up redis started PostgreSQL too"
+    );
 
     h.cmd("shared")
         .args(["db", "create", "alpha", "--engine", "redis"])

@@ -71,7 +71,11 @@ impl Stack {
         let env = BTreeMap::new();
         let p = &self.project;
         let mut progress = Progress::new(show_progress);
-        let plan = StackPlan::load(p, &self.files, &env);
+        let mut plan = StackPlan::load(p, &self.files, &env);
+        if !services.is_empty() {
+            // Only the services named are started, so only they are awaited.
+            plan.long_running.retain(|s| services.contains(s));
+        }
         let result = self
             .rt
             .block_on(crate::images::prepare(
