@@ -1000,7 +1000,7 @@ impl Drop for SharedLeftovers {
     }
 }
 
-/// `shared` on Podman: one PostgreSQL for two projects, each reaching its
+/// `shared` on Podman: one database server for two projects, each reaching its
 /// own database over its own network (the server joined to it by name)
 /// and not the other's; `stackctl stop` leaves the server; `shared down`
 /// is refused under a running user; `stackctl down` takes the server off
